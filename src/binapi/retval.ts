@@ -1,0 +1,22 @@
+/** VPP binary-API return values (vnet/api_errno.h) used by the simulated dataplane. */
+export const VppRetval = Object.freeze({
+  OK: 0,
+  UNSPECIFIED: -1,
+  INVALID_SW_IF_INDEX: -2,
+  NO_SUCH_FIB: -3,
+  NO_SUCH_ENTRY: -6,
+  INVALID_VALUE: -7,
+  ADDRESS_NOT_FOUND_FOR_INTERFACE: -60,
+  NO_SUCH_TABLE: -65,
+  VIF_ALREADY_EXISTS: -79,
+  VALUE_EXIST: -81,
+  ENTRY_ALREADY_EXISTS: -116,
+} as const);
+export type VppRetval = (typeof VppRetval)[keyof typeof VppRetval];
+
+const NAMES = new Map<number, string>(Object.entries(VppRetval).map(([name, code]) => [code, name]));
+
+/** The VPP name of a retval, e.g. -2 → 'INVALID_SW_IF_INDEX'. */
+export function retvalName(retval: number): string {
+  return NAMES.get(retval) ?? `VPP_ERROR_${retval}`;
+}
