@@ -289,6 +289,10 @@ export class SchedulerEngine {
     for (const [k, p] of prior) {
       const rec = this.#store.get(k);
       if (!rec) continue;
+      if (p === undefined && rec.applied === undefined && !rec.dirty) {
+        this.#store.drop(k); // never existed before this transaction: no trace
+        continue;
+      }
       this.#store.set(k, rec, p?.desired, rec.applied);
       rec.state = p?.state ?? StateCode.Pending;
       if (!rec.dirty) rec.error = p?.error;
