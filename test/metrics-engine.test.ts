@@ -28,6 +28,11 @@ test('C20: events processed, handler and commit durations, healing resyncs move 
   t.is(sample(text, 'vpp_engine_handler_duration_seconds_count{handler="ipam"}'), 2);
   t.is(sample(text, 'vpp_engine_handler_duration_seconds_sum{handler="ipam"}'), 0.003);
   t.is(sample(text, 'vpp_engine_handler_duration_seconds_count{handler="pods"}'), 1);
+  // Buckets are cumulative: 1 ms falls in le=0.001, 2 ms in le=0.005.
+  t.is(sample(text, 'vpp_engine_handler_duration_seconds_bucket{handler="ipam",le="0.0005"}'), 0);
+  t.is(sample(text, 'vpp_engine_handler_duration_seconds_bucket{handler="ipam",le="0.001"}'), 1);
+  t.is(sample(text, 'vpp_engine_handler_duration_seconds_bucket{handler="ipam",le="0.005"}'), 2);
+  t.is(sample(text, 'vpp_engine_handler_duration_seconds_bucket{handler="ipam",le="+Inf"}'), 2);
   t.is(sample(text, 'vpp_engine_commit_duration_seconds_count'), 2);
   t.is(sample(text, 'vpp_engine_commit_duration_seconds_sum'), 0.00425);
   t.is(sample(text, 'vpp_engine_event_duration_seconds_count{event="Healing Resync"}'), 1);

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastCounter, FastHistogram, type CounterSeries, type HistogramSeries } from './fast-metrics.js';
 import { resolveMetricsOptions, type EngineMetricsOptions } from './options.js';
 import type {
   ConnectorStats,
@@ -8,8 +9,6 @@ import type {
   ProcessedEventInfo,
 } from './sources.js';
 
-type CounterChild = ReturnType<Counter<string>['labels']>;
-type HistogramChild = ReturnType<Histogram<string>['labels']>;
 
 /** The counters last seen on one connector, so a scrape adds only what changed since. */
 interface SeenStats {
@@ -25,18 +24,20 @@ interface SeenStats {
 export class EngineMetrics {
   /** The registry every metric of this instance lives in. */
   readonly registry: Registry;
-  readonly #eventsProcessed: Counter<'event' | 'result'>;
-  readonly #eventDuration: Histogram<'event'>;
-  readonly #handlerDuration: Histogram<'handler'>;
-  readonly #commitDuration: Histogram<string>;
-  readonly #healingResyncs: Counter<string>;
+  readonly #eventsProcessed: FastCounter;
+  readonly #eventDuration: FastHistogram;
+  readonly #handlerDuration: FastHistogram;
+  readonly #commitDuration: FastHistogram;
+  readonly #commitSeries: HistogramSeries;
+  readonly #healingResyncs: FastCounter;
+  readonly #healingSeries: CounterSeries;
   readonly #orchestratorResyncs: Counter<'completed'>;
   readonly #controllers = new Map<MetricsControllerSource, () => void>();
   readonly #connectors = new Map<MetricsConnectorSource, SeenStats>();
   readonly #orchestrators = new Map<MetricsOrchestratorSource, () => void>();
-  // Label children cached per label value: the per-event path then does no label hashing.
-  readonly #eventChildren = new Map<string, { ok: CounterChild; error: CounterChild; duration: HistogramChild }>();
-  readonly #handlerChildren = new Map<string, HistogramChild>();
+  // Series cached per label value: the per-event path then does no label hashing at all.
+  readonly #eventSeries = new Map<string, { ok: CounterSeries; error: CounterSeries; duration: HistogramSeries }>();
+  readonly #handlerSeries = new Map<string, HistogramSeries>();
   readonly #listener = (info: ProcessedEventInfo): void => this.#record(info);
 
   constructor(options?: EngineMetricsOptions) {
@@ -46,37 +47,17 @@ export class EngineMetrics {
     const registers = [this.registry];
     if (o.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
 
-    this.#eventsProcessed = new Counter({
-      name: `${p}events_processed_total`,
-      help: 'Events processed by the controller, by event name and result (ok | error).',
-      labelNames: ['event', 'result'] as const,
-      registers,
-    });
-    this.#eventDuration = new Histogram({
-      name: `${p}event_duration_seconds`,
-      help: 'Time from the start to the end of processing one event, by event name.',
-      labelNames: ['event'] as const,
-      buckets: o.durationBuckets,
-      registers,
-    });
-    this.#handlerDuration = new Histogram({
-      name: `${p}handler_duration_seconds`,
-      help: 'Time spent in one handler for one event (resync, update or revert), by handler.',
-      labelNames: ['handler'] as const,
-      buckets: o.durationBuckets,
-      registers,
-    });
-    this.#commitDuration = new Histogram({
-      name: `${p}commit_duration_seconds`,
-      help: 'Latency of one transaction commit to the scheduler.',
-      buckets: o.commitBuckets,
-      registers,
-    });
-    this.#healingResyncs = new Counter({
-      name: `${p}healing_resyncs_total`,
-      help: 'Healing resyncs processed by the controller.',
-      registers,
-    });
+    this.#eventsProcessed = new FastCounter(this.registry, `${p}events_processed_total`,
+      'Events processed by the controller, by event name and result (ok | error).', ['event', 'result']);
+    this.#eventDuration = new FastHistogram(this.registry, `${p}event_duration_seconds`,
+      'Time from the start to the end of processing one event, by event name.', ['event'], o.durationBuckets);
+    this.#handlerDuration = new FastHistogram(this.registry, `${p}handler_duration_seconds`,
+      'Time spent in one handler for one event (resync, update or revert), by handler.', ['handler'], o.durationBuckets);
+    this.#commitDuration = new FastHistogram(this.registry, `${p}commit_duration_seconds`,
+      'Latency of one transaction commit to the scheduler.', [], o.commitBuckets);
+    this.#commitSeries = this.#commitDuration.series();
+    this.#healingResyncs = new FastCounter(this.registry, `${p}healing_resyncs_total`, 'Healing resyncs processed by the controller.', []);
+    this.#healingSeries = this.#healingResyncs.series();
     this.#orchestratorResyncs = new Counter({
       name: `${p}orchestrator_resyncs_total`,
       help: 'Runs of the resync orchestrator, by whether they went through every registration.',
@@ -257,27 +238,29 @@ export class EngineMetrics {
   }
 
   #record(info: ProcessedEventInfo): void {
-    let ev = this.#eventChildren.get(info.name);
+    let ev = this.#eventSeries.get(info.name);
     if (!ev) {
       ev = {
-        ok: this.#eventsProcessed.labels(info.name, 'ok'),
-        error: this.#eventsProcessed.labels(info.name, 'error'),
-        duration: this.#eventDuration.labels(info.name),
+        ok: this.#eventsProcessed.series(info.name, 'ok'),
+        error: this.#eventsProcessed.series(info.name, 'error'),
+        duration: this.#eventDuration.series(info.name),
       };
-      this.#eventChildren.set(info.name, ev);
+      this.#eventSeries.set(info.name, ev);
     }
-    (info.result === 'ok' ? ev.ok : ev.error).inc();
-    ev.duration.observe(info.durationMs / 1000);
-    for (const h of info.handlerMs) {
-      let child = this.#handlerChildren.get(h.handler);
-      if (!child) {
-        child = this.#handlerDuration.labels(h.handler);
-        this.#handlerChildren.set(h.handler, child);
+    (info.result === 'ok' ? ev.ok : ev.error).value++;
+    this.#eventDuration.observe(ev.duration, info.durationMs / 1000);
+    const handlers = info.handlerMs;
+    for (let i = 0; i < handlers.length; i++) {
+      const h = handlers[i] as { readonly handler: string; readonly ms: number };
+      let series = this.#handlerSeries.get(h.handler);
+      if (!series) {
+        series = this.#handlerDuration.series(h.handler);
+        this.#handlerSeries.set(h.handler, series);
       }
-      child.observe(h.ms / 1000);
+      this.#handlerDuration.observe(series, h.ms / 1000);
     }
-    if (info.commitMs !== null) this.#commitDuration.observe(info.commitMs / 1000);
-    if (info.healing) this.#healingResyncs.inc();
+    if (info.commitMs !== null) this.#commitDuration.observe(this.#commitSeries, info.commitMs / 1000);
+    if (info.healing) this.#healingSeries.value++;
   }
 }
 
