@@ -5,7 +5,7 @@ import type { EventHandler } from '../../src/api/handlers.js';
 import type { ResyncOperations, UpdateOperations } from '../../src/api/transactions.js';
 import type { KubeStateData } from '../../src/api/values.js';
 import { Controller } from '../../src/controller/index.js';
-import type { ControllerLogger, ControllerOptions, StatusCheck } from '../../src/controller/index.js';
+import type { ControllerLogger, ControllerOptions, ProcessedEventInfo, StatusCheck } from '../../src/controller/index.js';
 import { SchedulerDouble } from './controller-scheduler-double.js';
 
 export interface Call {
@@ -127,4 +127,15 @@ export function harness(names: string[] = ['A', 'B', 'C'], options: Partial<Cont
   const status = new RecordingStatusCheck();
   const controller = new Controller({ handlers, scheduler, logger, statusCheck: status, ...options });
   return { controller, scheduler, calls, handlers, logger, status };
+}
+
+/** Resolves with the info of the next processed event named `name` (attach before it can happen). */
+export function nextProcessed(controller: Controller, name: string): Promise<ProcessedEventInfo> {
+  return new Promise((resolve) => {
+    const off = controller.onEvent((info) => {
+      if (info.name !== name) return;
+      off();
+      resolve(info);
+    });
+  });
 }
