@@ -57,22 +57,27 @@ export interface LogEntry {
 
 export class RecordingLogger implements ControllerLogger {
   readonly entries: LogEntry[] = [];
+  onEntry: ((entry: LogEntry) => void) | null = null;
   level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'debug';
+  #add(entry: LogEntry): void {
+    this.entries.push(entry);
+    this.onEntry?.(entry);
+  }
   static readonly ORDER = ['debug', 'info', 'warn', 'error', 'silent'];
   isLevelEnabled(level: string): boolean {
     return RecordingLogger.ORDER.indexOf(level) >= RecordingLogger.ORDER.indexOf(this.level);
   }
   debug(obj: object, msg = ''): void {
-    this.entries.push({ level: 'debug', obj, msg });
+    this.#add({ level: 'debug', obj, msg });
   }
   info(obj: object, msg = ''): void {
-    this.entries.push({ level: 'info', obj, msg });
+    this.#add({ level: 'info', obj, msg });
   }
   warn(obj: object, msg = ''): void {
-    this.entries.push({ level: 'warn', obj, msg });
+    this.#add({ level: 'warn', obj, msg });
   }
   error(obj: object, msg = ''): void {
-    this.entries.push({ level: 'error', obj, msg });
+    this.#add({ level: 'error', obj, msg });
   }
 }
 
