@@ -38,6 +38,8 @@ export class LocalMirror {
   readonly #logger: DbWatcherLogger;
   #last: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Highest revision mirrored: watchers of different prefixes may deliver out of revision order. */
+  #revision: number;
   /** Writes that failed (reported to the logger); the next remote resync rewrites everything. */
   writeErrors = 0;
 
@@ -46,6 +48,8 @@ export class LocalMirror {
     this.#kv = root.openDB({ name: 'kv' });
     this.#meta = root.openDB({ name: 'meta' });
     this.#logger = logger;
+    const r = this.#meta.get(REVISION);
+    this.#revision = typeof r === 'number' ? r : 0;
   }
 
   /**
@@ -84,24 +88,30 @@ export class LocalMirror {
         this.#meta.putSync(REVISION, revision);
       }),
     );
+    this.#revision = revision;
   }
 
   put(key: string, value: Value, revision: number): void {
     if (this.#closed) return;
     this.#track(this.#kv.put(key, { v: value, r: revision } satisfies StoredEntry));
-    this.#track(this.#meta.put(REVISION, revision));
+    this.#advance(revision);
   }
 
   delete(key: string, revision: number): void {
     if (this.#closed) return;
     this.#track(this.#kv.remove(key));
+    this.#advance(revision);
+  }
+
+  #advance(revision: number): void {
+    if (revision <= this.#revision) return;
+    this.#revision = revision;
     this.#track(this.#meta.put(REVISION, revision));
   }
 
   /** The revision of the newest change mirrored; 0 when empty. */
   revision(): number {
-    const r = this.#meta.get(REVISION);
-    return typeof r === 'number' ? r : 0;
+    return this.#revision;
   }
 
   isEmpty(): boolean {
