@@ -231,3 +231,36 @@ test('queue full: refused pushes are retried later with backoff, in order, nothi
   t.is(w.stats.pushRetries, 9);
   t.is(w.stats.pushBacklog, 0);
 });
+
+test('D5: changes racing resyncs are pushed once: never again after a snapshot that holds them', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const keys = ['p0', 'p1', 'p2'];
+  const writes = (async () => {
+    for (let v = 1; v <= 30; v++) {
+      const name = keys[v % keys.length]!;
+      await put(kubeStateEtcdKey('pod', podKey(name, 'd5'), root), { name, namespace: 'd5', v });
+    }
+  })();
+  for (let i = 0; i < 3; i++) await w.resync();
+  await writes;
+  await put(kubeStateEtcdKey('namespace', 'done', root), { name: 'done' });
+  await loop.waitFor('done marker', () => loop.of(KubeStateChange).some((e) => e.key === 'done'));
+  // Every segment (a DBResync and the changes after it) moves each key strictly forward.
+  const last = new Map<string, number>();
+  for (const e of loop.events) {
+    if (e instanceof DBResync) {
+      last.clear();
+      for (const [k, v] of e.kubeState.get('pod')!) last.set(k, (v as { v: number }).v);
+    } else if (e instanceof KubeStateChange && e.resource === 'pod') {
+      const v = (e.newValue as { v: number }).v;
+      t.true(v > (last.get(e.key) ?? 0), `${e.key} v${v} pushed again`);
+      last.set(e.key, v);
+    }
+  }
+  t.deepEqual(Object.fromEntries(last), { 'p0/namespace/d5': 30, 'p1/namespace/d5': 28, 'p2/namespace/d5': 29 });
+  t.is(loop.of(DBResync).length, 4);
+});
