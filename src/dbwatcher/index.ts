@@ -10,3 +10,5 @@ export type {
   DbWatcherStatusCheck,
 } from './options.js';
 export { InvalidDbValueError, RemoteDbUnavailableError, LocalDbUnavailableError, DbWatcherStateError } from './errors.js';
+export { generateCluster, loadIntoEtcd } from './k8s-loader.js';
+export type { SyntheticClusterSize, KubeObject, LoadOptions } from './k8s-loader.js';
