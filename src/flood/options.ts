@@ -72,7 +72,7 @@ export function resolveFloodOptions(options: FloodOptions | undefined): Resolved
   if (o.rate !== undefined && o.rate !== 'max') rate = num('rate', o.rate, 1, 1e7, rate);
   const handlers = o.handlers === undefined || o.handlers === null ? null : int('handlers', o.handlers, 1, 64, 1);
   if (handlers === null && o.keysPerEvent !== undefined) {
-    throw new TypeError('keysPerEvent only applies to the synthetic mode: give handlers too');
+    throw new TypeError('keysPerEvent only applies to the synthetic mode: give handlers too (--handlers)');
   }
   return {
     events,
