@@ -162,7 +162,7 @@ class FloodRun {
       return bounded ? i >= Math.floor(o.events * share) : now - this.#start >= o.durationMs * share;
     };
     for (let i = 0; i < o.events; i++) {
-      let now = performance.now();
+      const now = performance.now();
       if (now >= deadline || this.#stalled) break;
       if (restartDue(i, now)) {
         this.#restarts++;
@@ -170,10 +170,7 @@ class FloodRun {
       }
       if (Number.isFinite(o.rate)) {
         const due = this.#start + (i * 1000) / o.rate;
-        if (due - now >= 1) {
-          await sleep(due - now);
-          now = performance.now();
-        }
+        if (due - now >= 1) await sleep(due - now);
       }
       const event = o.resyncEvery > 0 && i > 0 && i % o.resyncEvery === 0 ? this.#generator.resync(this.#seq) : this.#generator.next(this.#seq);
       const accepted = this.#tryPush(event);
