@@ -1,23 +1,25 @@
-// Kubernetes values and keys as the flood generator produces them (the etcd layout of the
-// Kubernetes state reflector).
+// Kubernetes values and keys as the flood generator produces them: the etcd layout of Contiv's
+// state reflector (keys relative to their resource, `<name>/namespace/<namespace>`; values in
+// protojson form), as the database watcher hands them to the controller.
 import type { Value } from '../api/index.js';
 
 export type LabelSet = Readonly<Record<string, string>>;
 
+/** Key within the resource: `<name>/namespace/<namespace>`, or `<name>` for cluster-scoped resources. */
 export function k8sKey(resource: string, namespace: string, name: string): string {
-  return `k8s/${resource}/${name}/namespace/${namespace}`;
+  return resource === 'namespace' || resource === 'node' ? name : `${name}/namespace/${namespace}`;
 }
 
-function labelList(labels: LabelSet): Array<{ key: string; value: string }> {
+function matchLabel(labels: LabelSet): Array<{ key: string; value: string }> {
   return Object.entries(labels).map(([key, value]) => ({ key, value }));
 }
 
 export function podValue(namespace: string, name: string, labels: LabelSet = {}): Value {
-  return { name, namespace, labels: labelList(labels) };
+  return { name, namespace, labels: { ...labels } };
 }
 
 export function namespaceValue(name: string, labels: LabelSet = {}): Value {
-  return { name, labels: labelList(labels) };
+  return { name, labels: { ...labels } };
 }
 
 export interface ServicePortSpec {
@@ -27,14 +29,21 @@ export interface ServicePortSpec {
 }
 
 export function serviceValue(namespace: string, name: string, clusterIp: string, ports: readonly ServicePortSpec[], externalIps: readonly string[] = []): Value {
-  return { name, namespace, clusterIp, externalIps: [...externalIps], ports: ports.map((p) => ({ ...p })) };
+  return {
+    name,
+    namespace,
+    clusterIp,
+    serviceType: 'ClusterIP',
+    ...(externalIps.length > 0 ? { externalIps: [...externalIps] } : {}),
+    port: ports.map((p) => ({ ...p })),
+  };
 }
 
 export function endpointsValue(namespace: string, name: string, ips: readonly string[], ports: ReadonlyArray<{ name: string; port: number; protocol?: 'TCP' | 'UDP' }>): Value {
   return {
     name,
     namespace,
-    subsets: [{ addresses: ips.map((ip) => ({ ip })), ports: ports.map((p) => ({ protocol: 'TCP', ...p })) }],
+    endpointSubsets: [{ addresses: ips.map((ip) => ({ ip })), ports: ports.map((p) => ({ protocol: 'TCP', ...p })) }],
   };
 }
 
@@ -48,13 +57,14 @@ export function policyValue(namespace: string, name: string, podSelector: LabelS
   return {
     name,
     namespace,
-    podSelector: { ...podSelector },
-    ingressRules: rules.map((r) => ({
+    policyType: 'INGRESS',
+    pods: { matchLabel: matchLabel(podSelector) },
+    ingressRule: rules.map((r) => ({
       from: [
         ...(r.fromCidrs ?? []).map((cidr) => ({ ipBlock: { cidr } })),
-        ...(r.fromPods === undefined ? [] : [{ podSelector: { ...r.fromPods } }]),
+        ...(r.fromPods === undefined ? [] : [{ pods: { matchLabel: matchLabel(r.fromPods) } }]),
       ],
-      ports: (r.ports ?? []).map((p) => ({ ...p })),
+      port: (r.ports ?? []).map((p) => ({ protocol: p.protocol, port: { type: 'NUMBER', number: p.port } })),
     })),
   };
 }

@@ -1,5 +1,6 @@
-// The one place that knows the field names of the Kubernetes values (the etcd layout): everything
-// else in the handlers works on the normalised views below.
+// The one place that knows the field names of the Kubernetes values (the etcd layout of Contiv's
+// state reflector, protojson: camelCase) : everything else in the handlers works on the normalised
+// views below. Unknown or malformed optional fields are ignored; a value without a name is an error.
 import type { KeyValuePairs, KubeStateData, Value } from '../api/index.js';
 import { InvalidKubeValueError } from './errors.js';
 
@@ -17,7 +18,6 @@ export interface ServicePortView {
   readonly name: string;
   readonly protocol: 'TCP' | 'UDP';
   readonly port: number;
-  readonly targetPort: number;
 }
 
 export interface ServiceView {
@@ -35,9 +35,14 @@ export interface EndpointsView {
   readonly subsets: ReadonlyArray<{ readonly ips: readonly string[]; readonly ports: ReadonlyMap<string, number> }>;
 }
 
+export interface SelectorView {
+  readonly labels: Labels;
+  readonly expressions: ReadonlyArray<{ readonly key: string; readonly operator: 'IN' | 'NOT_IN' | 'EXISTS' | 'DOES_NOT_EXIST'; readonly values: readonly string[] }>;
+}
+
 export interface PolicyPeerView {
   readonly cidr?: string;
-  readonly podSelector?: Labels;
+  readonly podSelector?: SelectorView;
 }
 
 export interface PolicyRuleView {
@@ -51,7 +56,9 @@ export interface PolicyView {
   readonly id: string;
   readonly namespace: string;
   readonly name: string;
-  readonly podSelector: Labels;
+  readonly podSelector: SelectorView;
+  /** False for an egress-only policy: ingress is then not isolated and no ACL is rendered. */
+  readonly isolatesIngress: boolean;
   readonly ingress: readonly PolicyRuleView[];
 }
 
@@ -77,15 +84,28 @@ function arr(v: unknown): readonly unknown[] {
   return Array.isArray(v) ? v : [];
 }
 
-/** Labels as `[{ key, value }]` (the reference's model) or as a plain record. */
-function labels(v: unknown): Labels {
-  const out = new Map<string, string>();
+/** Labels as a record (`labels`) or in the deprecated list form `[{ key, value }]` (`label`). */
+function labels(v: unknown, out = new Map<string, string>()): Map<string, string> {
   if (Array.isArray(v)) {
     for (const l of v) if (isObj(l) && typeof l['key'] === 'string') out.set(l['key'], String(l['value'] ?? ''));
   } else if (isObj(v)) {
     for (const [k, val] of Object.entries(v)) out.set(k, String(val));
   }
   return out;
+}
+
+const OPERATORS = new Set(['IN', 'NOT_IN', 'EXISTS', 'DOES_NOT_EXIST']);
+
+/** A label selector `{ matchLabel: [{ key, value }], matchExpression: [{ key, operator, value }] }`. */
+function selector(v: unknown): SelectorView {
+  if (!isObj(v)) return { labels: new Map(), expressions: [] };
+  const expressions: Array<SelectorView['expressions'][number]> = [];
+  for (const e of arr(v['matchExpression'])) {
+    if (!isObj(e) || typeof e['key'] !== 'string') continue;
+    const op = OPERATORS.has(e['operator'] as string) ? (e['operator'] as SelectorView['expressions'][number]['operator']) : 'IN';
+    expressions.push({ key: e['key'], operator: op, values: arr(e['value']).map(String) });
+  }
+  return { labels: labels(v['matchLabel']), expressions };
 }
 
 function identity(resource: string, value: Value): { namespace: string; name: string; id: string } {
@@ -100,23 +120,18 @@ function identity(resource: string, value: Value): { namespace: string; name: st
 
 export function podView(value: Value): PodView {
   const id = identity('pod', value);
-  return { ...id, labels: labels(value['labels']) };
+  return { ...id, labels: labels(value['labels'], labels(value['label'])) };
 }
 
 export function serviceView(value: Value): ServiceView {
   const id = identity('service', value);
   const clusterIp = str(value['clusterIp']) ?? '';
   const ports: ServicePortView[] = [];
-  for (const p of arr(value['ports'])) {
+  for (const p of arr(value['port'])) {
     if (!isObj(p)) continue;
     const number = port(p['port']);
     if (number === undefined) continue;
-    ports.push({
-      name: str(p['name']) ?? '',
-      protocol: protocol(p['protocol']),
-      port: number,
-      targetPort: port(p['targetPort']) ?? number,
-    });
+    ports.push({ name: str(p['name']) ?? '', protocol: protocol(p['protocol']), port: number });
   }
   const externalIps = arr(value['externalIps']).filter((x): x is string => typeof x === 'string' && x.length > 0);
   return { ...id, clusterIp, externalIps, ports };
@@ -125,7 +140,7 @@ export function serviceView(value: Value): ServiceView {
 export function endpointsView(value: Value): EndpointsView {
   const { id } = identity('endpoints', value);
   const subsets: Array<{ ips: string[]; ports: Map<string, number> }> = [];
-  for (const s of arr(value['subsets'])) {
+  for (const s of arr(value['endpointSubsets'])) {
     if (!isObj(s)) continue;
     const ips = arr(s['addresses'])
       .map((a) => (isObj(a) ? str(a['ip']) : undefined))
@@ -144,7 +159,7 @@ export function endpointsView(value: Value): EndpointsView {
 export function policyView(value: Value): PolicyView {
   const id = identity('policy', value);
   const ingress: PolicyRuleView[] = [];
-  for (const r of arr(value['ingressRules'])) {
+  for (const r of arr(value['ingressRule'])) {
     if (!isObj(r)) continue;
     const from: PolicyPeerView[] = [];
     for (const f of arr(r['from'])) {
@@ -152,22 +167,33 @@ export function policyView(value: Value): PolicyView {
       const block = f['ipBlock'];
       const cidr = isObj(block) ? str(block['cidr']) : undefined;
       if (cidr !== undefined) from.push({ cidr });
-      else if (f['podSelector'] !== undefined) from.push({ podSelector: labels(f['podSelector']) });
+      // Peers selecting other namespaces are not rendered (this handler sees one namespace at a time).
+      else if (f['pods'] !== undefined && f['namespaces'] === undefined) from.push({ podSelector: selector(f['pods']) });
     }
     const ports: Array<{ protocol: 'TCP' | 'UDP'; port: number }> = [];
-    for (const p of arr(r['ports'])) {
+    for (const p of arr(r['port'])) {
       if (!isObj(p)) continue;
-      const number = port(p['port']);
+      const number = isObj(p['port']) ? port(p['port']['number']) : undefined;
       if (number !== undefined) ports.push({ protocol: protocol(p['protocol']), port: number });
     }
     ingress.push({ from, ports });
   }
-  return { ...id, podSelector: labels(value['podSelector']), ingress };
+  const type = value['policyType'];
+  return { ...id, podSelector: selector(value['pods']), isolatesIngress: type !== 'EGRESS', ingress };
 }
 
-/** Whether every selector label is set on the pod (an empty selector selects every pod). */
-export function selects(selector: Labels, podLabels: Labels): boolean {
-  for (const [k, v] of selector) if (podLabels.get(k) !== v) return false;
+/** Whether the selector matches the pod's labels (an empty selector selects every pod). */
+export function selects(sel: SelectorView, podLabels: Labels): boolean {
+  for (const [k, v] of sel.labels) if (podLabels.get(k) !== v) return false;
+  for (const e of sel.expressions) {
+    const v = podLabels.get(e.key);
+    const ok =
+      e.operator === 'EXISTS' ? v !== undefined
+      : e.operator === 'DOES_NOT_EXIST' ? v === undefined
+      : e.operator === 'IN' ? v !== undefined && e.values.includes(v)
+      : v === undefined || !e.values.includes(v);
+    if (!ok) return false;
+  }
   return true;
 }
 

@@ -7,8 +7,8 @@ export type PodChange =
   | { readonly kind: 'connect'; readonly id: string; readonly namespace: string; readonly name: string; readonly labels: Labels | null }
   | { readonly kind: 'disconnect'; readonly id: string; readonly namespace: string };
 
-/** `.../pod/<name>/namespace/<namespace>` (the reference's key layout), used when a delete carries no value. */
-const POD_KEY = /(?:^|\/)pod\/([^/]+)\/namespace\/([^/]+)$/;
+/** `<name>/namespace/<namespace>` (the key within the pod resource), used when a delete carries no value. */
+const POD_KEY = /(?:^|\/)([^/]+)\/namespace\/([^/]+)$/;
 
 export function isPodEvent(event: Event): boolean {
   return event instanceof AddPod || event instanceof DeletePod || (event instanceof KubeStateChange && event.resource === 'pod');

@@ -32,6 +32,7 @@ export function renderPolicy(policy: PolicyView, pods: Iterable<LocalPod>, exclu
   const inNamespace: LocalPod[] = [];
   for (const p of pods) if (p.namespace === policy.namespace && p.id !== excluded) inNamespace.push(p);
   inNamespace.sort((a, b) => (a.id < b.id ? -1 : 1));
+  if (!policy.isolatesIngress) return null;
   const selected = inNamespace.filter((p) => selects(policy.podSelector, p.labels));
   if (selected.length === 0) return null;
   const rules: Value[] = [];
