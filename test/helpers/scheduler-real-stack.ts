@@ -21,3 +21,13 @@ export async function realStack(t: ExecutionContext, seed = 1, replyTimeout = 20
   });
   return { sim, connector, s };
 }
+
+/** A dump as a plain object with sorted keys, so two views compare regardless of order. */
+export function sorted(m: ReadonlyMap<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** Asserts that the dataplane (sb) equals the desired state (nb), whatever the order. */
+export async function inSync(t: ExecutionContext, s: Scheduler, prefix = ''): Promise<void> {
+  t.deepEqual(sorted(await s.dump(prefix, 'sb')), sorted(await s.dump(prefix, 'nb')));
+}
