@@ -19,6 +19,7 @@ test('S2: an ACL is created, bound to its interfaces, updated and removed', asyn
   t.is(r.error, null);
   t.is(s.getStatus(aclKey('web'))?.state, 'pending', 'waits for a2');
   r = await s.commit(new Map([[interfaceKey('a2'), loop('a2')]]), {});
+  t.is(r.error, null);
   t.is(s.getStatus(aclKey('web'))?.state, 'configured');
   await inSync(t, s);
   const sb = (await s.dump(aclKey('web'), 'sb')).get(aclKey('web')) as { rules: unknown[] };
@@ -86,6 +87,7 @@ test('S2: a bridge domain gets an id, its interfaces (BVI kept) and follows memb
   await inSync(t, s);
   // Removing a member interface first removes the bridge domain (it depends on it).
   r = await s.commit(new Map([[interfaceKey('b2'), null]]), {});
+  t.is(r.error, null);
   t.is(s.getStatus(bridgeDomainKey('bd1'))?.state, 'pending');
   t.deepEqual([...(await s.dump('', 'sb')).keys()], [interfaceKey('b1')]);
 });
