@@ -11,6 +11,7 @@ export class FrameCodec {
   readonly #packr: Packr;
 
   constructor() {
+    // Exactly the shared list: an id the list leaves free would be taken for an undeclared shape.
     const structures = catalogStructures();
     this.#packr = new Packr({ useRecords: true, structures, maxSharedStructures: structures.length, moreTypes: false });
   }
