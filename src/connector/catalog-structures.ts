@@ -93,48 +93,19 @@ const NESTED: ReadonlyArray<readonly string[]> = [
   ['sw_if_index'],
 ];
 
-/**
- * msgpackr shares at most 32 structures reliably: a record id past the first 32 takes two bytes and
- * is mis-decoded (seen with msgpackr 2.1). So only the hottest shapes are shared, in this order;
- * every other shape is defined inline in its own message, which costs a few bytes, not correctness.
- */
-export const MAX_SHARED_STRUCTURES = 32;
-
-const HOT_REQUESTS = [
-  'ip_route_add_del',
-  'ip_neighbor_add_del',
-  'sw_interface_add_del_address',
-  'sw_interface_set_flags',
-  'tap_create_v3',
-  'create_loopback',
-  'sw_interface_set_table',
-  'acl_add_replace',
-  'acl_interface_set_acl_list',
-  'nat44_add_del_static_mapping',
-  'ip_table_add_del',
-  'control_ping',
-  'tap_delete_v3',
-  'delete_loopback',
-  'memif_create',
-  'sw_interface_set_unnumbered',
-] as const;
-
-const HOT_DETAILS = ['ip_route_details', 'sw_interface_details', 'ip_neighbor_details', 'ip_address_details'] as const;
-
 /** A fresh copy of the shared structures list (msgpackr may append private entries to it). */
 export function catalogStructures(): string[][] {
-  const out: string[][] = NESTED.map((nested) => [...nested]);
+  const out: string[][] = [];
+  for (const fields of Object.values(REQUEST_FIELDS)) out.push([...HEAD, ...fields]);
   for (const name of Object.keys(REQUEST_FIELDS)) out.push([...HEAD, 'retval', ...(REPLY_EXTRA_FIELDS[name] ?? [])]);
-  for (const name of HOT_REQUESTS) out.push([...HEAD, ...(REQUEST_FIELDS[name] ?? [])]);
-  for (const name of HOT_DETAILS) out.push([...HEAD, ...(DETAILS_FIELDS[name] ?? [])]);
+  for (const fields of Object.values(DETAILS_FIELDS)) out.push([...HEAD, ...fields]);
+  for (const nested of NESTED) out.push([...nested]);
   // Replies without extras share one shape; keep the list free of duplicates.
   const seen = new Set<string>();
-  return out
-    .filter((s) => {
-      const k = s.join(',');
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    })
-    .slice(0, MAX_SHARED_STRUCTURES);
+  return out.filter((s) => {
+    const k = s.join(',');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
