@@ -3,6 +3,8 @@ export * from './api/index.js';
 export * from './binapi/index.js';
 export * from './controller/index.js';
 export * from './connector/index.js';
+// The scheduler's BinapiClient speaks the connector's replies.
+export type { Reply } from './connector/index.js';
 export * from './scheduler/index.js';
 export * from './descriptors/index.js';
 export * from './resync/index.js';
