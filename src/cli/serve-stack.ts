@@ -1,4 +1,4 @@
-import { startNativeSim } from '../../native-sim/index.js';
+import { startNativeSim, type NativeSim } from '../../native-sim/index.js';
 import { HealingResyncType } from '../api/enums.js';
 import { DBResync, HealingResync } from '../api/events.js';
 import { toError } from '../api/errors.js';
@@ -10,12 +10,17 @@ import { ResyncOrchestrator } from '../resync/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import type { ServeEngine, ServeEngineContext } from './serve-app.js';
 
+/** The engine plus the simulated dataplane it runs on (for tests and diagnostics). */
+export interface ServeStack extends ServeEngine {
+  readonly sim: NativeSim;
+}
+
 /**
  * The engine `serve` runs: simulated VPP + connector + scheduler, the built-in handlers and the
  * controller, the resync orchestrator (a dataplane restart reports to it; the controller's
  * registration answers with a downstream resync) and, with `--etcd`, the DB watcher.
  */
-export async function buildServeEngine({ args, logger, health }: ServeEngineContext): Promise<ServeEngine> {
+export async function buildServeEngine({ args, logger, health }: ServeEngineContext): Promise<ServeStack> {
   const sim = await startNativeSim();
   const connector = await VppConnector.connect(sim, { logger: logger.child({ component: 'connector' }) });
   const scheduler = new Scheduler({ connector, logger: logger.child({ component: 'scheduler' }) });
@@ -64,6 +69,7 @@ export async function buildServeEngine({ args, logger, health }: ServeEngineCont
 
   const w = watcher;
   return {
+    sim,
     controller,
     scheduler,
     connector,
