@@ -217,9 +217,13 @@ export class SchedulerEngine {
       tx.touched.add(k);
       tx.pending.push(k);
     }
+    // One record object per op, shared by `planned` and (when it succeeded) `executed`.
+    const recs: RecordedOp[] = [];
     for (const op of p.ops) {
       tx.touched.add(op.key);
-      tx.planned.push(recordedOp(op, note));
+      const ro = recordedOp(op, note);
+      recs.push(ro);
+      tx.planned.push(ro);
     }
     if (p.ops.length === 0) return;
     const store = this.#store;
@@ -237,13 +241,13 @@ export class SchedulerEngine {
           rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
-          tx.executed.push({ ...recordedOp(op, note), error: outcome.error });
+          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
-        tx.executed.push(recordedOp(op, note));
+        tx.executed.push(recs[outcome.index] as RecordedOp);
       },
     });
   }
