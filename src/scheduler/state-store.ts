@@ -36,10 +36,11 @@ export class StateStore {
     rec.desired = desired;
     rec.applied = applied;
     if (oldD === desired && oldA === applied) return;
+    // Each distinct value's dependencies are computed once (the same object is often both).
     const depsOldD = this.#depsOf(key, oldD);
-    const depsNewD = desired === oldD ? depsOldD : this.#depsOf(key, desired);
-    const depsOldA = oldA === oldD ? NONE : oldA === desired ? depsNewD : this.#depsOf(key, oldA);
-    const depsNewA = applied === desired ? NONE : applied === oldA ? depsOldA : applied === oldD ? depsOldD : this.#depsOf(key, applied);
+    const depsOldA = oldA === oldD ? depsOldD : this.#depsOf(key, oldA);
+    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : this.#depsOf(key, desired);
+    const depsNewA = applied === desired ? depsNewD : applied === oldA ? depsOldA : applied === oldD ? depsOldD : this.#depsOf(key, applied);
     if (depsOldD.length + depsOldA.length + depsNewD.length + depsNewA.length === 0) return;
     const before = union(depsOldD, depsOldA);
     const after = union(depsNewD, depsNewA);
@@ -88,7 +89,7 @@ export class StateStore {
 const NONE: readonly string[] = Object.freeze([]);
 
 function union(a: readonly string[], b: readonly string[]): readonly string[] {
-  if (b.length === 0) return a;
+  if (a === b || b.length === 0) return a;
   if (a.length === 0) return b;
   const out = a.slice();
   for (const d of b) if (!out.includes(d)) out.push(d);
