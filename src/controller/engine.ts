@@ -75,12 +75,18 @@ interface QueueEntry {
 interface NamedHandler {
   readonly handler: EventHandler;
   readonly name: string;
+  /** Shared, frozen record of a successful update/resync without a change description: most events, no allocation. */
+  readonly ok: HandlerRecord;
+  readonly revertOk: HandlerRecord;
 }
+
+const NO_TIMINGS: ReadonlyArray<{ handler: string; ms: number }> = Object.freeze([]);
+const NO_RECORDS: readonly HandlerRecord[] = Object.freeze([]);
 
 type Processing = Generator<PromiseLike<unknown>, void, unknown>;
 
 export interface EngineInit {
-  readonly handlers: readonly NamedHandler[];
+  readonly handlers: ReadonlyArray<{ readonly handler: EventHandler; readonly name: string }>;
   readonly scheduler: KVScheduler | null;
   readonly createScheduler: (() => Promise<OwnedScheduler>) | null;
   readonly extSources: readonly ExternalConfigSource[];
@@ -106,6 +112,9 @@ function safeName(event: Event): string {
 export class ControllerEngine {
   readonly #handlers: readonly NamedHandler[];
   readonly #reversed: readonly NamedHandler[];
+  // What `records` is when every handler ran fine without a change description: shared, so the history retains nothing new.
+  readonly #allOk: readonly HandlerRecord[];
+  readonly #allOkReversed: readonly HandlerRecord[];
   readonly #extSources: readonly ExternalConfigSource[];
   readonly #cfg: ControllerConfig;
   readonly #statusCheck: StatusCheck | null;
@@ -156,8 +165,15 @@ export class ControllerEngine {
   #trimTimer: NodeJS.Timeout | null = null;
 
   constructor(init: EngineInit) {
-    this.#handlers = init.handlers;
-    this.#reversed = [...init.handlers].reverse();
+    this.#handlers = init.handlers.map(({ handler, name }) => ({
+      handler,
+      name,
+      ok: Object.freeze({ handler: name, revert: false, change: '', error: null }),
+      revertOk: Object.freeze({ handler: name, revert: true, change: '', error: null }),
+    }));
+    this.#reversed = [...this.#handlers].reverse();
+    this.#allOk = Object.freeze(this.#handlers.map((h) => h.ok));
+    this.#allOkReversed = Object.freeze(this.#reversed.map((h) => h.ok));
     this.#extSources = init.extSources;
     this.#cfg = init.config;
     this.#statusCheck = init.statusCheck;
@@ -577,7 +593,7 @@ export class ControllerEngine {
 
     // 2. Which handlers, in which order.
     const records: HandlerRecord[] = [];
-    const handlerMs: Array<{ handler: string; ms: number }> = [];
+    const handlerMs: Array<{ handler: string; ms: number }> | null = timing ? [] : null;
     let wasErr: Error | null = null;
     let needsHealing = false;
     let fatal: FatalError | null = null;
@@ -625,8 +641,8 @@ export class ControllerEngine {
       } catch (e) {
         err = toError(e);
       }
-      if (timing) handlerMs.push({ handler: nh.name, ms: performance.now() - t0 });
-      records.push({ handler: nh.name, revert: false, change, error: err });
+      if (handlerMs !== null) handlerMs.push({ handler: nh.name, ms: performance.now() - t0 });
+      records.push(err === null && change === '' ? nh.ok : { handler: nh.name, revert: false, change, error: err });
       if (err !== null) {
         wasErr = err;
         if (err instanceof FatalError) {
@@ -708,7 +724,7 @@ export class ControllerEngine {
         } catch (e) {
           err = toError(e);
         }
-        records.push({ handler: nh.name, revert: true, change: '', error: err });
+        records.push(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
         if (err !== null) {
           wasErr = err;
           needsHealing = true;
@@ -735,19 +751,7 @@ export class ControllerEngine {
     }
     const processingEnd = this.#now();
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
-        processingEnd,
-        isFollowUp,
-        followUpTo: entry.followUpTo,
-        name,
-        description,
-        method,
-        handlers: records,
-        txnError,
-        txn: recordedTxn,
-      });
+      this.#history.add(ctx.seqNum, processingStart, processingEnd, entry.followUpTo, name, description, method, this.#shared(records), txnError, recordedTxn);
     }
     if (levelEnabled(this.#log, wasErr === null ? 'info' : 'warn')) {
       this.#logEnd(ctx.seqNum, name, processingEnd - processingStart, records, recordedTxn, txnError, wasErr);
@@ -783,7 +787,7 @@ export class ControllerEngine {
         result: wasErr === null ? 'ok' : 'error',
         error: wasErr,
         durationMs: performance.now() - perfStart,
-        handlerMs,
+        handlerMs: handlerMs ?? NO_TIMINGS,
         commitMs,
         healing: isHealing,
       });
@@ -791,6 +795,18 @@ export class ControllerEngine {
     ctx.finished = true;
     this.#callDone(event, wasErr);
     if (needsHealing && fatalCause === null) this.#scheduleHealing(wasErr);
+  }
+
+  #shared(records: HandlerRecord[]): readonly HandlerRecord[] {
+    const n = records.length;
+    if (n === 0) return NO_RECORDS;
+    for (const all of [this.#allOk, this.#allOkReversed]) {
+      if (all.length !== n) continue;
+      let same = true;
+      for (let i = 0; i < n && same; i++) same = records[i] === all[i];
+      if (same) return all;
+    }
+    return records;
   }
 
   /** Finishes an event that never reached the handlers (invalid, or the loop is aborting). */
@@ -806,19 +822,7 @@ export class ControllerEngine {
     timing: boolean,
   ): void {
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
-        processingEnd: this.#now(),
-        isFollowUp: entry.followUpTo !== null,
-        followUpTo: entry.followUpTo,
-        name,
-        description: name,
-        method,
-        handlers: [],
-        txnError: null,
-        txn: null,
-      });
+      this.#history.add(ctx.seqNum, processingStart, this.#now(), entry.followUpTo, name, name, method, NO_RECORDS, null, null);
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
     if (timing) {
