@@ -108,6 +108,12 @@ function safeName(event: Event): string {
   }
 }
 
+function sameRecords(a: readonly HandlerRecord[], b: readonly HandlerRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The event loop itself; the `Controller` facade validates options and delegates here. */
 export class ControllerEngine {
   readonly #handlers: readonly NamedHandler[];
@@ -157,7 +163,10 @@ export class ControllerEngine {
   // Insertion order is merge order: `db` first, then extSources, then sources first seen in events.
   readonly #extConfig = new Map<string, Map<string, Value>>();
   #internal = new Map<string, Value>();
+  // Whether any source has a value: updates skip merging entirely when none does.
+  #hasExt = false;
 
+  readonly #optionsCache = new Map<string, CommitOptions>();
   #healingScheduled = false;
   #healingTimer: NodeJS.Timeout | null = null;
   #periodicTimer: NodeJS.Timeout | null = null;
@@ -591,6 +600,8 @@ export class ControllerEngine {
       }
     }
 
+    if (!isUpdate || event instanceof ExternalConfigChange) this.#refreshHasExternal();
+
     // 2. Which handlers, in which order.
     const records: HandlerRecord[] = [];
     const handlerMs: Array<{ handler: string; ms: number }> | null = timing ? [] : null;
@@ -800,12 +811,8 @@ export class ControllerEngine {
   #shared(records: HandlerRecord[]): readonly HandlerRecord[] {
     const n = records.length;
     if (n === 0) return NO_RECORDS;
-    for (const all of [this.#allOk, this.#allOkReversed]) {
-      if (all.length !== n) continue;
-      let same = true;
-      for (let i = 0; i < n && same; i++) same = records[i] === all[i];
-      if (same) return all;
-    }
+    if (sameRecords(records, this.#allOk)) return this.#allOk;
+    if (sameRecords(records, this.#allOkReversed)) return this.#allOkReversed;
     return records;
   }
 
@@ -858,16 +865,17 @@ export class ControllerEngine {
     return undefined;
   }
 
-  #hasExternal(): boolean {
-    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) return true;
-    return false;
+  #refreshHasExternal(): void {
+    let has = false;
+    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) has = true;
+    this.#hasExt = has;
   }
 
   /** SPEC C10: the change set to commit, internal values merged with the first external source having each key. */
   #merge(event: Event, isUpdate: boolean, method: EventMethodType, txn: EventTransaction): Map<string, Value | null> {
     if (isUpdate) {
       const isExtChange = event instanceof ExternalConfigChange;
-      if (!isExtChange && !this.#hasExternal()) return txn.values;
+      if (!isExtChange && !this.#hasExt) return txn.values;
       const merged = new Map<string, Value | null>();
       if (isExtChange) {
         for (const key of event.updatedKVs.keys()) {
@@ -904,6 +912,18 @@ export class ControllerEngine {
   ): CommitOptions {
     let description = name;
     for (const r of records) if (r.change !== '') description += `\n* ${r.handler}: ${r.change}`;
+    // The common update (no change descriptions, no revert) reuses one frozen options object per event name.
+    const cacheable = isUpdate && !withRevert && description === name;
+    if (cacheable) {
+      const cached = this.#optionsCache.get(name);
+      if (cached !== undefined) return cached;
+    }
+    const options = this.#buildOptions(description, method, isUpdate, withRevert, isStartup);
+    if (cacheable && this.#optionsCache.size < 64) this.#optionsCache.set(name, Object.freeze(options));
+    return options;
+  }
+
+  #buildOptions(description: string, method: EventMethodType, isUpdate: boolean, withRevert: boolean, isStartup: boolean): CommitOptions {
     const cfg = this.#cfg;
     const retry = cfg.enableRetry
       ? { delay: cfg.delayRetry, maxAttempts: cfg.maxRetryAttempts, expBackoff: cfg.enableExpBackoffRetry }
