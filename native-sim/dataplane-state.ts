@@ -1,0 +1,411 @@
+import type { AclRule } from '../src/binapi/messages.js';
+import { VppRetval } from '../src/binapi/retval.js';
+import { FieldError } from './field-readers.js';
+
+/** `~0`: "no interface" in paths and filters. */
+export const NO_INTERFACE = 0xffffffff;
+const MIN_MTU = 64;
+const MAX_MTU = 65535;
+
+export type InterfaceKind = 'local' | 'loopback' | 'tap' | 'memif';
+
+export interface SimInterface {
+  readonly sw_if_index: number;
+  readonly name: string;
+  readonly kind: InterfaceKind;
+  /** VPP `interface_dev_type`. */
+  readonly dev_type: string;
+  readonly tag: string;
+  flags: number;
+  mtu: number;
+  mac: string;
+  vrf4: number;
+  vrf6: number;
+  /** sw_if_index whose addresses this interface borrows, or NO_INTERFACE. */
+  unnumbered: number;
+  /** Canonical prefixes, insertion ordered. */
+  readonly addresses: Set<string>;
+  readonly host_if_name: string;
+  /** tap id, or memif id. */
+  readonly id: number;
+  readonly socket_id: number;
+  readonly role: string;
+  bd: { bd_id: number; port_type: number } | null;
+}
+
+export interface SimTable {
+  readonly table_id: number;
+  readonly is_ip6: boolean;
+  name: string;
+}
+
+export interface SimPath {
+  readonly sw_if_index: number;
+  readonly nh: string;
+  readonly weight: number;
+  readonly preference: number;
+}
+
+export interface SimRoute {
+  readonly table_id: number;
+  readonly is_ip6: boolean;
+  readonly prefix: string;
+  readonly paths: readonly SimPath[];
+}
+
+export interface SimNeighbor {
+  readonly sw_if_index: number;
+  readonly ip_address: string;
+  readonly is_ip6: boolean;
+  readonly mac_address: string;
+  readonly flags: number;
+}
+
+export interface SimAcl {
+  readonly acl_index: number;
+  tag: string;
+  r: AclRule[];
+}
+
+export interface SimAclBinding {
+  readonly sw_if_index: number;
+  readonly n_input: number;
+  readonly acls: readonly number[];
+}
+
+export interface SimStaticMapping {
+  readonly tag: string;
+  readonly external_ip_address: string;
+  readonly external_port: number;
+  readonly protocol: number;
+  readonly locals: ReadonlyArray<{ addr: string; port: number; probability: number }>;
+}
+
+export interface SimBridgeDomain {
+  readonly bd_id: number;
+  readonly bd_tag: string;
+  readonly flood: boolean;
+  readonly forward: boolean;
+  readonly learn: boolean;
+}
+
+function fail(retval: number, message: string): never {
+  throw new FieldError(retval, message);
+}
+
+function tableKey(tableId: number, ip6: boolean): string {
+  return `${ip6 ? 6 : 4}:${tableId}`;
+}
+
+/**
+ * The simulated dataplane's state: plain data plus the VPP-like rules that guard it. Every method
+ * either applies a change completely or throws a FieldError (with the retval) and changes nothing.
+ */
+export class DataplaneState {
+  readonly interfaces = new Map<number, SimInterface>();
+  readonly tables = new Map<string, SimTable>();
+  /** key: `table:prefix`. */
+  readonly routes = new Map<string, SimRoute>();
+  /** key: `sw_if_index:ip`. */
+  readonly neighbors = new Map<string, SimNeighbor>();
+  readonly acls = new Map<number, SimAcl>();
+  readonly aclBindings = new Map<number, SimAclBinding>();
+  /** key: `external_ip:port:protocol`. */
+  readonly staticMappings = new Map<string, SimStaticMapping>();
+  readonly bridgeDomains = new Map<number, SimBridgeDomain>();
+  #nextSwIfIndex = 0;
+  #nextLoopInstance = 0;
+  #nextAclIndex = 0;
+
+  constructor() {
+    this.#addInterface({ kind: 'local', name: 'local0', dev_type: 'local', tag: '', mac: '00:00:00:00:00:00', mtu: 0 });
+    this.tables.set(tableKey(0, false), { table_id: 0, is_ip6: false, name: 'ipv4-VRF:0' });
+    this.tables.set(tableKey(0, true), { table_id: 0, is_ip6: true, name: 'ipv6-VRF:0' });
+  }
+
+  #addInterface(spec: {
+    kind: InterfaceKind;
+    name: string;
+    dev_type: string;
+    tag: string;
+    mac: string;
+    mtu: number;
+    host_if_name?: string;
+    id?: number;
+    socket_id?: number;
+    role?: string;
+  }): SimInterface {
+    const sw_if_index = this.#nextSwIfIndex++;
+    const iface: SimInterface = {
+      sw_if_index,
+      name: spec.name,
+      kind: spec.kind,
+      dev_type: spec.dev_type,
+      tag: spec.tag,
+      flags: 0,
+      mtu: spec.mtu,
+      mac: spec.mac || generatedMac(sw_if_index),
+      vrf4: 0,
+      vrf6: 0,
+      unnumbered: NO_INTERFACE,
+      addresses: new Set(),
+      host_if_name: spec.host_if_name ?? '',
+      id: spec.id ?? 0,
+      socket_id: spec.socket_id ?? 0,
+      role: spec.role ?? '',
+      bd: null,
+    };
+    this.interfaces.set(sw_if_index, iface);
+    return iface;
+  }
+
+  interface(sw_if_index: number): SimInterface {
+    const iface = this.interfaces.get(sw_if_index);
+    if (!iface) fail(VppRetval.INVALID_SW_IF_INDEX, `no interface with sw_if_index ${sw_if_index}`);
+    return iface;
+  }
+
+  #checkTag(tag: string): void {
+    if (tag === '') return;
+    for (const iface of this.interfaces.values()) {
+      if (iface.tag === tag) fail(VppRetval.VIF_ALREADY_EXISTS, `an interface is already tagged "${tag}"`);
+    }
+  }
+
+  createLoopback(mac: string, tag: string): number {
+    this.#checkTag(tag);
+    const instance = this.#nextLoopInstance++;
+    return this.#addInterface({ kind: 'loopback', name: `loop${instance}`, dev_type: 'loopback', tag, mac, mtu: 9000 })
+      .sw_if_index;
+  }
+
+  createTap(spec: { id: number | undefined; mac: string; host_if_name: string; mtu: number; tag: string }): number {
+    this.#checkTag(spec.tag);
+    if (spec.mtu !== 0) checkMtu(spec.mtu);
+    let id = spec.id;
+    const taps = [...this.interfaces.values()].filter((i) => i.kind === 'tap');
+    if (id === undefined || id === NO_INTERFACE) {
+      id = 0;
+      while (taps.some((t) => t.id === id)) id++;
+    } else if (taps.some((t) => t.id === id)) {
+      fail(VppRetval.VIF_ALREADY_EXISTS, `tap id ${id} already exists`);
+    }
+    const host = spec.host_if_name || `tap${id}`;
+    if (taps.some((t) => t.host_if_name === host)) fail(VppRetval.VIF_ALREADY_EXISTS, `host interface "${host}" already exists`);
+    return this.#addInterface({
+      kind: 'tap',
+      name: `tap${id}`,
+      dev_type: 'virtio',
+      tag: spec.tag,
+      mac: spec.mac,
+      mtu: spec.mtu || 1500,
+      host_if_name: host,
+      id,
+    }).sw_if_index;
+  }
+
+  createMemif(spec: { role: string; id: number; socket_id: number; mac: string; tag: string }): number {
+    if (spec.role !== 'master' && spec.role !== 'slave') fail(VppRetval.INVALID_VALUE, `memif role "${spec.role}"`);
+    this.#checkTag(spec.tag);
+    for (const i of this.interfaces.values()) {
+      if (i.kind === 'memif' && i.id === spec.id && i.socket_id === spec.socket_id) {
+        fail(VppRetval.VIF_ALREADY_EXISTS, `memif${spec.socket_id}/${spec.id} already exists`);
+      }
+    }
+    return this.#addInterface({
+      kind: 'memif',
+      name: `memif${spec.socket_id}/${spec.id}`,
+      dev_type: 'memif',
+      tag: spec.tag,
+      mac: spec.mac,
+      mtu: 9000,
+      id: spec.id,
+      socket_id: spec.socket_id,
+      role: spec.role,
+    }).sw_if_index;
+  }
+
+  deleteInterface(sw_if_index: number, kind: InterfaceKind): void {
+    const iface = this.interface(sw_if_index);
+    if (iface.kind !== kind) fail(VppRetval.INVALID_SW_IF_INDEX, `sw_if_index ${sw_if_index} is not a ${kind} interface`);
+    // Like VPP, deleting an interface takes with it everything that hangs on it.
+    for (const [key, n] of this.neighbors) if (n.sw_if_index === sw_if_index) this.neighbors.delete(key);
+    for (const [key, r] of this.routes) if (r.paths.some((p) => p.sw_if_index === sw_if_index)) this.routes.delete(key);
+    this.aclBindings.delete(sw_if_index);
+    for (const other of this.interfaces.values()) if (other.unnumbered === sw_if_index) other.unnumbered = NO_INTERFACE;
+    this.interfaces.delete(sw_if_index);
+  }
+
+  setFlags(sw_if_index: number, flags: number): void {
+    this.interface(sw_if_index).flags = flags;
+  }
+
+  setMtu(sw_if_index: number, mtu: number): void {
+    const iface = this.interface(sw_if_index);
+    checkMtu(mtu);
+    iface.mtu = mtu;
+  }
+
+  setMac(sw_if_index: number, mac: string): void {
+    this.interface(sw_if_index).mac = mac;
+  }
+
+  setTable(sw_if_index: number, is_ipv6: boolean, vrf_id: number): void {
+    const iface = this.interface(sw_if_index);
+    if (!this.tables.has(tableKey(vrf_id, is_ipv6))) {
+      fail(VppRetval.NO_SUCH_TABLE, `no IPv${is_ipv6 ? 6 : 4} table ${vrf_id}`);
+    }
+    if (is_ipv6) iface.vrf6 = vrf_id;
+    else iface.vrf4 = vrf_id;
+  }
+
+  setUnnumbered(sw_if_index: number, unnumbered_sw_if_index: number, is_add: boolean): void {
+    this.interface(sw_if_index);
+    const target = this.interface(unnumbered_sw_if_index);
+    if (sw_if_index === unnumbered_sw_if_index) fail(VppRetval.INVALID_VALUE, 'an interface cannot be unnumbered to itself');
+    if (is_add) target.unnumbered = sw_if_index;
+    else if (target.unnumbered === sw_if_index) target.unnumbered = NO_INTERFACE;
+    else fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${unnumbered_sw_if_index} is not unnumbered to ${sw_if_index}`);
+  }
+
+  addDelAddress(sw_if_index: number, is_add: boolean, prefixKey: string): void {
+    const iface = this.interface(sw_if_index);
+    if (is_add) {
+      if (iface.addresses.has(prefixKey)) fail(VppRetval.VALUE_EXIST, `address ${prefixKey} already on sw_if_index ${sw_if_index}`);
+      iface.addresses.add(prefixKey);
+    } else if (!iface.addresses.delete(prefixKey)) {
+      fail(VppRetval.ADDRESS_NOT_FOUND_FOR_INTERFACE, `address ${prefixKey} not on sw_if_index ${sw_if_index}`);
+    }
+  }
+
+  addDelTable(is_add: boolean, table_id: number, is_ip6: boolean, name: string): void {
+    const key = tableKey(table_id, is_ip6);
+    const existing = this.tables.get(key);
+    if (is_add) {
+      // VPP treats adding an existing table as success (it only takes another lock).
+      if (existing) {
+        if (name) existing.name = name;
+        return;
+      }
+      this.tables.set(key, { table_id, is_ip6, name: name || `ipv${is_ip6 ? 6 : 4}-VRF:${table_id}` });
+      return;
+    }
+    if (table_id === 0) fail(VppRetval.INVALID_VALUE, 'table 0 cannot be deleted');
+    if (!existing) fail(VppRetval.NO_SUCH_ENTRY, `no IPv${is_ip6 ? 6 : 4} table ${table_id}`);
+    for (const iface of this.interfaces.values()) {
+      if ((is_ip6 ? iface.vrf6 : iface.vrf4) === table_id) {
+        fail(VppRetval.INVALID_VALUE, `table ${table_id} is still used by sw_if_index ${iface.sw_if_index}`);
+      }
+    }
+    for (const [k, r] of this.routes) if (r.table_id === table_id && r.is_ip6 === is_ip6) this.routes.delete(k);
+    this.tables.delete(key);
+  }
+
+  addDelRoute(is_add: boolean, route: SimRoute): void {
+    if (!this.tables.has(tableKey(route.table_id, route.is_ip6))) {
+      fail(VppRetval.NO_SUCH_TABLE, `no IPv${route.is_ip6 ? 6 : 4} table ${route.table_id}`);
+    }
+    const key = `${tableKey(route.table_id, route.is_ip6)}:${route.prefix}`;
+    if (!is_add) {
+      if (!this.routes.delete(key)) fail(VppRetval.NO_SUCH_ENTRY, `no route ${route.prefix} in table ${route.table_id}`);
+      return;
+    }
+    for (const p of route.paths) if (p.sw_if_index !== NO_INTERFACE) this.interface(p.sw_if_index);
+    if (this.routes.has(key)) fail(VppRetval.ENTRY_ALREADY_EXISTS, `route ${route.prefix} exists in table ${route.table_id}`);
+    this.routes.set(key, route);
+  }
+
+  addDelNeighbor(is_add: boolean, n: SimNeighbor): void {
+    this.interface(n.sw_if_index);
+    const key = `${n.sw_if_index}:${n.ip_address}`;
+    if (!is_add) {
+      if (!this.neighbors.delete(key)) fail(VppRetval.NO_SUCH_ENTRY, `no neighbor ${n.ip_address} on sw_if_index ${n.sw_if_index}`);
+      return;
+    }
+    if (this.neighbors.has(key)) fail(VppRetval.ENTRY_ALREADY_EXISTS, `neighbor ${n.ip_address} exists on sw_if_index ${n.sw_if_index}`);
+    this.neighbors.set(key, n);
+  }
+
+  addReplaceAcl(acl_index: number, tag: string, rules: AclRule[]): number {
+    if (acl_index === NO_INTERFACE) {
+      const index = this.#nextAclIndex++;
+      this.acls.set(index, { acl_index: index, tag, r: rules });
+      return index;
+    }
+    const acl = this.acls.get(acl_index);
+    if (!acl) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${acl_index}`);
+    acl.tag = tag;
+    acl.r = rules;
+    return acl_index;
+  }
+
+  deleteAcl(acl_index: number): void {
+    if (!this.acls.has(acl_index)) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${acl_index}`);
+    for (const b of this.aclBindings.values()) {
+      if (b.acls.includes(acl_index)) fail(VppRetval.INVALID_VALUE, `ACL ${acl_index} is in use on sw_if_index ${b.sw_if_index}`);
+    }
+    this.acls.delete(acl_index);
+  }
+
+  setAclList(sw_if_index: number, n_input: number, acls: readonly number[]): void {
+    this.interface(sw_if_index);
+    if (n_input > acls.length) fail(VppRetval.INVALID_VALUE, `n_input ${n_input} > ${acls.length} ACLs`);
+    for (const a of acls) if (!this.acls.has(a)) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${a}`);
+    if (acls.length === 0) this.aclBindings.delete(sw_if_index);
+    else this.aclBindings.set(sw_if_index, { sw_if_index, n_input, acls: [...acls] });
+  }
+
+  addDelStaticMapping(is_add: boolean, m: SimStaticMapping): void {
+    const key = `${m.external_ip_address}:${m.external_port}:${m.protocol}`;
+    if (!is_add) {
+      if (!this.staticMappings.delete(key)) fail(VppRetval.NO_SUCH_ENTRY, `no static mapping ${key}`);
+      return;
+    }
+    if (this.staticMappings.has(key)) fail(VppRetval.VALUE_EXIST, `static mapping ${key} exists`);
+    this.staticMappings.set(key, m);
+  }
+
+  addDelBridgeDomain(is_add: boolean, bd: SimBridgeDomain): void {
+    if (bd.bd_id === 0 || bd.bd_id > 0xffffff) fail(VppRetval.INVALID_VALUE, `bd_id ${bd.bd_id} out of range`);
+    if (!is_add) {
+      if (!this.bridgeDomains.delete(bd.bd_id)) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd.bd_id}`);
+      for (const iface of this.interfaces.values()) if (iface.bd?.bd_id === bd.bd_id) iface.bd = null;
+      return;
+    }
+    if (this.bridgeDomains.has(bd.bd_id)) fail(VppRetval.VALUE_EXIST, `bridge domain ${bd.bd_id} exists`);
+    this.bridgeDomains.set(bd.bd_id, bd);
+  }
+
+  setL2Bridge(sw_if_index: number, bd_id: number, enable: boolean, port_type: number): void {
+    const iface = this.interface(sw_if_index);
+    if (!enable) {
+      if (!iface.bd) fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${sw_if_index} is not in a bridge domain`);
+      iface.bd = null;
+      return;
+    }
+    if (!this.bridgeDomains.has(bd_id)) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd_id}`);
+    if (port_type !== 0 && port_type !== 1) fail(VppRetval.INVALID_VALUE, `port_type ${port_type}`);
+    if (port_type === 1) {
+      for (const other of this.interfaces.values()) {
+        if (other !== iface && other.bd?.bd_id === bd_id && other.bd.port_type === 1) {
+          fail(VppRetval.VALUE_EXIST, `bridge domain ${bd_id} already has a BVI`);
+        }
+      }
+    }
+    iface.bd = { bd_id, port_type };
+  }
+
+  members(bd_id: number): SimInterface[] {
+    return [...this.interfaces.values()].filter((i) => i.bd?.bd_id === bd_id);
+  }
+}
+
+function checkMtu(mtu: number): void {
+  if (mtu < MIN_MTU || mtu > MAX_MTU) fail(VppRetval.INVALID_VALUE, `mtu ${mtu} out of range ${MIN_MTU}..${MAX_MTU}`);
+}
+
+/** A locally administered MAC derived from the sw_if_index, as VPP derives one for loopbacks. */
+function generatedMac(sw_if_index: number): string {
+  const b = [0x02, 0xfe, (sw_if_index >>> 24) & 0xff, (sw_if_index >>> 16) & 0xff, (sw_if_index >>> 8) & 0xff, sw_if_index & 0xff];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,231 @@
+// The native-sim thread: owns the simulated dataplane, serves the rings (or postMessage).
+import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { FrameCodec } from '../src/connector/frame-codec.js';
+import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
+import { RingReader, RingWriter } from '../src/connector/ring.js';
+import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
+import { type OutMessage, SimEngine, validateFaults } from './sim-engine.js';
+
+const data = workerData as SimWorkerData;
+const engine = new SimEngine(data.seed, data.epoch);
+const control = data.controlPort;
+const bell = new Int32Array(data.doorbell, 0, DOORBELL_SLOTS);
+const readers: RingReader[] = [new RingReader(data.requestRing)];
+/** Ids of the attached producer rings, parallel to readers (0 = the connector's own ring). */
+const readerIds: number[] = [0];
+const replies = new RingWriter(data.replyRing);
+const decoder = new FrameCodec();
+const encoder = new FrameCodec();
+/** Frames per ring per round, so one busy producer cannot starve the others. */
+const ROUND_BUDGET = 256;
+/** Longest sleep: a safety net only, producers and control messages ring the doorbell. */
+const IDLE_WAIT_MS = 50;
+
+type Mode = { readonly kind: 'rings' } | { readonly kind: 'postmessage'; readonly port: MessagePort } | { readonly kind: 'closed' };
+let mode: Mode = { kind: 'rings' };
+
+/** Replies held back by `latencyMs`, FIFO so replies never overtake each other. */
+const delayed: Array<{ due: number; bytes: Uint8Array | null; msg: OutMessage | null }> = [];
+let pmTimer: NodeJS.Timeout | null = null;
+
+function reply(r: ControlReply): void {
+  control.postMessage(r);
+}
+
+function handleControl(req: ControlRequest): void {
+  try {
+    switch (req.op) {
+      case 'hello':
+        return reply({ id: req.id, ok: true, value: engine.epoch });
+      case 'snapshot':
+        return reply({ id: req.id, ok: true, value: engine.snapshot() });
+      case 'counters':
+        return reply({ id: req.id, ok: true, value: engine.counters() });
+      case 'faults':
+        engine.setFaults(validateFaults(req.faults), performance.now());
+        return reply({ id: req.id, ok: true, value: null });
+      case 'restart':
+        engine.restart();
+        return reply({ id: req.id, ok: true, value: engine.epoch });
+      case 'attach-ring':
+        readers.push(new RingReader(req.ring));
+        readerIds.push(req.ringId);
+        return reply({ id: req.id, ok: true, value: null });
+      case 'detach-ring': {
+        const i = readerIds.indexOf(req.ringId);
+        if (i > 0) {
+          readers.splice(i, 1);
+          readerIds.splice(i, 1);
+        }
+        return reply({ id: req.id, ok: true, value: null });
+      }
+      case 'serve-rings':
+        if (mode.kind === 'postmessage') {
+          mode.port.close();
+          mode = { kind: 'rings' };
+          setImmediate(runRings);
+        }
+        return reply({ id: req.id, ok: true, value: null });
+      case 'serve-postmessage': {
+        const port = req.port;
+        if (mode.kind === 'postmessage') mode.port.close();
+        mode = { kind: 'postmessage', port };
+        port.on('message', onPostedRequest);
+        return reply({ id: req.id, ok: true, value: null });
+      }
+      case 'close':
+        if (mode.kind === 'postmessage') mode.port.close();
+        mode = { kind: 'closed' };
+        if (pmTimer) clearTimeout(pmTimer);
+        reply({ id: req.id, ok: true, value: null });
+        control.close();
+        return;
+    }
+  } catch (err) {
+    const e = err as { message?: string; code?: string };
+    reply({ id: req.id, ok: false, message: String(e.message), code: e.code ?? (err instanceof RangeError ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG') });
+  }
+}
+
+// Control messages arrive as events while the thread is idle in postMessage mode, and are pulled
+// synchronously (receiveMessageOnPort) by the ring loop, which never returns to the event loop.
+control.on('message', (m: ControlRequest) => handleControl(m));
+
+function pollControl(): void {
+  for (let m = receiveMessageOnPort(control); m !== undefined; m = receiveMessageOnPort(control)) {
+    handleControl(m.message as ControlRequest);
+    if (mode.kind !== 'rings') return;
+  }
+}
+
+function writeReply(bytes: Uint8Array): void {
+  for (;;) {
+    try {
+      if (replies.write(bytes)) return;
+    } catch {
+      // A reply larger than the ring can never be delivered: count it, the request times out.
+      engine.protocolError();
+      return;
+    }
+    // Reply ring full: publish what we have and wait for the connector to consume.
+    replies.commit();
+    replies.waitForSpaceSync(IDLE_WAIT_MS);
+    pollControl();
+    if (mode.kind !== 'rings') return;
+  }
+}
+
+function onFrame(frame: Uint8Array): void {
+  let msg: unknown;
+  try {
+    msg = decoder.decode(frame);
+  } catch {
+    engine.protocolError();
+    return;
+  }
+  const out = engine.handle(msg);
+  if (out === null) return;
+  const latency = engine.latencyMs;
+  for (const m of out) {
+    const bytes = encoder.encode(m);
+    if (latency > 0 || delayed.length > 0) delayed.push({ due: performance.now() + latency, bytes: bytes.slice(), msg: null });
+    else writeReply(bytes);
+  }
+}
+
+function onCorrupt(): void {
+  engine.protocolError();
+}
+
+function flushDelayed(now: number): void {
+  while (delayed.length > 0 && (delayed[0]?.due ?? Infinity) <= now) {
+    const d = delayed.shift();
+    if (d?.bytes) writeReply(d.bytes);
+  }
+}
+
+/** One pass over every request ring; returns whether anything was read. */
+function serviceRings(): boolean {
+  const now = performance.now();
+  let worked = false;
+  if (engine.stallRemaining(now) === 0) {
+    for (const r of readers) {
+      if (r.drain(onFrame, onCorrupt, ROUND_BUDGET) > 0) worked = true;
+      if (mode.kind !== 'rings') return false;
+    }
+  }
+  flushDelayed(performance.now());
+  replies.commit();
+  return worked;
+}
+
+function anyRequests(): boolean {
+  for (const r of readers) if (r.hasData()) return true;
+  return false;
+}
+
+/** Polls the rings for a short budget: a request that follows a reply within µs skips the futex wake. */
+function spin(): boolean {
+  if (data.spinMicros === 0) return false;
+  const end = performance.now() + data.spinMicros / 1000;
+  do {
+    if (anyRequests()) return true;
+  } while (performance.now() < end);
+  return false;
+}
+
+function sleep(): void {
+  if (delayed.length === 0 && engine.stallRemaining(performance.now()) === 0 && spin()) return;
+  const now = performance.now();
+  let timeout = IDLE_WAIT_MS;
+  const stall = engine.stallRemaining(now);
+  if (stall > 0) timeout = Math.min(timeout, stall);
+  const head = delayed[0];
+  if (head) timeout = Math.min(timeout, Math.max(0, head.due - now));
+  // Read the bell before checking the rings: a producer that commits after the check has changed
+  // the bell by then (so wait returns at once) or sees SLEEPING and notifies.
+  const seen = Atomics.load(bell, DoorbellSlot.BELL);
+  Atomics.store(bell, DoorbellSlot.SLEEPING, 1);
+  if (stall > 0 || !anyRequests()) Atomics.wait(bell, DoorbellSlot.BELL, seen, timeout);
+  Atomics.store(bell, DoorbellSlot.SLEEPING, 0);
+}
+
+function runRings(): void {
+  while (mode.kind === 'rings') {
+    pollControl();
+    if (mode.kind !== 'rings') break;
+    if (!serviceRings()) sleep();
+  }
+}
+
+// --- postMessage transport: the baseline, same engine, event driven ---
+
+function onPostedRequest(msg: unknown): void {
+  if (mode.kind !== 'postmessage') return;
+  const out = engine.handle(msg);
+  if (out === null) return;
+  const now = performance.now();
+  const due = now + Math.max(engine.latencyMs, engine.stallRemaining(now));
+  for (const m of out) {
+    if (due > now || delayed.length > 0) delayed.push({ due, bytes: null, msg: m });
+    else mode.port.postMessage(m);
+  }
+  schedulePosted();
+}
+
+function schedulePosted(): void {
+  if (pmTimer || delayed.length === 0) return;
+  const head = delayed[0] as { due: number };
+  pmTimer = setTimeout(() => {
+    pmTimer = null;
+    const now = performance.now();
+    while (delayed.length > 0 && (delayed[0]?.due ?? Infinity) <= now && mode.kind === 'postmessage') {
+      const d = delayed.shift();
+      if (d?.msg) mode.port.postMessage(d.msg);
+    }
+    schedulePosted();
+  }, Math.max(0, head.due - performance.now()));
+}
+
+// Start after module evaluation: the ring loop only returns when the mode changes.
+setImmediate(runRings);

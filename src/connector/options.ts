@@ -1,0 +1,75 @@
+/** Minimal pino-compatible logger the connector writes to (silent by default). */
+export interface ConnectorLogger {
+  warn(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface ConnectorOptions {
+  /** Milliseconds to wait for a reply (or a dump's closing control_ping_reply) before failing it. @default 1000 */
+  readonly replyTimeout?: number;
+  /** Milliseconds between health pings (control_ping); two missed pings mean 'not-responding'. 0 disables pinging. @default 1000 */
+  readonly pingInterval?: number;
+  /** Microseconds the main thread spins on the reply ring after sending before it parks on Atomics.waitAsync. 0 = never spin. @default 50 */
+  readonly spinMicros?: number;
+  /** 'ring': SharedArrayBuffer rings; 'postMessage': the structured-clone baseline over a MessagePort. @default 'ring' */
+  readonly transport?: 'ring' | 'postMessage';
+  /** Channel id: the high 16 bits of every context this connector issues (1..65535). @default 1 */
+  readonly channel?: number;
+  /** Most requests awaiting a reply at once (also bounds context reuse: < 32768). @default 16384 */
+  readonly maxInFlight?: number;
+  /** First per-channel sequence number (0..65535); a test aid for the 16-bit wrap-around. @default 0 */
+  readonly initialSequence?: number;
+  /** Where late replies and protocol errors are reported. @default silent */
+  readonly logger?: ConnectorLogger;
+}
+
+export interface ResolvedConnectorOptions {
+  readonly replyTimeout: number;
+  readonly pingInterval: number;
+  readonly spinMicros: number;
+  readonly transport: 'ring' | 'postMessage';
+  readonly channel: number;
+  readonly maxInFlight: number;
+  readonly initialSequence: number;
+  readonly logger: ConnectorLogger;
+}
+
+const SILENT: ConnectorLogger = Object.freeze({ warn() {}, debug() {} });
+
+function describe(v: unknown): string {
+  return typeof v === 'number' || typeof v === 'string' ? `${typeof v} ${String(v)}` : v === null ? 'null' : typeof v;
+}
+
+function int(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name}: expected an integer, received ${describe(v)}`);
+  if (v < min || v > max) throw new RangeError(`${name}: expected ${min}..${max}, received ${v}`);
+  return v;
+}
+
+/** Validates connector options (the one place): TypeError/RangeError naming the option. */
+export function resolveConnectorOptions(options: unknown): ResolvedConnectorOptions {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new TypeError(`options: expected an object, received ${describe(options)}`);
+  }
+  const o = (options ?? {}) as Record<string, unknown>;
+  const transport = o['transport'] ?? 'ring';
+  if (transport !== 'ring' && transport !== 'postMessage') {
+    throw new TypeError(`transport: expected 'ring' or 'postMessage', received ${describe(transport)}`);
+  }
+  const logger = o['logger'] ?? SILENT;
+  if (typeof logger !== 'object' || logger === null || typeof (logger as ConnectorLogger).warn !== 'function' || typeof (logger as ConnectorLogger).debug !== 'function') {
+    throw new TypeError(`logger: expected an object with warn() and debug(), received ${describe(logger)}`);
+  }
+  return {
+    replyTimeout: int(o, 'replyTimeout', 1000, 1, 3_600_000),
+    pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
+    spinMicros: int(o, 'spinMicros', 50, 0, 100_000),
+    transport,
+    channel: int(o, 'channel', 1, 1, 0xffff),
+    maxInFlight: int(o, 'maxInFlight', 16384, 1, 32767),
+    initialSequence: int(o, 'initialSequence', 0, 0, 0xffff),
+    logger: logger as ConnectorLogger,
+  };
+}

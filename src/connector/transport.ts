@@ -1,0 +1,207 @@
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import type { NativeSim } from '../../native-sim/native-sim.js';
+import { FrameCodec } from './frame-codec.js';
+import { RingReader, RingWriter, type RingCorruption, ringUsedBytes } from './ring.js';
+import { RingSlot } from './ring-layout.js';
+import { waitAsync } from './wait-async.js';
+
+/** What the connector engine needs from a way of moving messages to the sim thread and back. */
+export interface Transport {
+  /** Stages one message; false when there is no room now. Throws on an unencodable message. */
+  write(message: object): boolean;
+  /** Publishes staged messages (one wake-up per batch). */
+  commit(): void;
+  /** Resolves once room may have appeared (replies consumed by the sim). */
+  waitForSpace(): Promise<void>;
+  /** Called after a commit: deliver replies that are ready now (ring: bounded spin). */
+  afterSend(inFlight: () => number): void;
+  close(): Promise<void>;
+  usage(): { requestUsed: number; requestBytes: number; replyUsed: number; replyBytes: number };
+}
+
+export interface TransportSink {
+  /** One decoded reply (any shape: the engine validates it). */
+  onMessage(message: unknown): void;
+  /** Called after a batch of replies was delivered. */
+  onDrained(): void;
+  /** A reply frame that could not be decoded or framed (V6). */
+  onProtocolError(reason: string): void;
+}
+
+/** SharedArrayBuffer rings: the fast path. */
+export class RingTransport implements Transport {
+  readonly #sim: NativeSim;
+  readonly #requestRing: SharedArrayBuffer;
+  readonly #replyRing: SharedArrayBuffer;
+  readonly #writer: RingWriter;
+  readonly #reader: RingReader;
+  readonly #encoder = new FrameCodec();
+  readonly #decoder = new FrameCodec();
+  readonly #sink: TransportSink;
+  readonly #spinMicros: number;
+  /** The sim's doorbell, for producer rings that feed the same sim thread. */
+  readonly doorbell: SharedArrayBuffer;
+  readonly ringBytes: number;
+  #parked = false;
+  #closed = false;
+  readonly #onFrame = (payload: Uint8Array): void => {
+    let msg: unknown;
+    try {
+      msg = this.#decoder.decode(payload);
+    } catch (err) {
+      this.#sink.onProtocolError(`undecodable reply frame (${payload.length} bytes): ${(err as Error).message}`);
+      return;
+    }
+    this.#sink.onMessage(msg);
+  };
+  readonly #onCorrupt = (c: RingCorruption): void => {
+    this.#sink.onProtocolError(`corrupt reply ring: frame length ${c.length} with ${c.available} bytes available`);
+  };
+  readonly #onWake = (): void => {
+    this.#parked = false;
+    this.#reader.unpark();
+    this.drain();
+    this.#park();
+  };
+
+  constructor(sim: NativeSim, sink: TransportSink, spinMicros: number) {
+    const rings = sim.attachConnector();
+    this.#sim = sim;
+    this.#requestRing = rings.request;
+    this.#replyRing = rings.reply;
+    this.doorbell = rings.doorbell;
+    this.ringBytes = rings.ringBytes;
+    this.#writer = new RingWriter(rings.request, rings.doorbell);
+    this.#reader = new RingReader(rings.reply);
+    this.#sink = sink;
+    this.#spinMicros = spinMicros;
+    this.#park();
+  }
+
+  write(message: object): boolean {
+    return this.#writer.write(this.#encoder.encode(message));
+  }
+
+  commit(): void {
+    this.#writer.commit();
+  }
+
+  waitForSpace(): Promise<void> {
+    return this.#writer.waitForSpace();
+  }
+
+  /** Delivers every reply frame published so far. */
+  drain(): void {
+    if (this.#closed) return;
+    if (this.#reader.drain(this.#onFrame, this.#onCorrupt) > 0) this.#sink.onDrained();
+  }
+
+  afterSend(inFlight: () => number): void {
+    if (this.#spinMicros === 0) return;
+    // A reply usually comes back within a few µs: spinning for a bounded time beats parking
+    // (~55 µs to wake from waitAsync). The budget bounds how long the event loop is held.
+    const end = performance.now() + this.#spinMicros / 1000;
+    do {
+      if (this.#reader.hasData()) {
+        this.drain();
+        if (inFlight() === 0) return;
+      }
+    } while (performance.now() < end);
+  }
+
+  /** Keeps exactly one Atomics.waitAsync on the reply HEAD pending while open. */
+  #park(): void {
+    while (!this.#parked && !this.#closed) {
+      // READER_WAITING is set before HEAD is read, so the sim either sees the flag and notifies,
+      // or published before our read and we drain below instead of waiting.
+      const head = this.#reader.park();
+      if (this.#reader.hasData()) {
+        this.#reader.unpark();
+        this.drain();
+        continue;
+      }
+      const r = waitAsync(this.#reader.header, RingSlot.HEAD, head);
+      if (!r.async) {
+        this.#reader.unpark();
+        this.drain();
+        continue;
+      }
+      this.#parked = true;
+      void r.value.then(this.#onWake);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    // Release our pending waitAsync so nothing stays parked on a ring nobody reads anymore.
+    Atomics.notify(this.#reader.header, RingSlot.HEAD);
+    this.#sim.detachConnector();
+  }
+
+  usage(): { requestUsed: number; requestBytes: number; replyUsed: number; replyBytes: number } {
+    return {
+      requestUsed: ringUsedBytes(this.#requestRing),
+      requestBytes: this.#writer.capacity,
+      replyUsed: ringUsedBytes(this.#replyRing),
+      replyBytes: this.#reader.capacity,
+    };
+  }
+}
+
+/** The baseline: structured-clone messages over a MessagePort (STYLE #11: the off switch). */
+export class PostMessageTransport implements Transport {
+  readonly #sim: NativeSim;
+  readonly #port: MessagePort;
+
+  private constructor(sim: NativeSim, port: MessagePort, sink: TransportSink) {
+    this.#sim = sim;
+    this.#port = port;
+    port.on('message', (m: unknown) => {
+      sink.onMessage(m);
+      sink.onDrained();
+    });
+  }
+
+  static async open(sim: NativeSim, sink: TransportSink): Promise<PostMessageTransport> {
+    sim.attachConnector();
+    const { port1, port2 } = new MessageChannel();
+    try {
+      await sim.serve('postMessage', port2);
+    } catch (err) {
+      sim.detachConnector();
+      port1.close();
+      throw err;
+    }
+    return new PostMessageTransport(sim, port1, sink);
+  }
+
+  write(message: object): boolean {
+    // Posted at once: a value structured clone cannot carry throws here, for this message only.
+    this.#port.postMessage(message);
+    return true;
+  }
+
+  commit(): void {}
+
+  waitForSpace(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  afterSend(): void {}
+
+  async close(): Promise<void> {
+    this.#port.close();
+    this.#sim.detachConnector();
+    if (!this.#sim.closed) {
+      try {
+        await this.#sim.serve('ring');
+      } catch {
+        // The sim went away: nothing to switch back.
+      }
+    }
+  }
+
+  usage(): { requestUsed: number; requestBytes: number; replyUsed: number; replyBytes: number } {
+    return { requestUsed: 0, requestBytes: 0, replyUsed: 0, replyBytes: 0 };
+  }
+}
