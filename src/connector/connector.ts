@@ -594,7 +594,17 @@ export class VppConnector {
     e.sim = sim;
     e.transport = o.transport === 'ring' ? new RingTransport(sim, e, o.spinMicros) : await PostMessageTransport.open(sim, e);
     try {
-      await e.ping();
+      // The sim thread may still be starting (or the machine busy): retry the first ping until
+      // connectTimeout, each try bounded by replyTimeout.
+      const giveUp = performance.now() + o.connectTimeout;
+      for (;;) {
+        try {
+          await e.ping();
+          break;
+        } catch (err) {
+          if (!(err instanceof ReplyTimeoutError) || performance.now() >= giveUp) throw err;
+        }
+      }
     } catch (err) {
       await e.close();
       throw err;
