@@ -3,6 +3,8 @@ export * from './api/index.js';
 export * from './binapi/index.js';
 export * from './controller/index.js';
 export * from './connector/index.js';
+// The scheduler's BinapiClient speaks the connector's replies.
+export type { Reply } from './connector/index.js';
 export * from './scheduler/index.js';
 export * from './descriptors/index.js';
 export * from './resync/index.js';
@@ -11,3 +13,8 @@ export * from './rest/index.js';
 export * from './dbwatcher/index.js';
 export * from './handlers/index.js';
 export * from './flood/index.js';
+export * from './engine/index.js';
+// Names that several folders declare structurally: the owning folder's declaration is the public one.
+export type { ConnectorStats } from './connector/index.js';
+export type { ProcessedEventInfo, EventHistoryQuery } from './controller/index.js';
+export { DB_SOURCE } from './controller/index.js';

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// `npm run flood` / `npm start`: floods the embedded engine and reports (SPEC F1-F3).
+import { FLOOD_USAGE, FloodUsageError, parseFloodArgs } from '../flood/argv.js';
+import { formatReport, runFlood } from '../flood/index.js';
+import { progressDisplay } from './flood-progress.js';
+
+async function main(argv: readonly string[]): Promise<number> {
+  let command;
+  try {
+    command = parseFloodArgs(argv);
+  } catch (err) {
+    if (!(err instanceof FloodUsageError)) throw err;
+    process.stderr.write(`flood: ${err.message}\n${FLOOD_USAGE}\n`);
+    return 2;
+  }
+  if (command.help) {
+    process.stdout.write(`${FLOOD_USAGE}\n`);
+    return 0;
+  }
+  const display = command.progress ? progressDisplay(process.stderr) : undefined;
+  let report;
+  try {
+    report = await runFlood({ ...command.options, ...(display === undefined ? {} : { onProgress: (p) => display.update(p) }) });
+  } finally {
+    display?.stop();
+  }
+  if (command.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else process.stdout.write(`${formatReport(report)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`flood: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

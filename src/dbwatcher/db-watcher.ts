@@ -1,0 +1,497 @@
+import { Etcd3, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { DBResync, ExternalConfigChange, KubeStateChange } from '../api/events.js';
+import type { KeyValueChanges, KeyValuePairs, Value } from '../api/values.js';
+import { newKubeStateData } from '../api/values.js';
+import { DbWatcherStateError, RemoteDbUnavailableError } from './errors.js';
+import { EventPusher } from './event-pusher.js';
+import { KeyRouter, parseDbValue } from './key-router.js';
+import { LocalMirror } from './local-mirror.js';
+import { RevisionTracker } from './revision-tracker.js';
+import {
+  type DbWatcherOptions,
+  type DbWatcherState,
+  type ResolvedDbWatcherOptions,
+  resolveDbWatcherOptions,
+} from './options.js';
+
+/** The source name external-config events from the DB carry. */
+export const DB_SOURCE = 'db';
+
+/** Counters of what the watcher did, for tests, metrics and the health page. */
+export interface DbWatcherStats {
+  readonly remoteResyncs: number;
+  readonly localResyncs: number;
+  readonly failedResyncs: number;
+  readonly changesPushed: number;
+  /** Watch events at or below a revision already seen (SPEC D5). */
+  readonly duplicatesSkipped: number;
+  /** Values that were not JSON objects: skipped and reported. */
+  readonly invalidValues: number;
+  /** Times the loop's queue was full and a push was retried later. */
+  readonly pushRetries: number;
+  /** Events still waiting for room in the loop's queue. */
+  readonly pushBacklog: number;
+  readonly connectionLosses: number;
+  /** Revision of the last remote snapshot. */
+  readonly snapshotRevision: number;
+}
+
+// etcd3's default fault handling retries and opens a circuit breaker for 5 s; the watcher does its
+// own probing and backoff, so each call goes straight to the server.
+const noRetry = { execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }) };
+type FaultHandling = NonNullable<IOptions['faultHandling']>;
+
+/**
+ * Watches the Kubernetes state and this node's external configuration in etcd and turns them into
+ * `DBResync`, `KubeStateChange` and `ExternalConfigChange` events (SPEC D1–D5), mirroring every
+ * value into a local lmdb DB to resync from when etcd is away.
+ */
+export class DbWatcher {
+  readonly #engine: DbWatcherEngine;
+
+  constructor(options: DbWatcherOptions) {
+    this.#engine = new DbWatcherEngine(resolveDbWatcherOptions(options));
+  }
+
+  /** Opens the mirror and connects; resolves after the first remote resync attempt (it may have failed: then probing goes on). */
+  start(): Promise<void> {
+    return this.#engine.start();
+  }
+
+  /** A fresh resync from etcd (REST `POST /controller/resync`); rejects with `RemoteDbUnavailableError` when etcd is away. */
+  resync(): Promise<void> {
+    return this.#engine.resync();
+  }
+
+  /** Stops probing and watching, flushes and closes the mirror. Never rejects; harmless twice. */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  get state(): DbWatcherState {
+    return this.#engine.state;
+  }
+
+  get stats(): DbWatcherStats {
+    return this.#engine.stats();
+  }
+
+  /** Whether a local mirror is in use (false when not configured or lmdb could not be loaded). */
+  get hasLocalMirror(): boolean {
+    return this.#engine.hasMirror;
+  }
+
+  /** Resolves when every mirror write issued so far is durable (for tests and orderly shutdown). */
+  mirrorFlushed(): Promise<void> {
+    return this.#engine.mirrorFlushed();
+  }
+
+  /** Resolves when every event has been accepted by the loop (none waiting for queue room). */
+  pushesDrained(): Promise<void> {
+    return this.#engine.pushesDrained();
+  }
+}
+
+class DbWatcherEngine {
+  readonly #o: ResolvedDbWatcherOptions;
+  readonly #router: KeyRouter;
+  readonly #pusher: EventPusher;
+  #state: DbWatcherState = 'connecting';
+  #started = false;
+  #client: Etcd3 | null = null;
+  #watchers: Watcher[] = [];
+  #mirror: LocalMirror | null = null;
+  /** Bumped whenever watchers are dropped: callbacks of an older generation are ignored. */
+  #generation = 0;
+  readonly #revisions = new RevisionTracker();
+  /** etcd key -> current Kubernetes value (the `prevValue` of the next change). */
+  #kubeValues = new Map<string, Value>();
+  #probeTimer: NodeJS.Timeout | null = null;
+  #localTimer: NodeJS.Timeout | null = null;
+  #probeDelay: number;
+  #resyncing: Promise<boolean> | null = null;
+  #counts = {
+    remoteResyncs: 0,
+    localResyncs: 0,
+    failedResyncs: 0,
+    changesPushed: 0,
+    duplicatesSkipped: 0,
+    invalidValues: 0,
+    connectionLosses: 0,
+  };
+
+  constructor(options: ResolvedDbWatcherOptions) {
+    this.#o = options;
+    this.#router = new KeyRouter(options.root, options.nodeLabel, options.resources);
+    this.#pusher = new EventPusher(options.eventLoop, options.logger, options.pushRetryDelay);
+    this.#probeDelay = options.remoteDBProbingInterval;
+  }
+
+  get state(): DbWatcherState {
+    return this.#state;
+  }
+
+  get hasMirror(): boolean {
+    return this.#mirror !== null;
+  }
+
+  stats(): DbWatcherStats {
+    return {
+      ...this.#counts,
+      pushRetries: this.#pusher.retries,
+      pushBacklog: this.#pusher.backlog,
+      snapshotRevision: this.#revisions.snapshotRevision,
+    };
+  }
+
+  mirrorFlushed(): Promise<void> {
+    return this.#mirror ? this.#mirror.flushed() : Promise.resolve();
+  }
+
+  pushesDrained(): Promise<void> {
+    return this.#pusher.drained();
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'closed') throw new DbWatcherStateError('DB watcher is closed', 'ERR_DBWATCHER_CLOSED');
+    if (this.#started) return;
+    this.#started = true;
+    if (this.#o.localDbPath !== undefined) {
+      const mirror = await LocalMirror.open(this.#o.localDbPath, this.#o.logger);
+      if (mirror instanceof LocalMirror) this.#mirror = mirror;
+    }
+    if (this.#isClosed()) return;
+    this.#client = this.#newClient();
+    this.#localTimer = setTimeout(() => this.#localResync(), this.#o.delayLocalResync);
+    const ok = await this.#remoteResync();
+    if (!ok && !this.#isClosed()) this.#report(this.#o.name, 'error', new RemoteDbUnavailableError('not reachable at start'));
+    this.#scheduleProbe();
+  }
+
+  async resync(): Promise<void> {
+    if (this.#state === 'closed') throw new DbWatcherStateError('DB watcher is closed', 'ERR_DBWATCHER_CLOSED');
+    if (!this.#started || !this.#client) throw new DbWatcherStateError('DB watcher is not started', 'ERR_DBWATCHER_NOT_STARTED');
+    // A resync already running was started before this request: wait for it, then take a fresh one.
+    if (this.#resyncing) await this.#resyncing.catch(() => false);
+    const ok = await this.#remoteResync();
+    if (!ok) {
+      if (this.#isClosed()) throw new DbWatcherStateError('DB watcher is closed', 'ERR_DBWATCHER_CLOSED');
+      throw new RemoteDbUnavailableError(this.#lastError ?? 'resync failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#setState('closed');
+    this.#generation++;
+    if (this.#probeTimer) clearTimeout(this.#probeTimer);
+    if (this.#localTimer) clearTimeout(this.#localTimer);
+    this.#probeTimer = this.#localTimer = null;
+    this.#dropWatchers();
+    this.#client?.close();
+    this.#client = null;
+    this.#pusher.close();
+    if (this.#resyncing) await this.#resyncing.catch(() => false);
+    try {
+      await this.#mirror?.close();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'closing the local DB mirror failed');
+    }
+  }
+
+  #report(name: string, state: 'ok' | 'error', err: Error | null): void {
+    try {
+      this.#o.statusCheck?.reportStateChange(name, state, err);
+    } catch (e) {
+      this.#o.logger.error({ err: e }, 'status check threw');
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #setState(next: DbWatcherState): void {
+    const prev = this.#state;
+    if (prev === next) return;
+    this.#state = next;
+    this.#o.logger.info({ state: next, previous: prev }, 'DB watcher state');
+    try {
+      this.#o.onStateChange?.(next, prev);
+    } catch (err) {
+      this.#o.logger.error({ err }, 'onStateChange hook threw');
+    }
+  }
+
+  #newClient(): Etcd3 {
+    return new Etcd3({
+      hosts: [...this.#o.hosts],
+      dialTimeout: this.#o.dialTimeout,
+      faultHandling: {
+        global: noRetry as unknown as FaultHandling['global'],
+        host: () => noRetry as unknown as ReturnType<NonNullable<FaultHandling['host']>>,
+      },
+    });
+  }
+
+  #deadline(): { deadline: number } {
+    return { deadline: Date.now() + this.#o.requestTimeout };
+  }
+
+  #dropWatchers(): void {
+    const watchers = this.#watchers;
+    this.#watchers = [];
+    for (const w of watchers) {
+      w.removeAllListeners();
+      // Keep an error listener: a late stream error must not become an uncaught 'error' event.
+      w.on('error', () => {});
+      w.cancel().catch(() => {});
+    }
+  }
+
+  // ---- probing and reconnect (SPEC D4) ----
+
+  #scheduleProbe(): void {
+    if (this.#isClosed() || this.#probeTimer) return;
+    const delay = this.#state === 'remote' ? this.#o.remoteDBProbingInterval : this.#probeDelay;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = null;
+      void this.#probe().finally(() => this.#scheduleProbe());
+    }, delay);
+  }
+
+  async #probe(): Promise<void> {
+    if (this.#isClosed() || !this.#client) return;
+    if (this.#state === 'remote') {
+      const gen = this.#generation;
+      try {
+        await this.#client.get(`${this.#o.root}probe`).options(this.#deadline()).exec();
+      } catch (err) {
+        if (gen === this.#generation) this.#connectionLost(err);
+      }
+      return;
+    }
+    const ok = await this.#remoteResync();
+    // Back off on failed remote resyncs: double the wait up to maxProbingInterval.
+    this.#probeDelay = ok ? this.#o.remoteDBProbingInterval : Math.min(this.#probeDelay * 2, this.#o.maxProbingInterval);
+  }
+
+  #connectionLost(err: unknown): void {
+    if (this.#isClosed() || this.#state !== 'remote') return;
+    const error = new RemoteDbUnavailableError(err);
+    this.#counts.connectionLosses++;
+    this.#o.logger.warn({ err: error }, 'lost the remote DB; changes are ignored until it resyncs');
+    this.#generation++;
+    this.#dropWatchers();
+    // A fresh client: no half-dead channel or stream state survives into the reconnect.
+    this.#client?.close();
+    this.#client = this.#newClient();
+    this.#probeDelay = this.#o.remoteDBProbingInterval;
+    this.#setState('disconnected');
+    this.#report(this.#o.name, 'error', error);
+    if (this.#probeTimer) {
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = null;
+    }
+    this.#scheduleProbe();
+  }
+
+  // ---- remote resync and watch (SPEC D1, D2, D5) ----
+
+  #lastError: unknown = null;
+
+  #remoteResync(): Promise<boolean> {
+    if (this.#resyncing) return this.#resyncing;
+    const run = this.#doRemoteResync().finally(() => {
+      this.#resyncing = null;
+    });
+    this.#resyncing = run;
+    return run;
+  }
+
+  async #doRemoteResync(): Promise<boolean> {
+    const client = this.#client;
+    if (!client || this.#isClosed()) return false;
+    // Watchers of the previous snapshot stop here: everything after it comes from the new one.
+    const gen = ++this.#generation;
+    this.#dropWatchers();
+    try {
+      // One revision for every prefix: read the current revision, then range each prefix at it.
+      const head = await client.get(`${this.#o.root}probe`).options(this.#deadline()).exec();
+      const revision = Number(head.header.revision);
+      const ranges = await Promise.all(
+        this.#router.prefixes.map((p) => client.getAll().prefix(p).revision(revision).options(this.#deadline()).exec()),
+      );
+      if (gen !== this.#generation) return false;
+      const event = this.#buildSnapshot(revision, ranges.flatMap((r) => r.kvs));
+      this.#pusher.push(event);
+      this.#counts.remoteResyncs++;
+      if (this.#localTimer) clearTimeout(this.#localTimer);
+      this.#localTimer = null;
+      await this.#watch(client, gen, revision);
+      if (gen !== this.#generation) return false;
+      this.#setState('remote');
+      this.#report(this.#o.name, 'ok', null);
+      this.#o.logger.info({ revision, event: event.toString() }, 'resynced from the remote DB');
+      return true;
+    } catch (err) {
+      this.#lastError = err;
+      if (gen === this.#generation) {
+        this.#dropWatchers();
+        this.#counts.failedResyncs++;
+        this.#o.logger.warn({ err }, 'remote DB resync failed');
+        if (this.#state === 'remote') this.#connectionLost(err);
+        else if (this.#state !== 'closed' && this.#state !== 'local') this.#setState(this.#started && this.#counts.remoteResyncs > 0 ? 'disconnected' : 'connecting');
+      }
+      return false;
+    }
+  }
+
+  #buildSnapshot(revision: number, kvs: readonly IKeyValue[]): DBResync {
+    const kubeState = newKubeStateData(this.#o.resources);
+    const externalConfig: KeyValuePairs = new Map();
+    const revisions = new Map<string, number>();
+    const kubeValues = new Map<string, Value>();
+    const mirrored = new Map<string, Value>();
+    for (const kv of kvs) {
+      const etcdKey = kv.key.toString();
+      const route = this.#router.route(etcdKey);
+      if (!route) continue;
+      revisions.set(etcdKey, Number(kv.mod_revision));
+      const value = this.#parse(etcdKey, kv.value);
+      if (value === null) continue;
+      mirrored.set(etcdKey, value);
+      if (route.kind === 'kube') {
+        kubeState.get(route.resource)?.set(route.key, value);
+        kubeValues.set(etcdKey, value);
+      } else {
+        externalConfig.set(route.key, value);
+      }
+    }
+    this.#revisions.reset(revision, revisions);
+    this.#kubeValues = kubeValues;
+    this.#mirror?.replaceAll(mirrored, revisions, revision);
+    return new DBResync({ local: false, kubeState, externalConfig });
+  }
+
+  #parse(etcdKey: string, bytes: Uint8Array): Value | null {
+    try {
+      return parseDbValue(etcdKey, bytes);
+    } catch (err) {
+      this.#counts.invalidValues++;
+      this.#o.logger.warn({ err, key: etcdKey }, 'skipped an invalid value');
+      this.#report(this.#o.name, 'error', err as Error);
+      return null;
+    }
+  }
+
+  async #watch(client: Etcd3, gen: number, revision: number): Promise<void> {
+    const start = String(revision + 1);
+    const settled = await Promise.allSettled(
+      this.#router.prefixes.map(async (prefix) => {
+        const w = await client.watch().prefix(prefix).startRevision(start).create();
+        w.on('data', (res: IWatchResponse) => this.#onWatchData(gen, res));
+        w.on('disconnected', (err: Error) => {
+          if (gen === this.#generation) this.#connectionLost(err);
+        });
+        w.on('error', (err: Error) => {
+          if (gen === this.#generation) this.#connectionLost(err);
+        });
+        return w;
+      }),
+    );
+    const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed || gen !== this.#generation) {
+      // Listeners go before the cancel, so nothing of this half-made watch reaches the loop.
+      this.#watchers.push(...created);
+      this.#dropWatchers();
+      if (failed) throw failed.reason;
+      return;
+    }
+    this.#watchers = created;
+  }
+
+  #onWatchData(gen: number, res: IWatchResponse): void {
+    if (gen !== this.#generation || this.#isClosed()) return;
+    let config: KeyValueChanges | null = null;
+    let configRevision = -1;
+    let lastRevision = 0;
+    for (const ev of res.events) {
+      const etcdKey = ev.kv.key.toString();
+      const revision = Number(ev.kv.mod_revision);
+      // SPEC D5: a change at or below what the snapshot (or an earlier event) already reflected.
+      if (!this.#revisions.accept(etcdKey, revision)) {
+        this.#counts.duplicatesSkipped++;
+        continue;
+      }
+      lastRevision = revision;
+      const route = this.#router.route(etcdKey);
+      if (!route) continue;
+      const isDelete = ev.type === 'Delete';
+      let value: Value | null = null;
+      if (!isDelete) {
+        value = this.#parse(etcdKey, ev.kv.value);
+        if (value === null) continue;
+        this.#mirror?.put(etcdKey, value, revision);
+      } else {
+        this.#mirror?.delete(etcdKey, revision);
+      }
+      if (route.kind === 'config') {
+        // Keys written by one etcd transaction share a revision: they travel as one change.
+        if (config && configRevision !== revision) this.#pushConfig(config);
+        if (!config || configRevision !== revision) config = new Map();
+        configRevision = revision;
+        config.set(route.key, value);
+        continue;
+      }
+      if (config) {
+        this.#pushConfig(config);
+        config = null;
+      }
+      const prevValue = this.#kubeValues.get(etcdKey) ?? null;
+      if (value === null) {
+        // Deleting what the handlers never saw (absent or invalid) changes nothing for them.
+        if (prevValue === null) continue;
+        this.#kubeValues.delete(etcdKey);
+      } else {
+        this.#kubeValues.set(etcdKey, value);
+      }
+      this.#pusher.push(new KubeStateChange({ key: route.key, resource: route.resource, prevValue, newValue: value }));
+      this.#counts.changesPushed++;
+    }
+    if (config) this.#pushConfig(config);
+    if (lastRevision > 0) this.#o.logger.debug({ revision: lastRevision }, 'watch changes');
+  }
+
+  #pushConfig(changes: KeyValueChanges): void {
+    this.#pusher.push(new ExternalConfigChange(DB_SOURCE, false, changes));
+    this.#counts.changesPushed++;
+  }
+
+  // ---- local fallback (SPEC D3) ----
+
+  #localResync(): void {
+    this.#localTimer = null;
+    if (this.#state !== 'connecting') return;
+    const mirror = this.#mirror;
+    if (!mirror || mirror.isEmpty()) {
+      this.#o.logger.info({}, 'remote DB not reachable and the local DB is empty: waiting for the remote DB');
+      return;
+    }
+    const kubeState = newKubeStateData(this.#o.resources);
+    const externalConfig: KeyValuePairs = new Map();
+    for (const { key, value } of mirror.entries()) {
+      const route = this.#router.route(key);
+      if (!route) continue;
+      if (route.kind === 'kube') kubeState.get(route.resource)?.set(route.key, value);
+      else externalConfig.set(route.key, value);
+    }
+    const event = new DBResync({ local: true, kubeState, externalConfig });
+    this.#pusher.push(event);
+    this.#counts.localResyncs++;
+    this.#setState('local');
+    this.#report(this.#o.name, 'error', new RemoteDbUnavailableError('resynced from the local DB'));
+    this.#o.logger.warn({ revision: mirror.revision(), event: event.toString() }, 'resynced from the local DB');
+  }
+}

@@ -1,0 +1,129 @@
+import type { Value } from '../api/values.js';
+import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
+import { InvalidValueError } from '../scheduler/errors.js';
+import { INTERFACE_PREFIX, ROUTE_PREFIX, interfaceKey, routeKey, vrfTableKey } from './keys.js';
+import { FieldReader, isIPv6, isNetworkAddress } from './value-checks.js';
+
+/** The normalized route value. */
+export interface RouteValue {
+  readonly vrfId: number;
+  /** A network address in CIDR form (host bits zero). */
+  readonly dstNetwork: string;
+  readonly nextHopAddr?: string;
+  readonly outgoingInterface?: string;
+  readonly weight: number;
+  readonly preference: number;
+}
+
+/** "No interface" in a route path. */
+export const NO_SW_IF_INDEX = 0xffffffff;
+
+function asRoute(v: Value): RouteValue {
+  return v as unknown as RouteValue;
+}
+
+function zeroAddr(dst: string): string {
+  return isIPv6(dst) ? '::' : '0.0.0.0';
+}
+
+function routeFields(v: RouteValue, isAdd: boolean, sw: number): Record<string, unknown> {
+  return {
+    is_add: isAdd,
+    route: {
+      table_id: v.vrfId,
+      prefix: v.dstNetwork,
+      paths: [{ sw_if_index: sw, nh: v.nextHopAddr ?? zeroAddr(v.dstNetwork), weight: v.weight, preference: v.preference }],
+    },
+  };
+}
+
+function outgoingIndex(v: RouteValue, md: { get(key: string): number | undefined }): number {
+  if (!v.outgoingInterface) return NO_SW_IF_INDEX;
+  const sw = md.get(interfaceKey(v.outgoingInterface));
+  if (sw === undefined) throw new Error(`no sw_if_index known for interface ${v.outgoingInterface}`);
+  return sw;
+}
+
+/** Static routes (ip_route_add_del), one path per key. Any change is a re-create. */
+export const routeDescriptor: Descriptor = {
+  name: 'vpp-route',
+  keyPrefix: ROUTE_PREFIX,
+  retrieveDependencies: ['vpp-interface', 'vpp-vrf-table'],
+
+  validate(key, value) {
+    const f = new FieldReader(key, value);
+    const dst = f.cidr('dstNetwork');
+    if (!isNetworkAddress(dst)) f.fail('dstNetwork', 'a network address (host bits zero)', dst);
+    const out: Record<string, unknown> = { vrfId: f.uint('vrfId', 0), dstNetwork: dst };
+    if (f.has('nextHopAddr') && f.raw('nextHopAddr') !== '') {
+      const nh = f.ip('nextHopAddr');
+      if (isIPv6(nh) !== isIPv6(dst)) f.fail('nextHopAddr', 'of the same address family as dstNetwork', nh);
+      out.nextHopAddr = nh;
+    }
+    if (f.has('outgoingInterface') && f.raw('outgoingInterface') !== '') out.outgoingInterface = f.name('outgoingInterface');
+    out.weight = f.uint('weight', 1, 255);
+    out.preference = f.uint('preference', 0, 255);
+    const canonical = routeKey(out as unknown as RouteValue);
+    if (canonical !== key) throw new InvalidValueError(key, `the key does not match the value (expected ${canonical})`);
+    return out;
+  },
+
+  dependencies(_key, value) {
+    const v = asRoute(value);
+    const deps: string[] = [];
+    if (v.outgoingInterface) deps.push(interfaceKey(v.outgoingInterface));
+    if (v.vrfId !== 0) deps.push(vrfTableKey(v.vrfId, isIPv6(v.dstNetwork) ? 'IPV6' : 'IPV4'));
+    return deps;
+  },
+
+  create(_key, value, md) {
+    const v = asRoute(value);
+    return { requests: [{ name: 'ip_route_add_del', fields: routeFields(v, true, outgoingIndex(v, md)) }] };
+  },
+
+  delete(_key, value, md) {
+    const v = asRoute(value);
+    return [{ name: 'ip_route_add_del', fields: routeFields(v, false, outgoingIndex(v, md)) }];
+  },
+
+  async retrieve(ctx: RetrieveContext): Promise<RetrievedValue[]> {
+    const tables: Array<{ table_id: number; is_ip6: boolean }> = [
+      { table_id: 0, is_ip6: false },
+      { table_id: 0, is_ip6: true },
+    ];
+    for (const d of await ctx.dump('ip_table_dump', {})) {
+      const t = d.table as { table_id?: unknown; is_ip6?: unknown } | undefined;
+      if (t && typeof t.table_id === 'number' && t.table_id !== 0) tables.push({ table_id: t.table_id, is_ip6: t.is_ip6 === true });
+    }
+    const out: RetrievedValue[] = [];
+    const seen = new Set<string>();
+    for (const table of tables) {
+      for (const d of await ctx.dump('ip_route_dump', { table })) {
+        const r = (d.route ?? d) as { table_id?: unknown; prefix?: unknown; paths?: unknown };
+        if (typeof r.prefix !== 'string' || !Array.isArray(r.paths)) continue;
+        const vrfId = typeof r.table_id === 'number' ? r.table_id : table.table_id;
+        for (const p of r.paths as Array<Record<string, unknown>>) {
+          const sw = typeof p.sw_if_index === 'number' ? p.sw_if_index : NO_SW_IF_INDEX;
+          let outgoingInterface: string | undefined;
+          if (sw !== NO_SW_IF_INDEX) {
+            const ifKey = ctx.metadata.keyOf(INTERFACE_PREFIX, sw);
+            if (!ifKey) continue; // a path through an interface we do not manage is not ours
+            outgoingInterface = ifKey.slice(INTERFACE_PREFIX.length);
+          }
+          const nh = typeof p.nh === 'string' && p.nh !== '0.0.0.0' && p.nh !== '::' && p.nh !== '' ? p.nh.toLowerCase() : undefined;
+          if (!outgoingInterface && !nh) continue; // neither interface nor next hop: a dataplane default
+          const v: Record<string, unknown> = { vrfId, dstNetwork: r.prefix.toLowerCase() };
+          if (nh) v.nextHopAddr = nh;
+          if (outgoingInterface) v.outgoingInterface = outgoingInterface;
+          v.weight = typeof p.weight === 'number' ? p.weight : 1;
+          v.preference = typeof p.preference === 'number' ? p.preference : 0;
+          const key = routeKey(v as unknown as RouteValue);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          out.push({ key, value: v });
+        }
+      }
+    }
+    return out;
+  },
+};

@@ -1,0 +1,143 @@
+import { isIP } from 'node:net';
+import { InvalidValueError } from '../scheduler/errors.js';
+
+/** Field readers that throw `InvalidValueError` naming the key and field. */
+export class FieldReader {
+  readonly key: string;
+  readonly #v: Readonly<Record<string, unknown>>;
+  readonly #where: string;
+
+  constructor(key: string, value: unknown, where = '') {
+    this.key = key;
+    this.#where = where;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidValueError(key, `${where || 'value'} must be an object, received ${describe(value)}`);
+    }
+    this.#v = value as Readonly<Record<string, unknown>>;
+  }
+
+  fail(field: string, expected: string, got: unknown): never {
+    throw new InvalidValueError(this.key, `${this.#where}${field} must be ${expected}, received ${describe(got)}`);
+  }
+
+  has(field: string): boolean {
+    return this.#v[field] !== undefined && this.#v[field] !== null;
+  }
+
+  raw(field: string): unknown {
+    return this.#v[field];
+  }
+
+  string(field: string, dflt?: string): string {
+    const v = this.#v[field] ?? dflt;
+    if (typeof v !== 'string') this.fail(field, 'a string', v);
+    return v;
+  }
+
+  name(field: string, dflt?: string): string {
+    const v = this.string(field, dflt);
+    if (v === '' || v.includes('/')) this.fail(field, 'a non-empty name without "/"', v);
+    return v;
+  }
+
+  bool(field: string, dflt: boolean): boolean {
+    const v = this.#v[field] ?? dflt;
+    if (typeof v !== 'boolean') this.fail(field, 'a boolean', v);
+    return v;
+  }
+
+  uint(field: string, dflt?: number, max = 0xffffffff): number {
+    const v = this.#v[field] ?? dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) this.fail(field, `an integer in 0..${max}`, v);
+    return v;
+  }
+
+  optUint(field: string, max = 0xffffffff): number | undefined {
+    return this.has(field) ? this.uint(field, undefined, max) : undefined;
+  }
+
+  oneOf<T extends string>(field: string, allowed: readonly T[], dflt?: T): T {
+    const v = this.#v[field] ?? dflt;
+    if (typeof v !== 'string' || !allowed.includes(v as T)) this.fail(field, `one of ${allowed.join(', ')}`, v);
+    return v as T;
+  }
+
+  ip(field: string): string {
+    const v = this.string(field);
+    if (isIP(v) === 0) this.fail(field, 'an IP address', v);
+    return canonicalIp(v);
+  }
+
+  mac(field: string): string {
+    const v = this.string(field);
+    if (!MAC.test(v)) this.fail(field, 'a MAC address like aa:bb:cc:dd:ee:ff', v);
+    return v.toLowerCase();
+  }
+
+  cidr(field: string, v: unknown = this.#v[field]): string {
+    if (typeof v !== 'string' || !isCidr(v)) this.fail(field, 'a CIDR like 10.0.0.1/24', v);
+    const slash = v.indexOf('/');
+    return `${canonicalIp(v.slice(0, slash))}${v.slice(slash)}`;
+  }
+
+  array(field: string): readonly unknown[] {
+    const v = this.#v[field] ?? [];
+    if (!Array.isArray(v)) this.fail(field, 'an array', v);
+    return v;
+  }
+
+  object(field: string): FieldReader | undefined {
+    const v = this.#v[field];
+    if (v === undefined || v === null) return undefined;
+    return new FieldReader(this.key, v, `${this.#where}${field}.`);
+  }
+}
+
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** The dataplane's textual form of an address: IPv6 compressed and lower-case. */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  // The WHATWG URL parser prints IPv6 hosts in their canonical compressed form.
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
+
+export function isCidr(v: string): boolean {
+  const slash = v.indexOf('/');
+  if (slash < 0) return false;
+  const ip = v.slice(0, slash);
+  const lenText = v.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText)) return false;
+  const fam = isIP(ip);
+  const len = Number(lenText);
+  return (fam === 4 && len <= 32) || (fam === 6 && len <= 128);
+}
+
+export function isIPv6(addr: string): boolean {
+  return isIP(addr.split('/')[0] ?? '') === 6;
+}
+
+/** For IPv4 CIDRs: whether the host bits are zero (a network address). IPv6 is not checked. */
+export function isNetworkAddress(cidr: string): boolean {
+  const [ip, lenText] = cidr.split('/');
+  if (isIP(ip ?? '') !== 4) return true;
+  const len = Number(lenText);
+  const parts = (ip as string).split('.').map(Number);
+  const n = (((parts[0] ?? 0) << 24) | ((parts[1] ?? 0) << 16) | ((parts[2] ?? 0) << 8) | (parts[3] ?? 0)) >>> 0;
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return ((n & ~mask) >>> 0) === 0;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `"${v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Sorted copy without duplicates. */
+export function sortedUnique(items: readonly string[]): string[] {
+  return [...new Set(items)].sort();
+}

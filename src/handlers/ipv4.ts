@@ -1,0 +1,63 @@
+// IPv4 arithmetic for pod addressing: addresses as unsigned 32-bit integers.
+
+export interface Ipv4Subnet {
+  /** Network address as an unsigned 32-bit integer. */
+  readonly network: number;
+  readonly prefixLength: number;
+  /** Number of addresses in the subnet. */
+  readonly size: number;
+}
+
+const OCTET = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** Parses a dotted quad; undefined when malformed. */
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!OCTET.test(p)) return undefined;
+    n = n * 256 + Number(p);
+  }
+  return n;
+}
+
+export function formatIpv4(n: number): string {
+  return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
+/** Parses `a.b.c.d/len`; undefined when malformed or when host bits are set. */
+export function parseIpv4Subnet(text: string): Ipv4Subnet | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = parseIpv4(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (addr === undefined || !/^\d{1,2}$/.test(lenText)) return undefined;
+  const prefixLength = Number(lenText);
+  if (prefixLength > 32) return undefined;
+  const size = 2 ** (32 - prefixLength);
+  if (addr % size !== 0) return undefined;
+  return { network: addr, prefixLength, size };
+}
+
+/** Whether `ip` (dotted quad) lies inside the subnet. */
+export function subnetContains(subnet: Ipv4Subnet, ip: string): boolean {
+  const n = parseIpv4(ip);
+  return n !== undefined && n >= subnet.network && n < subnet.network + subnet.size;
+}
+
+/** A locally administered MAC derived from a 32-bit hash: stable for a given pod. */
+export function macFromHash(hash: number): string {
+  const b = [0x02, 0xfe, (hash >>> 24) & 255, (hash >>> 16) & 255, (hash >>> 8) & 255, hash & 255];
+  return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
+}
+
+/** FNV-1a, 32 bits: short stable names for interfaces derived from pod ids. */
+export function fnv1a32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}

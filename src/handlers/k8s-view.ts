@@ -1,0 +1,213 @@
+// The one place that knows the field names of the Kubernetes values (the etcd layout of Contiv's
+// state reflector, protojson: camelCase) : everything else in the handlers works on the normalised
+// views below. Unknown or malformed optional fields are ignored; a value without a name is an error.
+import type { KeyValuePairs, KubeStateData, Value } from '../api/index.js';
+import { InvalidKubeValueError } from './errors.js';
+
+export type Labels = ReadonlyMap<string, string>;
+
+export interface PodView {
+  /** `<namespace>/<name>` */
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+export interface ServicePortView {
+  readonly name: string;
+  readonly protocol: 'TCP' | 'UDP';
+  readonly port: number;
+}
+
+export interface ServiceView {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly clusterIp: string;
+  readonly externalIps: readonly string[];
+  readonly ports: readonly ServicePortView[];
+}
+
+export interface EndpointsView {
+  readonly id: string;
+  /** Ready addresses with the port number behind each named port. */
+  readonly subsets: ReadonlyArray<{ readonly ips: readonly string[]; readonly ports: ReadonlyMap<string, number> }>;
+}
+
+export interface SelectorView {
+  readonly labels: Labels;
+  readonly expressions: ReadonlyArray<{ readonly key: string; readonly operator: 'IN' | 'NOT_IN' | 'EXISTS' | 'DOES_NOT_EXIST'; readonly values: readonly string[] }>;
+}
+
+export interface PolicyPeerView {
+  readonly cidr?: string;
+  readonly podSelector?: SelectorView;
+}
+
+export interface PolicyRuleView {
+  /** Empty = from anywhere. */
+  readonly from: readonly PolicyPeerView[];
+  /** Empty = every port. */
+  readonly ports: ReadonlyArray<{ readonly protocol: 'TCP' | 'UDP'; readonly port: number }>;
+}
+
+export interface PolicyView {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly podSelector: SelectorView;
+  /** False for an egress-only policy: ingress is then not isolated and no ACL is rendered. */
+  readonly isolatesIngress: boolean;
+  readonly ingress: readonly PolicyRuleView[];
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function port(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536 ? v : undefined;
+}
+
+function protocol(v: unknown): 'TCP' | 'UDP' {
+  return v === 'UDP' || v === 'udp' ? 'UDP' : 'TCP';
+}
+
+function arr(v: unknown): readonly unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+/** Labels as a record (`labels`) or in the deprecated list form `[{ key, value }]` (`label`). */
+function labels(v: unknown, out = new Map<string, string>()): Map<string, string> {
+  if (Array.isArray(v)) {
+    for (const l of v) if (isObj(l) && typeof l['key'] === 'string') out.set(l['key'], String(l['value'] ?? ''));
+  } else if (isObj(v)) {
+    for (const [k, val] of Object.entries(v)) out.set(k, String(val));
+  }
+  return out;
+}
+
+const OPERATORS = new Set(['IN', 'NOT_IN', 'EXISTS', 'DOES_NOT_EXIST']);
+
+/** A label selector `{ matchLabel: [{ key, value }], matchExpression: [{ key, operator, value }] }`. */
+function selector(v: unknown): SelectorView {
+  if (!isObj(v)) return { labels: new Map(), expressions: [] };
+  const expressions: Array<SelectorView['expressions'][number]> = [];
+  for (const e of arr(v['matchExpression'])) {
+    if (!isObj(e) || typeof e['key'] !== 'string') continue;
+    const op = OPERATORS.has(e['operator'] as string) ? (e['operator'] as SelectorView['expressions'][number]['operator']) : 'IN';
+    expressions.push({ key: e['key'], operator: op, values: arr(e['value']).map(String) });
+  }
+  return { labels: labels(v['matchLabel']), expressions };
+}
+
+function identity(resource: string, value: Value): { namespace: string; name: string; id: string } {
+  if (!isObj(value)) throw new InvalidKubeValueError(resource, 'value is not an object');
+  const name = str(value['name']);
+  if (name === undefined) throw new InvalidKubeValueError(resource, 'missing "name"');
+  const ns = value['namespace'];
+  if (ns !== undefined && str(ns) === undefined) throw new InvalidKubeValueError(resource, `bad "namespace" of ${name}`);
+  const namespace = str(ns) ?? 'default';
+  return { namespace, name, id: `${namespace}/${name}` };
+}
+
+export function podView(value: Value): PodView {
+  const id = identity('pod', value);
+  return { ...id, labels: labels(value['labels'], labels(value['label'])) };
+}
+
+export function serviceView(value: Value): ServiceView {
+  const id = identity('service', value);
+  const clusterIp = str(value['clusterIp']) ?? '';
+  const ports: ServicePortView[] = [];
+  for (const p of arr(value['port'])) {
+    if (!isObj(p)) continue;
+    const number = port(p['port']);
+    if (number === undefined) continue;
+    ports.push({ name: str(p['name']) ?? '', protocol: protocol(p['protocol']), port: number });
+  }
+  const externalIps = arr(value['externalIps']).filter((x): x is string => typeof x === 'string' && x.length > 0);
+  return { ...id, clusterIp, externalIps, ports };
+}
+
+export function endpointsView(value: Value): EndpointsView {
+  const { id } = identity('endpoints', value);
+  const subsets: Array<{ ips: string[]; ports: Map<string, number> }> = [];
+  for (const s of arr(value['endpointSubsets'])) {
+    if (!isObj(s)) continue;
+    const ips = arr(s['addresses'])
+      .map((a) => (isObj(a) ? str(a['ip']) : undefined))
+      .filter((x): x is string => x !== undefined);
+    const ports = new Map<string, number>();
+    for (const p of arr(s['ports'])) {
+      if (!isObj(p)) continue;
+      const number = port(p['port']);
+      if (number !== undefined) ports.set(str(p['name']) ?? '', number);
+    }
+    subsets.push({ ips, ports });
+  }
+  return { id, subsets };
+}
+
+export function policyView(value: Value): PolicyView {
+  const id = identity('policy', value);
+  const ingress: PolicyRuleView[] = [];
+  for (const r of arr(value['ingressRule'])) {
+    if (!isObj(r)) continue;
+    const from: PolicyPeerView[] = [];
+    for (const f of arr(r['from'])) {
+      if (!isObj(f)) continue;
+      const block = f['ipBlock'];
+      const cidr = isObj(block) ? str(block['cidr']) : undefined;
+      if (cidr !== undefined) from.push({ cidr });
+      // Peers selecting other namespaces are not rendered (this handler sees one namespace at a time).
+      else if (f['pods'] !== undefined && f['namespaces'] === undefined) from.push({ podSelector: selector(f['pods']) });
+    }
+    const ports: Array<{ protocol: 'TCP' | 'UDP'; port: number }> = [];
+    for (const p of arr(r['port'])) {
+      if (!isObj(p)) continue;
+      const number = isObj(p['port']) ? port(p['port']['number']) : undefined;
+      if (number !== undefined) ports.push({ protocol: protocol(p['protocol']), port: number });
+    }
+    ingress.push({ from, ports });
+  }
+  const type = value['policyType'];
+  return { ...id, podSelector: selector(value['pods']), isolatesIngress: type !== 'EGRESS', ingress };
+}
+
+/** Whether the selector matches the pod's labels (an empty selector selects every pod). */
+export function selects(sel: SelectorView, podLabels: Labels): boolean {
+  for (const [k, v] of sel.labels) if (podLabels.get(k) !== v) return false;
+  for (const e of sel.expressions) {
+    const v = podLabels.get(e.key);
+    const ok =
+      e.operator === 'EXISTS' ? v !== undefined
+      : e.operator === 'DOES_NOT_EXIST' ? v === undefined
+      : e.operator === 'IN' ? v !== undefined && e.values.includes(v)
+      : v === undefined || !e.values.includes(v);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** The resource's values in a resync snapshot, each turned into a view; malformed values are skipped. */
+export function viewsOf<T>(kubeState: KubeStateData, resource: string, view: (v: Value) => T): T[] {
+  const values: KeyValuePairs | undefined = kubeState.get(resource);
+  const out: T[] = [];
+  if (!values) return out;
+  for (const v of values.values()) {
+    try {
+      out.push(view(v));
+    } catch {
+      // A malformed value in a snapshot must not fail the whole resync (a failed healing resync is fatal).
+    }
+  }
+  return out;
+}

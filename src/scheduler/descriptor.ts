@@ -1,0 +1,58 @@
+import type { Value } from '../api/values.js';
+import type { BinapiRequest, Reply } from './binapi-client.js';
+import type { MetadataAllocator, MetadataReader } from './metadata-store.js';
+
+/** What `create` sends, and where the new object's metadata comes from. */
+export interface CreatePlan {
+  /** Sent as one wave; the first request's reply carries `capture`, when set. */
+  readonly requests: readonly BinapiRequest[];
+  /** Reply field of the first request that is this key's metadata (e.g. `sw_if_index`). */
+  readonly capture?: string;
+  /** This key's metadata when known up front (e.g. an allocated `bd_id`). */
+  readonly metadata?: number;
+}
+
+/** What a descriptor's `retrieve` may use. */
+export interface RetrieveContext {
+  dump(name: string, fields?: Record<string, unknown>): Promise<Reply[]>;
+  /** Metadata of what the descriptors retrieved before this one (interfaces come first). */
+  readonly metadata: MetadataReader;
+  /** The value the scheduler holds for a key, to restore fields the dataplane does not report. */
+  correlate(key: string): Value | undefined;
+}
+
+export interface RetrievedValue {
+  readonly key: string;
+  /** In the normalized form `validate` returns. */
+  readonly value: Value;
+  readonly metadata?: number;
+}
+
+/**
+ * How one kind of value reaches the dataplane (ligato's KVDescriptor). Every method is a plain
+ * function of its arguments: no connector, no scheduler state, so planning can move to a worker.
+ */
+export interface Descriptor {
+  /** Unique among registered descriptors. */
+  readonly name: string;
+  /** Every key of this kind starts with it; the longest matching prefix wins. */
+  readonly keyPrefix: string;
+  /** Names of descriptors whose values must be retrieved first (their metadata is needed). */
+  readonly retrieveDependencies?: readonly string[];
+  /** Checks key and value; returns the normalized value. Throws `InvalidValueError`. */
+  validate(key: string, value: Value): Value;
+  /** Keys that must be applied before this value can be created. */
+  dependencies(key: string, value: Value): readonly string[];
+  /** Default: structural equality of the normalized values. */
+  equivalent?(key: string, a: Value, b: Value): boolean;
+  /** Whether going from `oldValue` to `newValue` needs delete + create. Default: false. */
+  needsRecreate?(key: string, oldValue: Value, newValue: Value): boolean;
+  create(key: string, value: Value, metadata: MetadataAllocator): CreatePlan;
+  /** Requests that need this key's own metadata, sent in the wave after `create`'s. */
+  configure?(key: string, value: Value, metadata: MetadataReader): readonly BinapiRequest[];
+  /** Absent = every change is a re-create. */
+  update?(key: string, oldValue: Value, newValue: Value, metadata: MetadataReader): readonly BinapiRequest[];
+  delete(key: string, value: Value, metadata: MetadataReader): readonly BinapiRequest[];
+  /** Reads this kind's values from the dataplane; absent = not retrievable (resync trusts the applied state). */
+  retrieve?(ctx: RetrieveContext): Promise<readonly RetrievedValue[]>;
+}

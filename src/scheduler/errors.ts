@@ -1,0 +1,40 @@
+import { EngineError } from '../api/errors.js';
+
+/** A value that does not match its descriptor: never sent to the dataplane. */
+export class InvalidValueError extends EngineError {
+  readonly key: string;
+  constructor(key: string, reason: string) {
+    super('ERR_INVALID_VALUE', `invalid value for ${key}: ${reason}`);
+    this.key = key;
+  }
+}
+
+/** The scheduler was closed: the operation was not (or not completely) run. */
+export class SchedulerClosedError extends EngineError {
+  constructor(message = 'scheduler is closed') {
+    super('ERR_SCHEDULER_CLOSED', message);
+  }
+}
+
+/** A key no registered descriptor handles: kept as desired state, never applied. */
+export class UnimplementedKeyError extends EngineError {
+  readonly key: string;
+  constructor(key: string) {
+    super('ERR_UNIMPLEMENTED_KEY', `no descriptor handles key ${key}`);
+    this.key = key;
+  }
+}
+
+/** A descriptor that cannot be registered (bad shape, clashing prefix or name). */
+export class DescriptorRegistrationError extends EngineError {
+  constructor(message: string) {
+    super('ERR_DESCRIPTOR_REGISTRATION', message);
+  }
+}
+
+/** A descriptor produced or retrieved something the scheduler cannot use. */
+export class DescriptorError extends EngineError {
+  constructor(descriptor: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_DESCRIPTOR', `descriptor ${descriptor}: ${message}`, options);
+  }
+}

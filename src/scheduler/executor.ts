@@ -1,0 +1,181 @@
+import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
+import type { Descriptor } from './descriptor.js';
+import { DescriptorError } from './errors.js';
+import type { MetadataStore } from './metadata-store.js';
+import type { PlannedOp } from './planner.js';
+
+/** How an op ended: `error` null = success; `skipped` = a dependency failed, nothing was sent. */
+export interface OpOutcome {
+  readonly index: number;
+  readonly error: Error | null;
+  readonly skipped: boolean;
+}
+
+export interface ExecuteOptions {
+  readonly client: BinapiClient;
+  readonly metadata: MetadataStore;
+  descriptor(key: string): Descriptor | undefined;
+  /** Stop starting new waves after the first failure (revert mode). */
+  readonly stopOnError: boolean;
+  /** Settles (rejects) when the scheduler closes, failing the wave in flight. */
+  readonly closed: Promise<never>;
+  /** Called once per op, in completion order. */
+  onOutcome(op: PlannedOp, outcome: OpOutcome): void;
+}
+
+const Stage = Object.freeze({ Waiting: 0, Create: 1, Configure: 2, Single: 3, Done: 4 } as const);
+
+/**
+ * Runs a plan wave by wave: each wave is one `requestBatch` (one promise for all its ops). An op
+ * becomes ready when every op it waits for succeeded; the requests of an op are built when it
+ * becomes ready, so they can use metadata (sw_if_index...) that earlier waves returned.
+ */
+export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Promise<void> {
+  const n = ops.length;
+  if (n === 0) return;
+  const waitingFor = new Int32Array(n);
+  const stage = new Uint8Array(n);
+  const followers: number[][] = [];
+  let active: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const op = ops[i] as PlannedOp;
+    waitingFor[i] = op.after.length;
+    for (const a of op.after) (followers[a] ??= []).push(i);
+    if (op.after.length === 0) active.push(i);
+  }
+  let failed = false;
+  const deletedMeta: Array<number | undefined> = [];
+  for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
+
+  const finish = (i: number, error: Error | null, skipped: boolean, next: number[]): void => {
+    stage[i] = Stage.Done;
+    const op = ops[i] as PlannedOp;
+    // A re-create in the same wave may already have set the new metadata: only forget the old one.
+    if (!error && op.op === 'delete' && o.metadata.get(op.key) === deletedMeta[i]) o.metadata.delete(op.key);
+    o.onOutcome(op, { index: i, error, skipped });
+    const fl = followers[i];
+    if (!fl) return;
+    for (const f of fl) {
+      if (stage[f] === Stage.Done) continue;
+      if (error || skipped) finish(f, null, true, next);
+      else if (--(waitingFor[f] as number) === 0) next.push(f);
+    }
+  };
+
+  while (active.length > 0) {
+    const batch: BinapiRequest[] = [];
+    const owner: number[] = [];
+    const next: number[] = [];
+    // Build this wave; ops that need no request finish at once and may ready others.
+    for (let a = 0; a < active.length; a++) {
+      const i = active[a] as number;
+      const op = ops[i] as PlannedOp;
+      let reqs: readonly BinapiRequest[];
+      try {
+        reqs = requestsFor(op, i, stage, o);
+      } catch (err) {
+        failed = true;
+        finish(i, err instanceof Error ? err : new DescriptorError(op.key, String(err)), false, next);
+        continue;
+      }
+      if (reqs.length === 0) {
+        if (!advance(op, i, stage, o)) finish(i, null, false, active);
+        else active.push(i);
+        continue;
+      }
+      for (const r of reqs) {
+        batch.push(r);
+        owner.push(i);
+      }
+    }
+    if (batch.length > 0) {
+      let replies: Array<Reply | Error>;
+      try {
+        replies = await Promise.race([o.client.requestBatch(batch), o.closed]);
+      } catch (err) {
+        const e = err instanceof Error ? err : new DescriptorError('batch', String(err));
+        for (let k = 0; k < owner.length; k++) {
+          const i = owner[k] as number;
+          if (stage[i] !== Stage.Done) finish(i, e, false, []);
+        }
+        // Whatever was still waiting fails the same way: the dataplane is unreachable or we are closing.
+        for (let i = 0; i < n; i++) if (stage[i] !== Stage.Done) finish(i, e, false, []);
+        return;
+      }
+      // Per op: the first error, and the capture from its first reply.
+      let k = 0;
+      while (k < owner.length) {
+        const i = owner[k] as number;
+        const op = ops[i] as PlannedOp;
+        const first = replies[k];
+        let error: Error | null = null;
+        for (; k < owner.length && owner[k] === i; k++) {
+          const r = replies[k];
+          if (r instanceof Error && !error) error = r;
+        }
+        if (error) {
+          failed = true;
+          finish(i, error, false, next);
+          continue;
+        }
+        if (stage[i] === Stage.Create) capture(op, first as Reply, o);
+        if (advance(op, i, stage, o)) next.push(i);
+        else finish(i, null, false, next);
+      }
+    }
+    if (failed && o.stopOnError) {
+      for (let i = 0; i < n; i++) if (stage[i] !== Stage.Done) finish(i, null, true, []);
+      return;
+    }
+    active = next;
+  }
+}
+
+function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions): readonly BinapiRequest[] {
+  const d = o.descriptor(op.key);
+  if (!d) throw new DescriptorError(op.key, 'no descriptor');
+  switch (stage[i]) {
+    case Stage.Waiting:
+      if (op.op === 'delete') {
+        stage[i] = Stage.Single;
+        return d.delete(op.key, op.value, o.metadata);
+      }
+      if (op.op === 'update') {
+        stage[i] = Stage.Single;
+        return (d.update as NonNullable<Descriptor['update']>)(op.key, op.old as NonNullable<PlannedOp['old']>, op.value, o.metadata);
+      }
+      {
+        stage[i] = Stage.Create;
+        const p = d.create(op.key, op.value, o.metadata);
+        if (p.metadata !== undefined) o.metadata.set(op.key, p.metadata);
+        pendingCapture.set(op, p.capture);
+        return p.requests;
+      }
+    case Stage.Configure:
+      return d.configure ? d.configure(op.key, op.value, o.metadata) : NO_REQUESTS;
+    default:
+      return NO_REQUESTS;
+  }
+}
+
+/** Moves an op past the wave it just finished; true if it has another wave to run. */
+function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions): boolean {
+  if (stage[i] === Stage.Create) {
+    pendingCapture.delete(op);
+    if (o.descriptor(op.key)?.configure) {
+      stage[i] = Stage.Configure;
+      return true;
+    }
+  }
+  return false;
+}
+
+function capture(op: PlannedOp, reply: Reply, o: ExecuteOptions): void {
+  const field = pendingCapture.get(op);
+  if (field === undefined) return;
+  const v = reply[field];
+  if (typeof v === 'number') o.metadata.set(op.key, v);
+}
+
+const pendingCapture = new WeakMap<PlannedOp, string | undefined>();
+const NO_REQUESTS: readonly BinapiRequest[] = Object.freeze([]);

@@ -1,0 +1,19 @@
+import type { Value } from '../api/values.js';
+import { StateCode } from './key-status.js';
+
+/** What the scheduler keeps per key: kept small, a million of these must fit comfortably. */
+export class KeyRecord {
+  /** The committed value (normalized when valid); undefined = not desired. */
+  desired: Value | undefined = undefined;
+  /** What the dataplane holds as far as the scheduler knows. */
+  applied: Value | undefined = undefined;
+  state: StateCode = StateCode.Pending;
+  /** The last operation failed: `applied` may not match the dataplane until re-read. */
+  dirty = false;
+  error: Error | undefined = undefined;
+}
+
+/** The value the dataplane should hold for a record, or undefined. */
+export function wanted(rec: KeyRecord): Value | undefined {
+  return rec.state === StateCode.Invalid || rec.state === StateCode.Unimplemented ? undefined : rec.desired;
+}

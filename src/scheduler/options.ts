@@ -1,0 +1,104 @@
+import type { CommitOptions } from '../api/scheduler.js';
+import type { BinapiClient } from './binapi-client.js';
+import type { Descriptor } from './descriptor.js';
+
+/** The logging calls the scheduler makes (pino-compatible). */
+export interface SchedulerLogger {
+  debug(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface SchedulerOptions {
+  /** The dataplane client (a `VppConnector`). */
+  readonly connector: BinapiClient;
+  /**
+   * Descriptors to register; they replace the built-in ones (combine with `builtinDescriptors()`).
+   * @default builtinDescriptors()
+   */
+  readonly descriptors?: readonly Descriptor[];
+  /**
+   * How many recorded transactions are kept.
+   * @default 1000
+   */
+  readonly historySize?: number;
+  /**
+   * Where the scheduler logs transactions (debug) and failures (warn).
+   * @default a silent logger
+   */
+  readonly logger?: SchedulerLogger;
+}
+
+export interface ResolvedSchedulerOptions {
+  readonly connector: BinapiClient;
+  readonly descriptors: readonly Descriptor[] | undefined;
+  readonly historySize: number;
+  readonly logger: SchedulerLogger;
+}
+
+const noop = (): void => {};
+const SILENT: SchedulerLogger = Object.freeze({ debug: noop, warn: noop, error: noop });
+
+function received(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `"${v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Validates scheduler options in one place. */
+export function resolveSchedulerOptions(options: unknown): ResolvedSchedulerOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`options must be an object, received ${received(options)}`);
+  }
+  const o = options as Partial<SchedulerOptions>;
+  const c = o.connector as Partial<BinapiClient> | undefined;
+  if (typeof c !== 'object' || c === null || typeof c.requestBatch !== 'function' || typeof c.dump !== 'function') {
+    throw new TypeError(`options.connector must be a binary-API client (request, requestBatch, dump), received ${received(c)}`);
+  }
+  if (o.descriptors !== undefined && !Array.isArray(o.descriptors)) {
+    throw new TypeError(`options.descriptors must be an array of descriptors, received ${received(o.descriptors)}`);
+  }
+  const historySize = o.historySize ?? 1000;
+  if (typeof historySize !== 'number' || !Number.isInteger(historySize)) {
+    throw new TypeError(`options.historySize must be an integer, received ${received(historySize)}`);
+  }
+  if (historySize < 1) throw new RangeError(`options.historySize must be >= 1, received ${historySize}`);
+  const logger = o.logger ?? SILENT;
+  if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.debug !== 'function') {
+    throw new TypeError(`options.logger must be a pino-compatible logger, received ${received(logger)}`);
+  }
+  return { connector: c as BinapiClient, descriptors: o.descriptors, historySize, logger };
+}
+
+const RESYNC_KINDS = new Set(['full', 'upstream', 'downstream']);
+
+/** Validates the options of one commit. */
+export function validateCommitOptions(options: unknown): asserts options is CommitOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`commit options must be an object, received ${received(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  if (o.description !== undefined && typeof o.description !== 'string') {
+    throw new TypeError(`options.description must be a string, received ${received(o.description)}`);
+  }
+  if (o.resync !== undefined && !RESYNC_KINDS.has(o.resync as string)) {
+    throw new TypeError(`options.resync must be 'full', 'upstream' or 'downstream', received ${received(o.resync)}`);
+  }
+  if (o.retry !== undefined) {
+    const r = o.retry as Record<string, unknown> | null;
+    if (typeof r !== 'object' || r === null) throw new TypeError(`options.retry must be an object, received ${received(r)}`);
+    if (typeof r.delay !== 'number' || !Number.isFinite(r.delay)) {
+      throw new TypeError(`options.retry.delay must be a number of ms, received ${received(r.delay)}`);
+    }
+    if (r.delay < 0) throw new RangeError(`options.retry.delay must be >= 0, received ${r.delay}`);
+    if (typeof r.maxAttempts !== 'number' || !Number.isInteger(r.maxAttempts)) {
+      throw new TypeError(`options.retry.maxAttempts must be an integer, received ${received(r.maxAttempts)}`);
+    }
+    if (r.maxAttempts < 0) throw new RangeError(`options.retry.maxAttempts must be >= 0, received ${r.maxAttempts}`);
+    if (typeof r.expBackoff !== 'boolean') {
+      throw new TypeError(`options.retry.expBackoff must be a boolean, received ${received(r.expBackoff)}`);
+    }
+  }
+}

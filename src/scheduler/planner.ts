@@ -1,0 +1,198 @@
+import type { Value } from '../api/values.js';
+import type { Descriptor } from './descriptor.js';
+import { deepEqual } from './value-equality.js';
+
+/** What the planner reads about one key: plain data. */
+export interface PlanKeyView {
+  /** The value the dataplane should hold (undefined: none, also for invalid values). */
+  readonly want: Value | undefined;
+  /** What the dataplane holds. */
+  readonly applied: Value | undefined;
+}
+
+/** Read-only view of the scheduler state the planner works on. */
+export interface PlanInput {
+  view(key: string): PlanKeyView | undefined;
+  /** Keys whose desired or applied value depends on `key`. */
+  dependents(key: string): Iterable<string> | undefined;
+  descriptor(key: string): Descriptor | undefined;
+}
+
+export type PlannedOpKind = 'create' | 'update' | 'delete';
+
+export interface PlannedOp {
+  readonly key: string;
+  readonly op: PlannedOpKind;
+  /** The value created / updated to, or (delete) the applied value removed. */
+  readonly value: Value;
+  /** Update: the applied value before. */
+  readonly old?: Value;
+  /** Indices of ops (in `Plan.ops`) that must succeed first. */
+  readonly after: readonly number[];
+  /** 0 = first wave; deletes are all in wave 0 (in order, dependents first). */
+  readonly level: number;
+  /** Why it is in the plan when not asked for directly ('recreate', 'cascade'). */
+  readonly note?: string;
+}
+
+export interface Plan {
+  /** Deletes first (dependents before their dependencies), then creates/updates dependencies-first. */
+  readonly ops: readonly PlannedOp[];
+  /** Keys that are desired but cannot be created: a dependency is missing. */
+  readonly pending: readonly string[];
+}
+
+function equivalent(d: Descriptor, key: string, a: Value, b: Value): boolean {
+  return d.equivalent ? d.equivalent(key, a, b) : deepEqual(a, b);
+}
+
+function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean {
+  if (!d.update) return true;
+  return d.needsRecreate ? d.needsRecreate(key, a, b) : false;
+}
+
+/**
+ * Turns a set of changed keys into an ordered plan. Pure: reads the state through `input`,
+ * touches only the changed keys, their dependencies and their dependents.
+ */
+export function plan(changed: Iterable<string>, input: PlanInput): Plan {
+  const ops: PlannedOp[] = [];
+  const deleted = new Set<string>();
+  const forcedDelete = new Set<string>();
+  const consider: string[] = [];
+  const considered = new Set<string>();
+  const addConsider = (k: string): void => {
+    if (!considered.has(k)) {
+      considered.add(k);
+      consider.push(k);
+    }
+  };
+
+  const scheduleDelete = (key: string, note: string | undefined): void => {
+    if (deleted.has(key)) return;
+    const v = input.view(key);
+    if (!v?.applied) return;
+    deleted.add(key);
+    const dependents = input.dependents(key);
+    if (dependents) {
+      for (const dk of dependents) {
+        const dv = input.view(dk);
+        const dd = input.descriptor(dk);
+        if (!dv?.applied || !dd || deleted.has(dk)) continue;
+        if (dd.dependencies(dk, dv.applied).includes(key)) scheduleDelete(dk, 'cascade');
+        addConsider(dk);
+      }
+    }
+    ops.push({ key, op: 'delete', value: v.applied, after: NO_AFTER, level: 0, ...(note ? { note } : {}) });
+    addConsider(key);
+  };
+
+  for (;;) {
+    for (const key of changed) {
+      addConsider(key);
+      const v = input.view(key);
+      const d = input.descriptor(key);
+      if (!v?.applied) continue;
+      if (!v.want || !d) scheduleDelete(key, undefined);
+      else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
+    }
+    for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
+
+    const result = planCreates(ops, deleted, consider, considered, input);
+    if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending };
+    for (const k of result.unsatisfied) forcedDelete.add(k);
+    // An update would need a missing dependency: remove the value instead, and plan again.
+    ops.length = 0;
+    deleted.clear();
+    considered.clear();
+    consider.length = 0;
+  }
+}
+
+function planCreates(
+  deletes: PlannedOp[],
+  deleted: ReadonlySet<string>,
+  consider: string[],
+  considered: Set<string>,
+  input: PlanInput,
+): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
+  const ops = deletes.slice();
+  const pending: string[] = [];
+  const unsatisfied: string[] = [];
+  /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
+  const fate = new Map<string, number>();
+  const visiting = new Set<string>();
+
+  const exists = (key: string): boolean => {
+    const v = input.view(key);
+    return v?.applied !== undefined && !deleted.has(key);
+  };
+
+  // Returns the op index that creates `key` (>= 0), -1 if it exists already, -2 if it cannot.
+  const resolve = (key: string): number => {
+    const known = fate.get(key);
+    if (known !== undefined) return known;
+    if (visiting.has(key)) return -2; // a dependency cycle never resolves
+    const v = input.view(key);
+    const d = input.descriptor(key);
+    const want = v?.want;
+    if (!want || !d) {
+      const r = exists(key) ? -1 : -2;
+      fate.set(key, r);
+      return r;
+    }
+    visiting.add(key);
+    const after: number[] = [];
+    let ok = true;
+    let level = 0;
+    for (const dep of d.dependencies(key, want)) {
+      const r = resolve(dep);
+      if (r === -2) {
+        ok = false;
+        break;
+      }
+      if (r >= 0) {
+        after.push(r);
+        const lv = (ops[r] as PlannedOp).level + 1;
+        if (lv > level) level = lv;
+      }
+    }
+    visiting.delete(key);
+    let r: number;
+    if (exists(key)) {
+      const applied = v.applied as Value;
+      if (!ok) {
+        unsatisfied.push(key);
+        r = -1;
+      } else if (equivalent(d, key, applied, want)) {
+        r = -1;
+      } else {
+        r = ops.length;
+        ops.push({ key, op: 'update', value: want, old: applied, after, level });
+      }
+    } else if (!ok) {
+      pending.push(key);
+      r = -2;
+    } else {
+      r = ops.length;
+      ops.push({ key, op: 'create', value: want, after, level, ...(deleted.has(key) ? { note: 'recreate' } : {}) });
+      // What waited for this key may now be created too.
+      const dependents = input.dependents(key);
+      if (dependents) {
+        for (const dk of dependents) {
+          if (!considered.has(dk)) {
+            considered.add(dk);
+            consider.push(dk);
+          }
+        }
+      }
+    }
+    fate.set(key, r);
+    return r;
+  };
+
+  for (let i = 0; i < consider.length; i++) resolve(consider[i] as string);
+  return { ops, pending, unsatisfied };
+}
+
+const NO_AFTER: readonly number[] = Object.freeze([]);

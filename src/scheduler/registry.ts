@@ -1,0 +1,64 @@
+import type { Descriptor } from './descriptor.js';
+import { DescriptorRegistrationError } from './errors.js';
+
+const REQUIRED = ['validate', 'dependencies', 'create', 'delete'] as const;
+
+/** Registered descriptors, found by the longest key prefix that matches a key. */
+export class DescriptorRegistry {
+  /** Sorted by prefix length, longest first. */
+  #byPrefix: Descriptor[] = [];
+  /** Registration order, then retrieve dependencies first. */
+  #retrieveOrder: Descriptor[] = [];
+  readonly #byName = new Map<string, Descriptor>();
+
+  register(d: Descriptor): void {
+    if (typeof d !== 'object' || d === null) throw new TypeError(`descriptor must be an object, received ${String(d)}`);
+    if (typeof d.name !== 'string' || d.name === '') throw new TypeError(`descriptor.name must be a non-empty string, received ${String(d.name)}`);
+    if (typeof d.keyPrefix !== 'string' || d.keyPrefix === '') {
+      throw new TypeError(`descriptor.keyPrefix must be a non-empty string, received ${String(d.keyPrefix)}`);
+    }
+    for (const m of REQUIRED) {
+      if (typeof d[m] !== 'function') throw new TypeError(`descriptor ${d.name}: ${m} must be a function, received ${typeof d[m]}`);
+    }
+    if (this.#byName.has(d.name)) throw new DescriptorRegistrationError(`a descriptor named ${d.name} is already registered`);
+    for (const other of this.#byName.values()) {
+      if (other.keyPrefix === d.keyPrefix) {
+        throw new DescriptorRegistrationError(`descriptor ${d.name}: key prefix ${d.keyPrefix} is already handled by ${other.name}`);
+      }
+    }
+    this.#byName.set(d.name, d);
+    this.#byPrefix = [...this.#byName.values()].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
+    this.#retrieveOrder = this.#orderForRetrieve();
+  }
+
+  /** The descriptor of a key, or undefined (an unimplemented key). */
+  forKey(key: string): Descriptor | undefined {
+    for (const d of this.#byPrefix) if (key.startsWith(d.keyPrefix)) return d;
+    return undefined;
+  }
+
+  prefixOf(key: string): string {
+    return this.forKey(key)?.keyPrefix ?? '';
+  }
+
+  get retrieveOrder(): readonly Descriptor[] {
+    return this.#retrieveOrder;
+  }
+
+  #orderForRetrieve(): Descriptor[] {
+    const out: Descriptor[] = [];
+    const seen = new Set<string>();
+    const visit = (d: Descriptor, path: Set<string>): void => {
+      if (seen.has(d.name) || path.has(d.name)) return;
+      path.add(d.name);
+      for (const dep of d.retrieveDependencies ?? []) {
+        const dd = this.#byName.get(dep);
+        if (dd) visit(dd, path);
+      }
+      seen.add(d.name);
+      out.push(d);
+    };
+    for (const d of this.#byName.values()) visit(d, new Set());
+    return out;
+  }
+}

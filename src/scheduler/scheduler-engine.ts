@@ -1,0 +1,523 @@
+import type { KeyError } from '../api/errors.js';
+import { TransactionError } from '../api/errors.js';
+import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../api/scheduler.js';
+import type { Value } from '../api/values.js';
+import type { Descriptor, RetrievedValue } from './descriptor.js';
+import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
+import { execute } from './executor.js';
+import type { SchedulerTxnRecord } from './history.js';
+import { TxnHistory } from './history.js';
+import { KeyRecord, wanted } from './key-record.js';
+import type { KeyStatus } from './key-status.js';
+import { StateCode } from './key-status.js';
+import { MetadataStore } from './metadata-store.js';
+import type { ResolvedSchedulerOptions } from './options.js';
+import type { Plan, PlanInput, PlanKeyView, PlannedOp } from './planner.js';
+import { plan } from './planner.js';
+import { DescriptorRegistry } from './registry.js';
+import { StateStore } from './state-store.js';
+import { deepEqual } from './value-equality.js';
+
+export type DumpView = 'nb' | 'sb' | 'cached';
+
+interface PriorDesired {
+  readonly desired: Value | undefined;
+  readonly state: StateCode;
+  readonly error: Error | undefined;
+}
+
+interface RetryJob {
+  readonly keys: readonly string[];
+  readonly attempt: number;
+  readonly delay: number;
+  readonly options: RetryOptions;
+  readonly retryOf: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** What one transaction accumulates while it runs. */
+class TxnContext {
+  readonly planned: RecordedOp[] = [];
+  readonly executed: RecordedOp[] = [];
+  readonly kvErrors: KeyError[] = [];
+  readonly pending: string[] = [];
+  readonly touched = new Set<string>();
+  failed = false;
+}
+
+const REMOVED_KEPT = 10_000;
+
+/** The scheduler's engine: state, planning, execution, records (the facade validates). */
+export class SchedulerEngine {
+  readonly registry = new DescriptorRegistry();
+  readonly #store = new StateStore(this.registry);
+  readonly #md = new MetadataStore((key) => this.registry.prefixOf(key));
+  readonly #history: TxnHistory;
+  readonly #o: ResolvedSchedulerOptions;
+  readonly #removed = new Set<string>();
+  readonly #retryingKeys = new Set<string>();
+  readonly #retries = new Set<RetryJob>();
+  readonly #input: PlanInput;
+  #seq = 0;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #rejectClosed!: (err: Error) => void;
+  readonly #closedSignal: Promise<never>;
+
+  constructor(o: ResolvedSchedulerOptions, descriptors: readonly Descriptor[]) {
+    this.#o = o;
+    this.#history = new TxnHistory(o.historySize);
+    for (const d of descriptors) this.registry.register(d);
+    this.#closedSignal = new Promise<never>((_, reject) => {
+      this.#rejectClosed = reject;
+    });
+    this.#closedSignal.catch(() => {}); // observed by the races that use it; never unhandled
+    const store = this.#store;
+    const registry = this.registry;
+    this.#input = {
+      view(key: string): PlanKeyView | undefined {
+        const rec = store.get(key);
+        return rec ? { want: wanted(rec), applied: rec.applied } : undefined;
+      },
+      dependents: (key) => store.dependents(key),
+      descriptor: (key) => registry.forKey(key),
+    };
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  commit(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
+    return this.#serial(() => this.#runCommit(values, options));
+  }
+
+  getRecordedTransaction(seqNum: number): SchedulerTxnRecord | undefined {
+    return this.#history.get(seqNum);
+  }
+
+  getTransactionHistory(since?: number, until?: number): SchedulerTxnRecord[] {
+    return this.#history.list(since, until);
+  }
+
+  async dump(keyPrefix: string, view: DumpView): Promise<Map<string, Value>> {
+    const out = new Map<string, Value>();
+    if (view === 'sb') {
+      const got = await this.#serial(() => this.#retrieve(undefined));
+      for (const [k, it] of got.values) if (k.startsWith(keyPrefix)) out.set(k, it.value);
+      return out;
+    }
+    for (const [k, rec] of this.#store.records) {
+      if (!k.startsWith(keyPrefix)) continue;
+      const v = view === 'nb' ? (rec.state === StateCode.Invalid ? undefined : rec.desired) : rec.applied;
+      if (v !== undefined) out.set(k, v);
+    }
+    return out;
+  }
+
+  getStatus(key: string): KeyStatus | undefined {
+    const rec = this.#store.get(key);
+    if (!rec) return this.#removed.has(key) ? { state: 'removed' } : undefined;
+    switch (rec.state) {
+      case StateCode.Configured:
+        return { state: 'configured' };
+      case StateCode.Failed:
+        return { state: 'failed', error: rec.error ?? new Error('failed') };
+      case StateCode.Retrying:
+        return { state: 'retrying', error: rec.error ?? new Error('failed'), details: ['a retry is scheduled'] };
+      case StateCode.Invalid:
+        return { state: 'invalid', error: rec.error ?? new InvalidValueError(key, 'invalid') };
+      case StateCode.Unimplemented:
+        return { state: 'unimplemented', error: rec.error ?? new UnimplementedKeyError(key) };
+      case StateCode.Removed:
+        return { state: 'removed' };
+      default:
+        return { state: 'pending', details: this.#missing(key, rec) };
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    this.#rejectClosed(new SchedulerClosedError('scheduler closed while the operation was in flight'));
+    for (const job of this.#retries) clearTimeout(job.timer);
+    this.#retries.clear();
+    for (const k of this.#retryingKeys) {
+      const rec = this.#store.get(k);
+      if (rec?.state === StateCode.Retrying) rec.state = StateCode.Failed;
+    }
+    this.#retryingKeys.clear();
+    this.#closing = this.#tail.then(() => undefined);
+    return this.#closing;
+  }
+
+  /** Runs `fn` after everything queued before it; after close, fails with SchedulerClosedError. */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new SchedulerClosedError());
+    const run = this.#tail.then(() => {
+      if (this.#closed) throw new SchedulerClosedError();
+      return fn();
+    });
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #runCommit(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
+    const seqNum = ++this.#seq;
+    const start = Date.now();
+    const tx = new TxnContext();
+    const resync = options.resync ?? null;
+    const prior = options.revert ? new Map<string, PriorDesired | undefined>() : null;
+    let changed: string[];
+    try {
+      if (resync !== 'downstream') {
+        for (const [k, v] of values) this.#setDesired(k, v, tx, prior);
+      }
+      if (resync === 'full' || resync === 'upstream') {
+        for (const [k, rec] of this.#store.records) {
+          if (!values.has(k) && rec.desired !== undefined) this.#setDesired(k, null, tx, prior);
+        }
+      }
+      if (prior && tx.kvErrors.length > 0) {
+        // Revert mode: an invalid value fails the whole transaction before anything is sent.
+        this.#restore(prior);
+        return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+      }
+      if (resync === 'full' || resync === 'downstream') await this.#refreshAll();
+      changed = resync === null ? [...values.keys()] : [...this.#store.records.keys()];
+      await this.#refreshDirty(changed);
+    } catch (err) {
+      const initError = err instanceof Error ? err : new Error(String(err));
+      for (const k of values.keys()) tx.touched.add(k);
+      this.#settle(tx.touched);
+      return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
+    }
+    for (const k of changed) tx.touched.add(k);
+    await this.#runPlan(plan(changed, this.#input), tx, !!options.revert, undefined);
+    if (prior && tx.failed) {
+      this.#restore(prior);
+      const keys = [...new Set([...prior.keys(), ...tx.executed.map((e) => e.key)])];
+      try {
+        await this.#refreshDirty(keys);
+        await this.#runPlan(plan(keys, this.#input), tx, false, 'revert');
+      } catch (err) {
+        tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
+      }
+    } else if (tx.failed && options.retry && options.retry.maxAttempts > 0 && !this.#closed) {
+      const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+      this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
+    }
+    this.#settle(tx.touched);
+    return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+  }
+
+  async #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
+    for (const k of p.pending) {
+      tx.touched.add(k);
+      tx.pending.push(k);
+    }
+    for (const op of p.ops) {
+      tx.touched.add(op.key);
+      tx.planned.push(recordedOp(op, note));
+    }
+    if (p.ops.length === 0) return;
+    const store = this.#store;
+    await execute(p.ops, {
+      client: this.#o.connector,
+      metadata: this.#md,
+      descriptor: (key) => this.registry.forKey(key),
+      stopOnError,
+      closed: this.#closedSignal,
+      onOutcome: (op, outcome) => {
+        if (outcome.skipped) return;
+        const rec = store.getOrCreate(op.key);
+        if (outcome.error) {
+          tx.failed = true;
+          rec.error = outcome.error;
+          rec.dirty = true;
+          tx.kvErrors.push({ key: op.key, error: outcome.error });
+          tx.executed.push({ ...recordedOp(op, note), error: outcome.error });
+          return;
+        }
+        clearError(rec);
+        rec.dirty = false;
+        store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
+        tx.executed.push(recordedOp(op, note));
+      },
+    });
+  }
+
+  #setDesired(key: string, value: Value | null | undefined, tx: TxnContext, prior: Map<string, PriorDesired | undefined> | null): void {
+    let rec = this.#store.get(key);
+    if (prior && !prior.has(key)) prior.set(key, rec ? { desired: rec.desired, state: rec.state, error: rec.error } : undefined);
+    tx.touched.add(key);
+    if (value === null || value === undefined) {
+      if (!rec) return;
+      if (rec.state === StateCode.Invalid || rec.state === StateCode.Unimplemented) rec.state = StateCode.Pending;
+      if (!rec.dirty) rec.error = undefined;
+      this.#store.set(key, rec, undefined, rec.applied);
+      return;
+    }
+    rec ??= this.#store.getOrCreate(key);
+    this.#removed.delete(key);
+    const d = this.registry.forKey(key);
+    if (!d) {
+      this.#store.set(key, rec, value, rec.applied);
+      rec.state = StateCode.Unimplemented;
+      rec.error = new UnimplementedKeyError(key);
+      return;
+    }
+    let norm: Value;
+    try {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidValueError(key, `expected an object, received ${Array.isArray(value) ? 'an array' : typeof value}`);
+      norm = d.validate(key, value);
+    } catch (err) {
+      const e = err instanceof InvalidValueError ? err : new InvalidValueError(key, err instanceof Error ? err.message : String(err));
+      this.#store.set(key, rec, value, rec.applied);
+      rec.state = StateCode.Invalid;
+      rec.error = e;
+      tx.kvErrors.push({ key, error: e });
+      return;
+    }
+    if (rec.state === StateCode.Invalid || rec.state === StateCode.Unimplemented) rec.state = StateCode.Pending;
+    if (!rec.dirty) rec.error = undefined;
+    this.#store.set(key, rec, norm, rec.applied);
+  }
+
+  #restore(prior: Map<string, PriorDesired | undefined>): void {
+    for (const [k, p] of prior) {
+      const rec = this.#store.get(k);
+      if (!rec) continue;
+      if (p === undefined && rec.applied === undefined && !rec.dirty) {
+        this.#store.drop(k); // never existed before this transaction: no trace
+        continue;
+      }
+      this.#store.set(k, rec, p?.desired, rec.applied);
+      rec.state = p?.state ?? StateCode.Pending;
+      if (!rec.dirty) rec.error = p?.error;
+    }
+  }
+
+  /** Computes each touched key's state after a transaction; forgets keys that are gone. */
+  #settle(keys: Iterable<string>): void {
+    for (const k of keys) {
+      const rec = this.#store.get(k);
+      if (!rec) continue;
+      if (rec.state === StateCode.Invalid || rec.state === StateCode.Unimplemented) continue;
+      if (rec.error) {
+        rec.state = this.#retryingKeys.has(k) ? StateCode.Retrying : StateCode.Failed;
+        continue;
+      }
+      if (rec.desired === undefined) {
+        if (rec.applied === undefined) this.#forget(k);
+        else rec.state = StateCode.Pending;
+        continue;
+      }
+      if (rec.applied === undefined) {
+        rec.state = StateCode.Pending;
+        continue;
+      }
+      const d = this.registry.forKey(k);
+      const same = rec.applied === rec.desired || (d ? (d.equivalent ? d.equivalent(k, rec.applied, rec.desired) : deepEqual(rec.applied, rec.desired)) : false);
+      rec.state = same ? StateCode.Configured : StateCode.Pending;
+    }
+  }
+
+  #forget(key: string): void {
+    this.#store.drop(key);
+    this.#removed.add(key);
+    if (this.#removed.size > REMOVED_KEPT) {
+      const oldest = this.#removed.values().next().value;
+      if (oldest !== undefined) this.#removed.delete(oldest);
+    }
+  }
+
+  #missing(key: string, rec: KeyRecord): string[] {
+    const d = this.registry.forKey(key);
+    if (!d || rec.desired === undefined) return rec.desired === undefined ? ['waiting to be removed'] : [];
+    const out: string[] = [];
+    try {
+      for (const dep of d.dependencies(key, rec.desired)) {
+        const r = this.#store.get(dep);
+        if (!r || r.applied === undefined) out.push(`waiting for ${dep}`);
+      }
+    } catch {
+      // dependencies of a bad value: nothing to report
+    }
+    return out;
+  }
+
+  #finish(
+    seqNum: number,
+    start: number,
+    resync: CommitOptions['resync'] | null,
+    options: CommitOptions,
+    tx: TxnContext,
+    initError: Error | null,
+    origin: 'commit' | 'retry',
+    retryOf?: number,
+  ): CommitResult {
+    const rec: SchedulerTxnRecord = {
+      seqNum,
+      resync: resync ?? null,
+      description: options.description ?? '',
+      start,
+      stop: Date.now(),
+      planned: tx.planned,
+      executed: tx.executed,
+      pending: tx.pending,
+      origin,
+      ...(retryOf === undefined ? {} : { retryOf }),
+    };
+    this.#history.add(rec);
+    const error = initError || tx.kvErrors.length > 0 ? new TransactionError(tx.kvErrors, initError) : null;
+    if (error) this.#o.logger.warn({ seqNum, error: error.message }, 'scheduler transaction failed');
+    else this.#o.logger.debug({ seqNum, ops: tx.executed.length }, 'scheduler transaction done');
+    return { seqNum, error };
+  }
+
+  #scheduleRetry(job: RetryJob): void {
+    if (job.keys.length === 0) return;
+    for (const k of job.keys) this.#retryingKeys.add(k);
+    this.#retries.add(job);
+    job.timer = setTimeout(() => {
+      this.#retries.delete(job);
+      this.#serial(() => this.#runRetry(job)).catch(() => {});
+    }, job.delay);
+    // A pending retry alone does not keep the process alive; close() cancels it.
+    job.timer.unref?.();
+  }
+
+  async #runRetry(job: RetryJob): Promise<CommitResult> {
+    for (const k of job.keys) this.#retryingKeys.delete(k);
+    const keys = job.keys.filter((k) => this.#store.get(k)?.error !== undefined);
+    const seqNum = ++this.#seq;
+    const start = Date.now();
+    const tx = new TxnContext();
+    for (const k of keys) tx.touched.add(k);
+    const description = `retry of transaction ${job.retryOf} (attempt ${job.attempt})`;
+    let initError: Error | null = null;
+    try {
+      await this.#refreshDirty(keys);
+      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
+    } catch (err) {
+      initError = err instanceof Error ? err : new Error(String(err));
+      tx.failed = true;
+    }
+    if (tx.failed && job.attempt < job.options.maxAttempts && !this.#closed) {
+      const again = initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+      this.#scheduleRetry({
+        keys: again,
+        attempt: job.attempt + 1,
+        delay: job.options.expBackoff ? job.delay * 2 : job.delay,
+        options: job.options,
+        retryOf: job.retryOf,
+        timer: undefined,
+      });
+    }
+    this.#settle(tx.touched);
+    return this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', job.retryOf);
+  }
+
+  /** Re-reads the keys whose last operation failed, so the plan starts from the truth. */
+  async #refreshDirty(keys: readonly string[]): Promise<void> {
+    let dirty: string[] | undefined;
+    let descs: Set<Descriptor> | undefined;
+    for (const k of keys) {
+      const rec = this.#store.get(k);
+      if (!rec?.dirty) continue;
+      (dirty ??= []).push(k);
+      const d = this.registry.forKey(k);
+      if (d?.retrieve) (descs ??= new Set()).add(d);
+    }
+    if (!dirty) return;
+    const got = descs ? await this.#retrieve(descs) : undefined;
+    for (const k of dirty) {
+      const rec = this.#store.get(k) as KeyRecord;
+      const d = this.registry.forKey(k);
+      rec.dirty = false;
+      clearError(rec);
+      if (!got || !d?.retrieve) continue; // cannot be re-read: assume the failed operation changed nothing
+      const it = got.values.get(k);
+      this.#store.set(k, rec, rec.desired, it?.value);
+      if (it?.metadata !== undefined) this.#md.set(k, it.metadata);
+      else if (!it) this.#md.delete(k);
+    }
+  }
+
+  /** Full/downstream resync: the applied state of every retrievable kind := what the dataplane holds. */
+  async #refreshAll(): Promise<void> {
+    const got = await this.#retrieve(undefined);
+    for (const d of got.descriptors) this.#md.clearPrefix(d.keyPrefix);
+    for (const [k, it] of got.values) if (it.metadata !== undefined) this.#md.set(k, it.metadata);
+    const retrieved = new Set(got.descriptors);
+    for (const [k, rec] of this.#store.records) {
+      const d = this.registry.forKey(k);
+      if (!d || !retrieved.has(d)) continue;
+      rec.dirty = false;
+      clearError(rec);
+      this.#store.set(k, rec, rec.desired, got.values.get(k)?.value);
+    }
+    for (const [k, it] of got.values) {
+      if (this.#store.get(k)) continue;
+      const rec = this.#store.getOrCreate(k);
+      this.#store.set(k, rec, undefined, it.value);
+    }
+  }
+
+  /** Reads the dataplane through the descriptors (all, or `only` plus what they need first). */
+  async #retrieve(only: ReadonlySet<Descriptor> | undefined): Promise<{ values: Map<string, RetrievedValue>; descriptors: Descriptor[] }> {
+    const order = this.registry.retrieveOrder;
+    let include: Set<string> | undefined;
+    if (only) {
+      include = new Set();
+      const byName = new Map(order.map((d) => [d.name, d]));
+      const add = (d: Descriptor): void => {
+        if (include?.has(d.name)) return;
+        include?.add(d.name);
+        for (const n of d.retrieveDependencies ?? []) {
+          const dd = byName.get(n);
+          if (dd) add(dd);
+        }
+      };
+      for (const d of only) add(d);
+    }
+    const tmp = new MetadataStore((key) => this.registry.prefixOf(key));
+    const values = new Map<string, RetrievedValue>();
+    const client = this.#o.connector;
+    const closed = this.#closedSignal;
+    const store = this.#store;
+    const ctx = {
+      dump: (name: string, fields?: Record<string, unknown>) => Promise.race([client.dump(name, fields), closed]),
+      metadata: tmp,
+      correlate: (key: string): Value | undefined => {
+        const rec = store.get(key);
+        return rec ? (rec.applied ?? wanted(rec)) : undefined;
+      },
+    };
+    const descriptors: Descriptor[] = [];
+    for (const d of order) {
+      if (!d.retrieve || (include && !include.has(d.name))) continue;
+      descriptors.push(d);
+      for (const it of await d.retrieve(ctx)) {
+        if (this.registry.forKey(it.key) !== d) continue; // not this descriptor's key: ignored
+        values.set(it.key, it);
+        if (it.metadata !== undefined) tmp.set(it.key, it.metadata);
+      }
+    }
+    return { values, descriptors };
+  }
+}
+
+/** Forgets an operation error; the error of an invalid or unimplemented value stays. */
+function clearError(rec: KeyRecord): void {
+  if (rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = undefined;
+}
+
+function recordedOp(op: PlannedOp, note: string | undefined): RecordedOp {
+  const n = note && op.note ? `${note}, ${op.note}` : (note ?? op.note);
+  return n ? { key: op.key, op: op.op, note: n } : { key: op.key, op: op.op };
+}
+
+export type { KeyRecord };

@@ -1,0 +1,85 @@
+import type { Value } from '../api/values.js';
+import { KeyRecord } from './key-record.js';
+import type { DescriptorRegistry } from './registry.js';
+
+/**
+ * Per-key records plus the dependents index (dependency key -> keys whose desired or applied
+ * value depends on it), so that a change costs O(its dependencies), never O(state).
+ */
+export class StateStore {
+  readonly records = new Map<string, KeyRecord>();
+  readonly #dependents = new Map<string, Set<string>>();
+  readonly #registry: DescriptorRegistry;
+
+  constructor(registry: DescriptorRegistry) {
+    this.#registry = registry;
+  }
+
+  get(key: string): KeyRecord | undefined {
+    return this.records.get(key);
+  }
+
+  getOrCreate(key: string): KeyRecord {
+    let rec = this.records.get(key);
+    if (!rec) this.records.set(key, (rec = new KeyRecord()));
+    return rec;
+  }
+
+  dependents(key: string): ReadonlySet<string> | undefined {
+    return this.#dependents.get(key);
+  }
+
+  /** Sets desired and/or applied, keeping the dependents index in step. */
+  set(key: string, rec: KeyRecord, desired: Value | undefined, applied: Value | undefined): void {
+    const before = this.#deps(key, rec);
+    rec.desired = desired;
+    rec.applied = applied;
+    const after = this.#deps(key, rec);
+    for (const d of before) if (!after.includes(d)) this.#unlink(d, key);
+    for (const d of after) if (!before.includes(d)) this.#link(d, key);
+  }
+
+  /** Forgets a record that is neither desired nor applied. */
+  drop(key: string): void {
+    const rec = this.records.get(key);
+    if (!rec) return;
+    for (const d of this.#deps(key, rec)) this.#unlink(d, key);
+    this.records.delete(key);
+  }
+
+  #deps(key: string, rec: KeyRecord): readonly string[] {
+    const a = this.#depsOf(key, rec.desired);
+    const b = this.#depsOf(key, rec.applied);
+    if (b.length === 0 || rec.desired === rec.applied) return a;
+    if (a.length === 0) return b;
+    const out = a.slice();
+    for (const d of b) if (!out.includes(d)) out.push(d);
+    return out;
+  }
+
+  #depsOf(key: string, value: Value | undefined): readonly string[] {
+    if (value === undefined) return NONE;
+    const d = this.#registry.forKey(key);
+    if (!d) return NONE;
+    try {
+      return d.dependencies(key, value);
+    } catch {
+      return NONE; // an invalid value has no usable dependencies
+    }
+  }
+
+  #link(dep: string, key: string): void {
+    let s = this.#dependents.get(dep);
+    if (!s) this.#dependents.set(dep, (s = new Set()));
+    s.add(key);
+  }
+
+  #unlink(dep: string, key: string): void {
+    const s = this.#dependents.get(dep);
+    if (!s) return;
+    s.delete(key);
+    if (s.size === 0) this.#dependents.delete(dep);
+  }
+}
+
+const NONE: readonly string[] = Object.freeze([]);

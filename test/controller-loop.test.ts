@@ -1,0 +1,168 @@
+import test from 'ava';
+import {
+  ControllerClosedError,
+  DBResync,
+  EventMethodType,
+  EventQueueFullError,
+  KubeStateChange,
+  newExternalConfigChange,
+  type Event,
+} from '../src/api/index.js';
+import { InvalidEventError } from '../src/controller/index.js';
+import { harness, tracked } from './helpers/controller-fixtures.js';
+
+const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
+
+test('C1: pushEvent never runs a handler synchronously; events run one at a time in arrival order', async (t) => {
+  const h = harness(['A']);
+  let inFlight = 0;
+  let maxInFlight = 0;
+  h.handlers[0]!.onUpdate = async (ev) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    return (ev as KubeStateChange).key;
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const events = ['p1', 'p2', 'p3', 'p4'].map((k) => tracked(pod(k)));
+  for (const ev of events) h.controller.pushEvent(ev);
+  t.is(h.calls.length, 0, 'nothing ran inside pushEvent');
+  await Promise.all(events.map((e) => e.settled));
+  t.is(maxInFlight, 1);
+  t.deepEqual(
+    h.calls.filter((c) => c.stage === 'update').map((c) => c.event),
+    ['Kubernetes State Change', 'Kubernetes State Change', 'Kubernetes State Change', 'Kubernetes State Change'],
+  );
+  t.deepEqual(
+    h.controller.getEventHistory().filter((r) => r.method === EventMethodType.Update).map((r) => r.handlers[0]!.change),
+    ['p1', 'p2', 'p3', 'p4'],
+  );
+  await h.controller.close();
+});
+
+test('C2: a full queue throws EventQueueFullError at once and drops nothing', async (t) => {
+  const h = harness(['A'], { config: { eventQueueSize: 3 } });
+  const events = [tracked(new DBResync()), tracked(pod('a')), tracked(pod('b'))];
+  for (const ev of events) h.controller.pushEvent(ev);
+  const err = t.throws(() => h.controller.pushEvent(pod('c')), { instanceOf: EventQueueFullError });
+  t.is(err?.code, 'ERR_EVENT_QUEUE_FULL');
+  t.is(h.controller.queueDepth, 3);
+  await h.controller.start();
+  t.deepEqual(await Promise.all(events.map((e) => e.settled)), [null, null, null]);
+  h.controller.pushEvent(pod('d'));
+  await h.controller.close();
+});
+
+test('C2: after close() started, pushEvent throws ControllerClosedError', async (t) => {
+  const h = harness();
+  await h.controller.start();
+  const closing = h.controller.close();
+  const err = t.throws(() => h.controller.pushEvent(pod('x')), { instanceOf: ControllerClosedError });
+  t.is(err?.code, 'ERR_CONTROLLER_CLOSED');
+  await closing;
+  t.throws(() => h.controller.pushEvent(pod('y')), { instanceOf: ControllerClosedError });
+  await t.throwsAsync(h.controller.start(), { instanceOf: ControllerClosedError });
+});
+
+test('C13: every event is finished exactly once, with null or its error', async (t) => {
+  const h = harness(['A', 'B']);
+  h.handlers[1]!.onUpdate = (ev) => {
+    if ((ev as KubeStateChange).key === 'bad') throw new Error('B failed');
+  };
+  await h.controller.start();
+  const events = [tracked(new DBResync()), tracked(pod('ok')), tracked(pod('bad')), tracked(pod('ok2'))];
+  for (const ev of events) h.controller.pushEvent(ev);
+  const results = await Promise.all(events.map((e) => e.settled));
+  t.is(results[0], null);
+  t.is(results[1], null);
+  t.is(results[2]?.message, 'B failed');
+  t.is(results[3], null);
+  await h.controller.close();
+  t.deepEqual(events.map((e) => e.doneCount), [1, 1, 1, 1]);
+});
+
+test('C13: a waitable event\'s wait() resolves or rejects with the processing error', async (t) => {
+  const h = harness(['A']);
+  h.handlers[0]!.onUpdate = (ev) => {
+    if ((ev as { source?: string }).source === 'bad') throw new Error('nope');
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const good = newExternalConfigChange('good', false);
+  const bad = newExternalConfigChange('bad', false);
+  h.controller.pushEvent(good);
+  h.controller.pushEvent(bad);
+  await t.notThrowsAsync(good.wait());
+  await t.throwsAsync(bad.wait(), { message: 'nope' });
+  await h.controller.close();
+});
+
+test('C19: pushEvent rejects objects that are not events with InvalidEventError, synchronously', async (t) => {
+  const h = harness();
+  for (const bad of [null, undefined, 42, 'event', {}, { getName: () => 'x', method: () => 3 }]) {
+    const err = t.throws(() => h.controller.pushEvent(bad as unknown as Event), { instanceOf: InvalidEventError });
+    t.is(err?.code, 'ERR_INVALID_EVENT');
+  }
+  t.is(h.controller.queueDepth, 0);
+  await h.controller.close();
+});
+
+function oddEvent(over: Partial<Record<'getName' | 'method' | 'toString', () => unknown>>): Event & { settled: Promise<Error | null> } {
+  const ev = {
+    getName: () => 'Odd',
+    toString: () => 'Odd event',
+    method: () => EventMethodType.Update,
+    isBlocking: () => false,
+    done: (_e: Error | null) => undefined,
+    ...over,
+  };
+  return tracked(ev as unknown as Event);
+}
+
+test('C19: an Update event that does not implement UpdateEvent is finished with InvalidEventError', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = oddEvent({});
+  h.controller.pushEvent(ev);
+  const err = await ev.settled;
+  t.true(err instanceof InvalidEventError);
+  t.is((err as InvalidEventError).code, 'ERR_INVALID_EVENT');
+  t.false(h.calls.some((c) => c.stage === 'update'));
+  await h.controller.close();
+});
+
+test('C19: an event whose getName()/method() throws, or whose method() is bogus, is finished with InvalidEventError', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const events = [
+    oddEvent({ getName: () => { throw new Error('no name'); } }),
+    oddEvent({ method: () => { throw 'no method'; } }),
+    oddEvent({ method: () => 17 }),
+  ];
+  for (const ev of events) h.controller.pushEvent(ev);
+  for (const ev of events) t.true((await ev.settled) instanceof InvalidEventError);
+  const after = tracked(pod('still-working'));
+  h.controller.pushEvent(after);
+  t.is(await after.settled, null);
+  await h.controller.close();
+});
+
+test('C13: a done() that throws is logged and the loop goes on', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = pod('x');
+  ev.done = () => {
+    throw new Error('done exploded');
+  };
+  h.controller.pushEvent(ev);
+  const next = tracked(pod('y'));
+  h.controller.pushEvent(next);
+  t.is(await next.settled, null);
+  t.true(h.logger.entries.some((e) => e.level === 'error' && e.msg.includes('done exploded')));
+  await h.controller.close();
+});

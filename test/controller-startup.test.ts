@@ -1,0 +1,78 @@
+import test from 'ava';
+import { DBResync, EventLoopAbortingError, KubeStateChange, newExternalConfigChange } from '../src/api/index.js';
+import { StartupResyncDeadlineError } from '../src/controller/index.js';
+import { harness, tracked } from './helpers/controller-fixtures.js';
+
+const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
+
+test('C4: events before the first DBResync are held, then processed right after it in arrival order', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  const early = [tracked(pod('e1')), tracked(newExternalConfigChange('s', false)), tracked(pod('e2'))];
+  for (const ev of early) h.controller.pushEvent(ev);
+  // Let the loop run: nothing may be processed or failed while no DBResync came.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  t.is(h.calls.length, 0);
+  t.deepEqual(early.map((e) => e.doneCount), [0, 0, 0]);
+  t.is(h.controller.queueDepth, 3);
+  const resync = tracked(new DBResync());
+  h.controller.pushEvent(resync);
+  const late = tracked(pod('late'));
+  h.controller.pushEvent(late);
+  await late.settled;
+  t.deepEqual(
+    h.controller.getEventHistory().map((r) => r.name),
+    ['Database Resync', 'Kubernetes State Change', 'External Config Change', 'Kubernetes State Change', 'Kubernetes State Change'],
+  );
+  t.deepEqual(await Promise.all(early.map((e) => e.settled)), [null, null, null]);
+  t.deepEqual(h.status.reports.map((r) => [r.name, r.state]), [['controller', 'ok']]);
+  await h.controller.close();
+});
+
+test('C4: a missed startupResyncDeadline reports error, aborts, and fails every held event', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 20 } });
+  await h.controller.start();
+  const held = [tracked(pod('h1')), tracked(pod('h2'))];
+  for (const ev of held) h.controller.pushEvent(ev);
+  await h.status.waitFor('error');
+  const errs = await Promise.all(held.map((e) => e.settled));
+  for (const err of errs) t.true(err instanceof EventLoopAbortingError);
+  t.true(h.controller.isAborting);
+  t.is(h.controller.healthState, 'error');
+  const report = h.status.reports.find((r) => r.state === 'error')!;
+  t.is(report.name, 'controller');
+  t.true(report.err instanceof StartupResyncDeadlineError);
+  // A DBResync arriving late is failed too: the loop is aborting.
+  const lateResync = tracked(new DBResync());
+  h.controller.pushEvent(lateResync);
+  t.true((await lateResync.settled) instanceof EventLoopAbortingError);
+  t.is(h.calls.length, 0);
+  await h.controller.close();
+  t.deepEqual(held.map((e) => e.doneCount), [1, 1]);
+});
+
+test('C4: the deadline does not fire once the first DBResync was processed', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 30 } });
+  await h.controller.start();
+  const r = tracked(new DBResync());
+  h.controller.pushEvent(r);
+  await r.settled;
+  await new Promise((res) => setTimeout(res, 60));
+  t.false(h.controller.isAborting);
+  t.false(h.status.reports.some((x) => x.state === 'error'));
+  await h.controller.close();
+});
+
+test('C4: events pushed before start() are queued and processed after start', async (t) => {
+  const h = harness(['A']);
+  const r = tracked(new DBResync());
+  const p = tracked(pod('p'));
+  h.controller.pushEvent(r);
+  h.controller.pushEvent(p);
+  await new Promise((res) => setImmediate(res));
+  t.is(p.doneCount, 0);
+  await h.controller.start();
+  t.is(await p.settled, null);
+  await h.controller.close();
+});

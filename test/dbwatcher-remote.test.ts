@@ -1,0 +1,266 @@
+// The DB watcher against a real etcd: startup resync, watch, external config, mirror, bad values,
+// queue-full retries. The event loop is a recorder (test double of EventLoop).
+import test from 'ava';
+import { Etcd3 } from 'etcd3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DBResync, ExternalConfigChange, KubeStateChange } from '../src/api/events.js';
+import {
+  DbWatcher,
+  externalConfigEtcdKey,
+  kubeStateEtcdKey,
+  namespaceKey,
+  podKey,
+  serviceKey,
+  type DbWatcherOptions,
+} from '../src/dbwatcher/index.js';
+import { LocalMirror } from '../src/dbwatcher/local-mirror.js';
+import { silentLogger } from '../src/dbwatcher/options.js';
+import { startEtcd, type EtcdServer } from './helpers/etcd-server.js';
+import { RecordingLoop } from './helpers/dbwatcher-recorder.js';
+
+let etcd: EtcdServer;
+let client: Etcd3;
+let roots = 0;
+
+test.before(async () => {
+  etcd = await startEtcd();
+  client = new Etcd3({ hosts: etcd.url });
+});
+test.after.always(async () => {
+  client?.close();
+  await etcd?.stop();
+});
+
+/** A fresh key root per test, so tests share one etcd without seeing each other. */
+function freshRoot(): string {
+  return `/t${++roots}-${process.pid}/`;
+}
+
+function watcherOptions(loop: RecordingLoop, root: string, extra: Partial<DbWatcherOptions> = {}): DbWatcherOptions {
+  return {
+    eventLoop: loop,
+    etcd: { hosts: etcd.url, dialTimeout: 1000, requestTimeout: 3000 },
+    root,
+    nodeLabel: 'node-1',
+    delayLocalResync: 60_000,
+    remoteDBProbingInterval: 100,
+    ...extra,
+  };
+}
+
+const put = (key: string, value: unknown) => client.put(key).value(typeof value === 'string' ? value : JSON.stringify(value)).exec();
+
+test('D1: startup pushes one DBResync with the Kubernetes state and this node\'s external config', async (t) => {
+  const root = freshRoot();
+  const pod = { name: 'web-1', namespace: 'shop', labels: { app: 'web' }, ipAddress: '10.1.1.2' };
+  await put(kubeStateEtcdKey('pod', podKey('web-1', 'shop'), root), pod);
+  await put(kubeStateEtcdKey('namespace', namespaceKey('shop'), root), { name: 'shop' });
+  await put(kubeStateEtcdKey('service', serviceKey('web', 'shop'), root), { name: 'web', namespace: 'shop', clusterIp: '10.96.0.10' });
+  await put(kubeStateEtcdKey('unknownkind', 'x', root), { name: 'x' });
+  await put(externalConfigEtcdKey('node-1', 'config/vpp/v2/interfaces/loop1', root), { name: 'loop1', type: 'SOFTWARE_LOOPBACK' });
+  await put(externalConfigEtcdKey('node-2', 'config/vpp/v2/interfaces/loop2', root), { name: 'loop2' });
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  t.is(w.state, 'remote');
+  const resyncs = loop.of(DBResync);
+  t.is(resyncs.length, 1);
+  t.is(loop.events.length, 1);
+  const ev = resyncs[0]!;
+  t.false(ev.local);
+  t.deepEqual(ev.kubeState.get('pod')?.get('web-1/namespace/shop'), pod);
+  t.deepEqual(ev.kubeState.get('namespace')?.get('shop'), { name: 'shop' });
+  t.is(ev.kubeState.get('service')?.size, 1);
+  t.is(ev.kubeState.get('node')?.size, 0);
+  t.false(ev.kubeState.has('unknownkind'));
+  t.deepEqual([...ev.externalConfig.keys()], ['config/vpp/v2/interfaces/loop1']);
+  t.true(w.stats.snapshotRevision > 0);
+});
+
+test('D1: watched Kubernetes changes become KubeStateChange events (add, update, delete) with prevValue', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const key = kubeStateEtcdKey('pod', podKey('db-0', 'prod'), root);
+  const v1 = { name: 'db-0', namespace: 'prod', ipAddress: '10.1.1.3' };
+  const v2 = { ...v1, ipAddress: '10.1.1.4' };
+  await put(key, v1);
+  await put(key, v2);
+  await client.delete().key(key).exec();
+  await loop.waitFor('3 kube changes', () => loop.of(KubeStateChange).length === 3);
+  const [add, upd, del] = loop.of(KubeStateChange);
+  t.like(add, { key: 'db-0/namespace/prod', resource: 'pod', prevValue: null, newValue: v1 });
+  t.like(upd, { key: 'db-0/namespace/prod', resource: 'pod', prevValue: v1, newValue: v2 });
+  t.like(del, { key: 'db-0/namespace/prod', resource: 'pod', prevValue: v2, newValue: null });
+  t.deepEqual(loop.events.map((e) => e.getName()), ['Database Resync', ...Array(3).fill('Kubernetes State Change')]);
+});
+
+test('D1: external config changes become ExternalConfigChange from source db; one etcd txn is one change', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const k1 = externalConfigEtcdKey('node-1', 'config/vpp/v2/interfaces/a', root);
+  const k2 = externalConfigEtcdKey('node-1', 'config/vpp/v2/interfaces/b', root);
+  await put(k1, { name: 'a' });
+  await client
+    .if(k2, 'Create', '==', 0)
+    .then(client.put(k1).value(JSON.stringify({ name: 'a', mtu: 9000 })), client.put(k2).value(JSON.stringify({ name: 'b' })))
+    .commit();
+  await client.delete().key(k1).exec();
+  await put(externalConfigEtcdKey('node-2', 'config/vpp/v2/interfaces/c', root), { name: 'c' });
+  // The node-2 key is written before the marker: had it been watched, it would arrive before it.
+  await put(externalConfigEtcdKey('node-1', 'config/marker', root), { name: 'marker' });
+  await loop.waitFor('marker', () => loop.of(ExternalConfigChange).some((c) => c.updatedKVs.has('config/marker')));
+  const changes = loop.of(ExternalConfigChange);
+  t.is(changes.length, 4);
+  t.true(changes.every((c) => c.source === 'db' && !c.isBlocking()));
+  t.deepEqual([...changes[0]!.updatedKVs], [['config/vpp/v2/interfaces/a', { name: 'a' }]]);
+  t.deepEqual(
+    new Map(changes[1]!.updatedKVs),
+    new Map([
+      ['config/vpp/v2/interfaces/a', { name: 'a', mtu: 9000 }],
+      ['config/vpp/v2/interfaces/b', { name: 'b' }],
+    ]),
+  );
+  t.deepEqual([...changes[2]!.updatedKVs], [['config/vpp/v2/interfaces/a', null]]);
+});
+
+test('D1: resync() pushes a fresh remote DBResync and watching goes on', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  await put(kubeStateEtcdKey('node', 'n1', root), { name: 'n1' });
+  await loop.waitFor('node change', () => loop.of(KubeStateChange).length === 1);
+  await w.resync();
+  const resyncs = loop.of(DBResync);
+  t.is(resyncs.length, 2);
+  t.deepEqual(resyncs[1]!.kubeState.get('node')?.get('n1'), { name: 'n1' });
+  await put(kubeStateEtcdKey('node', 'n2', root), { name: 'n2' });
+  await loop.waitFor('second node change', () => loop.of(KubeStateChange).length === 2);
+  t.is(loop.of(KubeStateChange)[1]!.key, 'n2');
+  t.is(loop.of(KubeStateChange).length, 2);
+});
+
+test('D2: every value and delete seen is mirrored into the local DB with its revision', async (t) => {
+  const root = freshRoot();
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-mirror-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await put(kubeStateEtcdKey('pod', podKey('a', 'default'), root), { name: 'a', namespace: 'default' });
+  await put(kubeStateEtcdKey('pod', podKey('b', 'default'), root), { name: 'b', namespace: 'default' });
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root, { localDbPath: dir }));
+  await w.start();
+  t.true(w.hasLocalMirror);
+  const cfg = externalConfigEtcdKey('node-1', 'config/vpp/v2/interfaces/x', root);
+  const r1 = await put(cfg, { name: 'x' });
+  await client.delete().key(kubeStateEtcdKey('pod', podKey('a', 'default'), root)).exec();
+  await loop.waitFor('2 changes', () => loop.events.length === 3);
+  await w.mirrorFlushed();
+  await w.close();
+  const mirror = await LocalMirror.open(dir, silentLogger);
+  if (!(mirror instanceof LocalMirror)) return t.fail(mirror.message);
+  t.teardown(() => mirror.close());
+  const entries = [...mirror.entries()];
+  t.deepEqual(
+    entries.map((e) => [e.key, e.value]),
+    [
+      [cfg, { name: 'x' }],
+      [kubeStateEtcdKey('pod', podKey('b', 'default'), root), { name: 'b', namespace: 'default' }],
+    ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  );
+  t.is(entries.find((e) => e.key === cfg)?.revision, Number(r1.header.revision));
+  t.true(mirror.revision() > Number(r1.header.revision));
+});
+
+test('invalid values (not a JSON object) are skipped, counted and reported; the watcher goes on', async (t) => {
+  const root = freshRoot();
+  await put(kubeStateEtcdKey('pod', podKey('bad', 'x'), root), 'not json {');
+  await put(kubeStateEtcdKey('pod', podKey('good', 'x'), root), { name: 'good', namespace: 'x' });
+  const reports: Array<{ state: string; code: string | undefined }> = [];
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(
+    watcherOptions(loop, root, {
+      statusCheck: { reportStateChange: (_n, state, err) => reports.push({ state, code: (err as { code?: string } | null | undefined)?.code }) },
+    }),
+  );
+  await w.start();
+  t.teardown(() => w.close());
+  const snapshot = loop.of(DBResync)[0]!;
+  t.deepEqual([...snapshot.kubeState.get('pod')!.keys()], ['good/namespace/x']);
+  await put(kubeStateEtcdKey('pod', podKey('good', 'x'), root), '[1,2]');
+  await put(externalConfigEtcdKey('node-1', 'config/vpp/v2/interfaces/z', root), 'null');
+  await put(kubeStateEtcdKey('pod', podKey('after', 'x'), root), { name: 'after', namespace: 'x' });
+  await put(externalConfigEtcdKey('node-1', 'config/after', root), { name: 'after' });
+  await loop.waitFor('the valid changes', () => loop.of(KubeStateChange).length === 1 && loop.of(ExternalConfigChange).length === 1);
+  t.is(loop.of(KubeStateChange)[0]!.key, 'after/namespace/x');
+  t.deepEqual([...loop.of(ExternalConfigChange)[0]!.updatedKVs.keys()], ['config/after']);
+  t.is(w.stats.invalidValues, 3);
+  t.is(reports.filter((r) => r.code === 'ERR_DBWATCHER_INVALID_VALUE').length, 3);
+  t.is(w.state, 'remote');
+});
+
+test('queue full: refused pushes are retried later with backoff, in order, nothing lost', async (t) => {
+  const root = freshRoot();
+  await put(kubeStateEtcdKey('namespace', 'ns0', root), { name: 'ns0' });
+  const loop = new RecordingLoop();
+  loop.refuse = 3; // the startup DBResync is refused three times
+  const w = new DbWatcher(watcherOptions(loop, root, { pushRetryDelay: 1 }));
+  await w.start();
+  t.teardown(() => w.close());
+  await w.pushesDrained();
+  t.is(loop.of(DBResync).length, 1);
+  loop.refuse = 6;
+  const n = 40;
+  for (let i = 1; i <= n; i++) await put(kubeStateEtcdKey('namespace', `ns${i}`, root), { name: `ns${i}` });
+  await loop.waitFor(`${n} changes`, () => loop.of(KubeStateChange).length === n);
+  await w.pushesDrained();
+  t.deepEqual(
+    loop.of(KubeStateChange).map((e) => e.key),
+    Array.from({ length: n }, (_, i) => `ns${i + 1}`),
+  );
+  t.is(loop.refused, 9);
+  t.is(w.stats.pushRetries, 9);
+  t.is(w.stats.pushBacklog, 0);
+});
+
+test('D5: changes racing resyncs are pushed once: never again after a snapshot that holds them', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const keys = ['p0', 'p1', 'p2'];
+  const writes = (async () => {
+    for (let v = 1; v <= 30; v++) {
+      const name = keys[v % keys.length]!;
+      await put(kubeStateEtcdKey('pod', podKey(name, 'd5'), root), { name, namespace: 'd5', v });
+    }
+  })();
+  for (let i = 0; i < 3; i++) await w.resync();
+  await writes;
+  await put(kubeStateEtcdKey('namespace', 'done', root), { name: 'done' });
+  await loop.waitFor('done marker', () => loop.of(KubeStateChange).some((e) => e.key === 'done'));
+  // Every segment (a DBResync and the changes after it) moves each key strictly forward.
+  const last = new Map<string, number>();
+  for (const e of loop.events) {
+    if (e instanceof DBResync) {
+      last.clear();
+      for (const [k, v] of e.kubeState.get('pod')!) last.set(k, (v as { v: number }).v);
+    } else if (e instanceof KubeStateChange && e.resource === 'pod') {
+      const v = (e.newValue as { v: number }).v;
+      t.true(v > (last.get(e.key) ?? 0), `${e.key} v${v} pushed again`);
+      last.set(e.key, v);
+    }
+  }
+  t.deepEqual(Object.fromEntries(last), { 'p0/namespace/d5': 30, 'p1/namespace/d5': 28, 'p2/namespace/d5': 29 });
+  t.is(loop.of(DBResync).length, 4);
+});

@@ -1,0 +1,119 @@
+// Runs a real etcd server for the DB watcher tests: free loopback ports, a temporary data dir,
+// ready when /health answers; it can be halted and restarted on the same ports and data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface EtcdServer {
+  /** Client URL, e.g. `http://127.0.0.1:23790`. */
+  readonly url: string;
+  readonly dataDir: string;
+  /** Stops the process but keeps ports and data, for `restart()`. */
+  halt(): Promise<void>;
+  /** Starts the process again on the same ports and data dir; resolves when it answers. */
+  restart(): Promise<void>;
+  /** Stops the process and removes the data dir. */
+  stop(): Promise<void>;
+}
+
+function etcdBinary(): string {
+  const fromEnv = process.env['ETCD_BIN'];
+  if (fromEnv) return fromEnv;
+  for (const p of ['/usr/bin/etcd', '/usr/local/bin/etcd']) if (existsSync(p)) return p;
+  return 'etcd';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: string | null = null;
+  const onExit = (code: number | null, signal: string | null): void => {
+    exited = `etcd exited early (code ${code}, signal ${signal})`;
+  };
+  child.once('exit', onExit);
+  try {
+    while (Date.now() < deadline) {
+      if (exited) throw new Error(exited);
+      try {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`etcd at ${url} did not become healthy within ${timeoutMs} ms`);
+  } finally {
+    child.off('exit', onExit);
+  }
+}
+
+async function killChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'dbwatcher-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const url = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', 'test',
+    '--data-dir', dataDir,
+    '--listen-client-urls', url,
+    '--advertise-client-urls', url,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `test=${peer}`,
+    '--logger', 'zap',
+    '--log-level', 'error',
+  ];
+  let child: ChildProcess | null = null;
+  const launch = async (): Promise<void> => {
+    child = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr?.resume();
+    const spawned = child;
+    await new Promise<void>((resolve, reject) => {
+      spawned.once('spawn', () => resolve());
+      spawned.once('error', (err) => reject(new Error(`cannot start etcd (${etcdBinary()}): ${err.message}`)));
+    });
+    await waitHealthy(url, spawned, 15_000);
+  };
+  await launch();
+  return {
+    url,
+    dataDir,
+    halt: async () => {
+      await killChild(child);
+      child = null;
+    },
+    restart: async () => {
+      await killChild(child);
+      await launch();
+    },
+    stop: async () => {
+      await killChild(child);
+      child = null;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
