@@ -10,7 +10,7 @@ import { DBResync, KubeStateChange, type Event } from '../src/api/events.js';
 import { VppConnector } from '../src/connector/index.js';
 import { Controller } from '../src/controller/index.js';
 import { DbWatcher } from '../src/dbwatcher/index.js';
-import { builtinHandlers } from '../src/handlers/index.js';
+import { builtinHandlers, podInterfaceName } from '../src/handlers/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { WRITTEN_AT, type NodeMessage, type NodeConfig } from './cluster-protocol.js';
 
@@ -82,18 +82,23 @@ const flush = setInterval(() => {
   samples = [];
 }, 50);
 
-process.on('message', (m: { type: string }) => {
+process.on('message', (m: { type: string; streamed?: number }) => {
   if (m.type !== 'stop') return;
   void (async () => {
     clearInterval(flush);
     if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
     await watcher.close();
+    const sb = await scheduler.dump('config/vpp/v2/interfaces/', 'sb');
+    let streamInterfaces = 0;
+    for (let i = 0; i < (m.streamed ?? 0); i++) {
+      if (sb.has(`config/vpp/v2/interfaces/${podInterfaceName(`ns-0/stream-${i}`)}`)) streamInterfaces++;
+    }
     await controller.close();
     await scheduler.close();
     await connector.close();
     await sim.close();
     await rm(mirrorDir, { recursive: true, force: true });
-    send({ type: 'stopped', node: config.index, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
+    send({ type: 'stopped', node: config.index, streamInterfaces, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
     process.disconnect?.();
   })();
 });
