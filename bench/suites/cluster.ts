@@ -119,7 +119,7 @@ export const suite: BenchSuite = {
       let seq = 0;
       const streamPod = (): { key: Buffer; value: Buffer } => {
         const name = `stream-${seq++}`;
-        const value: PodValue = { name, namespace: 'ns-0', labels: { app: 'app-0' }, annotations: { [WRITTEN_AT]: String(now()) } };
+        const value: PodValue = { name, namespace: 'ns-0', labels: { app: 'bench-stream' }, annotations: { [WRITTEN_AT]: String(now()) } };
         return { key: Buffer.from(kubeStateEtcdKey('pod', podKey(name, 'ns-0'))), value: Buffer.from(JSON.stringify(value)) };
       };
       /** One etcd transaction of `n` new pods (one revision, n watch events). */

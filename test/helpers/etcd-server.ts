@@ -88,6 +88,11 @@ export async function startEtcd(): Promise<EtcdServer> {
     '--log-level', 'error',
   ];
   let child: ChildProcess | null = null;
+  // An etcd must not outlive the test or bench process that started it.
+  const killOnExit = (): void => {
+    child?.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
   const launch = async (): Promise<void> => {
     child = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.resume();
@@ -111,6 +116,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       await launch();
     },
     stop: async () => {
+      process.off('exit', killOnExit);
       await killChild(child);
       child = null;
       await rm(dataDir, { recursive: true, force: true });
