@@ -15,6 +15,11 @@ import { Scheduler } from '../src/scheduler/index.js';
 import { WRITTEN_AT, type NodeMessage, type NodeConfig } from './cluster-protocol.js';
 
 const config = JSON.parse(process.env['CLUSTER_NODE'] ?? '{}') as NodeConfig;
+// A bench node reports what broke and keeps going, so that the run ends with figures marked missed
+// rather than a dead child.
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`  node ${config.index}: unhandled rejection: ${err instanceof Error ? err.message : String(err)}\n`);
+});
 const send = (m: NodeMessage): void => {
   process.send?.(m);
 };
@@ -88,15 +93,25 @@ process.on('message', (m: { type: string; streamed?: number }) => {
     clearInterval(flush);
     if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
     await watcher.close();
-    const sb = await scheduler.dump('config/vpp/v2/interfaces/', 'sb');
-    let streamInterfaces = 0;
-    for (let i = 0; i < (m.streamed ?? 0); i++) {
-      if (sb.has(`config/vpp/v2/interfaces/${podInterfaceName(`ns-0/stream-${i}`)}`)) streamInterfaces++;
+    // -1 when the dataplane cannot even be dumped (the bench then marks its figures missed).
+    let streamInterfaces = -1;
+    try {
+      const sb = await scheduler.dump('config/vpp/v2/interfaces/', 'sb');
+      streamInterfaces = 0;
+      for (let i = 0; i < (m.streamed ?? 0); i++) {
+        if (sb.has(`config/vpp/v2/interfaces/${podInterfaceName(`ns-0/stream-${i}`)}`)) streamInterfaces++;
+      }
+    } catch (err) {
+      process.stderr.write(`  node ${config.index}: dataplane dump failed: ${(err as Error).message}\n`);
     }
-    await controller.close();
-    await scheduler.close();
-    await connector.close();
-    await sim.close();
+    try {
+      await controller.close();
+      await scheduler.close();
+      await connector.close();
+      await sim.close();
+    } catch (err) {
+      process.stderr.write(`  node ${config.index}: shutdown error: ${(err as Error).message}\n`);
+    }
     await rm(mirrorDir, { recursive: true, force: true });
     send({ type: 'stopped', node: config.index, streamInterfaces, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
     process.disconnect?.();
