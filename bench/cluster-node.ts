@@ -87,8 +87,16 @@ const flush = setInterval(() => {
   samples = [];
 }, 50);
 
+let stopping = false;
+// The bench process died without stopping us: leave (the OS reclaims the sim thread and the files
+// are in the temporary directory).
+process.on('disconnect', () => {
+  if (!stopping) process.exit(1);
+});
+
 process.on('message', (m: { type: string; streamed?: number }) => {
   if (m.type !== 'stop') return;
+  stopping = true;
   void (async () => {
     clearInterval(flush);
     if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
