@@ -2,6 +2,7 @@
 // native-sim, connector, scheduler, controller with the built-in handlers, and a DbWatcher on the
 // shared etcd. It reports over IPC when the first DBResync is processed and, for every change that
 // carries a write timestamp, when the controller finished it (commit to the dataplane included).
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,10 +89,11 @@ const flush = setInterval(() => {
 }, 50);
 
 let stopping = false;
-// The bench process died without stopping us: leave (the OS reclaims the sim thread and the files
-// are in the temporary directory).
+// The bench process died without stopping us: remove the mirror and leave.
 process.on('disconnect', () => {
-  if (!stopping) process.exit(1);
+  if (stopping) return;
+  rmSync(mirrorDir, { recursive: true, force: true });
+  process.exit(1);
 });
 
 process.on('message', (m: { type: string; streamed?: number }) => {
