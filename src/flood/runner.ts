@@ -84,6 +84,7 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     handlers,
     queueSize: o.queueSize,
     seed: o.seed,
+    dataplane: o.dataplane,
     controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize },
     wrapScheduler: (s) => counters.wrap(s),
   });
