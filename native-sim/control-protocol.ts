@@ -5,7 +5,8 @@ import type { SimFaults } from './sim-types.js';
 export type ControlRequest =
   | { readonly id: number; readonly op: 'hello' | 'snapshot' | 'counters' | 'restart' | 'close' }
   | { readonly id: number; readonly op: 'faults'; readonly faults: SimFaults }
-  | { readonly id: number; readonly op: 'attach-ring' | 'detach-ring'; readonly ring: SharedArrayBuffer }
+  | { readonly id: number; readonly op: 'attach-ring'; readonly ring: SharedArrayBuffer; readonly ringId: number }
+  | { readonly id: number; readonly op: 'detach-ring'; readonly ringId: number }
   | { readonly id: number; readonly op: 'serve-rings' }
   | { readonly id: number; readonly op: 'serve-postmessage'; readonly port: MessagePort };
 

@@ -50,6 +50,9 @@ class SimEngineHandle {
   #nextId = 1;
   closed = false;
   attached = false;
+  /** SharedArrayBuffers do not keep their identity across threads: producer rings get ids. */
+  readonly ringIds = new Map<SharedArrayBuffer, number>();
+  nextRingId = 1;
   readonly exited: Promise<void>;
 
   constructor(opts: Required<NativeSimOptions>) {
@@ -139,6 +142,12 @@ export class NativeSim {
     return (await this.#e.call({ op: 'restart' })) as number;
   }
 
+  /** The shared memory of the connector's rings (diagnostics and test hooks; do not write into
+   * a ring that has a live producer). */
+  get rings(): SimRings {
+    return this.#e.rings;
+  }
+
   /** The rings of the one ring connector; throws SimBusyError if one is attached already. */
   attachConnector(): SimRings {
     if (this.#e.closed) throw new SimClosedError();
@@ -153,11 +162,18 @@ export class NativeSim {
 
   /** Adds a request ring (SPSC, its own producer) that the sim thread consumes too. */
   async attachRequestRing(ring: SharedArrayBuffer): Promise<void> {
-    await this.#e.call({ op: 'attach-ring', ring });
+    if (!(ring instanceof SharedArrayBuffer)) throw new TypeError(`ring: expected a SharedArrayBuffer, received ${typeof ring}`);
+    if (this.#e.ringIds.has(ring)) return;
+    const ringId = this.#e.nextRingId++;
+    this.#e.ringIds.set(ring, ringId);
+    await this.#e.call({ op: 'attach-ring', ring, ringId });
   }
 
   async detachRequestRing(ring: SharedArrayBuffer): Promise<void> {
-    await this.#e.call({ op: 'detach-ring', ring });
+    const ringId = this.#e.ringIds.get(ring);
+    if (ringId === undefined) return;
+    this.#e.ringIds.delete(ring);
+    await this.#e.call({ op: 'detach-ring', ringId });
   }
 
   /** Switches the sim thread to the postMessage baseline transport on `port` (or back to rings). */

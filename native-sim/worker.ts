@@ -11,6 +11,8 @@ const engine = new SimEngine(data.seed, data.epoch);
 const control = data.controlPort;
 const bell = new Int32Array(data.doorbell, 0, DOORBELL_SLOTS);
 const readers: RingReader[] = [new RingReader(data.requestRing)];
+/** Ids of the attached producer rings, parallel to readers (0 = the connector's own ring). */
+const readerIds: number[] = [0];
 const replies = new RingWriter(data.replyRing);
 const decoder = new FrameCodec();
 const encoder = new FrameCodec();
@@ -47,11 +49,14 @@ function handleControl(req: ControlRequest): void {
         return reply({ id: req.id, ok: true, value: engine.epoch });
       case 'attach-ring':
         readers.push(new RingReader(req.ring));
+        readerIds.push(req.ringId);
         return reply({ id: req.id, ok: true, value: null });
       case 'detach-ring': {
-        // Identify the reader by its SharedArrayBuffer: compare the header views' buffers.
-        const i = readers.findIndex((r) => r.header.buffer === req.ring);
-        if (i > 0) readers.splice(i, 1);
+        const i = readerIds.indexOf(req.ringId);
+        if (i > 0) {
+          readers.splice(i, 1);
+          readerIds.splice(i, 1);
+        }
         return reply({ id: req.id, ok: true, value: null });
       }
       case 'serve-rings':

@@ -13,6 +13,7 @@ export * from './rest/index.js';
 export * from './dbwatcher/index.js';
 export * from './handlers/index.js';
 export * from './flood/index.js';
+export * from './engine/index.js';
 // Names that several folders declare structurally: the owning folder's declaration is the public one.
 export type { ConnectorStats } from './connector/index.js';
 export type { ProcessedEventInfo, EventHistoryQuery } from './controller/index.js';

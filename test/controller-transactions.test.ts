@@ -6,7 +6,6 @@ import {
   FatalError,
   HealingResync,
   HealingResyncType,
-  KubeStateChange,
   UpdateDirectionType,
   UpdateTransactionType,
   type UpdateEvent,

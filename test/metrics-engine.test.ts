@@ -52,24 +52,24 @@ test('C20: queue depth is read from the controller on each scrape', async (t) =>
 test('C20 V4: ring occupancy and dataplane errors come from the connector stats on scrape', async (t) => {
   const connector = new ConnectorDouble();
   const m = new EngineMetrics({ connector, defaultMetrics: false });
-  connector.current = { ...connector.current, requestRingUsedBytes: 512, replyRingUsedBytes: 64, inFlight: 3, errorsByRetval: { '-6': 2, '-81': 1 }, timeouts: 1 };
+  connector.current = { ...connector.current, requestRingUsedBytes: 512, replyRingUsedBytes: 64, inFlight: 3, errorsByRetval: { NO_SUCH_ENTRY: 2, VALUE_EXIST: 1 }, timeouts: 1 };
   let text = await m.metrics();
   t.is(sample(text, 'vpp_engine_ring_used_bytes{ring="request"}'), 512);
   t.is(sample(text, 'vpp_engine_ring_used_bytes{ring="reply"}'), 64);
   t.is(sample(text, 'vpp_engine_ring_capacity_bytes{ring="request"}'), 1 << 20);
   t.is(sample(text, 'vpp_engine_dataplane_requests_in_flight'), 3);
-  t.is(sample(text, 'vpp_engine_dataplane_errors_total{retval="-6"}'), 2);
-  t.is(sample(text, 'vpp_engine_dataplane_errors_total{retval="-81"}'), 1);
+  t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 2);
+  t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="VALUE_EXIST"}'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_timeouts_total'), 1);
-  connector.current = { ...connector.current, errorsByRetval: { '-6': 5, '-81': 1 }, timeouts: 1, protocolErrors: 2 };
+  connector.current = { ...connector.current, errorsByRetval: { NO_SUCH_ENTRY: 5, VALUE_EXIST: 1 }, timeouts: 1, protocolErrors: 2 };
   text = await m.metrics();
-  t.is(sample(text, 'vpp_engine_dataplane_errors_total{retval="-6"}'), 5);
-  t.is(sample(text, 'vpp_engine_dataplane_errors_total{retval="-81"}'), 1);
+  t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 5);
+  t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="VALUE_EXIST"}'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_timeouts_total'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_protocol_errors_total'), 2);
   // A connector whose counters restart (reconnect) keeps the metric monotonic.
-  connector.current = { ...connector.current, errorsByRetval: { '-6': 1 } };
-  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_errors_total{retval="-6"}'), 6);
+  connector.current = { ...connector.current, errorsByRetval: { NO_SUCH_ENTRY: 1 } };
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 6);
 });
 
 test('R3: orchestrator runs are counted', async (t) => {

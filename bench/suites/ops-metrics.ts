@@ -5,7 +5,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import { Bench } from 'tinybench';
 import { figure, type BenchSuite } from '../figure.js';
-import { EngineMetrics, type ProcessedEventInfo } from '../../src/metrics/index.js';
+import { EngineMetrics, type MetricsEventInfo as ProcessedEventInfo } from '../../src/metrics/index.js';
 
 const NAMES = ['Kubernetes State Change', 'External Config Change', 'Healing Resync'];
 const HANDLERS = ['ipam', 'podmanager', 'nodesync'];

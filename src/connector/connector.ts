@@ -3,6 +3,7 @@ import { EngineError } from '../api/errors.js';
 import { DUMP_DETAILS, isDump, replyName } from '../binapi/messages.js';
 import { retvalName } from '../binapi/retval.js';
 import { REQUEST_FIELDS } from './catalog-structures.js';
+import { requestMessage } from './request-message.js';
 import { channelOf, makeContext, sequenceBefore, sequenceOf, SEQUENCE_MASK } from './context.js';
 import {
   ConnectorClosedError,
@@ -10,8 +11,10 @@ import {
   ProtocolError,
   ReplyTimeoutError,
   UnknownMessageError,
+  UnsupportedTransportError,
   VppApiError,
 } from './errors.js';
+import { createRing } from './ring.js';
 import { type ConnectorOptions, type ResolvedConnectorOptions, resolveConnectorOptions } from './options.js';
 import { PostMessageTransport, RingTransport, type Transport, type TransportSink } from './transport.js';
 
@@ -19,6 +22,19 @@ import { PostMessageTransport, RingTransport, type Transport, type TransportSink
 export type Reply = Readonly<Record<string, unknown>>;
 
 export type ConnectorState = 'up' | 'not-responding' | 'closed';
+
+/** A request ring for another producer (a worker thread): SPSC, its own channel, same reply ring. */
+export interface ProducerRing {
+  /** Channel id of the contexts the producer must use (RequestRingProducer does this). */
+  readonly channel: number;
+  /** Hand both to the worker: `new RequestRingProducer(ring, doorbell, channel)`. */
+  readonly ring: SharedArrayBuffer;
+  readonly doorbell: SharedArrayBuffer;
+  /** Replies (and details) whose context carries this channel. */
+  onReply(listener: (reply: Reply) => void): () => void;
+  /** Detaches the ring from the sim; later replies for the channel count as late. */
+  close(): Promise<void>;
+}
 
 export interface BatchItem {
   readonly name: string;
@@ -76,7 +92,8 @@ class Op {
     readonly kind: OpKind,
     readonly name: string,
     readonly fields: Readonly<Record<string, unknown>> | undefined,
-    readonly deadline: number,
+    /** Submit time; replaced by write time + replyTimeout once fully written. */
+    public deadline: number,
   ) {
     this.framesLeft = kind === 'dump' ? 2 : 1;
   }
@@ -90,6 +107,7 @@ function isPlainFields(v: unknown): v is Readonly<Record<string, unknown>> {
 class ConnectorEngine implements TransportSink {
   readonly o: ResolvedConnectorOptions;
   transport!: Transport;
+  sim: NativeSim | null = null;
   state: ConnectorState = 'up';
   epoch = 0;
   readonly #pending = new Map<number, Op>();
@@ -97,13 +115,18 @@ class ConnectorEngine implements TransportSink {
   #tombstones: Op[] = [];
   #queue: Op[] = [];
   #qHead = 0;
-  /** Every op with a deadline, in submit order (deadlines are monotonic: one timer suffices). */
+  /**
+   * Every op in submit order. Ops are written in that order too, so written ops (deadline = write
+   * time + replyTimeout) come first with monotonic deadlines, then queued ones: one timer suffices.
+   */
   #timeline: Op[] = [];
   #tHead = 0;
   #timer: NodeJS.Timeout | null = null;
   #sequence: number;
   #flushing = false;
   #flushAgain = false;
+  /** Last time replies came in: queued ops time out only after replyTimeout without progress. */
+  #lastProgress = 0;
   #waitingForSpace = false;
   #pingTimer: NodeJS.Timeout | null = null;
   #pingOutstanding = false;
@@ -137,10 +160,10 @@ class ConnectorEngine implements TransportSink {
   // --- submitting ---
 
   newOp(kind: OpKind, name: string, fields: Readonly<Record<string, unknown>> | undefined): Op {
-    const op = new Op(kind, name, fields, performance.now() + this.o.replyTimeout);
+    const op = new Op(kind, name, fields, performance.now());
     this.#queue.push(op);
     this.#timeline.push(op);
-    if (this.#timer === null) this.#armTimer(op.deadline);
+    if (this.#timer === null) this.#armTimer(op.deadline + this.o.replyTimeout);
     return op;
   }
 
@@ -165,6 +188,7 @@ class ConnectorEngine implements TransportSink {
   #flushOnce(): void {
     if (this.state === 'closed') return;
     let full = false;
+    const deadline = performance.now() + this.o.replyTimeout;
     while (this.#qHead < this.#queue.length) {
       const op = this.#queue[this.#qHead] as Op;
       if (op.state !== 'queued') {
@@ -195,6 +219,7 @@ class ConnectorEngine implements TransportSink {
       this.requests++;
       if (--op.framesLeft === 0) {
         op.state = 'sent';
+        op.deadline = deadline;
         this.#qHead++;
       }
     }
@@ -209,15 +234,7 @@ class ConnectorEngine implements TransportSink {
 
   #message(op: Op): object {
     if (op.framesLeft === 1 && op.kind === 'dump') return { _msgname: 'control_ping', context: op.context };
-    const m: Record<string, unknown> = { _msgname: op.name, context: op.context };
-    const f = op.fields;
-    if (f !== undefined) {
-      // Known fields in catalog order so the message matches a pre-declared msgpackr record.
-      const known = REQUEST_FIELDS[op.name] ?? [];
-      for (const k of known) if (f[k] !== undefined) m[k] = f[k];
-      for (const k in f) if (!(k in m) && f[k] !== undefined) m[k] = f[k];
-    }
-    return m;
+    return requestMessage(op.name, op.context, op.fields);
   }
 
   /** Next free context of our channel; skips contexts still reserved (in flight or expired). */
@@ -254,6 +271,7 @@ class ConnectorEngine implements TransportSink {
 
   /** After a drain of the reply ring: in-flight slots may have freed up. */
   onDrained(): void {
+    this.#lastProgress = performance.now();
     if (this.#qHead < this.#queue.length) this.flush();
   }
 
@@ -347,21 +365,27 @@ class ConnectorEngine implements TransportSink {
   #expire(): void {
     this.#timer = null;
     const now = performance.now();
+    let next = -1;
     while (this.#tHead < this.#timeline.length) {
       const op = this.#timeline[this.#tHead] as Op;
       if (op.state === 'done' || op.state === 'expired') {
         this.#tHead++;
         continue;
       }
-      if (op.deadline > now) break;
+      // A queued op waits behind backpressure: it fails only when nothing moved for replyTimeout.
+      const due = op.state === 'queued' ? Math.max(op.deadline, this.#lastProgress) + this.o.replyTimeout : op.deadline;
+      if (due > now) {
+        next = due;
+        break;
+      }
       this.#tHead++;
       this.timeouts++;
       const err = new ReplyTimeoutError(op.name, op.context < 0 ? 0 : op.context, this.o.replyTimeout);
       if (op.context >= 0 && this.#pending.get(op.context) === op) {
         // Keep the context reserved until its late reply (or a later one) shows up.
         op.state = 'expired';
+        op.framesLeft = 0;
         this.#tombstones.push(op);
-        if (op.framesLeft > 0) op.framesLeft = 0;
         this.#settleExpired(op, err);
       } else {
         this.#settle(op, err);
@@ -371,9 +395,8 @@ class ConnectorEngine implements TransportSink {
       this.#timeline = this.#timeline.slice(this.#tHead);
       this.#tHead = 0;
     }
-    const next = this.#timeline[this.#tHead];
-    if (next !== undefined) this.#armTimer(next.deadline);
-    // Expired ops free in-flight slots only once retired; writing may resume.
+    if (next >= 0) this.#armTimer(next);
+    // Expired ops may have been queued: writing resumes with the ones behind them.
     this.flush();
   }
 
@@ -469,6 +492,45 @@ class ConnectorEngine implements TransportSink {
     });
   }
 
+  async createProducerRing(ringBytes: number | undefined): Promise<ProducerRing> {
+    const t = this.transport;
+    if (!(t instanceof RingTransport) || this.sim === null) throw new UnsupportedTransportError('createProducerRing', this.o.transport);
+    const ring = createRing(ringBytes ?? t.ringBytes);
+    let channel = this.o.channel;
+    do {
+      channel = channel >= 0xffff ? 1 : channel + 1;
+      if (channel === this.o.channel) throw new RangeError('channel: every channel id is in use');
+    } while (this.producerListeners.has(channel));
+    const listeners = new Set<(r: Reply) => void>();
+    const deliver = (r: Reply): void => {
+      for (const l of listeners) l(r);
+    };
+    this.producerListeners.set(channel, deliver);
+    const sim = this.sim;
+    try {
+      await sim.attachRequestRing(ring);
+    } catch (err) {
+      this.producerListeners.delete(channel);
+      throw err;
+    }
+    let closed = false;
+    return {
+      channel,
+      ring,
+      doorbell: t.doorbell,
+      onReply: (listener) => {
+        listeners.add(listener);
+        return () => void listeners.delete(listener);
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        this.producerListeners.delete(channel);
+        if (!sim.closed) await sim.detachRequestRing(ring).catch(() => undefined);
+      },
+    };
+  }
+
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.#setState('closed');
@@ -529,6 +591,7 @@ export class VppConnector {
       throw new TypeError('sim: expected a NativeSim from startNativeSim()');
     }
     const e = new ConnectorEngine(o);
+    e.sim = sim;
     e.transport = o.transport === 'ring' ? new RingTransport(sim, e, o.spinMicros) : await PostMessageTransport.open(sim, e);
     try {
       await e.ping();
@@ -583,6 +646,15 @@ export class VppConnector {
   ping(): Promise<number> {
     if (this.#e.state === 'closed') return Promise.reject(new ConnectorClosedError());
     return this.#e.ping();
+  }
+
+  /** A new request ring a worker thread can write into directly (see ProducerRing). */
+  createProducerRing(options?: { readonly ringBytes?: number }): Promise<ProducerRing> {
+    if (this.#e.state === 'closed') return Promise.reject(new ConnectorClosedError());
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      return Promise.reject(new TypeError(`options: expected an object, received ${String(options)}`));
+    }
+    return this.#e.createProducerRing(options?.ringBytes);
   }
 
   onStateChange(listener: (state: ConnectorState) => void): () => void {

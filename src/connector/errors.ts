@@ -66,3 +66,10 @@ export class ProtocolError extends EngineError {
     super('ERR_PROTOCOL', message);
   }
 }
+
+/** The operation needs the other transport (e.g. producer rings need transport 'ring'). */
+export class UnsupportedTransportError extends EngineError {
+  constructor(operation: string, transport: string) {
+    super('ERR_UNSUPPORTED_TRANSPORT', `${operation} is not available with transport '${transport}'`);
+  }
+}

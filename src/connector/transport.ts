@@ -39,6 +39,9 @@ export class RingTransport implements Transport {
   readonly #decoder = new FrameCodec();
   readonly #sink: TransportSink;
   readonly #spinMicros: number;
+  /** The sim's doorbell, for producer rings that feed the same sim thread. */
+  readonly doorbell: SharedArrayBuffer;
+  readonly ringBytes: number;
   #parked = false;
   #closed = false;
   readonly #onFrame = (payload: Uint8Array): void => {
@@ -66,6 +69,8 @@ export class RingTransport implements Transport {
     this.#sim = sim;
     this.#requestRing = rings.request;
     this.#replyRing = rings.reply;
+    this.doorbell = rings.doorbell;
+    this.ringBytes = rings.ringBytes;
     this.#writer = new RingWriter(rings.request, rings.doorbell);
     this.#reader = new RingReader(rings.reply);
     this.#sink = sink;

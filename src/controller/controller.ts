@@ -5,6 +5,7 @@ import type { Value } from '../api/values.js';
 import { resolveControllerConfig, type ControllerConfig } from './config.js';
 import { ControllerEngine } from './engine.js';
 import { silentLogger, type ControllerLogger } from './logger.js';
+import { startDefaultStack } from '../engine/default-stack.js';
 import type {
   ControllerOptions,
   EventHistoryQuery,
@@ -51,9 +52,6 @@ function validateOptions(options: unknown): {
   if (o.createScheduler !== undefined && typeof o.createScheduler !== 'function') {
     throw new TypeError(`options.createScheduler must be a function, received ${describe(o.createScheduler)}`);
   }
-  if (o.scheduler === undefined && o.createScheduler === undefined) {
-    throw new TypeError('options.scheduler (a KVScheduler) or options.createScheduler is required, received neither');
-  }
   let extSources: ExternalConfigSource[] = [];
   if (o.extSources !== undefined) {
     if (!Array.isArray(o.extSources)) throw new TypeError(`options.extSources must be an array, received ${describe(o.extSources)}`);
@@ -97,7 +95,10 @@ export class Controller implements EventLoop, ConfigRetriever {
     this.#engine = new ControllerEngine({
       handlers: v.handlers,
       scheduler: options.scheduler ?? null,
-      createScheduler: (options.createScheduler as (() => Promise<OwnedScheduler>) | undefined) ?? null,
+      createScheduler:
+        (options.createScheduler as (() => Promise<OwnedScheduler>) | undefined) ??
+        // No scheduler given: build the embedded default stack, its restart resyncs routed through this loop.
+        (options.scheduler === undefined ? () => startDefaultStack({ eventLoop: this }) : null),
       extSources: v.extSources,
       config: v.config,
       statusCheck: (options.statusCheck as StatusCheck | undefined) ?? null,

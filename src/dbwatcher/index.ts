@@ -1,6 +1,6 @@
 // The DB watcher's public door: the etcd watcher with its local mirror, and Contiv's key layout.
 export * from './k8s-layout.js';
-export { DbWatcher, DB_SOURCE } from './db-watcher.js';
+export { DbWatcher } from './db-watcher.js';
 export type { DbWatcherStats } from './db-watcher.js';
 export type {
   DbWatcherOptions,

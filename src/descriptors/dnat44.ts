@@ -88,6 +88,8 @@ export const dnat44Descriptor: Descriptor = {
       seen.add(id);
       return sm;
     });
+    // An empty DNAT leaves no trace on the dataplane, so it could never be read back.
+    if (staticMappings.length === 0) f.fail('staticMappings', 'at least one static mapping', []);
     return { label, staticMappings: sortMappings(staticMappings) };
   },
 

@@ -23,6 +23,9 @@ export interface InterfaceValue {
   readonly unnumbered?: { readonly interfaceWithIp: string };
 }
 
+/** The allocation pool of memif ids (not a key prefix of any kind). */
+const MEMIF_ID_POOL = 'memif-id/';
+
 const CREATE: Record<InterfaceType, string> = { SOFTWARE_LOOPBACK: 'create_loopback', TAP: 'tap_create_v3', MEMIF: 'memif_create' };
 const DELETE: Record<InterfaceType, string> = { SOFTWARE_LOOPBACK: 'delete_loopback', TAP: 'tap_delete_v3', MEMIF: 'memif_delete' };
 const DEV_TYPE: Record<string, InterfaceType> = { loopback: 'SOFTWARE_LOOPBACK', virtio: 'TAP', tap: 'TAP', memif: 'MEMIF' };
@@ -93,10 +96,12 @@ export const interfaceDescriptor: Descriptor = {
     return o.type !== n.type || o.vrf !== n.vrf || (o.mtu !== undefined && n.mtu === undefined) || (o.physAddress !== undefined && n.physAddress === undefined);
   },
 
-  create(_key, value): CreatePlan {
+  create(_key, value, md): CreatePlan {
     const v = asIf(value);
     const fields: Record<string, unknown> = { tag: v.name };
     if (v.physAddress) fields.mac_address = v.physAddress;
+    // memif (socket, id) pairs must be unique; the dataplane assigns tap ids itself.
+    if (v.type === 'MEMIF') Object.assign(fields, { role: 'master', socket_id: 0, id: md.allocate(MEMIF_ID_POOL) });
     return { requests: [{ name: CREATE[v.type], fields }], capture: 'sw_if_index' };
   },
 

@@ -65,7 +65,7 @@ export class FieldReader {
   ip(field: string): string {
     const v = this.string(field);
     if (isIP(v) === 0) this.fail(field, 'an IP address', v);
-    return v.toLowerCase();
+    return canonicalIp(v);
   }
 
   mac(field: string): string {
@@ -76,7 +76,8 @@ export class FieldReader {
 
   cidr(field: string, v: unknown = this.#v[field]): string {
     if (typeof v !== 'string' || !isCidr(v)) this.fail(field, 'a CIDR like 10.0.0.1/24', v);
-    return v.toLowerCase();
+    const slash = v.indexOf('/');
+    return `${canonicalIp(v.slice(0, slash))}${v.slice(slash)}`;
   }
 
   array(field: string): readonly unknown[] {
@@ -93,6 +94,13 @@ export class FieldReader {
 }
 
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** The dataplane's textual form of an address: IPv6 compressed and lower-case. */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  // The WHATWG URL parser prints IPv6 hosts in their canonical compressed form.
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
+}
 
 export function isCidr(v: string): boolean {
   const slash = v.indexOf('/');

@@ -128,8 +128,8 @@ export class EngineMetrics {
     // The connector's statistics are cumulative: each scrape adds what changed since the last one.
     new Counter({
       name: `${p}dataplane_errors_total`,
-      help: 'Binary-API replies with a non-zero retval, by VPP retval code.',
-      labelNames: ['retval'] as const,
+      help: 'Binary-API replies with a non-zero retval, by VPP error code (as the connector names it).',
+      labelNames: ['code'] as const,
       registers,
       collect() {
         for (const [c, s] of readAll()) {
@@ -137,7 +137,7 @@ export class EngineMetrics {
           if (!seen) continue;
           for (const [code, n] of Object.entries(s.errorsByRetval)) {
             const delta = delta0(n, seen.errorsByRetval[code] ?? 0);
-            if (delta > 0) this.inc({ retval: code }, delta);
+            if (delta > 0) this.inc({ code }, delta);
             seen.errorsByRetval[code] = n;
           }
         }

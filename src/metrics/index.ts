@@ -1,9 +1,9 @@
 export { EngineMetrics } from './engine-metrics.js';
 export type { EngineMetricsOptions } from './options.js';
 export type {
-  ConnectorStats,
+  ConnectorStats as MetricsConnectorStats,
   MetricsConnectorSource,
   MetricsControllerSource,
   MetricsOrchestratorSource,
-  ProcessedEventInfo,
+  ProcessedEventInfo as MetricsEventInfo,
 } from './sources.js';

@@ -18,11 +18,11 @@ export function registerSchedulerRoutes(app: FastifyInstance, scheduler: RestSch
       return sendJson(reply, 200, txn);
     }
     if (typeof scheduler?.getTransactionHistory !== 'function') throw new NotConfiguredError('scheduler', '/scheduler/txn-history');
-    const since = q.since === undefined ? -Infinity : q.since * 1000;
-    const until = q.until === undefined ? Infinity : q.until * 1000;
-    const all = scheduler.getTransactionHistory();
-    const txns = q.since === undefined && q.until === undefined ? all : all.filter((t) => t.start >= since && t.start <= until);
-    return sendJson(reply, 200, txns);
+    // The scheduler filters on epoch milliseconds; the API speaks Unix seconds.
+    const opts: { since?: number; until?: number } = {};
+    if (q.since !== undefined) opts.since = q.since * 1000;
+    if (q.until !== undefined) opts.until = q.until * 1000;
+    return sendJson(reply, 200, scheduler.getTransactionHistory(opts));
   });
 
   app.get('/scheduler/dump', async (request, reply) => {

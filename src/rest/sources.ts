@@ -24,7 +24,8 @@ export type DumpView = 'nb' | 'sb' | 'cached';
 
 /** The part of the Scheduler the REST server uses (structural; every member optional). */
 export interface RestSchedulerSource {
-  getTransactionHistory?(): readonly RecordedTxn[];
+  /** `since`/`until` in epoch ms. */
+  getTransactionHistory?(opts?: { readonly since?: number; readonly until?: number }): readonly RecordedTxn[];
   getRecordedTransaction?(seqNum: number): RecordedTxn | undefined;
   dump?(keyPrefix: string, view: DumpView): Promise<ReadonlyMap<string, Value>> | ReadonlyMap<string, Value>;
   getStatus?(key: string): unknown;

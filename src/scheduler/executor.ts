@@ -44,11 +44,14 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
     if (op.after.length === 0) active.push(i);
   }
   let failed = false;
+  const deletedMeta: Array<number | undefined> = [];
+  for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
 
   const finish = (i: number, error: Error | null, skipped: boolean, next: number[]): void => {
     stage[i] = Stage.Done;
     const op = ops[i] as PlannedOp;
-    if (!error && op.op === 'delete') o.metadata.delete(op.key);
+    // A re-create in the same wave may already have set the new metadata: only forget the old one.
+    if (!error && op.op === 'delete' && o.metadata.get(op.key) === deletedMeta[i]) o.metadata.delete(op.key);
     o.onOutcome(op, { index: i, error, skipped });
     const fl = followers[i];
     if (!fl) return;

@@ -240,7 +240,7 @@ export class SchedulerEngine {
           tx.executed.push({ ...recordedOp(op, note), error: outcome.error });
           return;
         }
-        rec.error = undefined;
+        clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
         tx.executed.push(recordedOp(op, note));
@@ -437,7 +437,7 @@ export class SchedulerEngine {
       const rec = this.#store.get(k) as KeyRecord;
       const d = this.registry.forKey(k);
       rec.dirty = false;
-      rec.error = undefined;
+      clearError(rec);
       if (!got || !d?.retrieve) continue; // cannot be re-read: assume the failed operation changed nothing
       const it = got.values.get(k);
       this.#store.set(k, rec, rec.desired, it?.value);
@@ -456,7 +456,7 @@ export class SchedulerEngine {
       const d = this.registry.forKey(k);
       if (!d || !retrieved.has(d)) continue;
       rec.dirty = false;
-      rec.error = undefined;
+      clearError(rec);
       this.#store.set(k, rec, rec.desired, got.values.get(k)?.value);
     }
     for (const [k, it] of got.values) {
@@ -508,6 +508,11 @@ export class SchedulerEngine {
     }
     return { values, descriptors };
   }
+}
+
+/** Forgets an operation error; the error of an invalid or unimplemented value stays. */
+function clearError(rec: KeyRecord): void {
+  if (rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = undefined;
 }
 
 function recordedOp(op: PlannedOp, note: string | undefined): RecordedOp {

@@ -144,3 +144,16 @@ export function nextProcessed(controller: Controller, name: string): Promise<Pro
     });
   });
 }
+
+/** Resolves once `count` events named `name` have been processed (attach before they can happen). */
+export function processedTimes(controller: Controller, name: string, count: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve) => {
+    const off = controller.onEvent((info) => {
+      if (info.name === name && ++seen === count) {
+        off();
+        resolve();
+      }
+    });
+  });
+}

@@ -3,8 +3,8 @@
 // exercised in the serve test.
 import type { Event } from '../../src/api/index.js';
 import type { RecordedTxn, Value } from '../../src/api/index.js';
-import type { ConnectorStats, ProcessedEventInfo } from '../../src/metrics/index.js';
-import type { DumpView, EventHistoryQuery } from '../../src/rest/index.js';
+import type { MetricsConnectorStats as ConnectorStats, MetricsEventInfo as ProcessedEventInfo } from '../../src/metrics/index.js';
+import type { RestDumpView as DumpView, RestEventHistoryQuery as EventHistoryQuery } from '../../src/rest/index.js';
 
 export class ControllerDouble {
   readonly queries: EventHistoryQuery[] = [];
@@ -50,8 +50,8 @@ export class SchedulerDouble {
   statuses = new Map<string, { state: string; error?: Error; details?: string[] }>();
   readonly dumps: Array<[string, DumpView]> = [];
 
-  getTransactionHistory(): readonly RecordedTxn[] {
-    return this.txns;
+  getTransactionHistory(opts: { since?: number; until?: number } = {}): readonly RecordedTxn[] {
+    return this.txns.filter((t) => t.start >= (opts.since ?? -Infinity) && t.start <= (opts.until ?? Infinity));
   }
   getRecordedTransaction(seqNum: number): RecordedTxn | undefined {
     return this.txns.find((t) => t.seqNum === seqNum);

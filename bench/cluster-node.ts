@@ -1,0 +1,99 @@
+// One node of the cluster scenario (bench/suites/cluster.ts), run as a child process: its own
+// native-sim, connector, scheduler, controller with the built-in handlers, and a DbWatcher on the
+// shared etcd. It reports over IPC when the first DBResync is processed and, for every change that
+// carries a write timestamp, when the controller finished it (commit to the dataplane included).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNativeSim } from '../native-sim/index.js';
+import { DBResync, KubeStateChange, type Event } from '../src/api/events.js';
+import { VppConnector } from '../src/connector/index.js';
+import { Controller } from '../src/controller/index.js';
+import { DbWatcher } from '../src/dbwatcher/index.js';
+import { builtinHandlers } from '../src/handlers/index.js';
+import { Scheduler } from '../src/scheduler/index.js';
+import { WRITTEN_AT, type NodeMessage, type NodeConfig } from './cluster-protocol.js';
+
+const config = JSON.parse(process.env['CLUSTER_NODE'] ?? '{}') as NodeConfig;
+const send = (m: NodeMessage): void => {
+  process.send?.(m);
+};
+const now = (): number => performance.timeOrigin + performance.now();
+
+const mirrorDir = await mkdtemp(join(tmpdir(), 'cluster-node-'));
+const sim = await startNativeSim({ seed: config.index + 1 });
+const connector = await VppConnector.connect(sim);
+const scheduler = new Scheduler({ connector });
+const controller = new Controller({ handlers: builtinHandlers(), scheduler, config: { enableRetry: false } });
+await controller.start();
+
+let samples: number[] = [];
+let applied = 0;
+let errors = 0;
+let firstApplied = 0;
+let lastApplied = 0;
+const resyncStarted = now();
+
+/** Wraps `done` of the events we time; the controller calls it once the event is processed. */
+function instrument(event: Event): void {
+  if (event instanceof DBResync) {
+    const ev = event;
+    const done = ev.done.bind(ev);
+    ev.done = (err) => {
+      done(err);
+      let pods = 0;
+      for (const m of ev.kubeState.values()) pods += m.size;
+      send({ type: 'ready', node: config.index, resyncMs: now() - resyncStarted, objects: pods, error: err ? err.message : null });
+    };
+    return;
+  }
+  if (!(event instanceof KubeStateChange) || event.newValue === null) return;
+  const annotations = (event.newValue as { annotations?: Record<string, string> }).annotations;
+  const writtenAt = Number(annotations?.[WRITTEN_AT]);
+  if (!Number.isFinite(writtenAt)) return;
+  const ev = event;
+  ev.done = (err) => {
+    const t = now();
+    if (err && errors++ === 0) process.stderr.write(`  node ${config.index}: first event error: ${err.message.slice(0, 300)}\n`);
+    if (applied === 0) firstApplied = t;
+    lastApplied = t;
+    applied++;
+    samples.push(t - writtenAt);
+  };
+}
+
+const watcher = new DbWatcher({
+  eventLoop: {
+    pushEvent: (event) => {
+      instrument(event);
+      controller.pushEvent(event);
+    },
+  },
+  etcd: { hosts: config.etcd },
+  nodeLabel: `node-${config.index + 1}`,
+  localDbPath: mirrorDir,
+  remoteDBProbingInterval: 1000,
+});
+await watcher.start();
+
+const flush = setInterval(() => {
+  if (samples.length === 0) return;
+  send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+  samples = [];
+}, 50);
+
+process.on('message', (m: { type: string }) => {
+  if (m.type !== 'stop') return;
+  void (async () => {
+    clearInterval(flush);
+    if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+    await watcher.close();
+    await controller.close();
+    await scheduler.close();
+    await connector.close();
+    await sim.close();
+    await rm(mirrorDir, { recursive: true, force: true });
+    send({ type: 'stopped', node: config.index, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
+    process.disconnect?.();
+  })();
+});

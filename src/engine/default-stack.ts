@@ -1,0 +1,114 @@
+import type { EventLoop } from '../api/events.js';
+import { toError } from '../api/errors.js';
+import { ResyncStatus } from '../api/enums.js';
+import { startNativeSim, type NativeSim, type NativeSimOptions } from '../../native-sim/index.js';
+import { VppConnector, type ConnectorOptions } from '../connector/index.js';
+import { Scheduler, type SchedulerOptions } from '../scheduler/index.js';
+import { ResyncOrchestrator, type Registration, type ResyncOrchestratorOptions } from '../resync/index.js';
+import { DataplaneRestartedError, DataplaneResync } from './dataplane-resync.js';
+
+export interface DefaultStackOptions {
+  /** Options of the simulated VPP thread. */
+  readonly sim?: NativeSimOptions;
+  readonly connector?: ConnectorOptions;
+  readonly scheduler?: Omit<SchedulerOptions, 'connector'>;
+  readonly orchestrator?: ResyncOrchestratorOptions;
+  /**
+   * Where a dataplane restart sends its downstream resync. Without one the scheduler re-aligns the
+   * dataplane itself; with one the resync goes through the loop, serialized with other events.
+   */
+  readonly eventLoop?: EventLoop;
+}
+
+/** The embedded default below the controller: native-sim, the connector, the scheduler, the orchestrator. */
+export interface DefaultStack {
+  readonly sim: NativeSim;
+  readonly connector: VppConnector;
+  readonly scheduler: Scheduler;
+  readonly orchestrator: ResyncOrchestrator;
+  /** Routes later dataplane-restart resyncs through this loop. */
+  attach(eventLoop: EventLoop): void;
+  /** Closes orchestrator, scheduler, connector and sim, in that order; never rejects; twice is harmless. */
+  close(): Promise<void>;
+}
+
+/** Starts the simulated VPP, connects to it and builds the scheduler over it. */
+export async function startDefaultStack(options: DefaultStackOptions = {}): Promise<DefaultStack> {
+  const sim = await startNativeSim(options.sim);
+  let connector: VppConnector;
+  try {
+    connector = await VppConnector.connect(sim, options.connector);
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
+  const scheduler = new Scheduler({ ...options.scheduler, connector });
+  const orchestrator = new ResyncOrchestrator(options.orchestrator);
+  let eventLoop = options.eventLoop ?? null;
+
+  // Registration order is resync order: first make sure the dataplane answers, then re-align it.
+  serve(orchestrator.register('connector'), async () => {
+    await connector.request('control_ping');
+  });
+  serve(orchestrator.register('scheduler'), async () => {
+    if (eventLoop === null) {
+      const { error } = await scheduler.resyncDownstream();
+      if (error) throw error;
+      return;
+    }
+    const resync = new DataplaneResync();
+    eventLoop.pushEvent(resync);
+    const err = await resync.settled();
+    if (err) throw err;
+  }, (err) => orchestrator.reportError('scheduler', err));
+
+  const stopWatching = connector.onRestart((epoch) => orchestrator.reportError('connector', new DataplaneRestartedError(epoch)));
+
+  let closing: Promise<void> | null = null;
+  return {
+    sim,
+    connector,
+    scheduler,
+    orchestrator,
+    attach(loop: EventLoop) {
+      eventLoop = loop;
+    },
+    close() {
+      closing ??= (async () => {
+        stopWatching();
+        await settle(orchestrator.close());
+        await settle(scheduler.close());
+        await settle(connector.close());
+        await settle(sim.close());
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * Answers a registration's `Started` events with `work`, acking in every case so the orchestrator
+ * never waits out its ack timeout; a failure plans another resync through `onError`.
+ */
+function serve(registration: Registration, work: () => Promise<void>, onError?: (err: Error) => void): void {
+  void (async () => {
+    for await (const status of registration.statusEvents()) {
+      if (status.resyncStatus() !== ResyncStatus.Started) continue;
+      try {
+        await work();
+      } catch (err) {
+        onError?.(toError(err));
+      } finally {
+        status.ack();
+      }
+    }
+  })();
+}
+
+async function settle(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch {
+    // close() never rejects: a part that fails to close is already unusable.
+  }
+}

@@ -1,0 +1,135 @@
+import test from 'ava';
+import {
+  ControllerClosedError,
+  DBResync,
+  KubeStateChange,
+  UpdateDirectionType,
+  UpdateTransactionType,
+} from '../src/api/index.js';
+import { Controller } from '../src/controller/index.js';
+import { SchedulerDouble } from './helpers/controller-scheduler-double.js';
+import { harness, tracked } from './helpers/controller-fixtures.js';
+
+const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
+
+test('C17: close() pushes Shutdown, which handlers see as a Forward BestEffort update after every queued event', async (t) => {
+  const h = harness(['A', 'B']);
+  const seen: Array<[string, number, number]> = [];
+  h.handlers[0]!.onUpdate = (ev) => {
+    const u = ev as unknown as { transactionType(): number; direction(): number };
+    seen.push([ev.getName(), u.transactionType(), u.direction()]);
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const queued = [tracked(pod('a')), tracked(pod('b'))];
+  for (const ev of queued) h.controller.pushEvent(ev);
+  await h.controller.close();
+  t.deepEqual(queued.map((e) => e.doneCount), [1, 1]);
+  t.deepEqual(seen.at(-1), ['Shutdown', UpdateTransactionType.BestEffort, UpdateDirectionType.Forward]);
+  t.deepEqual(h.calls.slice(-2).map((c) => `${c.handler}:${c.event}`), ['A:Shutdown', 'B:Shutdown']);
+  t.is(h.controller.getEventHistory().at(-1)!.name, 'Shutdown');
+});
+
+test('C17: a failing Shutdown is logged, not thrown; calling close() twice is harmless', async (t) => {
+  const h = harness(['A']);
+  h.handlers[0]!.onUpdate = (ev) => {
+    if (ev.getName() === 'Shutdown') throw new Error('cannot shut down');
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const first = h.controller.close();
+  const second = h.controller.close();
+  t.is(first, second);
+  await t.notThrowsAsync(first);
+  await t.notThrowsAsync(h.controller.close());
+  t.true(h.logger.entries.some((e) => e.level === 'warn' && e.msg.includes('cannot shut down')));
+});
+
+test('C17: events pushed during close() are refused; follow-ups pushed while closing are refused too', async (t) => {
+  const h = harness(['A']);
+  let followUpError: unknown;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  h.handlers[0]!.onUpdate = async (ev) => {
+    if ((ev as KubeStateChange).key !== 'slow') return;
+    await gate;
+    try {
+      h.controller.pushEvent(pod('late-follow-up'));
+    } catch (err) {
+      followUpError = err;
+    }
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const slow = tracked(pod('slow'));
+  h.controller.pushEvent(slow);
+  const closing = h.controller.close();
+  t.throws(() => h.controller.pushEvent(pod('x')), { instanceOf: ControllerClosedError });
+  release();
+  await closing;
+  t.is(await slow.settled, null);
+  t.true(followUpError instanceof ControllerClosedError);
+});
+
+test('C17/C19: close() of a controller that never started finishes queued events with ControllerClosedError', async (t) => {
+  const h = harness(['A']);
+  const queued = [tracked(new DBResync()), tracked(pod('a'))];
+  for (const ev of queued) h.controller.pushEvent(ev);
+  await h.controller.close();
+  for (const ev of queued) t.true((await ev.settled) instanceof ControllerClosedError);
+  t.is(h.calls.length, 0);
+});
+
+test('C17/C19: close() before the startup resync fails held events and ends without calling handlers', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  const held = tracked(pod('held'));
+  h.controller.pushEvent(held);
+  await h.controller.close();
+  const err = await held.settled;
+  t.true(err instanceof ControllerClosedError);
+  t.is(h.calls.length, 0);
+  t.is(h.controller.queueDepth, 0);
+});
+
+test('C17/C19: close() on an aborting loop still ends it and finishes every queued event', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 1 } });
+  await h.controller.start();
+  await h.status.waitFor('error');
+  const ev = tracked(pod('after-abort'));
+  h.controller.pushEvent(ev);
+  await h.controller.close();
+  t.is((await ev.settled as { code?: string }).code, 'ERR_EVENT_LOOP_ABORTING');
+});
+
+test('C17: close() stops timers (healing) and closes the scheduler stack built by createScheduler', async (t) => {
+  const scheduler = new SchedulerDouble();
+  let closed = 0;
+  const failing = {
+    toString: () => 'failing',
+    handlesEvent: () => true,
+    resync: () => undefined,
+    update: () => {
+      throw new Error('needs healing');
+    },
+    revert: () => undefined,
+  };
+  const controller = new Controller({
+    handlers: [failing],
+    createScheduler: async () => ({ scheduler, close: async () => void closed++ }),
+    config: { delayAfterErrorHealing: 5 },
+  });
+  await controller.start();
+  controller.pushEvent(new DBResync());
+  const failed = tracked(pod('p'));
+  controller.pushEvent(failed);
+  t.is((await failed.settled)?.message, 'needs healing');
+  await controller.close();
+  t.is(closed, 1);
+  const count = controller.getEventHistory().length;
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(controller.getEventHistory().length, count, 'no healing resync after close');
+  t.false(controller.getEventHistory().some((r) => r.name === 'Healing Resync'));
+  await controller.close();
+  t.is(closed, 1);
+});

@@ -1,0 +1,138 @@
+import test from 'ava';
+import { DBResync, EventMethodType, KubeStateChange, UpdateTransactionType } from '../src/api/index.js';
+import { harness, tracked } from './helpers/controller-fixtures.js';
+
+const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
+const MIN = 60_000;
+
+function clock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+test('C16: each processed event leaves a full EventRecord, stored before done() is called', async (t) => {
+  const h = harness(['A', 'B']);
+  h.handlers[0]!.onUpdate = (_e, txn) => {
+    txn.put('k', { v: 1 });
+    return 'put k';
+  };
+  h.handlers[1]!.onUpdate = () => {
+    throw new Error('B failed');
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = pod('p1');
+  let seenAtDone: unknown;
+  ev.done = () => {
+    seenAtDone = h.controller.getEventHistory().at(-1);
+  };
+  const after = tracked(pod('p2'));
+  h.controller.pushEvent(ev);
+  h.controller.pushEvent(after);
+  await after.settled;
+  const rec = h.controller.getEventHistory({ seqNum: 2 })[0]!;
+  t.is(seenAtDone, rec);
+  t.is(rec.seqNum, 2);
+  t.is(rec.name, 'Kubernetes State Change');
+  t.is(rec.description, 'Kubernetes State Change (add pod p1)');
+  t.is(rec.method, EventMethodType.Update);
+  t.false(rec.isFollowUp);
+  t.is(rec.followUpTo, null);
+  t.true(rec.processingEnd >= rec.processingStart);
+  t.deepEqual(rec.handlers.map((x) => ({ ...x, error: x.error?.message ?? null })), [
+    { handler: 'A', revert: false, change: 'put k', error: null },
+    { handler: 'B', revert: false, change: '', error: 'B failed' },
+  ]);
+  t.is(rec.txnError, null);
+  t.is(rec.txn?.description, 'Kubernetes State Change\n* A: put k');
+  await h.controller.close();
+});
+
+test('C16: recordEventHistory=false records nothing', async (t) => {
+  const h = harness(['A'], { config: { recordEventHistory: false } });
+  await h.controller.start();
+  const r = tracked(new DBResync());
+  h.controller.pushEvent(r);
+  await r.settled;
+  t.deepEqual(h.controller.getEventHistory(), []);
+  await h.controller.close();
+});
+
+test('C16: getEventHistory filters by precedence: seqNum, since/until, from/to, first, last', async (t) => {
+  const c = clock();
+  const h = harness(['A'], { now: c.now });
+  await h.controller.start();
+  const events = [new DBResync(), pod('a'), pod('b'), pod('c'), pod('d')].map((e) => tracked(e));
+  for (const ev of events) {
+    h.controller.pushEvent(ev);
+    await ev.settled;
+    c.advance(1000);
+  }
+  const seqs = (q: Parameters<typeof h.controller.getEventHistory>[0]) => h.controller.getEventHistory(q).map((r) => r.seqNum);
+  const start = 1_000_000;
+  t.deepEqual(seqs({}), [1, 2, 3, 4, 5]);
+  t.deepEqual(seqs({ seqNum: 3, first: 1, last: 1 }), [3]);
+  t.deepEqual(seqs({ seqNum: 42 }), []);
+  t.deepEqual(seqs({ since: start + 1000, until: start + 3000, from: 1, to: 1 }), [2, 3, 4]);
+  t.deepEqual(seqs({ since: start + 3500 }), [5]);
+  t.deepEqual(seqs({ until: start + 500 }), [1]);
+  t.deepEqual(seqs({ from: 2, to: 3, first: 1 }), [2, 3]);
+  t.deepEqual(seqs({ from: 4 }), [4, 5]);
+  t.deepEqual(seqs({ first: 2, last: 1 }), [1, 2]);
+  t.deepEqual(seqs({ last: 2 }), [4, 5]);
+  t.deepEqual(seqs({ last: 0 }), []);
+  t.throws(() => h.controller.getEventHistory({ last: -1 }), { instanceOf: RangeError, message: /query\.last/ });
+  t.throws(() => h.controller.getEventHistory({ seqNum: Number.NaN }), { instanceOf: RangeError });
+  await h.controller.close();
+});
+
+test('C16: records older than eventHistoryAgeLimit are trimmed, except those of the permanently recorded init period', async (t) => {
+  const c = clock();
+  const h = harness(['A'], { now: c.now, config: { eventHistoryAgeLimit: 10, permanentlyRecordedInitPeriod: 2 } });
+  await h.controller.start();
+  const push = async (ev: Parameters<typeof h.controller.pushEvent>[0]) => {
+    const tr = tracked(ev);
+    h.controller.pushEvent(tr);
+    await tr.settled;
+  };
+  await push(new DBResync()); // t=0, permanent
+  c.advance(1 * MIN);
+  await push(pod('init')); // t=1min, permanent
+  c.advance(2 * MIN);
+  await push(pod('old')); // t=3min
+  c.advance(5 * MIN);
+  await push(pod('mid')); // t=8min
+  c.advance(6 * MIN); // t=14min: "old" is 11 min old
+  t.is(h.controller.trimEventHistory(), 1);
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [1, 2, 4]);
+  c.advance(60 * MIN);
+  t.is(h.controller.trimEventHistory(), 1);
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [1, 2]);
+  await h.controller.close();
+});
+
+test('C16: eventHistoryMaxRecords caps the history, oldest non-permanent first; revert records are kept', async (t) => {
+  const h = harness(['A', 'B'], { config: { eventHistoryMaxRecords: 3, permanentlyRecordedInitPeriod: 0 } });
+  h.handlers[1]!.onUpdate = () => {
+    throw new Error('x');
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  for (const k of ['a', 'b', 'c']) h.controller.pushEvent(pod(k));
+  const { UpdateDirectionType } = await import('../src/api/index.js');
+  const revertEv = tracked({
+    getName: () => 'Revertible',
+    toString: () => 'Revertible',
+    method: () => EventMethodType.Update,
+    isBlocking: () => false,
+    transactionType: () => UpdateTransactionType.RevertOnFailure,
+    direction: () => UpdateDirectionType.Forward,
+    done: () => undefined,
+  });
+  h.controller.pushEvent(revertEv);
+  await revertEv.settled;
+  const recs = h.controller.getEventHistory();
+  t.deepEqual(recs.map((r) => r.seqNum), [3, 4, 5]);
+  t.deepEqual(recs[2]!.handlers.map((x) => `${x.handler}:${x.revert}`), ['A:false', 'B:false', 'A:true']);
+  await h.controller.close();
+});

@@ -1,0 +1,93 @@
+// ACLs, DNAT44 and bridge domains through Scheduler -> VppConnector -> native-sim.
+import test from 'ava';
+import { aclKey, bridgeDomainKey, dnat44Key, interfaceKey } from '../src/descriptors/index.js';
+import { inSync, realStack } from './helpers/scheduler-real-stack.js';
+
+const loop = (name: string) => ({ name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0 });
+
+test('S2: an ACL is created, bound to its interfaces, updated and removed', async (t) => {
+  const { sim, s } = await realStack(t);
+  const acl = {
+    name: 'web',
+    rules: [
+      { action: 'PERMIT', ipRule: { ip: { destinationNetwork: '10.0.0.0/8' }, tcp: { destinationPortRange: { lowerPort: 80, upperPort: 443 } } } },
+      { action: 'DENY' },
+    ],
+    interfaces: { ingress: ['a1'], egress: ['a1', 'a2'] },
+  };
+  let r = await s.commit(new Map<string, Record<string, unknown>>([[aclKey('web'), acl], [interfaceKey('a1'), loop('a1')]]), {});
+  t.is(r.error, null);
+  t.is(s.getStatus(aclKey('web'))?.state, 'pending', 'waits for a2');
+  r = await s.commit(new Map([[interfaceKey('a2'), loop('a2')]]), {});
+  t.is(r.error, null);
+  t.is(s.getStatus(aclKey('web'))?.state, 'configured');
+  await inSync(t, s);
+  const sb = (await s.dump(aclKey('web'), 'sb')).get(aclKey('web')) as { rules: unknown[] };
+  t.deepEqual(sb.rules[0], {
+    action: 'PERMIT',
+    ipRule: {
+      ip: { sourceNetwork: '0.0.0.0/0', destinationNetwork: '10.0.0.0/8', protocol: 6 },
+      tcp: { sourcePortRange: { lowerPort: 0, upperPort: 65535 }, destinationPortRange: { lowerPort: 80, upperPort: 443 } },
+    },
+  });
+  r = await s.commit(new Map([[aclKey('web'), { ...acl, rules: [{ action: 'PERMIT' }], interfaces: { ingress: ['a2'], egress: [] } }]]), {});
+  t.is(r.error, null);
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed, [{ key: aclKey('web'), op: 'update' }]);
+  await inSync(t, s);
+  r = await s.commit(new Map([[aclKey('web'), null]]), {});
+  t.is(r.error, null);
+  const snap = (await sim.snapshot()) as unknown as { acls: unknown[] };
+  t.is(snap.acls.length, 0);
+  await inSync(t, s);
+});
+
+test('S2: DNAT44 static mappings are created per mapping and re-created on change', async (t) => {
+  const { s } = await realStack(t);
+  const nat = {
+    label: 'svc',
+    staticMappings: [
+      { externalIp: '10.96.0.10', externalPort: 53, protocol: 'UDP', localIps: [{ localIp: '10.1.1.3', localPort: 53 }, { localIp: '10.1.1.2', localPort: 53 }] },
+      { externalIp: '10.96.0.1', externalPort: 443, localIps: [{ localIp: '192.168.0.1', localPort: 6443 }] },
+    ],
+  };
+  let r = await s.commit(new Map([[dnat44Key('svc'), nat]]), {});
+  t.is(r.error, null);
+  await inSync(t, s);
+  r = await s.commit(new Map([[dnat44Key('svc'), { ...nat, staticMappings: nat.staticMappings.slice(1) }]]), {});
+  t.is(r.error, null);
+  await inSync(t, s);
+  const bad = await s.commit(new Map([[dnat44Key('x'), { staticMappings: [{ externalIp: '1.1.1.1', localIps: [] }] }]]), {});
+  t.regex(bad.error?.kvErrors[0]?.error.message ?? '', /at least one local address/);
+});
+
+test('S2: a bridge domain gets an id, its interfaces (BVI kept) and follows membership changes', async (t) => {
+  const { s } = await realStack(t);
+  const bd = { name: 'bd1', flood: true, learn: true, interfaces: [{ name: 'b2' }, { name: 'b1', bridgedVirtualInterface: true }] };
+  let r = await s.commit(
+    new Map<string, Record<string, unknown>>([[bridgeDomainKey('bd1'), bd], [interfaceKey('b1'), loop('b1')], [interfaceKey('b2'), loop('b2')]]),
+    {},
+  );
+  t.is(r.error, null);
+  await inSync(t, s);
+  t.deepEqual((await s.dump(bridgeDomainKey('bd1'), 'sb')).get(bridgeDomainKey('bd1')), {
+    name: 'bd1',
+    flood: true,
+    forward: false,
+    learn: true,
+    interfaces: [
+      { name: 'b1', bridgedVirtualInterface: true },
+      { name: 'b2', bridgedVirtualInterface: false },
+    ],
+  });
+  r = await s.commit(new Map([[bridgeDomainKey('bd1'), { ...bd, interfaces: [{ name: 'b2' }] }]]), {});
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed, [{ key: bridgeDomainKey('bd1'), op: 'update' }]);
+  await inSync(t, s);
+  r = await s.commit(new Map([[bridgeDomainKey('bd1'), { ...bd, flood: false, interfaces: [{ name: 'b2' }] }]]), {});
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed.map((o) => o.op), ['delete', 'create']);
+  await inSync(t, s);
+  // Removing a member interface first removes the bridge domain (it depends on it).
+  r = await s.commit(new Map([[interfaceKey('b2'), null]]), {});
+  t.is(r.error, null);
+  t.is(s.getStatus(bridgeDomainKey('bd1'))?.state, 'pending');
+  t.deepEqual([...(await s.dump('', 'sb')).keys()], [interfaceKey('b1')]);
+});

@@ -1,0 +1,67 @@
+import test from 'ava';
+import {
+  Controller,
+  DBResync,
+  Engine,
+  ExternalConfigChange,
+  type Event,
+  type EventHandler,
+  type ResyncOperations,
+  type UpdateOperations,
+} from '../src/index.js';
+
+const LOOP = 'config/vpp/v2/interfaces/loop1';
+const loop1 = { name: 'loop1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['10.0.0.1/24'], vrf: 0 };
+
+/** Puts one loopback interface on every resync. */
+class LoopbackHandler implements EventHandler {
+  toString(): string {
+    return 'loopback';
+  }
+  handlesEvent(_event: Event): boolean {
+    return true;
+  }
+  resync(_event: Event, _kube: unknown, _count: number, txn: ResyncOperations): void {
+    txn.put(LOOP, loop1);
+  }
+  update(_event: Event, _txn: UpdateOperations): void {}
+  revert(_event: Event): void {}
+}
+
+test('C17, S1: a Controller without a scheduler builds the embedded stack, commits to native-sim and closes it', async (t) => {
+  const controller = new Controller({ handlers: [new LoopbackHandler()] });
+  await controller.start();
+  const change = new ExternalConfigChange('db', true, new Map([['config/vpp/v2/vrf-table/id/5/protocol/IPV4', { id: 5, protocol: 'IPV4' }]]));
+  controller.pushEvent(new DBResync());
+  controller.pushEvent(change);
+  await change.wait();
+  t.deepEqual(controller.getConfig(LOOP), loop1);
+  const history = controller.getEventHistory();
+  t.is(history.length, 2);
+  t.is(history[0]?.txnError, null);
+  t.truthy(history[0]?.txn, 'the resync transaction was recorded by the real scheduler');
+  await controller.close();
+  await controller.close();
+});
+
+test('V5, R3: a dataplane restart is reported through the orchestrator and healed by a downstream resync in the loop', async (t) => {
+  const engine = await Engine.start({ handlers: [new LoopbackHandler()], stack: { connector: { pingInterval: 20 } } });
+  t.teardown(() => engine.close());
+  const resynced = new Promise<void>((resolve) => {
+    const stop = engine.stack.orchestrator.onResync(() => {
+      stop();
+      resolve();
+    });
+  });
+  engine.controller.pushEvent(new DBResync());
+  // Wait until the loopback is on the dataplane, then lose the dataplane's state.
+  while ((await engine.sim.snapshot()).interfaces.every((i) => i.tag !== 'loop1')) await new Promise((r) => setTimeout(r, 5));
+  await engine.sim.restart();
+  await resynced;
+  const after = await engine.sim.snapshot();
+  const iface = after.interfaces.find((i) => i.tag === 'loop1');
+  t.truthy(iface, 'the loopback is back after the restart');
+  t.deepEqual(await engine.scheduler.dump('', 'sb'), await engine.scheduler.dump('', 'nb'));
+  const healing = engine.controller.getEventHistory().filter((r) => r.description.includes('dataplane restarted') || r.name === 'Healing Resync');
+  t.true(healing.length >= 1, 'the downstream resync went through the event loop');
+});
