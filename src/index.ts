@@ -17,5 +17,4 @@ export * from './engine/index.js';
 // Names that several folders declare structurally: the owning folder's declaration is the public one.
 export type { ConnectorStats } from './connector/index.js';
 export type { ProcessedEventInfo, EventHistoryQuery } from './controller/index.js';
-export type { DumpView } from './scheduler/index.js';
 export { DB_SOURCE } from './controller/index.js';
