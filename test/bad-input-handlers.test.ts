@@ -42,7 +42,7 @@ test('C13 C19: a handler that never settles fails its event with HandlerTimeoutE
 
 test('C19: a handler throwing a non-Error gets it wrapped in a coded EngineError', async (t) => {
   const thrower = misbehaving('str', () => {
-    throw 'plain string'; // eslint-disable-line @typescript-eslint/only-throw-error
+    throw 'plain string';
   });
   const engine = await startTestEngine([thrower, putsHandler]);
   try {
