@@ -24,6 +24,9 @@ export const FLOOD_USAGE = `usage: flood [options]
   --pods N            most live pods the generator keeps (default 300)
   --dataplane D       thread (default: simulated VPP in its own thread, over the rings) or
                       inline (its engine called in this thread, no rings: a baseline)
+  --healing-delay MS  delay of the after-error healing resync (default 100); a failed healing
+                      resync aborts the loop (SPEC C14), so with heavy faults a delay longer than
+                      the run leaves the repair to the final heal
   --stall-timeout MS  give up when no event finishes for MS ms (default 30000)
   --json              print the report as one JSON object on stdout (progress goes to stderr)
   --no-progress       no progress output
@@ -73,6 +76,7 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
         pods: { type: 'string' },
         'stall-timeout': { type: 'string' },
         dataplane: { type: 'string' },
+        'healing-delay': { type: 'string' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -97,6 +101,7 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
     pods: int('pods', s('pods')),
     stallTimeoutMs: int('stall-timeout', s('stall-timeout')),
     dataplane: s('dataplane') as FloodOptions['dataplane'],
+    healingDelayMs: int('healing-delay', s('healing-delay')),
   };
   try {
     resolveFloodOptions(options);
@@ -108,6 +113,7 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
       .replace(/^resyncEvery\b/, '--resync-every')
       .replace(/^queueSize\b/, '--queue-size')
       .replace(/^stallTimeoutMs\b/, '--stall-timeout')
+      .replace(/^healingDelayMs\b/, '--healing-delay')
       .replace(/^(events|rate|handlers|faults|restarts|seed|pods|dataplane)\b/, '--$1');
     throw new FloodUsageError(message);
   }

@@ -25,6 +25,13 @@ export interface FloodOptions {
   /** Largest number of live pods the generator keeps (built-in mode). @default 300 */
   readonly pods?: number;
   /**
+   * The controller's `delayAfterErrorHealing` during the flood (ms): how soon a failed event is
+   * followed by a healing resync. A healing resync that fails is fatal to the loop (SPEC C14), so
+   * with heavy faults a delay longer than the run leaves the repair to the final heal.
+   * @default 100
+   */
+  readonly healingDelayMs?: number;
+  /**
    * Where the simulated VPP runs: its own thread behind the SharedArrayBuffer rings ('thread'), or
    * called in this thread without rings ('inline', a diagnostic baseline).
    * @default 'thread'
@@ -47,6 +54,7 @@ export interface ResolvedFloodOptions {
   readonly queueSize: number;
   readonly pods: number;
   readonly dataplane: 'thread' | 'inline';
+  readonly healingDelayMs: number;
   readonly stallTimeoutMs: number;
 }
 
@@ -100,6 +108,7 @@ export function resolveFloodOptions(options: FloodOptions | undefined): Resolved
     queueSize: int('queueSize', o.queueSize, 1, 1e7, 1000),
     pods: int('pods', o.pods, 1, 60_000, 300),
     dataplane: dataplane(o.dataplane),
+    healingDelayMs: int('healingDelayMs', o.healingDelayMs, 0, 2 ** 31 - 1, 100),
     stallTimeoutMs: int('stallTimeoutMs', o.stallTimeoutMs, 100, 3_600_000, 30_000),
   };
 }

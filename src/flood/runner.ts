@@ -85,7 +85,7 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     queueSize: o.queueSize,
     seed: o.seed,
     dataplane: o.dataplane,
-    controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize },
+    controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize, delayAfterErrorHealing: o.healingDelayMs },
     wrapScheduler: (s) => counters.wrap(s),
   });
   try {
