@@ -67,14 +67,13 @@ test('config: periodic healing with a zero interval is rejected', (t) => {
   );
 });
 
-test('options: bad handlers, scheduler, sources, logger, statusCheck and missing scheduler are TypeErrors naming the option', (t) => {
+test('options: bad handlers, scheduler, sources, logger, statusCheck are TypeErrors naming the option', (t) => {
   const s = new SchedulerDouble();
   const cases: Array<[unknown, RegExp]> = [
     [undefined, /options must be an object/],
     [{ scheduler: s }, /options\.handlers must be an array/],
     [{ handlers: [{}], scheduler: s }, /options\.handlers\[0\] must implement EventHandler/],
     [{ handlers: [], scheduler: {} }, /options\.scheduler must implement KVScheduler/],
-    [{ handlers: [] }, /options\.scheduler \(a KVScheduler\) or options\.createScheduler is required/],
     [{ handlers: [], createScheduler: 5 }, /options\.createScheduler must be a function/],
     [{ handlers: [], scheduler: s, extSources: [{}] }, /options\.extSources\[0\] must have getConfigSnapshot/],
     [{ handlers: [], scheduler: s, extSources: [{ toString: () => 'db', getConfigSnapshot: () => new Map() }] }, /already taken/],
