@@ -2,14 +2,14 @@ import { Packr } from 'msgpackr';
 import { Piscina } from 'piscina';
 import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
-import type { ProducerRing, Reply, VppConnector } from '../connector/index.js';
+import type { ProducerRing, Reply } from '../connector/index.js';
 import { VppApiError } from '../connector/index.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, unpackSegment } from './shard-work.js';
-import { StateSnapshot, decodeShard, encodeShard } from './state-snapshot.js';
+import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex } from './state-snapshot.js';
 import type { DiffTaskResult, EncodeTaskResult, OffloadTask } from './task-protocol.js';
 
 export type SyncMode = 'inline' | 'pool';
@@ -60,7 +60,7 @@ const ALLOC_START = 1 << 16;
 function keepReply(r: Reply): boolean {
   if (r['retval'] !== 0) return true;
   let n = 0;
-  for (const k in r) if (++n > 3) return true;
+  for (const _ in r) if (++n > 3) return true;
   return false;
 }
 
@@ -120,10 +120,8 @@ class OffloadEngine {
 
   sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
     if (this.closed) return Promise.reject(new OffloadClosedError());
-    const run = this.#tail.then(() => {
-      if (this.closed) throw new OffloadClosedError();
-      return this.#sync(desired, applied, mode);
-    });
+    // Accepted before close(): runs to the end; close() waits for it.
+    const run = this.#tail.then(() => this.#sync(desired, applied, mode));
     this.#tail = run.catch(() => {});
     return run;
   }
@@ -291,7 +289,7 @@ class OffloadEngine {
     replies: ReadonlyArray<Reply | Error> | null,
     kept: ReadonlyMap<number, Reply> | null,
   ): void {
-    const isDeleteWave = ref.wave <= this.kinds.maxRank;
+    const isDeleteWave = this.kinds.isDeleteWave(ref.wave);
     let hasErrors = enc.failures.length > 0;
     if (replies) {
       for (let f = 0; f < replies.length && !hasErrors; f++) if (replies[f] instanceof Error) hasErrors = true;
@@ -387,7 +385,6 @@ function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: Re
   return new StateSnapshot(shards, size);
 }
 
-import { shardOf as shardIndex } from './state-snapshot.js';
 
 /**
  * Syncs a desired state snapshot against an applied one: diff, plan and encode binary-API

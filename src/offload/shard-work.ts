@@ -23,13 +23,25 @@ export interface OpSegment {
 /** [key, error code, message] */
 export type KeyFailure = readonly [string, string, string];
 
-/** Descriptors by key with their dependency rank: rank r depends only on ranks < r. */
+/**
+ * Kind-level dependencies of the built-in descriptors that `retrieveDependencies` does not state
+ * (an interface sits in a VRF table; a DNAT maps to interfaces).
+ */
+export const BUILTIN_KIND_DEPENDENCIES: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  'vpp-interface': ['vpp-vrf-table'],
+  'vpp-dnat44': ['vpp-interface'],
+});
+
+/**
+ * Descriptors by key with their dependency rank: rank r depends only on ranks < r. A value that
+ * depends on a value of its own kind (an unnumbered interface) goes to a later sub-wave.
+ */
 export class KindTable {
   readonly #byPrefix: Descriptor[];
   readonly #rank = new Map<Descriptor, number>();
   readonly maxRank: number;
 
-  constructor(descriptors: readonly Descriptor[]) {
+  constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
     this.#byPrefix = [...descriptors].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
     const byName = new Map(descriptors.map((d) => [d.name, d]));
     const rankOf = (d: Descriptor, path: Set<string>): number => {
@@ -38,7 +50,7 @@ export class KindTable {
       if (path.has(d.name)) return 0; // a cycle among kinds: keep them in one wave
       path.add(d.name);
       let r = 0;
-      for (const n of d.retrieveDependencies ?? []) {
+      for (const n of [...(d.retrieveDependencies ?? []), ...(kindDependencies[d.name] ?? [])]) {
         const dd = byName.get(n);
         if (dd) r = Math.max(r, rankOf(dd, path) + 1);
       }
@@ -61,16 +73,33 @@ export class KindTable {
   }
 
   get waveCount(): number {
-    return 2 * (this.maxRank + 1);
+    return 4 * (this.maxRank + 1);
   }
 
-  /** Deletes first, dependents (high rank) before their dependencies; then creates/updates by rank. */
-  deleteWave(rank: number): number {
-    return this.maxRank - rank;
+  /** Deletes first, dependents (high rank, late) before their dependencies; then creates/updates by rank. */
+  deleteWave(rank: number, late: boolean): number {
+    return 2 * (this.maxRank - rank) + (late ? 0 : 1);
   }
 
-  applyWave(rank: number): number {
-    return this.maxRank + 1 + rank;
+  applyWave(rank: number, late: boolean): number {
+    return 2 * (this.maxRank + 1) + 2 * rank + (late ? 1 : 0);
+  }
+
+  /** Whether a wave holds deletes. */
+  isDeleteWave(wave: number): boolean {
+    return wave < 2 * (this.maxRank + 1);
+  }
+
+  /** The value depends on another value of its own kind. */
+  late(d: Descriptor, key: string, value: Value): boolean {
+    let deps: readonly string[];
+    try {
+      deps = d.dependencies(key, value);
+    } catch {
+      return false;
+    }
+    for (const k of deps) if (this.forKey(k) === d) return true;
+    return false;
   }
 }
 
@@ -131,13 +160,14 @@ export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTab
         failures.push(failure(key, err, 'ERR_INVALID_VALUE'));
         continue;
       }
-      push(seg(kinds.applyWave(kinds.rank(d))), OpCode.Create, key, norm, null);
+      push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Create, key, norm, null);
     } else if (a === undefined || b < a) {
       const key = b;
       const had = applied.values[j++] as Value;
       const d = kinds.forKey(key);
       if (!d) continue; // never applied by us
-      push(seg(kinds.deleteWave(kinds.rank(d))), OpCode.Delete, key, validOr(d, key, had), null);
+      const old = validOr(d, key, had);
+      push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), OpCode.Delete, key, old, null);
     } else {
       const key = a;
       const want = desired.values[i++] as Value;
@@ -158,11 +188,12 @@ export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTab
       const old = validOr(d, key, had);
       if (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm)) continue;
       const rank = kinds.rank(d);
+      const late = kinds.late(d, key, norm);
       if (!d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
-        push(seg(kinds.deleteWave(rank)), OpCode.Delete, key, old, null);
-        push(seg(kinds.applyWave(rank)), OpCode.Create, key, norm, null);
+        push(seg(kinds.deleteWave(rank, kinds.late(d, key, old))), OpCode.Delete, key, old, null);
+        push(seg(kinds.applyWave(rank, late)), OpCode.Create, key, norm, null);
       } else {
-        push(seg(kinds.applyWave(rank)), OpCode.Update, key, norm, old);
+        push(seg(kinds.applyWave(rank, late)), OpCode.Update, key, norm, old);
       }
     }
   }
