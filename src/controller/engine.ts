@@ -75,12 +75,69 @@ interface QueueEntry {
 interface NamedHandler {
   readonly handler: EventHandler;
   readonly name: string;
+  /** Shared, frozen record of a successful update/resync without a change description: most events, no allocation. */
+  readonly ok: HandlerRecord;
+  readonly revertOk: HandlerRecord;
 }
+
+const NO_TIMINGS: ReadonlyArray<{ handler: string; ms: number }> = Object.freeze([]);
+const NO_RECORDS: readonly HandlerRecord[] = Object.freeze([]);
 
 type Processing = Generator<PromiseLike<unknown>, void, unknown>;
 
+/**
+ * The state of one event's processing. The processing generator stays small (few live registers to
+ * save at each suspension); everything else lives here and in plain methods.
+ */
+class EventRun {
+  readonly entry: QueueEntry;
+  readonly event: Event;
+  readonly ctx: EventContext;
+  readonly processingStart: number;
+  readonly perfStart: number;
+  /** Non-null only while an onEvent listener is attached: timings are measured only then. */
+  readonly handlerMs: Array<{ handler: string; ms: number }> | null;
+  readonly isOurShutdown: boolean;
+  name = '';
+  method: EventMethodType = EventMethodType.Update;
+  description = '';
+  isUpdate = false;
+  withRevert = false;
+  withHealing = true;
+  reverse = false;
+  skipHandlers = false;
+  isHealing = false;
+  healingAfterErr: Error | null = null;
+  isStartupResync = false;
+  isVerification = false;
+  before: Array<string | undefined> | null = null;
+  readonly handlers: NamedHandler[] = [];
+  readonly records: HandlerRecord[] = [];
+  idx = 0;
+  t0 = 0;
+  txn: EventTransaction | null = null;
+  wasErr: Error | null = null;
+  needsHealing = false;
+  fatal: FatalError | null = null;
+  abort = false;
+  committed = false;
+  commitMs = 0;
+  txnError: Error | null = null;
+  recordedTxn: RecordedTxn | null = null;
+
+  constructor(entry: QueueEntry, ctx: EventContext, timing: boolean, now: number, isOurShutdown: boolean) {
+    this.entry = entry;
+    this.event = entry.event;
+    this.ctx = ctx;
+    this.processingStart = now;
+    this.perfStart = timing ? performance.now() : 0;
+    this.handlerMs = timing ? [] : null;
+    this.isOurShutdown = isOurShutdown;
+  }
+}
+
 export interface EngineInit {
-  readonly handlers: readonly NamedHandler[];
+  readonly handlers: ReadonlyArray<{ readonly handler: EventHandler; readonly name: string }>;
   readonly scheduler: KVScheduler | null;
   readonly createScheduler: (() => Promise<OwnedScheduler>) | null;
   readonly extSources: readonly ExternalConfigSource[];
@@ -102,10 +159,19 @@ function safeName(event: Event): string {
   }
 }
 
+function sameRecords(a: readonly HandlerRecord[], b: readonly HandlerRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The event loop itself; the `Controller` facade validates options and delegates here. */
 export class ControllerEngine {
   readonly #handlers: readonly NamedHandler[];
   readonly #reversed: readonly NamedHandler[];
+  // What `records` is when every handler ran fine without a change description: shared, so the history retains nothing new.
+  readonly #allOk: readonly HandlerRecord[];
+  readonly #allOkReversed: readonly HandlerRecord[];
   readonly #extSources: readonly ExternalConfigSource[];
   readonly #cfg: ControllerConfig;
   readonly #statusCheck: StatusCheck | null;
@@ -148,7 +214,10 @@ export class ControllerEngine {
   // Insertion order is merge order: `db` first, then extSources, then sources first seen in events.
   readonly #extConfig = new Map<string, Map<string, Value>>();
   #internal = new Map<string, Value>();
+  // Whether any source has a value: updates skip merging entirely when none does.
+  #hasExt = false;
 
+  readonly #optionsCache = new Map<string, CommitOptions>();
   #healingScheduled = false;
   #healingTimer: NodeJS.Timeout | null = null;
   #periodicTimer: NodeJS.Timeout | null = null;
@@ -156,8 +225,15 @@ export class ControllerEngine {
   #trimTimer: NodeJS.Timeout | null = null;
 
   constructor(init: EngineInit) {
-    this.#handlers = init.handlers;
-    this.#reversed = [...init.handlers].reverse();
+    this.#handlers = init.handlers.map(({ handler, name }) => ({
+      handler,
+      name,
+      ok: Object.freeze({ handler: name, revert: false, change: '', error: null }),
+      revertOk: Object.freeze({ handler: name, revert: true, change: '', error: null }),
+    }));
+    this.#reversed = [...this.#handlers].reverse();
+    this.#allOk = Object.freeze(this.#handlers.map((h) => h.ok));
+    this.#allOkReversed = Object.freeze(this.#reversed.map((h) => h.ok));
     this.#extSources = init.extSources;
     this.#cfg = init.config;
     this.#statusCheck = init.statusCheck;
@@ -467,93 +543,130 @@ export class ControllerEngine {
   // ---------------------------------------------------------------- processing of one event
 
   *#process(entry: QueueEntry, ctx: EventContext): Processing {
-    const event = entry.event;
-    const timing = this.#listeners.size > 0;
-    const perfStart = timing ? performance.now() : 0;
-    const processingStart = this.#now();
-    const isFollowUp = entry.followUpTo !== null;
-    const isOurShutdown = event === this.#shutdownEvent;
+    const run = new EventRun(entry, ctx, this.#listeners.size > 0, this.#now(), entry.event === this.#shutdownEvent);
+    if (!this.#begin(run)) return;
+    // DBResync: reload every external source (each may answer asynchronously).
+    if (run.event instanceof DBResync) {
+      for (const src of this.#extSources) {
+        try {
+          let snapshot: unknown = src.getConfigSnapshot();
+          if (isThenable(snapshot)) snapshot = yield snapshot;
+          this.#setSourceSnapshot(src, snapshot);
+        } catch (err) {
+          this.#sourceFailed(src, err);
+        }
+      }
+    }
+    this.#selectHandlers(run);
+    // Handlers build the transaction; the loop only waits when a handler returns a thenable.
+    const handlers = run.handlers;
+    for (; run.idx < handlers.length; run.idx++) {
+      let r: unknown;
+      try {
+        r = this.#callHandler(run);
+        if (isThenable(r)) r = yield this.#guardHandler(run, r);
+      } catch (e) {
+        if (this.#handlerEnded(run, undefined, true, e)) break;
+        continue;
+      }
+      if (this.#handlerEnded(run, r, false, undefined)) break;
+    }
+    const commit = this.#startCommit(run);
+    if (commit !== null) {
+      let r: unknown;
+      let failed = false;
+      let failure: unknown;
+      try {
+        r = commit.result;
+        if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
+      } catch (e) {
+        failed = true;
+        failure = e;
+      }
+      this.#commitEnded(run, r, failed, failure);
+    }
+    // RevertOnFailure: undo the handlers that ran, newest first.
+    if (run.wasErr !== null && run.withRevert && run.fatal === null) {
+      for (run.idx = run.idx - 1; run.idx >= 0; run.idx--) {
+        const nh = handlers[run.idx] as NamedHandler;
+        let failed = false;
+        let failure: unknown;
+        try {
+          const r: unknown = nh.handler.revert(run.event);
+          if (isThenable(r)) {
+            yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, 'revert', this.#cfg.handlerTimeout));
+          }
+        } catch (e) {
+          failed = true;
+          failure = e;
+        }
+        if (this.#revertEnded(run, nh, failed, failure)) break;
+      }
+    }
+    this.#finishRun(run);
+  }
 
-    let name: string;
-    let method: EventMethodType;
-    let description: string;
+  /** Validation and the controller's own state (SPEC C6, C7); false when the event was finished here. */
+  #begin(run: EventRun): boolean {
+    const event = run.event;
     try {
-      name = String(event.getName());
-      method = event.method();
+      run.name = String(event.getName());
+      const method = event.method();
       if (method !== 0 && method !== 1 && method !== 2 && method !== 3) {
         throw new TypeError(`method() returned ${String(method)}, expected an EventMethodType`);
       }
-      description = this.#cfg.recordEventHistory ? String(event.toString()) : name;
+      run.method = method;
+      run.description = this.#cfg.recordEventHistory ? String(event.toString()) : run.name;
     } catch (err) {
       const e = new InvalidEventError(`event "${safeName(event)}" is not a valid Event: ${toError(err).message}`, { cause: err });
-      this.#finishBare(event, ctx, entry, safeName(event), EventMethodType.Update, processingStart, perfStart, e, timing);
-      return;
+      this.#finishBare(run, safeName(event), EventMethodType.Update, e);
+      return false;
     }
-
     if (this.#aborting) {
-      if (isOurShutdown) this.#loopEnded = true;
-      this.#finishBare(event, ctx, entry, name, method, processingStart, perfStart, new EventLoopAbortingError(), timing);
-      return;
+      if (run.isOurShutdown) this.#loopEnded = true;
+      this.#finishBare(run, run.name, run.method, new EventLoopAbortingError());
+      return false;
     }
-
-    const isUpdate = method === EventMethodType.Update;
-    let txnType: UpdateTransactionType = UpdateTransactionType.BestEffort;
-    let direction: UpdateDirectionType = UpdateDirectionType.Forward;
-    if (isUpdate) {
+    run.isUpdate = run.method === EventMethodType.Update;
+    if (run.isUpdate) {
       let invalid: Error | null = null;
       if (!isUpdateEvent(event)) {
-        invalid = new InvalidEventError(`update event "${name}" does not implement UpdateEvent (transactionType(), direction())`);
+        invalid = new InvalidEventError(`update event "${run.name}" does not implement UpdateEvent (transactionType(), direction())`);
       } else {
         try {
-          txnType = event.transactionType();
-          direction = event.direction();
+          run.withRevert = event.transactionType() === UpdateTransactionType.RevertOnFailure;
+          run.withHealing = event.transactionType() !== UpdateTransactionType.BestEffortIgnoreErrors;
+          run.reverse = event.direction() === UpdateDirectionType.Reverse;
         } catch (err) {
-          invalid = new InvalidEventError(`update event "${name}" threw from transactionType()/direction()`, { cause: err });
+          invalid = new InvalidEventError(`update event "${run.name}" threw from transactionType()/direction()`, { cause: err });
         }
       }
       if (invalid !== null) {
-        this.#finishBare(event, ctx, entry, name, method, processingStart, perfStart, invalid, timing);
-        return;
+        this.#finishBare(run, run.name, run.method, invalid);
+        return false;
       }
     }
-
     // Closing before the startup resync: held events cannot run any more; handlers never saw a resync.
-    let skipHandlers = false;
-    if (isOurShutdown && !this.#startupDone) {
-      skipHandlers = true;
+    if (run.isOurShutdown && !this.#startupDone) {
+      run.skipHandlers = true;
       const closed = new ControllerClosedError('controller closed before the startup resync');
       for (const held of this.#held.drain()) this.#callDone(held.event, closed);
     }
-
-    // 1. Update the controller's view of the state.
-    let isHealing = false;
-    let healingAfterErr: Error | null = null;
-    let isStartupResync = false;
-    if (!isUpdate) {
+    if (!run.isUpdate) {
       this.#resyncCount++;
       if (event instanceof DBResync) {
-        isStartupResync = !this.#startupDone;
+        run.isStartupResync = !this.#startupDone;
         this.#applyDBResync(event);
-        for (const src of this.#extSources) {
-          const sourceName = String(src);
-          try {
-            let snapshot: unknown = src.getConfigSnapshot();
-            if (isThenable(snapshot)) snapshot = yield snapshot;
-            if (!(snapshot instanceof Map)) throw new TypeError('getConfigSnapshot() must return a Map');
-            this.#extConfig.set(sourceName, new Map(snapshot as KeyValuePairs));
-          } catch (err) {
-            this.#log.warn({ err, source: sourceName }, `failed to load external config from source ${sourceName}; keeping the previous snapshot`);
-          }
-        }
       } else if (event instanceof ExternalConfigResync) {
         this.#extConfig.set(String(event.source), new Map(event.externalConfig));
       } else if (event instanceof HealingResync) {
-        isHealing = true;
+        run.isHealing = true;
         if (event.type !== HealingResyncType.Periodic) {
-          healingAfterErr = event.error ?? new Error('unknown error');
+          run.healingAfterErr = event.error ?? new Error('unknown error');
           this.#healingScheduled = false;
         }
       }
+      this.#refreshHasExternal();
     } else if (event instanceof KubeStateChange) {
       let kvs = this.#kubeState.get(event.resource);
       if (kvs === undefined) {
@@ -573,270 +686,245 @@ export class ControllerEngine {
         if (value === null) snapshot.delete(key);
         else snapshot.set(key, value);
       }
+      this.#refreshHasExternal();
     }
+    return true;
+  }
 
-    // 2. Which handlers, in which order.
-    const records: HandlerRecord[] = [];
-    const handlerMs: Array<{ handler: string; ms: number }> = [];
-    let wasErr: Error | null = null;
-    let needsHealing = false;
-    let fatal: FatalError | null = null;
-    let abort = false;
-    const withRevert = isUpdate && txnType === UpdateTransactionType.RevertOnFailure;
-    const withHealing = !(isUpdate && txnType === UpdateTransactionType.BestEffortIgnoreErrors);
+  #setSourceSnapshot(src: ExternalConfigSource, snapshot: unknown): void {
+    if (!(snapshot instanceof Map)) throw new TypeError('getConfigSnapshot() must return a Map');
+    this.#extConfig.set(String(src), new Map(snapshot as KeyValuePairs));
+    this.#refreshHasExternal();
+  }
 
-    const handlers: NamedHandler[] = [];
-    if (!skipHandlers && method !== EventMethodType.DownstreamResync) {
-      const ordered = isUpdate && direction === UpdateDirectionType.Reverse ? this.#reversed : this.#handlers;
+  #sourceFailed(src: ExternalConfigSource, err: unknown): void {
+    const sourceName = String(src);
+    this.#log.warn({ err, source: sourceName }, `failed to load external config from source ${sourceName}; keeping the previous snapshot`);
+  }
+
+  /** SPEC C5: which handlers, in which order; then the start log and the transaction. */
+  #selectHandlers(run: EventRun): void {
+    if (!run.skipHandlers && run.method !== EventMethodType.DownstreamResync) {
+      const ordered = run.reverse ? this.#reversed : this.#handlers;
       for (const nh of ordered) {
         try {
-          if (nh.handler.handlesEvent(event)) handlers.push(nh);
+          if (nh.handler.handlesEvent(run.event)) run.handlers.push(nh);
         } catch (err) {
           const e = toError(err);
-          records.push({ handler: nh.name, revert: false, change: '', error: e });
-          wasErr = e;
-          if (withHealing) needsHealing = true;
+          run.records.push({ handler: nh.name, revert: false, change: '', error: e });
+          run.wasErr = e;
+          if (run.withHealing) run.needsHealing = true;
         }
       }
     }
-    if (levelEnabled(this.#log, 'debug')) this.#logStart(ctx.seqNum, name, description, method, isFollowUp, entry, handlers);
-
-    const isVerification = event instanceof VerificationResync;
-    const before = isVerification ? handlers.map((nh) => nh.handler.describeInternalData?.()) : null;
-
-    // 3. Build the transaction.
-    const txn = new EventTransaction(isUpdate);
-    this.#txn = txn;
-    let idx = 0;
-    for (; idx < handlers.length; idx++) {
-      const nh = handlers[idx] as NamedHandler;
-      let change = '';
-      let err: Error | null = null;
-      const t0 = timing ? performance.now() : 0;
-      try {
-        let r: unknown = isUpdate
-          ? nh.handler.update(event, txn)
-          : nh.handler.resync(event, this.#kubeState, this.#resyncCount, txn);
-        if (isThenable(r)) {
-          const stage = isUpdate ? 'update' : 'resync';
-          r = yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, stage, this.#cfg.handlerTimeout));
-        }
-        if (isUpdate && typeof r === 'string') change = r;
-      } catch (e) {
-        err = toError(e);
-      }
-      if (timing) handlerMs.push({ handler: nh.name, ms: performance.now() - t0 });
-      records.push({ handler: nh.name, revert: false, change, error: err });
-      if (err !== null) {
-        wasErr = err;
-        if (err instanceof FatalError) {
-          fatal = err;
-          break;
-        }
-        if (err instanceof AbortEventError) {
-          abort = true;
-          needsHealing = true;
-          break;
-        }
-        if (!withRevert && withHealing) needsHealing = true;
-        if (withRevert) break;
-      }
+    if (levelEnabled(this.#log, 'debug')) this.#logStart(run);
+    if (run.event instanceof VerificationResync) {
+      run.isVerification = true;
+      run.before = run.handlers.map((nh) => nh.handler.describeInternalData?.());
     }
+    run.txn = new EventTransaction(run.isUpdate);
+    this.#txn = run.txn;
+  }
 
-    // 4. Merge with external config and commit.
+  #callHandler(run: EventRun): unknown {
+    const nh = run.handlers[run.idx] as NamedHandler;
+    if (run.handlerMs !== null) run.t0 = performance.now();
+    const txn = run.txn as EventTransaction;
+    return run.isUpdate ? nh.handler.update(run.event, txn) : nh.handler.resync(run.event, this.#kubeState, this.#resyncCount, txn);
+  }
+
+  #guardHandler(run: EventRun, r: PromiseLike<unknown>): PromiseLike<unknown> {
+    const name = (run.handlers[run.idx] as NamedHandler).name;
+    const stage = run.isUpdate ? 'update' : 'resync';
+    return this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(name, stage, this.#cfg.handlerTimeout));
+  }
+
+  /** Records one handler's outcome (SPEC C8, C9); true when the update stage stops here. */
+  #handlerEnded(run: EventRun, result: unknown, failed: boolean, failure: unknown): boolean {
+    const nh = run.handlers[run.idx] as NamedHandler;
+    if (run.handlerMs !== null) run.handlerMs.push({ handler: nh.name, ms: performance.now() - run.t0 });
+    const err = failed ? toError(failure) : null;
+    const change = run.isUpdate && typeof result === 'string' ? result : '';
+    run.records.push(err === null && change === '' ? nh.ok : { handler: nh.name, revert: false, change, error: err });
+    if (err === null) return false;
+    run.wasErr = err;
+    if (err instanceof FatalError) {
+      run.fatal = err;
+      return true;
+    }
+    if (err instanceof AbortEventError) {
+      run.abort = true;
+      run.needsHealing = true;
+      return true;
+    }
+    if (!run.withRevert && run.withHealing) run.needsHealing = true;
+    return run.withRevert;
+  }
+
+  /** SPEC C10, C11: merges and calls the scheduler; null when nothing is to be committed. */
+  #startCommit(run: EventRun): { result: unknown } | null {
+    if (run.fatal !== null || run.abort || (run.withRevert && run.wasErr !== null)) return null;
+    const txn = run.txn as EventTransaction;
+    const values = this.#merge(run.event, run.isUpdate, run.method, txn);
+    if (run.isUpdate && values.size === 0) return null;
+    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.records);
+    if (run.handlerMs !== null) run.t0 = performance.now();
+    run.committed = true;
+    try {
+      return { result: (this.#scheduler as KVScheduler).commit(values, options) };
+    } catch (e) {
+      return { result: Promise.reject(toError(e)) };
+    }
+  }
+
+  #commitEnded(run: EventRun, r: unknown, failed: boolean, failure: unknown): void {
     let txnError: Error | null = null;
-    let recordedTxn: RecordedTxn | null = null;
-    let commitMs: number | null = null;
-    if (fatal === null && !abort && !(withRevert && wasErr !== null)) {
-      const toCommit = this.#merge(event, isUpdate, method, txn);
-      if (!isUpdate || toCommit.size > 0) {
-        const options = this.#commitOptions(name, method, isUpdate, withRevert, isStartupResync, records);
-        const c0 = timing ? performance.now() : 0;
-        let result: CommitResult | null = null;
-        try {
-          const scheduler = this.#scheduler as KVScheduler;
-          let r: unknown = scheduler.commit(toCommit, options);
-          if (isThenable(r)) {
-            r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
-          }
-          if (typeof r !== 'object' || r === null || typeof (r as CommitResult).seqNum !== 'number') {
-            throw new TypeError('scheduler.commit() must resolve to { seqNum, error }');
-          }
-          result = r as CommitResult;
-          if (result.error !== null && result.error !== undefined) txnError = toError(result.error);
-        } catch (e) {
-          txnError = toError(e);
-        }
-        if (timing) commitMs = performance.now() - c0;
-        if (result !== null) {
-          try {
-            recordedTxn = (this.#scheduler as KVScheduler).getRecordedTransaction(result.seqNum) ?? null;
-          } catch (e) {
-            this.#log.warn({ err: e }, 'scheduler.getRecordedTransaction() threw');
-          }
-        }
-        if (txnError !== null) {
-          wasErr = txnError;
-          if (!withRevert && withHealing && !this.#onlyExternalFailed(txnError, txn)) needsHealing = true;
-        }
-        // 5. Internal config: the handlers' own values.
-        if (isUpdate) {
-          if (txnError === null || !withRevert) {
-            for (const [key, value] of txn.values) {
-              if (value === null) this.#internal.delete(key);
-              else this.#internal.set(key, value);
-            }
-          }
-        } else if (method !== EventMethodType.DownstreamResync) {
-          const internal = new Map<string, Value>();
-          for (const [key, value] of txn.values) if (value !== null) internal.set(key, value);
-          this.#internal = internal;
-        }
+    let result: CommitResult | null = null;
+    if (failed) txnError = toError(failure);
+    else if (typeof r !== 'object' || r === null || typeof (r as CommitResult).seqNum !== 'number') {
+      txnError = new TypeError('scheduler.commit() must resolve to { seqNum, error }');
+    } else {
+      result = r as CommitResult;
+      if (result.error !== null && result.error !== undefined) txnError = toError(result.error);
+    }
+    if (run.handlerMs !== null) run.commitMs = performance.now() - run.t0;
+    if (result !== null) {
+      try {
+        run.recordedTxn = (this.#scheduler as KVScheduler).getRecordedTransaction(result.seqNum) ?? null;
+      } catch (e) {
+        this.#log.warn({ err: e }, 'scheduler.getRecordedTransaction() threw');
       }
     }
-
-    // 6. RevertOnFailure: undo the handlers that ran, newest first.
-    if (wasErr !== null && withRevert && fatal === null) {
-      for (idx = idx - 1; idx >= 0; idx--) {
-        const nh = handlers[idx] as NamedHandler;
-        let err: Error | null = null;
-        try {
-          const r: unknown = nh.handler.revert(event);
-          if (isThenable(r)) {
-            yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, 'revert', this.#cfg.handlerTimeout));
-          }
-        } catch (e) {
-          err = toError(e);
-        }
-        records.push({ handler: nh.name, revert: true, change: '', error: err });
-        if (err !== null) {
-          wasErr = err;
-          needsHealing = true;
-          if (err instanceof FatalError) {
-            fatal = err;
-            break;
-          }
+    const txn = run.txn as EventTransaction;
+    run.txnError = txnError;
+    if (txnError !== null) {
+      run.wasErr = txnError;
+      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn)) run.needsHealing = true;
+    }
+    // SPEC C12: the internal config keeps the handlers' own values.
+    if (run.isUpdate) {
+      if (txnError === null || !run.withRevert) {
+        for (const [key, value] of txn.values) {
+          if (value === null) this.#internal.delete(key);
+          else this.#internal.set(key, value);
         }
       }
+    } else if (run.method !== EventMethodType.DownstreamResync) {
+      const internal = new Map<string, Value>();
+      for (const [key, value] of txn.values) if (value !== null) internal.set(key, value);
+      this.#internal = internal;
     }
+  }
 
-    if (isVerification) this.#verify(handlers, before as Array<string | undefined>, recordedTxn);
+  /** Records one revert; true when a FatalError stops reverting. */
+  #revertEnded(run: EventRun, nh: NamedHandler, failed: boolean, failure: unknown): boolean {
+    const err = failed ? toError(failure) : null;
+    run.records.push(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
+    if (err === null) return false;
+    run.wasErr = err;
+    run.needsHealing = true;
+    if (err instanceof FatalError) {
+      run.fatal = err;
+      return true;
+    }
+    return false;
+  }
 
-    // 7. Finish: history, hooks, done.
-    if (isOurShutdown) this.#loopEnded = true;
-    if (isStartupResync) {
+  /** History, logs, hooks, done(), then healing and verification (SPEC C13–C16, C18). */
+  #finishRun(run: EventRun): void {
+    const ctx = run.ctx;
+    if (run.isVerification) this.#verify(run.handlers, run.before ?? [], run.recordedTxn);
+    if (run.isOurShutdown) this.#loopEnded = true;
+    if (run.isStartupResync) {
       this.#startupDone = true;
       if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
       this.#deadlineTimer = null;
     }
-    let fatalCause: Error | null = fatal;
-    if (fatalCause === null && needsHealing && isHealing && healingAfterErr !== null && wasErr !== null) {
-      fatalCause = new HealingFailedError(healingAfterErr, wasErr);
+    let fatalCause: Error | null = run.fatal;
+    if (fatalCause === null && run.needsHealing && run.isHealing && run.healingAfterErr !== null && run.wasErr !== null) {
+      fatalCause = new HealingFailedError(run.healingAfterErr, run.wasErr);
     }
     const processingEnd = this.#now();
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
+      this.#history.add(
+        ctx.seqNum,
+        run.processingStart,
         processingEnd,
-        isFollowUp,
-        followUpTo: entry.followUpTo,
-        name,
-        description,
-        method,
-        handlers: records,
-        txnError,
-        txn: recordedTxn,
-      });
+        run.entry.followUpTo,
+        run.name,
+        run.description,
+        run.method,
+        this.#shared(run.records),
+        run.txnError,
+        run.recordedTxn,
+      );
     }
-    if (levelEnabled(this.#log, wasErr === null ? 'info' : 'warn')) {
-      this.#logEnd(ctx.seqNum, name, processingEnd - processingStart, records, recordedTxn, txnError, wasErr);
-    }
+    if (levelEnabled(this.#log, run.wasErr === null ? 'info' : 'warn')) this.#logEnd(run, processingEnd - run.processingStart);
     if (fatalCause !== null) {
       this.#log.error({ err: fatalCause }, `fatal error, the event loop is aborting: ${fatalCause.message}`);
       this.#enterAborting(fatalCause);
-    } else if (isStartupResync) {
+    } else if (run.isStartupResync) {
       this.#reportState('ok', null);
       this.#startPeriodicHealing();
     }
     // Verification follows the event directly (a follow-up ahead of anything done() pushes).
-    if (
-      this.#cfg.enableVerification &&
-      !needsHealing &&
-      fatalCause === null &&
-      !isVerification &&
-      !isOurShutdown &&
-      !this.#closing
-    ) {
+    if (this.#cfg.enableVerification && !run.needsHealing && fatalCause === null && !run.isVerification && !run.isOurShutdown && !this.#closing) {
       if (this.#followUps.length < this.#cfg.eventQueueSize) {
         this.#followUps.push({ event: new VerificationResync(), followUpTo: ctx.seqNum });
       } else {
         this.#log.warn({}, 'follow-up queue full: verification resync skipped');
       }
     }
-    if (timing) {
+    if (run.handlerMs !== null) {
       this.#emit({
         seqNum: ctx.seqNum,
-        name,
-        method,
-        isFollowUp,
-        result: wasErr === null ? 'ok' : 'error',
-        error: wasErr,
-        durationMs: performance.now() - perfStart,
-        handlerMs,
-        commitMs,
-        healing: isHealing,
+        name: run.name,
+        method: run.method,
+        isFollowUp: run.entry.followUpTo !== null,
+        result: run.wasErr === null ? 'ok' : 'error',
+        error: run.wasErr,
+        durationMs: performance.now() - run.perfStart,
+        handlerMs: run.handlerMs,
+        commitMs: run.committed ? run.commitMs : null,
+        healing: run.isHealing,
       });
     }
     ctx.finished = true;
-    this.#callDone(event, wasErr);
-    if (needsHealing && fatalCause === null) this.#scheduleHealing(wasErr);
+    this.#callDone(run.event, run.wasErr);
+    if (run.needsHealing && fatalCause === null) this.#scheduleHealing(run.wasErr);
+  }
+
+  #shared(records: HandlerRecord[]): readonly HandlerRecord[] {
+    const n = records.length;
+    if (n === 0) return NO_RECORDS;
+    if (sameRecords(records, this.#allOk)) return this.#allOk;
+    if (sameRecords(records, this.#allOkReversed)) return this.#allOkReversed;
+    return records;
   }
 
   /** Finishes an event that never reached the handlers (invalid, or the loop is aborting). */
-  #finishBare(
-    event: Event,
-    ctx: EventContext,
-    entry: QueueEntry,
-    name: string,
-    method: EventMethodType,
-    processingStart: number,
-    perfStart: number,
-    err: Error,
-    timing: boolean,
-  ): void {
+  #finishBare(run: EventRun, name: string, method: EventMethodType, err: Error): void {
+    const ctx = run.ctx;
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
-        processingEnd: this.#now(),
-        isFollowUp: entry.followUpTo !== null,
-        followUpTo: entry.followUpTo,
-        name,
-        description: name,
-        method,
-        handlers: [],
-        txnError: null,
-        txn: null,
-      });
+      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), run.entry.followUpTo, name, name, method, NO_RECORDS, null, null);
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
-    if (timing) {
+    if (run.handlerMs !== null) {
       this.#emit({
         seqNum: ctx.seqNum,
         name,
         method,
-        isFollowUp: entry.followUpTo !== null,
+        isFollowUp: run.entry.followUpTo !== null,
         result: 'error',
         error: err,
-        durationMs: performance.now() - perfStart,
-        handlerMs: [],
+        durationMs: performance.now() - run.perfStart,
+        handlerMs: NO_TIMINGS,
         commitMs: null,
         healing: false,
       });
     }
     ctx.finished = true;
-    this.#callDone(event, err);
+    this.#callDone(run.event, err);
   }
 
   #applyDBResync(event: DBResync): void {
@@ -854,16 +942,17 @@ export class ControllerEngine {
     return undefined;
   }
 
-  #hasExternal(): boolean {
-    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) return true;
-    return false;
+  #refreshHasExternal(): void {
+    let has = false;
+    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) has = true;
+    this.#hasExt = has;
   }
 
   /** SPEC C10: the change set to commit, internal values merged with the first external source having each key. */
   #merge(event: Event, isUpdate: boolean, method: EventMethodType, txn: EventTransaction): Map<string, Value | null> {
     if (isUpdate) {
       const isExtChange = event instanceof ExternalConfigChange;
-      if (!isExtChange && !this.#hasExternal()) return txn.values;
+      if (!isExtChange && !this.#hasExt) return txn.values;
       const merged = new Map<string, Value | null>();
       if (isExtChange) {
         for (const key of event.updatedKVs.keys()) {
@@ -900,6 +989,18 @@ export class ControllerEngine {
   ): CommitOptions {
     let description = name;
     for (const r of records) if (r.change !== '') description += `\n* ${r.handler}: ${r.change}`;
+    // The common update (no change descriptions, no revert) reuses one frozen options object per event name.
+    const cacheable = isUpdate && !withRevert && description === name;
+    if (cacheable) {
+      const cached = this.#optionsCache.get(name);
+      if (cached !== undefined) return cached;
+    }
+    const options = this.#buildOptions(description, method, isUpdate, withRevert, isStartup);
+    if (cacheable && this.#optionsCache.size < 64) this.#optionsCache.set(name, Object.freeze(options));
+    return options;
+  }
+
+  #buildOptions(description: string, method: EventMethodType, isUpdate: boolean, withRevert: boolean, isStartup: boolean): CommitOptions {
     const cfg = this.#cfg;
     const retry = cfg.enableRetry
       ? { delay: cfg.delayRetry, maxAttempts: cfg.maxRetryAttempts, expBackoff: cfg.enableExpBackoffRetry }
@@ -994,32 +1095,20 @@ export class ControllerEngine {
 
   // ---------------------------------------------------------------- logs (SPEC C18)
 
-  #logStart(
-    seqNum: number,
-    name: string,
-    description: string,
-    method: EventMethodType,
-    isFollowUp: boolean,
-    entry: QueueEntry,
-    handlers: readonly NamedHandler[],
-  ): void {
-    const names = handlers.map((h) => h.name);
+  #logStart(run: EventRun): void {
+    const { ctx, name, description, method, entry } = run;
+    const names = run.handlers.map((h) => h.name);
+    const isFollowUp = entry.followUpTo !== null;
     const followUp = isFollowUp ? `, follow-up to #${String(entry.followUpTo)}` : '';
     this.#log.debug(
-      { seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: entry.followUpTo },
-      `*** Processing event #${seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
+      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: entry.followUpTo },
+      `*** Processing event #${ctx.seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
     );
   }
 
-  #logEnd(
-    seqNum: number,
-    name: string,
-    durationMs: number,
-    records: readonly HandlerRecord[],
-    recordedTxn: RecordedTxn | null,
-    txnError: Error | null,
-    err: Error | null,
-  ): void {
+  #logEnd(run: EventRun, durationMs: number): void {
+    const { records, recordedTxn, txnError, wasErr: err, name } = run;
+    const seqNum = run.ctx.seqNum;
     const parts: string[] = [];
     for (const r of records) {
       const what = r.revert ? 'revert' : r.error === null ? (r.change === '' ? 'ok' : `"${r.change}"`) : '';
