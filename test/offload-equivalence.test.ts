@@ -7,7 +7,7 @@ const SHARDS = 4;
 
 /** The same three commits, through the pool (rings or postMessage) or inline. */
 async function run(mode: SyncMode, rings: boolean): Promise<{ sb: Map<string, unknown>; errors: number }> {
-  const s = await startOffloadStack({ inlineThreshold: 0, rings });
+  const s = await startOffloadStack({ inlineThreshold: 0, rings, workers: true });
   try {
     const steps: Entry[][] = [
       layeredState(300),

@@ -15,7 +15,7 @@ for (const [when, action] of [
   ['diff', 'exit'],
 ] as const) {
   test(`S5: a worker that dies while ${when === 'diff' ? 'diffing' : 'encoding'} (${action}) fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
-    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule });
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true });
     t.teardown(() => s.close());
     const bad: Entry = [`${CRASH_PREFIX}k`, { action, when }];
     const first = await s.pool.sync(StateSnapshot.fromEntries(state([bad]), SHARDS), StateSnapshot.empty(SHARDS));

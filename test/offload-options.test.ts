@@ -3,7 +3,7 @@ import { OffloadClosedError, OffloadKeyError, OffloadPool, StateSnapshot, Worker
 import { route, startOffloadStack } from './helpers/offload-stack.js';
 
 test('B1: the inline threshold picks inline below it and the pool at or above it', async (t) => {
-  const s = await startOffloadStack({ inlineThreshold: 100 });
+  const s = await startOffloadStack({ inlineThreshold: 100, workers: true });
   t.teardown(() => s.close());
   t.is(s.pool.inlineThreshold, 100);
   t.is(s.pool.modeFor(99), 'inline');
@@ -27,7 +27,7 @@ test('B1: workers off runs every sync inline; rings off still uses the pool (pos
   const r = await off.pool.sync(desired, StateSnapshot.empty(2), { mode: 'pool' });
   t.is(r.mode, 'inline');
   t.deepEqual(r.errors, []);
-  const posted = await startOffloadStack({ rings: false, inlineThreshold: 0 });
+  const posted = await startOffloadStack({ rings: false, inlineThreshold: 0, workers: true });
   t.teardown(() => posted.close());
   t.true(posted.pool.workers);
   t.false(posted.pool.rings);

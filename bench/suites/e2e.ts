@@ -12,7 +12,13 @@ import {
   type UpdateEvent,
   type UpdateOperations,
 } from '../../src/api/index.js';
-import { routeKey } from '../../src/descriptors/index.js';
+import { Piscina } from 'piscina';
+import { Bench } from 'tinybench';
+import { FrameCodec, requestMessage } from '../../src/connector/index.js';
+import { builtinDescriptors, routeKey } from '../../src/descriptors/index.js';
+import { KindTable, OpCode, Stage, TaskMetadata, encodeSegment, packSegment, type OpSegment } from '../../src/offload/shard-work.js';
+import { toShared } from '../../src/offload/state-snapshot.js';
+import type { EncodeTaskResult } from '../../src/offload/task-protocol.js';
 import { Engine } from '../../src/engine/index.js';
 import { figure, type BenchSuite, type Figure } from '../figure.js';
 
@@ -125,6 +131,47 @@ async function measure(transport: 'ring' | 'postMessage', n: number, reps: numbe
   }
 }
 
+/**
+ * Pre-computation (diff + encode a transaction's puts in a worker while handlers still run): the
+ * least the main thread pays for it is packing the puts and one pool round trip; inline it
+ * builds and encodes the same 15 requests itself. Both verified to produce 15 frames.
+ */
+async function precompute(quick: boolean): Promise<{ offloaded: number; inline: number }> {
+  const kinds = new KindTable(builtinDescriptors());
+  const seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
+  for (let i = 0; i < HANDLERS * KEYS; i++) {
+    const v = { vrfId: 0, dstNetwork: `10.9.${i}.0/24`, nextHopAddr: '192.168.0.1', weight: 1, preference: 0 };
+    seg.op.push(OpCode.Create);
+    seg.keys.push(routeKey(v));
+    seg.values.push(v);
+    seg.olds.push(null);
+  }
+  const codec = new FrameCodec();
+  const md = new TaskMetadata([], 1);
+  const piscina = new Piscina({ filename: new URL('../../workers/offload-task.js', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+  try {
+    const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 100 : 500 });
+    bench.add('inline', () => {
+      let bytes = 0;
+      const r = encodeSegment(seg, Stage.Main, kinds, md, { send: (q) => void (bytes += codec.encode(requestMessage(q.name, 1, q.fields)).length) });
+      if (r.frames !== seg.keys.length || bytes === 0) throw new Error('inline encode broken');
+    });
+    bench.add('offloaded', async () => {
+      const r = (await piscina.run({ kind: 'encode', descriptorsModule: undefined, segment: toShared(packSegment(seg)), stage: 0, metadata: [], allocBase: 1, stallTimeout: 1000 })) as EncodeTaskResult;
+      if (r.frames !== seg.keys.length || r.requests === null) throw new Error('offloaded encode broken');
+    }, { async: true });
+    await bench.run();
+    const mean = (name: string): number => {
+      const r = bench.getTask(name)?.result;
+      if (r === undefined || (r.state !== 'completed' && r.state !== 'aborted-with-statistics')) throw new Error(`bench task ${name} did not complete`);
+      return r.latency.mean;
+    };
+    return { offloaded: mean('offloaded') * 1000, inline: mean('inline') * 1000 };
+  } finally {
+    await piscina.destroy();
+  }
+}
+
 export const suite: BenchSuite = {
   name: 'e2e',
   async run({ quick }) {
@@ -133,8 +180,12 @@ export const suite: BenchSuite = {
     const ring = await measure('ring', n, reps);
     const posted = await measure('postMessage', n, reps);
     process.stderr.write(`  ring ${ring.rate.toFixed(0)} events/s (lag ${ring.lag.toFixed(1)} ms), postMessage ${posted.rate.toFixed(0)} events/s\n`);
+    const pre = await precompute(quick);
+    process.stderr.write(`  precompute: offloaded ${pre.offloaded.toFixed(1)} µs per 15-key txn, inline ${pre.inline.toFixed(1)} µs\n`);
     const out: Record<string, Figure> = {
       'e2e.events': figure(ring.rate, posted.rate, 'events/s', 'ratio >= 5, value >= 50000', ring.rate / posted.rate >= 5 && ring.rate >= 50_000),
+      'e2e.events.lag': figure(ring.lag, posted.lag, 'ms'),
+      'e2e.precompute.txn': figure(pre.offloaded, pre.inline, 'µs', 'ratio < 1 to keep it', pre.offloaded < pre.inline),
     };
     return out;
   },

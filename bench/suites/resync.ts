@@ -75,7 +75,20 @@ export const suite: BenchSuite = {
   name: 'resync',
   async run({ quick }) {
     const out: Record<string, Figure> = {};
-    const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000];
+    // Crossover: the smallest size from which the pool is never slower than inline (keys in the
+    // snapshot; the default inlineThreshold is this figure, rounded).
+    const small = quick ? [100, 1_000] : [100, 300, 1_000, 3_000];
+    let crossover = Infinity;
+    for (let k = small.length - 1; k >= 0; k--) {
+      const n = small[k] as number;
+      const m = await measure(n, 3);
+      process.stderr.write(`  ${n} keys: pool ${m.pool.wall.toFixed(1)} ms, inline ${m.inline.wall.toFixed(1)} ms\n`);
+      out[`resync.scale.${n}.wall`] = figure(m.pool.wall, m.inline.wall, 'ms');
+      if (m.pool.wall > m.inline.wall) break;
+      crossover = n;
+    }
+    out['resync.crossover'] = figure(crossover, null, 'keys');
+    const sizes = quick ? [10_000] : [10_000, 100_000, 1_000_000];
     for (const n of sizes) {
       const reps = n >= 1_000_000 ? 1 : n >= 100_000 ? 2 : 3;
       const m = await measure(n, reps);

@@ -445,7 +445,7 @@ export class OffloadPool {
     if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError(`options: expected an object, received ${String(options)}`));
     const m = options.mode ?? 'auto';
     if (m !== 'auto' && m !== 'inline' && m !== 'pool') return Promise.reject(new TypeError(`options.mode: expected 'auto', 'inline' or 'pool', received ${String(m)}`));
-    const mode = m === 'auto' ? this.modeFor(desired.size + applied.size) : m === 'pool' && !this.#e.o.workers ? 'inline' : m;
+    const mode = m === 'auto' ? this.modeFor(Math.max(desired.size, applied.size)) : m === 'pool' && !this.#e.o.workers ? 'inline' : m;
     return this.#e.sync(desired, applied, mode);
   }
 
