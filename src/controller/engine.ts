@@ -85,6 +85,12 @@ const NO_RECORDS: readonly HandlerRecord[] = Object.freeze([]);
 
 type Processing = Generator<PromiseLike<unknown>, void, unknown>;
 
+// Where the processing generator enters an event the direct path could not finish synchronously.
+const STAGE_SOURCES = 0;
+const STAGE_HANDLERS = 1;
+const STAGE_REVERT = 2;
+type Stage = typeof STAGE_SOURCES | typeof STAGE_HANDLERS | typeof STAGE_REVERT;
+
 /**
  * The state of one event's processing. The processing generator stays small (few live registers to
  * save at each suspension); everything else lives here and in plain methods.
@@ -206,6 +212,7 @@ export class ControllerEngine {
 
   // The event being processed, and the generator that processes it (suspended on a thenable).
   #gen: Processing | null = null;
+  #run: EventRun | null = null;
   #entry: QueueEntry | null = null;
   #ctx: EventContext | null = null;
   #txn: EventTransaction | null = null;
@@ -438,7 +445,11 @@ export class ControllerEngine {
     this.#pump();
   };
 
-  /** Processes queued events back to back until the queue is empty or one suspends on a thenable. */
+  /**
+   * Processes queued events back to back until the queue is empty or one suspends on a thenable. The
+   * common event (sync handlers, a commit promise) runs without a generator: handlers are called
+   * directly and the commit is awaited with two callbacks bound once per loop.
+   */
   #pump(): void {
     while (!this.#busy && !this.#loopEnded && this.#started) {
       if (++this.#sinceYield > EVENTS_PER_TURN) {
@@ -453,9 +464,120 @@ export class ControllerEngine {
       this.#ctx = ctx;
       // One store per event (not a busy flag): async continuations of this event keep it.
       this.#als.enterWith(ctx);
-      this.#gen = this.#process(entry, ctx);
-      this.#step(undefined, false);
+      this.#startEvent(entry, ctx);
     }
+  }
+
+  /** Runs one event as far as it goes synchronously; leaves the loop busy when it suspends. */
+  #startEvent(entry: QueueEntry, ctx: EventContext): void {
+    let run: EventRun;
+    try {
+      run = new EventRun(entry, ctx, this.#listeners.size > 0, this.#now(), entry.event === this.#shutdownEvent);
+      this.#run = run;
+      if (!this.#begin(run)) {
+        this.#endEvent();
+        return;
+      }
+      // DBResync reloads every external source, each possibly asynchronously: the general path.
+      if (this.#extSources.length > 0 && run.event instanceof DBResync) {
+        this.#suspend(this.#process(run, STAGE_SOURCES, null));
+        return;
+      }
+      this.#selectHandlers(run);
+      const pending = this.#runHandlers(run);
+      if (pending !== null) {
+        this.#suspend(this.#process(run, STAGE_HANDLERS, pending));
+        return;
+      }
+      if (this.#commitOrSuspend(run)) return;
+      this.#afterCommit(run);
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+  }
+
+  /** Calls the handlers until one returns a thenable (returned, `run.idx` at it) or the stage ends (null). */
+  #runHandlers(run: EventRun): PromiseLike<unknown> | null {
+    const n = run.handlers.length;
+    for (; run.idx < n; run.idx++) {
+      let r: unknown;
+      try {
+        r = this.#callHandler(run);
+        if (isThenable(r)) return r;
+      } catch (e) {
+        if (this.#handlerEnded(run, undefined, true, e)) break;
+        continue;
+      }
+      if (this.#handlerEnded(run, r, false, undefined)) break;
+    }
+    return null;
+  }
+
+  /** Starts the commit; true when it suspended on the scheduler's thenable (the callbacks go on). */
+  #commitOrSuspend(run: EventRun): boolean {
+    const commit = this.#startCommit(run);
+    if (commit === null) return false;
+    const r = commit.result;
+    let thenable: PromiseLike<unknown> | null = null;
+    try {
+      if (isThenable(r)) thenable = r;
+    } catch (e) {
+      this.#commitEnded(run, undefined, true, e);
+      return false;
+    }
+    if (thenable === null) {
+      this.#commitEnded(run, r, false, undefined);
+      return false;
+    }
+    const timeout = this.#cfg.commitTimeout;
+    const p = timeout === 0 ? Promise.resolve(thenable) : this.#guard(thenable, timeout, () => new CommitTimeoutError(timeout));
+    p.then(this.#onCommitFulfilled, this.#onCommitRejected);
+    return true;
+  }
+
+  readonly #onCommitFulfilled = (v: unknown): void => this.#commitSettled(v, false, undefined);
+  readonly #onCommitRejected = (e: unknown): void => this.#commitSettled(undefined, true, e);
+
+  #commitSettled(v: unknown, failed: boolean, failure: unknown): void {
+    const run = this.#run;
+    if (run === null || this.#gen !== null) return;
+    this.#als.enterWith(run.ctx);
+    try {
+      this.#commitEnded(run, v, failed, failure);
+      if (this.#afterCommit(run)) return;
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+    this.#pump();
+  }
+
+  /** Reverts (the general path) or finishes the event; true when it suspended. */
+  #afterCommit(run: EventRun): boolean {
+    if (run.wasErr !== null && run.withRevert && run.fatal === null) {
+      return this.#suspend(this.#process(run, STAGE_REVERT, null));
+    }
+    this.#finishRun(run);
+    this.#endEvent();
+    return false;
+  }
+
+  /** Hands the event to the processing generator; true when it suspended (false: it is over). */
+  #suspend(gen: Processing): boolean {
+    this.#gen = gen;
+    return !this.#step(undefined, false);
+  }
+
+  #endEvent(): void {
+    const ctx = this.#ctx as EventContext;
+    ctx.active = false;
+    this.#gen = null;
+    this.#run = null;
+    this.#entry = null;
+    this.#ctx = null;
+    this.#txn = null;
+    this.#busy = false;
   }
 
   #nextEntry(): QueueEntry | undefined {
@@ -482,13 +604,7 @@ export class ControllerEngine {
       r = { done: true, value: undefined };
     }
     if (r.done === true) {
-      const ctx = this.#ctx as EventContext;
-      ctx.active = false;
-      this.#gen = null;
-      this.#entry = null;
-      this.#ctx = null;
-      this.#txn = null;
-      this.#busy = false;
+      this.#endEvent();
       return true;
     }
     Promise.resolve(r.value).then(this.#onFulfilled, this.#onRejected);
@@ -542,11 +658,14 @@ export class ControllerEngine {
 
   // ---------------------------------------------------------------- processing of one event
 
-  *#process(entry: QueueEntry, ctx: EventContext): Processing {
-    const run = new EventRun(entry, ctx, this.#listeners.size > 0, this.#now(), entry.event === this.#shutdownEvent);
-    if (!this.#begin(run)) return;
-    // DBResync: reload every external source (each may answer asynchronously).
-    if (run.event instanceof DBResync) {
+  /**
+   * The general path of one event, entered at `stage` where the direct path in `#startEvent` could not
+   * go on synchronously: external sources to load, a handler's thenable (`pending`, at `run.idx`), or
+   * handlers to revert.
+   */
+  *#process(run: EventRun, stage: Stage, pending: PromiseLike<unknown> | null): Processing {
+    if (stage === STAGE_SOURCES) {
+      // DBResync: reload every external source (each may answer asynchronously).
       for (const src of this.#extSources) {
         try {
           let snapshot: unknown = src.getConfigSnapshot();
@@ -556,34 +675,42 @@ export class ControllerEngine {
           this.#sourceFailed(src, err);
         }
       }
+      this.#selectHandlers(run);
     }
-    this.#selectHandlers(run);
-    // Handlers build the transaction; the loop only waits when a handler returns a thenable.
     const handlers = run.handlers;
-    for (; run.idx < handlers.length; run.idx++) {
-      let r: unknown;
-      try {
-        r = this.#callHandler(run);
-        if (isThenable(r)) r = yield this.#guardHandler(run, r);
-      } catch (e) {
-        if (this.#handlerEnded(run, undefined, true, e)) break;
-        continue;
+    if (stage !== STAGE_REVERT) {
+      // Handlers build the transaction; the loop only waits when a handler returns a thenable.
+      for (; run.idx < handlers.length; run.idx++) {
+        let r: unknown;
+        try {
+          if (pending !== null) {
+            const p = pending;
+            pending = null;
+            r = yield this.#guardHandler(run, p);
+          } else {
+            r = this.#callHandler(run);
+            if (isThenable(r)) r = yield this.#guardHandler(run, r);
+          }
+        } catch (e) {
+          if (this.#handlerEnded(run, undefined, true, e)) break;
+          continue;
+        }
+        if (this.#handlerEnded(run, r, false, undefined)) break;
       }
-      if (this.#handlerEnded(run, r, false, undefined)) break;
-    }
-    const commit = this.#startCommit(run);
-    if (commit !== null) {
-      let r: unknown;
-      let failed = false;
-      let failure: unknown;
-      try {
-        r = commit.result;
-        if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
-      } catch (e) {
-        failed = true;
-        failure = e;
+      const commit = this.#startCommit(run);
+      if (commit !== null) {
+        let r: unknown;
+        let failed = false;
+        let failure: unknown;
+        try {
+          r = commit.result;
+          if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
+        } catch (e) {
+          failed = true;
+          failure = e;
+        }
+        this.#commitEnded(run, r, failed, failure);
       }
-      this.#commitEnded(run, r, failed, failure);
     }
     // RevertOnFailure: undo the handlers that ran, newest first.
     if (run.wasErr !== null && run.withRevert && run.fatal === null) {
