@@ -35,6 +35,7 @@ import type { ControllerConfig } from './config.js';
 import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { EventQueue } from './event-queue.js';
+import { EventRun, type EventContext, type NamedHandler } from './event-run.js';
 import { EventTransaction } from './event-transaction.js';
 import { levelEnabled, type ControllerLogger } from './logger.js';
 import { mergeValues } from './merge-values.js';
@@ -59,25 +60,10 @@ const MINUTE_MS = 60_000;
 const EVENTS_PER_TURN = 512;
 const METHOD_NAMES = ['FullResync', 'DownstreamResync', 'UpstreamResync', 'Update'] as const;
 
-/** The ALS store of one event in flight: pushes seeing it while `active` are follow-ups. */
-interface EventContext {
-  readonly seqNum: number;
-  active: boolean;
-  finished: boolean;
-}
-
-interface QueueEntry {
+/** A queued follow-up; the main queue holds bare events (pushed from outside: no follow-up). */
+interface FollowUp {
   readonly event: Event;
-  /** seqNum of the event being processed when this was pushed; null = pushed from outside. */
-  readonly followUpTo: number | null;
-}
-
-interface NamedHandler {
-  readonly handler: EventHandler;
-  readonly name: string;
-  /** Shared, frozen record of a successful update/resync without a change description: most events, no allocation. */
-  readonly ok: HandlerRecord;
-  readonly revertOk: HandlerRecord;
+  readonly followUpTo: number;
 }
 
 const NO_TIMINGS: ReadonlyArray<{ handler: string; ms: number }> = Object.freeze([]);
@@ -90,57 +76,6 @@ const STAGE_SOURCES = 0;
 const STAGE_HANDLERS = 1;
 const STAGE_REVERT = 2;
 type Stage = typeof STAGE_SOURCES | typeof STAGE_HANDLERS | typeof STAGE_REVERT;
-
-/**
- * The state of one event's processing. The processing generator stays small (few live registers to
- * save at each suspension); everything else lives here and in plain methods.
- */
-class EventRun {
-  readonly entry: QueueEntry;
-  readonly event: Event;
-  readonly ctx: EventContext;
-  readonly processingStart: number;
-  readonly perfStart: number;
-  /** Non-null only while an onEvent listener is attached: timings are measured only then. */
-  readonly handlerMs: Array<{ handler: string; ms: number }> | null;
-  readonly isOurShutdown: boolean;
-  name = '';
-  method: EventMethodType = EventMethodType.Update;
-  description = '';
-  isUpdate = false;
-  withRevert = false;
-  withHealing = true;
-  reverse = false;
-  skipHandlers = false;
-  isHealing = false;
-  healingAfterErr: Error | null = null;
-  isStartupResync = false;
-  isVerification = false;
-  before: Array<string | undefined> | null = null;
-  readonly handlers: NamedHandler[] = [];
-  readonly records: HandlerRecord[] = [];
-  idx = 0;
-  t0 = 0;
-  txn: EventTransaction | null = null;
-  wasErr: Error | null = null;
-  needsHealing = false;
-  fatal: FatalError | null = null;
-  abort = false;
-  committed = false;
-  commitMs = 0;
-  txnError: Error | null = null;
-  recordedTxn: RecordedTxn | null = null;
-
-  constructor(entry: QueueEntry, ctx: EventContext, timing: boolean, now: number, isOurShutdown: boolean) {
-    this.entry = entry;
-    this.event = entry.event;
-    this.ctx = ctx;
-    this.processingStart = now;
-    this.perfStart = timing ? performance.now() : 0;
-    this.handlerMs = timing ? [] : null;
-    this.isOurShutdown = isOurShutdown;
-  }
-}
 
 export interface EngineInit {
   readonly handlers: ReadonlyArray<{ readonly handler: EventHandler; readonly name: string }>;
@@ -188,10 +123,10 @@ export class ControllerEngine {
   #owned: OwnedScheduler | null = null;
 
   readonly #als = new AsyncLocalStorage<EventContext>();
-  readonly #queue = new EventQueue<QueueEntry>();
-  readonly #followUps = new EventQueue<QueueEntry>();
+  readonly #queue = new EventQueue<Event>();
+  readonly #followUps = new EventQueue<FollowUp>();
   // Events popped before the first DBResync was processed (SPEC C4), in arrival order.
-  readonly #held = new EventQueue<QueueEntry>();
+  readonly #held = new EventQueue<Event>();
   readonly #history: EventHistory;
   readonly #listeners = new Set<(info: ProcessedEventInfo) => void>();
 
@@ -213,7 +148,8 @@ export class ControllerEngine {
   // The event being processed, and the generator that processes it (suspended on a thenable).
   #gen: Processing | null = null;
   #run: EventRun | null = null;
-  #entry: QueueEntry | null = null;
+  #event: Event | null = null;
+  #nextFollowUpTo: number | null = null;
   #ctx: EventContext | null = null;
   #txn: EventTransaction | null = null;
 
@@ -308,7 +244,7 @@ export class ControllerEngine {
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
-    this.#queue.push({ event, followUpTo: null });
+    this.#queue.push(event);
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -376,7 +312,7 @@ export class ControllerEngine {
       const shutdown = new Shutdown();
       this.#shutdownEvent = shutdown;
       // Capacity is not checked: close() must always be able to end the loop.
-      this.#queue.push({ event: shutdown, followUpTo: null });
+      this.#queue.push(shutdown);
       if (!this.#busy) this.#scheduleDrain();
       try {
         await shutdown.wait();
@@ -386,8 +322,9 @@ export class ControllerEngine {
     }
     this.#clearTimers();
     const closed = new ControllerClosedError('controller closed before the event was processed');
-    for (const q of [this.#followUps, this.#held, this.#queue]) {
-      for (const entry of q.drain()) this.#callDone(entry.event, closed);
+    for (const f of this.#followUps.drain()) this.#callDone(f.event, closed);
+    for (const q of [this.#held, this.#queue]) {
+      for (const event of q.drain()) this.#callDone(event, closed);
     }
     if (this.#owned !== null) {
       try {
@@ -456,23 +393,23 @@ export class ControllerEngine {
         this.#scheduleDrain();
         return;
       }
-      const entry = this.#nextEntry();
-      if (entry === undefined) return;
-      const ctx: EventContext = { seqNum: ++this.#seqNum, active: true, finished: false };
+      const event = this.#nextEvent();
+      if (event === undefined) return;
+      const ctx: EventContext = { seqNum: ++this.#seqNum, followUpTo: this.#nextFollowUpTo, active: true, finished: false };
       this.#busy = true;
-      this.#entry = entry;
+      this.#event = event;
       this.#ctx = ctx;
       // One store per event (not a busy flag): async continuations of this event keep it.
       this.#als.enterWith(ctx);
-      this.#startEvent(entry, ctx);
+      this.#startEvent(event, ctx);
     }
   }
 
   /** Runs one event as far as it goes synchronously; leaves the loop busy when it suspends. */
-  #startEvent(entry: QueueEntry, ctx: EventContext): void {
+  #startEvent(event: Event, ctx: EventContext): void {
     let run: EventRun;
     try {
-      run = new EventRun(entry, ctx, this.#listeners.size > 0, this.#now(), entry.event === this.#shutdownEvent);
+      run = new EventRun(event, ctx, this.#listeners.size > 0, this.#now(), event === this.#shutdownEvent);
       this.#run = run;
       if (!this.#begin(run)) {
         this.#endEvent();
@@ -574,22 +511,27 @@ export class ControllerEngine {
     ctx.active = false;
     this.#gen = null;
     this.#run = null;
-    this.#entry = null;
+    this.#event = null;
     this.#ctx = null;
     this.#txn = null;
     this.#busy = false;
   }
 
-  #nextEntry(): QueueEntry | undefined {
+  /** The next event to process; its follow-up origin goes to `#nextFollowUpTo`. */
+  #nextEvent(): Event | undefined {
     const followUp = this.#followUps.shift();
-    if (followUp !== undefined) return followUp;
+    if (followUp !== undefined) {
+      this.#nextFollowUpTo = followUp.followUpTo;
+      return followUp.event;
+    }
+    this.#nextFollowUpTo = null;
     if (this.#startupDone || this.#aborting) return this.#held.shift() ?? this.#queue.shift();
     // Startup gate: hold everything but the first DBResync (and our own Shutdown).
     for (;;) {
-      const entry = this.#queue.shift();
-      if (entry === undefined) return undefined;
-      if (entry.event instanceof DBResync || entry.event === this.#shutdownEvent) return entry;
-      this.#held.push(entry);
+      const event = this.#queue.shift();
+      if (event === undefined) return undefined;
+      if (event instanceof DBResync || event === this.#shutdownEvent) return event;
+      this.#held.push(event);
     }
   }
 
@@ -622,12 +564,12 @@ export class ControllerEngine {
 
   /** An exception escaped the processing code itself: finish the event with it, never crash the loop. */
   #escaped(err: Error): void {
-    const entry = this.#entry;
+    const event = this.#event;
     const ctx = this.#ctx;
     this.#log.error({ err }, `event processing failed unexpectedly: ${err.message}`);
-    if (entry !== null && ctx !== null && !ctx.finished) {
+    if (event !== null && ctx !== null && !ctx.finished) {
       ctx.finished = true;
-      this.#callDone(entry.event, err);
+      this.#callDone(event, err);
     }
   }
 
@@ -777,7 +719,7 @@ export class ControllerEngine {
     if (run.isOurShutdown && !this.#startupDone) {
       run.skipHandlers = true;
       const closed = new ControllerClosedError('controller closed before the startup resync');
-      for (const held of this.#held.drain()) this.#callDone(held.event, closed);
+      for (const held of this.#held.drain()) this.#callDone(held, closed);
     }
     if (!run.isUpdate) {
       this.#resyncCount++;
@@ -833,16 +775,23 @@ export class ControllerEngine {
   #selectHandlers(run: EventRun): void {
     if (!run.skipHandlers && run.method !== EventMethodType.DownstreamResync) {
       const ordered = run.reverse ? this.#reversed : this.#handlers;
-      for (const nh of ordered) {
+      // Copied only when some handler declines: the shared list is kept otherwise.
+      let picked: NamedHandler[] | null = null;
+      for (let i = 0; i < ordered.length; i++) {
+        const nh = ordered[i] as NamedHandler;
+        let takes = false;
         try {
-          if (nh.handler.handlesEvent(run.event)) run.handlers.push(nh);
+          takes = Boolean(nh.handler.handlesEvent(run.event));
         } catch (err) {
           const e = toError(err);
-          run.records.push({ handler: nh.name, revert: false, change: '', error: e });
+          run.addRecord({ handler: nh.name, revert: false, change: '', error: e });
           run.wasErr = e;
           if (run.withHealing) run.needsHealing = true;
         }
+        if (takes) picked?.push(nh);
+        else picked ??= ordered.slice(0, i);
       }
+      run.handlers = picked ?? ordered;
     }
     if (levelEnabled(this.#log, 'debug')) this.#logStart(run);
     if (run.event instanceof VerificationResync) {
@@ -872,7 +821,8 @@ export class ControllerEngine {
     if (run.handlerMs !== null) run.handlerMs.push({ handler: nh.name, ms: performance.now() - run.t0 });
     const err = failed ? toError(failure) : null;
     const change = run.isUpdate && typeof result === 'string' ? result : '';
-    run.records.push(err === null && change === '' ? nh.ok : { handler: nh.name, revert: false, change, error: err });
+    if (err === null && change === '') run.addOk(nh);
+    else run.addRecord({ handler: nh.name, revert: false, change, error: err });
     if (err === null) return false;
     run.wasErr = err;
     if (err instanceof FatalError) {
@@ -894,7 +844,7 @@ export class ControllerEngine {
     const txn = run.txn as EventTransaction;
     const values = this.#merge(run.event, run.isUpdate, run.method, txn);
     if (run.isUpdate && values.size === 0) return null;
-    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.records);
+    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.onlyOk ? NO_RECORDS : run.records);
     if (run.handlerMs !== null) run.t0 = performance.now();
     run.committed = true;
     try {
@@ -946,7 +896,7 @@ export class ControllerEngine {
   /** Records one revert; true when a FatalError stops reverting. */
   #revertEnded(run: EventRun, nh: NamedHandler, failed: boolean, failure: unknown): boolean {
     const err = failed ? toError(failure) : null;
-    run.records.push(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
+    run.addRecord(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
     if (err === null) return false;
     run.wasErr = err;
     run.needsHealing = true;
@@ -977,11 +927,11 @@ export class ControllerEngine {
         ctx.seqNum,
         run.processingStart,
         processingEnd,
-        run.entry.followUpTo,
+        ctx.followUpTo,
         run.name,
         run.description,
         run.method,
-        this.#shared(run.records),
+        this.#shared(run),
         run.txnError,
         run.recordedTxn,
       );
@@ -1007,7 +957,7 @@ export class ControllerEngine {
         seqNum: ctx.seqNum,
         name: run.name,
         method: run.method,
-        isFollowUp: run.entry.followUpTo !== null,
+        isFollowUp: ctx.followUpTo !== null,
         result: run.wasErr === null ? 'ok' : 'error',
         error: run.wasErr,
         durationMs: performance.now() - run.perfStart,
@@ -1021,7 +971,12 @@ export class ControllerEngine {
     if (run.needsHealing && fatalCause === null) this.#scheduleHealing(run.wasErr);
   }
 
-  #shared(records: HandlerRecord[]): readonly HandlerRecord[] {
+  #shared(run: EventRun): readonly HandlerRecord[] {
+    if (run.onlyOk && run.okCount === run.handlers.length) {
+      if (run.handlers === this.#handlers) return this.#allOk;
+      if (run.handlers === this.#reversed) return this.#allOkReversed;
+    }
+    const records = run.records;
     const n = records.length;
     if (n === 0) return NO_RECORDS;
     if (sameRecords(records, this.#allOk)) return this.#allOk;
@@ -1033,7 +988,7 @@ export class ControllerEngine {
   #finishBare(run: EventRun, name: string, method: EventMethodType, err: Error): void {
     const ctx = run.ctx;
     if (this.#cfg.recordEventHistory) {
-      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), run.entry.followUpTo, name, name, method, NO_RECORDS, null, null);
+      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
     if (run.handlerMs !== null) {
@@ -1041,7 +996,7 @@ export class ControllerEngine {
         seqNum: ctx.seqNum,
         name,
         method,
-        isFollowUp: run.entry.followUpTo !== null,
+        isFollowUp: ctx.followUpTo !== null,
         result: 'error',
         error: err,
         durationMs: performance.now() - run.perfStart,
@@ -1223,12 +1178,12 @@ export class ControllerEngine {
   // ---------------------------------------------------------------- logs (SPEC C18)
 
   #logStart(run: EventRun): void {
-    const { ctx, name, description, method, entry } = run;
+    const { ctx, name, description, method } = run;
     const names = run.handlers.map((h) => h.name);
-    const isFollowUp = entry.followUpTo !== null;
-    const followUp = isFollowUp ? `, follow-up to #${String(entry.followUpTo)}` : '';
+    const isFollowUp = ctx.followUpTo !== null;
+    const followUp = isFollowUp ? `, follow-up to #${String(ctx.followUpTo)}` : '';
     this.#log.debug(
-      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: entry.followUpTo },
+      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: ctx.followUpTo },
       `*** Processing event #${ctx.seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
     );
   }
