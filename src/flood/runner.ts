@@ -4,7 +4,7 @@ import ringBufferTs from 'ring-buffer-ts';
 import { EngineError, type Event, type EventHandler, type Value } from '../api/index.js';
 import { builtinHandlers } from '../handlers/index.js';
 import { CommitCounters } from './commit-counters.js';
-import { createDefaultStack } from './default-stack.js';
+import { createFloodStack } from './default-stack.js';
 import { compareStates, type Divergence } from './divergence.js';
 import { FloodGenerator } from './generator.js';
 import { badPodAddresses, builtinModel, compareWithModel, syntheticModel } from './model.js';
@@ -72,7 +72,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 /** Runs a flood and returns its report (it never throws for a failed run: `ok` says). */
 export async function runFlood(options: RunFloodOptions = {}): Promise<FloodReport> {
   const o = resolveFloodOptions(options);
-  const factory = options.stack ?? createDefaultStack;
+  const factory = options.stack ?? createFloodStack;
   if (typeof factory !== 'function') throw new TypeError(`stack must be a function, received ${typeof factory}`);
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
