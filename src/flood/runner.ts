@@ -106,6 +106,7 @@ class FloodRun {
   #queueFullWaits = 0;
   #stalled = false;
   #restarts = 0;
+  readonly #restartErrors: string[] = [];
   #phase: FloodProgress['phase'] = 'flood';
   #start = performance.now();
   /** (time, done) samples for the recent throughput. */
@@ -167,7 +168,12 @@ class FloodRun {
       if (now >= deadline || this.#stalled) break;
       if (restartDue(i, now)) {
         this.#restarts++;
-        await this.#stack.restart();
+        try {
+          await this.#stack.restart();
+        } catch (err) {
+          // The run goes on (and the final heal shows what it cost); the report says what failed.
+          this.#restartErrors.push(String(err));
+        }
       }
       if (Number.isFinite(o.rate)) {
         const due = this.#start + (i * 1000) / o.rate;
@@ -256,6 +262,7 @@ class FloodRun {
     } catch (err) {
       stats['checkError'] = String(err);
     }
+    if (this.#restartErrors.length > 0) stats['restartErrors'] = this.#restartErrors;
     try {
       Object.assign(stats, await withTimeout(this.#stack.stats(), 5000, 'stats'));
     } catch (err) {
