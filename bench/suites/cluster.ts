@@ -43,6 +43,7 @@ function startNode(index: number, etcd: string): NodeHandle {
     waiters: [],
     stopped: null,
   };
+  child.on('error', (err) => process.stderr.write(`  node ${index}: ${err.message}\n`));
   child.on('message', (m: NodeMessage) => {
     if (m.type === 'ready') onReady(m);
     if (m.type === 'stopped') handle.stopped = m;
@@ -70,13 +71,24 @@ function appliedAtLeast(node: NodeHandle, count: number, timeoutMs: number): Pro
   });
 }
 
-async function stopNode(node: NodeHandle, streamed = 0): Promise<void> {
-  if (node.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
-  node.child.send({ type: 'stop', streamed });
-  const timer = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+const stops = new WeakMap<NodeHandle, Promise<void>>();
+
+/** Stops a node once (later calls share the first stop); never throws. */
+function stopNode(node: NodeHandle, streamed = 0): Promise<void> {
+  let p = stops.get(node);
+  if (!p) {
+    p = (async () => {
+      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
+      if (node.child.connected) node.child.send({ type: 'stop', streamed });
+      else node.child.kill('SIGKILL');
+      const timer = setTimeout(() => node.child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    })();
+    stops.set(node, p);
+  }
+  return p;
 }
 
 export const suite: BenchSuite = {
