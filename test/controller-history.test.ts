@@ -31,7 +31,7 @@ test('C16: each processed event leaves a full EventRecord, stored before done() 
   h.controller.pushEvent(after);
   await after.settled;
   const rec = h.controller.getEventHistory({ seqNum: 2 })[0]!;
-  t.is(seenAtDone, rec);
+  t.deepEqual(seenAtDone, rec);
   t.is(rec.seqNum, 2);
   t.is(rec.name, 'Kubernetes State Change');
   t.is(rec.description, 'Kubernetes State Change (add pod p1)');
@@ -135,4 +135,22 @@ test('C16: eventHistoryMaxRecords caps the history, oldest non-permanent first; 
   t.deepEqual(recs.map((r) => r.seqNum), [3, 4, 5]);
   t.deepEqual(recs[2]!.handlers.map((x) => `${x.handler}:${x.revert}`), ['A:false', 'B:false', 'A:true']);
   await h.controller.close();
+});
+
+test('C16: the history ring keeps order across growth and wrap-around, and trims by age across the wrap', async (t) => {
+  const { EventHistory } = await import('../src/controller/event-history.js');
+  const history = new EventHistory(1, 0, 2500);
+  history.setStart(0);
+  for (let i = 1; i <= 3000; i++) {
+    history.add(i, i * 10, i * 10 + 1, i % 2 === 0 ? i - 1 : null, 'E', `E${i}`, EventMethodType.Update, [], null, null);
+  }
+  const all = history.query();
+  t.is(all.length, 2500);
+  t.is(all[0]!.seqNum, 501);
+  t.is(all.at(-1)!.seqNum, 3000);
+  t.true(all.every((r, k) => r.seqNum === 501 + k && r.description === `E${r.seqNum}`));
+  t.deepEqual([all[0]!.isFollowUp, all[0]!.followUpTo, all[1]!.isFollowUp, all[1]!.followUpTo], [false, null, true, 501]);
+  // Age limit 1 min: at t = 30000 + 60000 everything that started before 30000 goes.
+  t.is(history.trim(90_000), 2999 - 501 + 1);
+  t.deepEqual(history.query().map((r) => r.seqNum), [3000]);
 });

@@ -230,3 +230,20 @@ test('C14: a failing after-error healing resync is treated as fatal', async (t) 
   t.is((h.status.reports.at(-1)!.err as { code?: string }).code, 'ERR_HEALING_FAILED');
   await h.controller.close();
 });
+
+test('C8/C9: an AbortEventError in a RevertOnFailure update reverts the handlers that ran before it, commits nothing', async (t) => {
+  const h = await started(['A', 'B', 'C']);
+  h.handlers[1]!.onUpdate = () => {
+    throw new AbortEventError('stop here');
+  };
+  const commitsBefore = h.scheduler.commits.length;
+  const ev = tracked(new TypedUpdate(UpdateTransactionType.RevertOnFailure));
+  h.controller.pushEvent(ev);
+  const err = await ev.settled;
+  t.true(err instanceof AbortEventError);
+  t.is(err?.message, 'stop here');
+  t.is(h.scheduler.commits.length, commitsBefore);
+  t.deepEqual(h.calls.map((c) => `${c.stage}:${c.handler}`), ['update:A', 'update:B', 'revert:A']);
+  t.false(h.controller.isAborting);
+  await h.controller.close();
+});

@@ -35,6 +35,7 @@ import type { ControllerConfig } from './config.js';
 import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { EventQueue } from './event-queue.js';
+import { EventRun, type EventContext, type NamedHandler } from './event-run.js';
 import { EventTransaction } from './event-transaction.js';
 import { levelEnabled, type ControllerLogger } from './logger.js';
 import { mergeValues } from './merge-values.js';
@@ -59,28 +60,25 @@ const MINUTE_MS = 60_000;
 const EVENTS_PER_TURN = 512;
 const METHOD_NAMES = ['FullResync', 'DownstreamResync', 'UpstreamResync', 'Update'] as const;
 
-/** The ALS store of one event in flight: pushes seeing it while `active` are follow-ups. */
-interface EventContext {
-  readonly seqNum: number;
-  active: boolean;
-  finished: boolean;
-}
-
-interface QueueEntry {
+/** A queued follow-up; the main queue holds bare events (pushed from outside: no follow-up). */
+interface FollowUp {
   readonly event: Event;
-  /** seqNum of the event being processed when this was pushed; null = pushed from outside. */
-  readonly followUpTo: number | null;
+  readonly followUpTo: number;
 }
 
-interface NamedHandler {
-  readonly handler: EventHandler;
-  readonly name: string;
-}
+const NO_TIMINGS: ReadonlyArray<{ handler: string; ms: number }> = Object.freeze([]);
+const NO_RECORDS: readonly HandlerRecord[] = Object.freeze([]);
 
 type Processing = Generator<PromiseLike<unknown>, void, unknown>;
 
+// Where the processing generator enters an event the direct path could not finish synchronously.
+const STAGE_SOURCES = 0;
+const STAGE_HANDLERS = 1;
+const STAGE_REVERT = 2;
+type Stage = typeof STAGE_SOURCES | typeof STAGE_HANDLERS | typeof STAGE_REVERT;
+
 export interface EngineInit {
-  readonly handlers: readonly NamedHandler[];
+  readonly handlers: ReadonlyArray<{ readonly handler: EventHandler; readonly name: string }>;
   readonly scheduler: KVScheduler | null;
   readonly createScheduler: (() => Promise<OwnedScheduler>) | null;
   readonly extSources: readonly ExternalConfigSource[];
@@ -102,10 +100,19 @@ function safeName(event: Event): string {
   }
 }
 
+function sameRecords(a: readonly HandlerRecord[], b: readonly HandlerRecord[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** The event loop itself; the `Controller` facade validates options and delegates here. */
 export class ControllerEngine {
   readonly #handlers: readonly NamedHandler[];
   readonly #reversed: readonly NamedHandler[];
+  // What `records` is when every handler ran fine without a change description: shared, so the history retains nothing new.
+  readonly #allOk: readonly HandlerRecord[];
+  readonly #allOkReversed: readonly HandlerRecord[];
   readonly #extSources: readonly ExternalConfigSource[];
   readonly #cfg: ControllerConfig;
   readonly #statusCheck: StatusCheck | null;
@@ -116,10 +123,10 @@ export class ControllerEngine {
   #owned: OwnedScheduler | null = null;
 
   readonly #als = new AsyncLocalStorage<EventContext>();
-  readonly #queue = new EventQueue<QueueEntry>();
-  readonly #followUps = new EventQueue<QueueEntry>();
+  readonly #queue = new EventQueue<Event>();
+  readonly #followUps = new EventQueue<FollowUp>();
   // Events popped before the first DBResync was processed (SPEC C4), in arrival order.
-  readonly #held = new EventQueue<QueueEntry>();
+  readonly #held = new EventQueue<Event>();
   readonly #history: EventHistory;
   readonly #listeners = new Set<(info: ProcessedEventInfo) => void>();
 
@@ -140,7 +147,9 @@ export class ControllerEngine {
 
   // The event being processed, and the generator that processes it (suspended on a thenable).
   #gen: Processing | null = null;
-  #entry: QueueEntry | null = null;
+  #run: EventRun | null = null;
+  #event: Event | null = null;
+  #nextFollowUpTo: number | null = null;
   #ctx: EventContext | null = null;
   #txn: EventTransaction | null = null;
 
@@ -148,7 +157,10 @@ export class ControllerEngine {
   // Insertion order is merge order: `db` first, then extSources, then sources first seen in events.
   readonly #extConfig = new Map<string, Map<string, Value>>();
   #internal = new Map<string, Value>();
+  // Whether any source has a value: updates skip merging entirely when none does.
+  #hasExt = false;
 
+  readonly #optionsCache = new Map<string, CommitOptions>();
   #healingScheduled = false;
   #healingTimer: NodeJS.Timeout | null = null;
   #periodicTimer: NodeJS.Timeout | null = null;
@@ -156,8 +168,15 @@ export class ControllerEngine {
   #trimTimer: NodeJS.Timeout | null = null;
 
   constructor(init: EngineInit) {
-    this.#handlers = init.handlers;
-    this.#reversed = [...init.handlers].reverse();
+    this.#handlers = init.handlers.map(({ handler, name }) => ({
+      handler,
+      name,
+      ok: Object.freeze({ handler: name, revert: false, change: '', error: null }),
+      revertOk: Object.freeze({ handler: name, revert: true, change: '', error: null }),
+    }));
+    this.#reversed = [...this.#handlers].reverse();
+    this.#allOk = Object.freeze(this.#handlers.map((h) => h.ok));
+    this.#allOkReversed = Object.freeze(this.#reversed.map((h) => h.ok));
     this.#extSources = init.extSources;
     this.#cfg = init.config;
     this.#statusCheck = init.statusCheck;
@@ -225,7 +244,7 @@ export class ControllerEngine {
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
-    this.#queue.push({ event, followUpTo: null });
+    this.#queue.push(event);
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -293,7 +312,7 @@ export class ControllerEngine {
       const shutdown = new Shutdown();
       this.#shutdownEvent = shutdown;
       // Capacity is not checked: close() must always be able to end the loop.
-      this.#queue.push({ event: shutdown, followUpTo: null });
+      this.#queue.push(shutdown);
       if (!this.#busy) this.#scheduleDrain();
       try {
         await shutdown.wait();
@@ -303,8 +322,9 @@ export class ControllerEngine {
     }
     this.#clearTimers();
     const closed = new ControllerClosedError('controller closed before the event was processed');
-    for (const q of [this.#followUps, this.#held, this.#queue]) {
-      for (const entry of q.drain()) this.#callDone(entry.event, closed);
+    for (const f of this.#followUps.drain()) this.#callDone(f.event, closed);
+    for (const q of [this.#held, this.#queue]) {
+      for (const event of q.drain()) this.#callDone(event, closed);
     }
     if (this.#owned !== null) {
       try {
@@ -362,36 +382,156 @@ export class ControllerEngine {
     this.#pump();
   };
 
-  /** Processes queued events back to back until the queue is empty or one suspends on a thenable. */
+  /**
+   * Processes queued events back to back until the queue is empty or one suspends on a thenable. The
+   * common event (sync handlers, a commit promise) runs without a generator: handlers are called
+   * directly and the commit is awaited with two callbacks bound once per loop.
+   */
   #pump(): void {
     while (!this.#busy && !this.#loopEnded && this.#started) {
       if (++this.#sinceYield > EVENTS_PER_TURN) {
         this.#scheduleDrain();
         return;
       }
-      const entry = this.#nextEntry();
-      if (entry === undefined) return;
-      const ctx: EventContext = { seqNum: ++this.#seqNum, active: true, finished: false };
+      const event = this.#nextEvent();
+      if (event === undefined) return;
+      const ctx: EventContext = { seqNum: ++this.#seqNum, followUpTo: this.#nextFollowUpTo, active: true, finished: false };
       this.#busy = true;
-      this.#entry = entry;
+      this.#event = event;
       this.#ctx = ctx;
       // One store per event (not a busy flag): async continuations of this event keep it.
       this.#als.enterWith(ctx);
-      this.#gen = this.#process(entry, ctx);
-      this.#step(undefined, false);
+      this.#startEvent(event, ctx);
     }
   }
 
-  #nextEntry(): QueueEntry | undefined {
+  /** Runs one event as far as it goes synchronously; leaves the loop busy when it suspends. */
+  #startEvent(event: Event, ctx: EventContext): void {
+    let run: EventRun;
+    try {
+      run = new EventRun(event, ctx, this.#listeners.size > 0, this.#now(), event === this.#shutdownEvent);
+      this.#run = run;
+      if (!this.#begin(run)) {
+        this.#endEvent();
+        return;
+      }
+      // DBResync reloads every external source, each possibly asynchronously: the general path.
+      if (this.#extSources.length > 0 && run.event instanceof DBResync) {
+        this.#suspend(this.#process(run, STAGE_SOURCES, null));
+        return;
+      }
+      this.#selectHandlers(run);
+      const pending = this.#runHandlers(run);
+      if (pending !== null) {
+        this.#suspend(this.#process(run, STAGE_HANDLERS, pending));
+        return;
+      }
+      if (this.#commitOrSuspend(run)) return;
+      this.#afterCommit(run);
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+  }
+
+  /** Calls the handlers until one returns a thenable (returned, `run.idx` at it) or the stage ends (null). */
+  #runHandlers(run: EventRun): PromiseLike<unknown> | null {
+    const n = run.handlers.length;
+    for (; run.idx < n; run.idx++) {
+      let r: unknown;
+      try {
+        r = this.#callHandler(run);
+        if (isThenable(r)) return r;
+      } catch (e) {
+        if (this.#handlerEnded(run, undefined, true, e)) break;
+        continue;
+      }
+      if (this.#handlerEnded(run, r, false, undefined)) break;
+    }
+    return null;
+  }
+
+  /** Starts the commit; true when it suspended on the scheduler's thenable (the callbacks go on). */
+  #commitOrSuspend(run: EventRun): boolean {
+    const commit = this.#startCommit(run);
+    if (commit === null) return false;
+    const r = commit.result;
+    let thenable: PromiseLike<unknown> | null = null;
+    try {
+      if (isThenable(r)) thenable = r;
+    } catch (e) {
+      this.#commitEnded(run, undefined, true, e);
+      return false;
+    }
+    if (thenable === null) {
+      this.#commitEnded(run, r, false, undefined);
+      return false;
+    }
+    const timeout = this.#cfg.commitTimeout;
+    const p = timeout === 0 ? Promise.resolve(thenable) : this.#guard(thenable, timeout, () => new CommitTimeoutError(timeout));
+    p.then(this.#onCommitFulfilled, this.#onCommitRejected);
+    return true;
+  }
+
+  readonly #onCommitFulfilled = (v: unknown): void => this.#commitSettled(v, false, undefined);
+  readonly #onCommitRejected = (e: unknown): void => this.#commitSettled(undefined, true, e);
+
+  #commitSettled(v: unknown, failed: boolean, failure: unknown): void {
+    const run = this.#run;
+    if (run === null || this.#gen !== null) return;
+    this.#als.enterWith(run.ctx);
+    try {
+      this.#commitEnded(run, v, failed, failure);
+      if (this.#afterCommit(run)) return;
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+    this.#pump();
+  }
+
+  /** Reverts (the general path) or finishes the event; true when it suspended. */
+  #afterCommit(run: EventRun): boolean {
+    if (run.wasErr !== null && run.withRevert && run.fatal === null) {
+      return this.#suspend(this.#process(run, STAGE_REVERT, null));
+    }
+    this.#finishRun(run);
+    this.#endEvent();
+    return false;
+  }
+
+  /** Hands the event to the processing generator; true when it suspended (false: it is over). */
+  #suspend(gen: Processing): boolean {
+    this.#gen = gen;
+    return !this.#step(undefined, false);
+  }
+
+  #endEvent(): void {
+    const ctx = this.#ctx as EventContext;
+    ctx.active = false;
+    this.#gen = null;
+    this.#run = null;
+    this.#event = null;
+    this.#ctx = null;
+    this.#txn = null;
+    this.#busy = false;
+  }
+
+  /** The next event to process; its follow-up origin goes to `#nextFollowUpTo`. */
+  #nextEvent(): Event | undefined {
     const followUp = this.#followUps.shift();
-    if (followUp !== undefined) return followUp;
+    if (followUp !== undefined) {
+      this.#nextFollowUpTo = followUp.followUpTo;
+      return followUp.event;
+    }
+    this.#nextFollowUpTo = null;
     if (this.#startupDone || this.#aborting) return this.#held.shift() ?? this.#queue.shift();
     // Startup gate: hold everything but the first DBResync (and our own Shutdown).
     for (;;) {
-      const entry = this.#queue.shift();
-      if (entry === undefined) return undefined;
-      if (entry.event instanceof DBResync || entry.event === this.#shutdownEvent) return entry;
-      this.#held.push(entry);
+      const event = this.#queue.shift();
+      if (event === undefined) return undefined;
+      if (event instanceof DBResync || event === this.#shutdownEvent) return event;
+      this.#held.push(event);
     }
   }
 
@@ -406,13 +546,7 @@ export class ControllerEngine {
       r = { done: true, value: undefined };
     }
     if (r.done === true) {
-      const ctx = this.#ctx as EventContext;
-      ctx.active = false;
-      this.#gen = null;
-      this.#entry = null;
-      this.#ctx = null;
-      this.#txn = null;
-      this.#busy = false;
+      this.#endEvent();
       return true;
     }
     Promise.resolve(r.value).then(this.#onFulfilled, this.#onRejected);
@@ -430,12 +564,12 @@ export class ControllerEngine {
 
   /** An exception escaped the processing code itself: finish the event with it, never crash the loop. */
   #escaped(err: Error): void {
-    const entry = this.#entry;
+    const event = this.#event;
     const ctx = this.#ctx;
     this.#log.error({ err }, `event processing failed unexpectedly: ${err.message}`);
-    if (entry !== null && ctx !== null && !ctx.finished) {
+    if (event !== null && ctx !== null && !ctx.finished) {
       ctx.finished = true;
-      this.#callDone(entry.event, err);
+      this.#callDone(event, err);
     }
   }
 
@@ -466,94 +600,142 @@ export class ControllerEngine {
 
   // ---------------------------------------------------------------- processing of one event
 
-  *#process(entry: QueueEntry, ctx: EventContext): Processing {
-    const event = entry.event;
-    const timing = this.#listeners.size > 0;
-    const perfStart = timing ? performance.now() : 0;
-    const processingStart = this.#now();
-    const isFollowUp = entry.followUpTo !== null;
-    const isOurShutdown = event === this.#shutdownEvent;
+  /**
+   * The general path of one event, entered at `stage` where the direct path in `#startEvent` could not
+   * go on synchronously: external sources to load, a handler's thenable (`pending`, at `run.idx`), or
+   * handlers to revert.
+   */
+  *#process(run: EventRun, stage: Stage, pending: PromiseLike<unknown> | null): Processing {
+    if (stage === STAGE_SOURCES) {
+      // DBResync: reload every external source (each may answer asynchronously).
+      for (const src of this.#extSources) {
+        try {
+          let snapshot: unknown = src.getConfigSnapshot();
+          if (isThenable(snapshot)) snapshot = yield snapshot;
+          this.#setSourceSnapshot(src, snapshot);
+        } catch (err) {
+          this.#sourceFailed(src, err);
+        }
+      }
+      this.#selectHandlers(run);
+    }
+    const handlers = run.handlers;
+    if (stage !== STAGE_REVERT) {
+      // Handlers build the transaction; the loop only waits when a handler returns a thenable.
+      for (; run.idx < handlers.length; run.idx++) {
+        let r: unknown;
+        try {
+          if (pending !== null) {
+            const p = pending;
+            pending = null;
+            r = yield this.#guardHandler(run, p);
+          } else {
+            r = this.#callHandler(run);
+            if (isThenable(r)) r = yield this.#guardHandler(run, r);
+          }
+        } catch (e) {
+          if (this.#handlerEnded(run, undefined, true, e)) break;
+          continue;
+        }
+        if (this.#handlerEnded(run, r, false, undefined)) break;
+      }
+      const commit = this.#startCommit(run);
+      if (commit !== null) {
+        let r: unknown;
+        let failed = false;
+        let failure: unknown;
+        try {
+          r = commit.result;
+          if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
+        } catch (e) {
+          failed = true;
+          failure = e;
+        }
+        this.#commitEnded(run, r, failed, failure);
+      }
+    }
+    // RevertOnFailure: undo the handlers that ran, newest first.
+    if (run.wasErr !== null && run.withRevert && run.fatal === null) {
+      for (run.idx = run.idx - 1; run.idx >= 0; run.idx--) {
+        const nh = handlers[run.idx] as NamedHandler;
+        let failed = false;
+        let failure: unknown;
+        try {
+          const r: unknown = nh.handler.revert(run.event);
+          if (isThenable(r)) {
+            yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, 'revert', this.#cfg.handlerTimeout));
+          }
+        } catch (e) {
+          failed = true;
+          failure = e;
+        }
+        if (this.#revertEnded(run, nh, failed, failure)) break;
+      }
+    }
+    this.#finishRun(run);
+  }
 
-    let name: string;
-    let method: EventMethodType;
-    let description: string;
+  /** Validation and the controller's own state (SPEC C6, C7); false when the event was finished here. */
+  #begin(run: EventRun): boolean {
+    const event = run.event;
     try {
-      name = String(event.getName());
-      method = event.method();
+      run.name = String(event.getName());
+      const method = event.method();
       if (method !== 0 && method !== 1 && method !== 2 && method !== 3) {
         throw new TypeError(`method() returned ${String(method)}, expected an EventMethodType`);
       }
-      description = this.#cfg.recordEventHistory ? String(event.toString()) : name;
+      run.method = method;
+      run.description = this.#cfg.recordEventHistory ? String(event.toString()) : run.name;
     } catch (err) {
       const e = new InvalidEventError(`event "${safeName(event)}" is not a valid Event: ${toError(err).message}`, { cause: err });
-      this.#finishBare(event, ctx, entry, safeName(event), EventMethodType.Update, processingStart, perfStart, e, timing);
-      return;
+      this.#finishBare(run, safeName(event), EventMethodType.Update, e);
+      return false;
     }
-
     if (this.#aborting) {
-      if (isOurShutdown) this.#loopEnded = true;
-      this.#finishBare(event, ctx, entry, name, method, processingStart, perfStart, new EventLoopAbortingError(), timing);
-      return;
+      if (run.isOurShutdown) this.#loopEnded = true;
+      this.#finishBare(run, run.name, run.method, new EventLoopAbortingError());
+      return false;
     }
-
-    const isUpdate = method === EventMethodType.Update;
-    let txnType: UpdateTransactionType = UpdateTransactionType.BestEffort;
-    let direction: UpdateDirectionType = UpdateDirectionType.Forward;
-    if (isUpdate) {
+    run.isUpdate = run.method === EventMethodType.Update;
+    if (run.isUpdate) {
       let invalid: Error | null = null;
       if (!isUpdateEvent(event)) {
-        invalid = new InvalidEventError(`update event "${name}" does not implement UpdateEvent (transactionType(), direction())`);
+        invalid = new InvalidEventError(`update event "${run.name}" does not implement UpdateEvent (transactionType(), direction())`);
       } else {
         try {
-          txnType = event.transactionType();
-          direction = event.direction();
+          run.withRevert = event.transactionType() === UpdateTransactionType.RevertOnFailure;
+          run.withHealing = event.transactionType() !== UpdateTransactionType.BestEffortIgnoreErrors;
+          run.reverse = event.direction() === UpdateDirectionType.Reverse;
         } catch (err) {
-          invalid = new InvalidEventError(`update event "${name}" threw from transactionType()/direction()`, { cause: err });
+          invalid = new InvalidEventError(`update event "${run.name}" threw from transactionType()/direction()`, { cause: err });
         }
       }
       if (invalid !== null) {
-        this.#finishBare(event, ctx, entry, name, method, processingStart, perfStart, invalid, timing);
-        return;
+        this.#finishBare(run, run.name, run.method, invalid);
+        return false;
       }
     }
-
     // Closing before the startup resync: held events cannot run any more; handlers never saw a resync.
-    let skipHandlers = false;
-    if (isOurShutdown && !this.#startupDone) {
-      skipHandlers = true;
+    if (run.isOurShutdown && !this.#startupDone) {
+      run.skipHandlers = true;
       const closed = new ControllerClosedError('controller closed before the startup resync');
-      for (const held of this.#held.drain()) this.#callDone(held.event, closed);
+      for (const held of this.#held.drain()) this.#callDone(held, closed);
     }
-
-    // 1. Update the controller's view of the state.
-    let isHealing = false;
-    let healingAfterErr: Error | null = null;
-    let isStartupResync = false;
-    if (!isUpdate) {
+    if (!run.isUpdate) {
       this.#resyncCount++;
       if (event instanceof DBResync) {
-        isStartupResync = !this.#startupDone;
+        run.isStartupResync = !this.#startupDone;
         this.#applyDBResync(event);
-        for (const src of this.#extSources) {
-          const sourceName = String(src);
-          try {
-            let snapshot: unknown = src.getConfigSnapshot();
-            if (isThenable(snapshot)) snapshot = yield snapshot;
-            if (!(snapshot instanceof Map)) throw new TypeError('getConfigSnapshot() must return a Map');
-            this.#extConfig.set(sourceName, new Map(snapshot as KeyValuePairs));
-          } catch (err) {
-            this.#log.warn({ err, source: sourceName }, `failed to load external config from source ${sourceName}; keeping the previous snapshot`);
-          }
-        }
       } else if (event instanceof ExternalConfigResync) {
         this.#extConfig.set(String(event.source), new Map(event.externalConfig));
       } else if (event instanceof HealingResync) {
-        isHealing = true;
+        run.isHealing = true;
         if (event.type !== HealingResyncType.Periodic) {
-          healingAfterErr = event.error ?? new Error('unknown error');
+          run.healingAfterErr = event.error ?? new Error('unknown error');
           this.#healingScheduled = false;
         }
       }
+      this.#refreshHasExternal();
     } else if (event instanceof KubeStateChange) {
       let kvs = this.#kubeState.get(event.resource);
       if (kvs === undefined) {
@@ -573,270 +755,258 @@ export class ControllerEngine {
         if (value === null) snapshot.delete(key);
         else snapshot.set(key, value);
       }
+      this.#refreshHasExternal();
     }
+    return true;
+  }
 
-    // 2. Which handlers, in which order.
-    const records: HandlerRecord[] = [];
-    const handlerMs: Array<{ handler: string; ms: number }> = [];
-    let wasErr: Error | null = null;
-    let needsHealing = false;
-    let fatal: FatalError | null = null;
-    let abort = false;
-    const withRevert = isUpdate && txnType === UpdateTransactionType.RevertOnFailure;
-    const withHealing = !(isUpdate && txnType === UpdateTransactionType.BestEffortIgnoreErrors);
+  #setSourceSnapshot(src: ExternalConfigSource, snapshot: unknown): void {
+    if (!(snapshot instanceof Map)) throw new TypeError('getConfigSnapshot() must return a Map');
+    this.#extConfig.set(String(src), new Map(snapshot as KeyValuePairs));
+    this.#refreshHasExternal();
+  }
 
-    const handlers: NamedHandler[] = [];
-    if (!skipHandlers && method !== EventMethodType.DownstreamResync) {
-      const ordered = isUpdate && direction === UpdateDirectionType.Reverse ? this.#reversed : this.#handlers;
-      for (const nh of ordered) {
+  #sourceFailed(src: ExternalConfigSource, err: unknown): void {
+    const sourceName = String(src);
+    this.#log.warn({ err, source: sourceName }, `failed to load external config from source ${sourceName}; keeping the previous snapshot`);
+  }
+
+  /** SPEC C5: which handlers, in which order; then the start log and the transaction. */
+  #selectHandlers(run: EventRun): void {
+    if (!run.skipHandlers && run.method !== EventMethodType.DownstreamResync) {
+      const ordered = run.reverse ? this.#reversed : this.#handlers;
+      // Copied only when some handler declines: the shared list is kept otherwise.
+      let picked: NamedHandler[] | null = null;
+      for (let i = 0; i < ordered.length; i++) {
+        const nh = ordered[i] as NamedHandler;
+        let takes = false;
         try {
-          if (nh.handler.handlesEvent(event)) handlers.push(nh);
+          takes = Boolean(nh.handler.handlesEvent(run.event));
         } catch (err) {
           const e = toError(err);
-          records.push({ handler: nh.name, revert: false, change: '', error: e });
-          wasErr = e;
-          if (withHealing) needsHealing = true;
+          run.addRecord({ handler: nh.name, revert: false, change: '', error: e });
+          run.wasErr = e;
+          if (run.withHealing) run.needsHealing = true;
         }
+        if (takes) picked?.push(nh);
+        else picked ??= ordered.slice(0, i);
       }
+      run.handlers = picked ?? ordered;
     }
-    if (levelEnabled(this.#log, 'debug')) this.#logStart(ctx.seqNum, name, description, method, isFollowUp, entry, handlers);
-
-    const isVerification = event instanceof VerificationResync;
-    const before = isVerification ? handlers.map((nh) => nh.handler.describeInternalData?.()) : null;
-
-    // 3. Build the transaction.
-    const txn = new EventTransaction(isUpdate);
-    this.#txn = txn;
-    let idx = 0;
-    for (; idx < handlers.length; idx++) {
-      const nh = handlers[idx] as NamedHandler;
-      let change = '';
-      let err: Error | null = null;
-      const t0 = timing ? performance.now() : 0;
-      try {
-        let r: unknown = isUpdate
-          ? nh.handler.update(event, txn)
-          : nh.handler.resync(event, this.#kubeState, this.#resyncCount, txn);
-        if (isThenable(r)) {
-          const stage = isUpdate ? 'update' : 'resync';
-          r = yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, stage, this.#cfg.handlerTimeout));
-        }
-        if (isUpdate && typeof r === 'string') change = r;
-      } catch (e) {
-        err = toError(e);
-      }
-      if (timing) handlerMs.push({ handler: nh.name, ms: performance.now() - t0 });
-      records.push({ handler: nh.name, revert: false, change, error: err });
-      if (err !== null) {
-        wasErr = err;
-        if (err instanceof FatalError) {
-          fatal = err;
-          break;
-        }
-        if (err instanceof AbortEventError) {
-          abort = true;
-          needsHealing = true;
-          break;
-        }
-        if (!withRevert && withHealing) needsHealing = true;
-        if (withRevert) break;
-      }
+    if (levelEnabled(this.#log, 'debug')) this.#logStart(run);
+    if (run.event instanceof VerificationResync) {
+      run.isVerification = true;
+      run.before = run.handlers.map((nh) => nh.handler.describeInternalData?.());
     }
+    run.txn = new EventTransaction(run.isUpdate);
+    this.#txn = run.txn;
+  }
 
-    // 4. Merge with external config and commit.
+  #callHandler(run: EventRun): unknown {
+    const nh = run.handlers[run.idx] as NamedHandler;
+    if (run.handlerMs !== null) run.t0 = performance.now();
+    const txn = run.txn as EventTransaction;
+    return run.isUpdate ? nh.handler.update(run.event, txn) : nh.handler.resync(run.event, this.#kubeState, this.#resyncCount, txn);
+  }
+
+  #guardHandler(run: EventRun, r: PromiseLike<unknown>): PromiseLike<unknown> {
+    const name = (run.handlers[run.idx] as NamedHandler).name;
+    const stage = run.isUpdate ? 'update' : 'resync';
+    return this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(name, stage, this.#cfg.handlerTimeout));
+  }
+
+  /** Records one handler's outcome (SPEC C8, C9); true when the update stage stops here. */
+  #handlerEnded(run: EventRun, result: unknown, failed: boolean, failure: unknown): boolean {
+    const nh = run.handlers[run.idx] as NamedHandler;
+    if (run.handlerMs !== null) run.handlerMs.push({ handler: nh.name, ms: performance.now() - run.t0 });
+    const err = failed ? toError(failure) : null;
+    const change = run.isUpdate && typeof result === 'string' ? result : '';
+    if (err === null && change === '') run.addOk(nh);
+    else run.addRecord({ handler: nh.name, revert: false, change, error: err });
+    if (err === null) return false;
+    run.wasErr = err;
+    if (err instanceof FatalError) {
+      run.fatal = err;
+      return true;
+    }
+    if (err instanceof AbortEventError) {
+      run.abort = true;
+      run.needsHealing = true;
+      return true;
+    }
+    if (!run.withRevert && run.withHealing) run.needsHealing = true;
+    return run.withRevert;
+  }
+
+  /** SPEC C10, C11: merges and calls the scheduler; null when nothing is to be committed. */
+  #startCommit(run: EventRun): { result: unknown } | null {
+    if (run.fatal !== null || run.abort || (run.withRevert && run.wasErr !== null)) return null;
+    const txn = run.txn as EventTransaction;
+    const values = this.#merge(run.event, run.isUpdate, run.method, txn);
+    if (run.isUpdate && values.size === 0) return null;
+    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.onlyOk ? NO_RECORDS : run.records);
+    if (run.handlerMs !== null) run.t0 = performance.now();
+    run.committed = true;
+    try {
+      return { result: (this.#scheduler as KVScheduler).commit(values, options) };
+    } catch (e) {
+      return { result: Promise.reject(toError(e)) };
+    }
+  }
+
+  #commitEnded(run: EventRun, r: unknown, failed: boolean, failure: unknown): void {
     let txnError: Error | null = null;
-    let recordedTxn: RecordedTxn | null = null;
-    let commitMs: number | null = null;
-    if (fatal === null && !abort && !(withRevert && wasErr !== null)) {
-      const toCommit = this.#merge(event, isUpdate, method, txn);
-      if (!isUpdate || toCommit.size > 0) {
-        const options = this.#commitOptions(name, method, isUpdate, withRevert, isStartupResync, records);
-        const c0 = timing ? performance.now() : 0;
-        let result: CommitResult | null = null;
-        try {
-          const scheduler = this.#scheduler as KVScheduler;
-          let r: unknown = scheduler.commit(toCommit, options);
-          if (isThenable(r)) {
-            r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
-          }
-          if (typeof r !== 'object' || r === null || typeof (r as CommitResult).seqNum !== 'number') {
-            throw new TypeError('scheduler.commit() must resolve to { seqNum, error }');
-          }
-          result = r as CommitResult;
-          if (result.error !== null && result.error !== undefined) txnError = toError(result.error);
-        } catch (e) {
-          txnError = toError(e);
-        }
-        if (timing) commitMs = performance.now() - c0;
-        if (result !== null) {
-          try {
-            recordedTxn = (this.#scheduler as KVScheduler).getRecordedTransaction(result.seqNum) ?? null;
-          } catch (e) {
-            this.#log.warn({ err: e }, 'scheduler.getRecordedTransaction() threw');
-          }
-        }
-        if (txnError !== null) {
-          wasErr = txnError;
-          if (!withRevert && withHealing && !this.#onlyExternalFailed(txnError, txn)) needsHealing = true;
-        }
-        // 5. Internal config: the handlers' own values.
-        if (isUpdate) {
-          if (txnError === null || !withRevert) {
-            for (const [key, value] of txn.values) {
-              if (value === null) this.#internal.delete(key);
-              else this.#internal.set(key, value);
-            }
-          }
-        } else if (method !== EventMethodType.DownstreamResync) {
-          const internal = new Map<string, Value>();
-          for (const [key, value] of txn.values) if (value !== null) internal.set(key, value);
-          this.#internal = internal;
-        }
+    let result: CommitResult | null = null;
+    if (failed) txnError = toError(failure);
+    else if (typeof r !== 'object' || r === null || typeof (r as CommitResult).seqNum !== 'number') {
+      txnError = new TypeError('scheduler.commit() must resolve to { seqNum, error }');
+    } else {
+      result = r as CommitResult;
+      if (result.error !== null && result.error !== undefined) txnError = toError(result.error);
+    }
+    if (run.handlerMs !== null) run.commitMs = performance.now() - run.t0;
+    if (result !== null) {
+      try {
+        run.recordedTxn = (this.#scheduler as KVScheduler).getRecordedTransaction(result.seqNum) ?? null;
+      } catch (e) {
+        this.#log.warn({ err: e }, 'scheduler.getRecordedTransaction() threw');
       }
     }
-
-    // 6. RevertOnFailure: undo the handlers that ran, newest first.
-    if (wasErr !== null && withRevert && fatal === null) {
-      for (idx = idx - 1; idx >= 0; idx--) {
-        const nh = handlers[idx] as NamedHandler;
-        let err: Error | null = null;
-        try {
-          const r: unknown = nh.handler.revert(event);
-          if (isThenable(r)) {
-            yield this.#guard(r, this.#cfg.handlerTimeout, () => new HandlerTimeoutError(nh.name, 'revert', this.#cfg.handlerTimeout));
-          }
-        } catch (e) {
-          err = toError(e);
-        }
-        records.push({ handler: nh.name, revert: true, change: '', error: err });
-        if (err !== null) {
-          wasErr = err;
-          needsHealing = true;
-          if (err instanceof FatalError) {
-            fatal = err;
-            break;
-          }
+    const txn = run.txn as EventTransaction;
+    run.txnError = txnError;
+    if (txnError !== null) {
+      run.wasErr = txnError;
+      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn)) run.needsHealing = true;
+    }
+    // SPEC C12: the internal config keeps the handlers' own values.
+    if (run.isUpdate) {
+      if (txnError === null || !run.withRevert) {
+        for (const [key, value] of txn.values) {
+          if (value === null) this.#internal.delete(key);
+          else this.#internal.set(key, value);
         }
       }
+    } else if (run.method !== EventMethodType.DownstreamResync) {
+      const internal = new Map<string, Value>();
+      for (const [key, value] of txn.values) if (value !== null) internal.set(key, value);
+      this.#internal = internal;
     }
+  }
 
-    if (isVerification) this.#verify(handlers, before as Array<string | undefined>, recordedTxn);
+  /** Records one revert; true when a FatalError stops reverting. */
+  #revertEnded(run: EventRun, nh: NamedHandler, failed: boolean, failure: unknown): boolean {
+    const err = failed ? toError(failure) : null;
+    run.addRecord(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
+    if (err === null) return false;
+    run.wasErr = err;
+    run.needsHealing = true;
+    if (err instanceof FatalError) {
+      run.fatal = err;
+      return true;
+    }
+    return false;
+  }
 
-    // 7. Finish: history, hooks, done.
-    if (isOurShutdown) this.#loopEnded = true;
-    if (isStartupResync) {
+  /** History, logs, hooks, done(), then healing and verification (SPEC C13–C16, C18). */
+  #finishRun(run: EventRun): void {
+    const ctx = run.ctx;
+    if (run.isVerification) this.#verify(run.handlers, run.before ?? [], run.recordedTxn);
+    if (run.isOurShutdown) this.#loopEnded = true;
+    if (run.isStartupResync) {
       this.#startupDone = true;
       if (this.#deadlineTimer !== null) clearTimeout(this.#deadlineTimer);
       this.#deadlineTimer = null;
     }
-    let fatalCause: Error | null = fatal;
-    if (fatalCause === null && needsHealing && isHealing && healingAfterErr !== null && wasErr !== null) {
-      fatalCause = new HealingFailedError(healingAfterErr, wasErr);
+    let fatalCause: Error | null = run.fatal;
+    if (fatalCause === null && run.needsHealing && run.isHealing && run.healingAfterErr !== null && run.wasErr !== null) {
+      fatalCause = new HealingFailedError(run.healingAfterErr, run.wasErr);
     }
     const processingEnd = this.#now();
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
+      this.#history.add(
+        ctx.seqNum,
+        run.processingStart,
         processingEnd,
-        isFollowUp,
-        followUpTo: entry.followUpTo,
-        name,
-        description,
-        method,
-        handlers: records,
-        txnError,
-        txn: recordedTxn,
-      });
+        ctx.followUpTo,
+        run.name,
+        run.description,
+        run.method,
+        this.#shared(run),
+        run.txnError,
+        run.recordedTxn,
+      );
     }
-    if (levelEnabled(this.#log, wasErr === null ? 'info' : 'warn')) {
-      this.#logEnd(ctx.seqNum, name, processingEnd - processingStart, records, recordedTxn, txnError, wasErr);
-    }
+    if (levelEnabled(this.#log, run.wasErr === null ? 'info' : 'warn')) this.#logEnd(run, processingEnd - run.processingStart);
     if (fatalCause !== null) {
       this.#log.error({ err: fatalCause }, `fatal error, the event loop is aborting: ${fatalCause.message}`);
       this.#enterAborting(fatalCause);
-    } else if (isStartupResync) {
+    } else if (run.isStartupResync) {
       this.#reportState('ok', null);
       this.#startPeriodicHealing();
     }
     // Verification follows the event directly (a follow-up ahead of anything done() pushes).
-    if (
-      this.#cfg.enableVerification &&
-      !needsHealing &&
-      fatalCause === null &&
-      !isVerification &&
-      !isOurShutdown &&
-      !this.#closing
-    ) {
+    if (this.#cfg.enableVerification && !run.needsHealing && fatalCause === null && !run.isVerification && !run.isOurShutdown && !this.#closing) {
       if (this.#followUps.length < this.#cfg.eventQueueSize) {
         this.#followUps.push({ event: new VerificationResync(), followUpTo: ctx.seqNum });
       } else {
         this.#log.warn({}, 'follow-up queue full: verification resync skipped');
       }
     }
-    if (timing) {
+    if (run.handlerMs !== null) {
       this.#emit({
         seqNum: ctx.seqNum,
-        name,
-        method,
-        isFollowUp,
-        result: wasErr === null ? 'ok' : 'error',
-        error: wasErr,
-        durationMs: performance.now() - perfStart,
-        handlerMs,
-        commitMs,
-        healing: isHealing,
+        name: run.name,
+        method: run.method,
+        isFollowUp: ctx.followUpTo !== null,
+        result: run.wasErr === null ? 'ok' : 'error',
+        error: run.wasErr,
+        durationMs: performance.now() - run.perfStart,
+        handlerMs: run.handlerMs,
+        commitMs: run.committed ? run.commitMs : null,
+        healing: run.isHealing,
       });
     }
     ctx.finished = true;
-    this.#callDone(event, wasErr);
-    if (needsHealing && fatalCause === null) this.#scheduleHealing(wasErr);
+    this.#callDone(run.event, run.wasErr);
+    if (run.needsHealing && fatalCause === null) this.#scheduleHealing(run.wasErr);
+  }
+
+  #shared(run: EventRun): readonly HandlerRecord[] {
+    if (run.onlyOk && run.okCount === run.handlers.length) {
+      if (run.handlers === this.#handlers) return this.#allOk;
+      if (run.handlers === this.#reversed) return this.#allOkReversed;
+    }
+    const records = run.records;
+    const n = records.length;
+    if (n === 0) return NO_RECORDS;
+    if (sameRecords(records, this.#allOk)) return this.#allOk;
+    if (sameRecords(records, this.#allOkReversed)) return this.#allOkReversed;
+    return records;
   }
 
   /** Finishes an event that never reached the handlers (invalid, or the loop is aborting). */
-  #finishBare(
-    event: Event,
-    ctx: EventContext,
-    entry: QueueEntry,
-    name: string,
-    method: EventMethodType,
-    processingStart: number,
-    perfStart: number,
-    err: Error,
-    timing: boolean,
-  ): void {
+  #finishBare(run: EventRun, name: string, method: EventMethodType, err: Error): void {
+    const ctx = run.ctx;
     if (this.#cfg.recordEventHistory) {
-      this.#history.add({
-        seqNum: ctx.seqNum,
-        processingStart,
-        processingEnd: this.#now(),
-        isFollowUp: entry.followUpTo !== null,
-        followUpTo: entry.followUpTo,
-        name,
-        description: name,
-        method,
-        handlers: [],
-        txnError: null,
-        txn: null,
-      });
+      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
-    if (timing) {
+    if (run.handlerMs !== null) {
       this.#emit({
         seqNum: ctx.seqNum,
         name,
         method,
-        isFollowUp: entry.followUpTo !== null,
+        isFollowUp: ctx.followUpTo !== null,
         result: 'error',
         error: err,
-        durationMs: performance.now() - perfStart,
-        handlerMs: [],
+        durationMs: performance.now() - run.perfStart,
+        handlerMs: NO_TIMINGS,
         commitMs: null,
         healing: false,
       });
     }
     ctx.finished = true;
-    this.#callDone(event, err);
+    this.#callDone(run.event, err);
   }
 
   #applyDBResync(event: DBResync): void {
@@ -854,16 +1024,17 @@ export class ControllerEngine {
     return undefined;
   }
 
-  #hasExternal(): boolean {
-    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) return true;
-    return false;
+  #refreshHasExternal(): void {
+    let has = false;
+    for (const snapshot of this.#extConfig.values()) if (snapshot.size > 0) has = true;
+    this.#hasExt = has;
   }
 
   /** SPEC C10: the change set to commit, internal values merged with the first external source having each key. */
   #merge(event: Event, isUpdate: boolean, method: EventMethodType, txn: EventTransaction): Map<string, Value | null> {
     if (isUpdate) {
       const isExtChange = event instanceof ExternalConfigChange;
-      if (!isExtChange && !this.#hasExternal()) return txn.values;
+      if (!isExtChange && !this.#hasExt) return txn.values;
       const merged = new Map<string, Value | null>();
       if (isExtChange) {
         for (const key of event.updatedKVs.keys()) {
@@ -900,6 +1071,18 @@ export class ControllerEngine {
   ): CommitOptions {
     let description = name;
     for (const r of records) if (r.change !== '') description += `\n* ${r.handler}: ${r.change}`;
+    // The common update (no change descriptions, no revert) reuses one frozen options object per event name.
+    const cacheable = isUpdate && !withRevert && description === name;
+    if (cacheable) {
+      const cached = this.#optionsCache.get(name);
+      if (cached !== undefined) return cached;
+    }
+    const options = this.#buildOptions(description, method, isUpdate, withRevert, isStartup);
+    if (cacheable && this.#optionsCache.size < 64) this.#optionsCache.set(name, Object.freeze(options));
+    return options;
+  }
+
+  #buildOptions(description: string, method: EventMethodType, isUpdate: boolean, withRevert: boolean, isStartup: boolean): CommitOptions {
     const cfg = this.#cfg;
     const retry = cfg.enableRetry
       ? { delay: cfg.delayRetry, maxAttempts: cfg.maxRetryAttempts, expBackoff: cfg.enableExpBackoffRetry }
@@ -994,32 +1177,20 @@ export class ControllerEngine {
 
   // ---------------------------------------------------------------- logs (SPEC C18)
 
-  #logStart(
-    seqNum: number,
-    name: string,
-    description: string,
-    method: EventMethodType,
-    isFollowUp: boolean,
-    entry: QueueEntry,
-    handlers: readonly NamedHandler[],
-  ): void {
-    const names = handlers.map((h) => h.name);
-    const followUp = isFollowUp ? `, follow-up to #${String(entry.followUpTo)}` : '';
+  #logStart(run: EventRun): void {
+    const { ctx, name, description, method } = run;
+    const names = run.handlers.map((h) => h.name);
+    const isFollowUp = ctx.followUpTo !== null;
+    const followUp = isFollowUp ? `, follow-up to #${String(ctx.followUpTo)}` : '';
     this.#log.debug(
-      { seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: entry.followUpTo },
-      `*** Processing event #${seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
+      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: ctx.followUpTo },
+      `*** Processing event #${ctx.seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
     );
   }
 
-  #logEnd(
-    seqNum: number,
-    name: string,
-    durationMs: number,
-    records: readonly HandlerRecord[],
-    recordedTxn: RecordedTxn | null,
-    txnError: Error | null,
-    err: Error | null,
-  ): void {
+  #logEnd(run: EventRun, durationMs: number): void {
+    const { records, recordedTxn, txnError, wasErr: err, name } = run;
+    const seqNum = run.ctx.seqNum;
     const parts: string[] = [];
     for (const r of records) {
       const what = r.revert ? 'revert' : r.error === null ? (r.change === '' ? 'ok' : `"${r.change}"`) : '';

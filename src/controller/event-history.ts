@@ -1,6 +1,9 @@
-import type { EventHistoryQuery, EventRecord } from './types.js';
+import type { EventMethodType } from '../api/enums.js';
+import type { RecordedTxn } from '../api/scheduler.js';
+import type { EventHistoryQuery, EventRecord, HandlerRecord } from './types.js';
 
 const MINUTE_MS = 60_000;
+const INITIAL_CAPACITY = 1024;
 
 function checkNumber(name: string, v: unknown): void {
   if (v === undefined) return;
@@ -11,17 +14,31 @@ function checkNumber(name: string, v: unknown): void {
 
 /**
  * Event records in processing order. Records of events started within the first
- * `permanentlyRecordedInitPeriod` minutes are kept apart and never trimmed by age.
+ * `permanentlyRecordedInitPeriod` minutes are kept apart and never trimmed by age. The others live in a
+ * columnar ring (typed arrays for numbers): recording an event retains no per-event object beyond what
+ * the event itself produced, which keeps the loop's garbage collection cheap; records are built on query.
  */
 export class EventHistory {
   readonly #permanent: EventRecord[] = [];
-  // Trimmed from the front by advancing #head; compacted when the dead prefix is large.
-  #records: EventRecord[] = [];
-  #head = 0;
   readonly #ageLimitMs: number;
   readonly #initPeriodMs: number;
   readonly #maxRecords: number;
   #startedAt = 0;
+
+  #cap = 0;
+  #head = 0;
+  #len = 0;
+  #seqNum = new Float64Array(0);
+  #start = new Float64Array(0);
+  #end = new Float64Array(0);
+  // NaN = not a follow-up.
+  #followUpTo = new Float64Array(0);
+  #method = new Uint8Array(0);
+  #name: string[] = [];
+  #description: string[] = [];
+  #handlers: Array<readonly HandlerRecord[]> = [];
+  #txnError: Array<Error | null> = [];
+  #txn: Array<RecordedTxn | null> = [];
 
   constructor(ageLimitMin: number, initPeriodMin: number, maxRecords: number) {
     this.#ageLimitMs = ageLimitMin * MINUTE_MS;
@@ -35,31 +52,69 @@ export class EventHistory {
   }
 
   get size(): number {
-    return this.#permanent.length + this.#records.length - this.#head;
+    return this.#permanent.length + this.#len;
   }
 
-  add(record: EventRecord): void {
-    const permanent = record.processingStart < this.#startedAt + this.#initPeriodMs;
-    if (permanent && this.#records.length === this.#head && (this.#maxRecords === 0 || this.#permanent.length < this.#maxRecords)) {
-      this.#permanent.push(record);
+  add(
+    seqNum: number,
+    processingStart: number,
+    processingEnd: number,
+    followUpTo: number | null,
+    name: string,
+    description: string,
+    method: EventMethodType,
+    handlers: readonly HandlerRecord[],
+    txnError: Error | null,
+    txn: RecordedTxn | null,
+  ): void {
+    const max = this.#maxRecords;
+    if (
+      processingStart < this.#startedAt + this.#initPeriodMs &&
+      this.#len === 0 &&
+      (max === 0 || this.#permanent.length < max)
+    ) {
+      this.#permanent.push({
+        seqNum,
+        processingStart,
+        processingEnd,
+        isFollowUp: followUpTo !== null,
+        followUpTo,
+        name,
+        description,
+        method,
+        handlers,
+        txnError,
+        txn,
+      });
       return;
     }
-    this.#records.push(record);
-    if (this.#maxRecords !== 0 && this.size > this.#maxRecords && this.#head < this.#records.length) {
-      this.#head++;
-      this.#compact();
+    if (max !== 0 && this.size >= max) {
+      if (this.#len === 0) return;
+      this.#dropOldest();
     }
+    if (this.#len === this.#cap) this.#grow();
+    const i = (this.#head + this.#len) % this.#cap;
+    this.#len++;
+    this.#seqNum[i] = seqNum;
+    this.#start[i] = processingStart;
+    this.#end[i] = processingEnd;
+    this.#followUpTo[i] = followUpTo ?? NaN;
+    this.#method[i] = method;
+    this.#name[i] = name;
+    this.#description[i] = description;
+    this.#handlers[i] = handlers;
+    this.#txnError[i] = txnError;
+    this.#txn[i] = txn;
   }
 
   /** Drops records older than the age limit (except the permanent ones); returns how many. */
   trim(now: number): number {
     const limit = now - this.#ageLimitMs;
-    const start = this.#head;
-    while (this.#head < this.#records.length && (this.#records[this.#head] as EventRecord).processingStart < limit) {
-      this.#head++;
+    let trimmed = 0;
+    while (this.#len > 0 && (this.#start[this.#head] as number) < limit) {
+      this.#dropOldest();
+      trimmed++;
     }
-    const trimmed = this.#head - start;
-    this.#compact();
     return trimmed;
   }
 
@@ -87,13 +142,67 @@ export class EventHistory {
   }
 
   #all(): EventRecord[] {
-    return this.#permanent.concat(this.#records.slice(this.#head));
+    const out = this.#permanent.slice();
+    for (let k = 0; k < this.#len; k++) out.push(this.#at((this.#head + k) % this.#cap));
+    return out;
   }
 
-  #compact(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#records.length) {
-      this.#records = this.#records.slice(this.#head);
-      this.#head = 0;
-    }
+  #at(i: number): EventRecord {
+    const followUpTo = this.#followUpTo[i] as number;
+    return {
+      seqNum: this.#seqNum[i] as number,
+      processingStart: this.#start[i] as number,
+      processingEnd: this.#end[i] as number,
+      isFollowUp: !Number.isNaN(followUpTo),
+      followUpTo: Number.isNaN(followUpTo) ? null : followUpTo,
+      name: this.#name[i] as string,
+      description: this.#description[i] as string,
+      method: this.#method[i] as EventMethodType,
+      handlers: this.#handlers[i] as readonly HandlerRecord[],
+      txnError: this.#txnError[i] ?? null,
+      txn: this.#txn[i] ?? null,
+    };
+  }
+
+  #dropOldest(): void {
+    const i = this.#head;
+    // Release references so trimmed records can be collected.
+    this.#description[i] = '';
+    this.#handlers[i] = [];
+    this.#txnError[i] = null;
+    this.#txn[i] = null;
+    this.#head = (i + 1) % this.#cap;
+    this.#len--;
+  }
+
+  #grow(): void {
+    const max = this.#maxRecords;
+    let cap = this.#cap === 0 ? INITIAL_CAPACITY : this.#cap * 2;
+    if (max !== 0) cap = Math.min(cap, max);
+    const order = (k: number): number => (this.#head + k) % this.#cap;
+    const f64 = (old: Float64Array): Float64Array<ArrayBuffer> => {
+      const next = new Float64Array(cap);
+      for (let k = 0; k < this.#len; k++) next[k] = old[order(k)] as number;
+      return next;
+    };
+    const list = <T>(old: T[], fill: T): T[] => {
+      const next = new Array<T>(cap).fill(fill);
+      for (let k = 0; k < this.#len; k++) next[k] = old[order(k)] as T;
+      return next;
+    };
+    const method = new Uint8Array(cap);
+    for (let k = 0; k < this.#len; k++) method[k] = this.#method[order(k)] as number;
+    this.#seqNum = f64(this.#seqNum);
+    this.#start = f64(this.#start);
+    this.#end = f64(this.#end);
+    this.#followUpTo = f64(this.#followUpTo);
+    this.#method = method;
+    this.#name = list(this.#name, '');
+    this.#description = list(this.#description, '');
+    this.#handlers = list<readonly HandlerRecord[]>(this.#handlers, []);
+    this.#txnError = list<Error | null>(this.#txnError, null);
+    this.#txn = list<RecordedTxn | null>(this.#txn, null);
+    this.#head = 0;
+    this.#cap = cap;
   }
 }

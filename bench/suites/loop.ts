@@ -1,0 +1,187 @@
+// The controller's event loop: events/s through 3 handlers with a no-op scheduler (SPEC C1, C11).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Bench } from 'tinybench';
+import {
+  DBResync,
+  EventMethodType,
+  UpdateDirectionType,
+  UpdateTransactionType,
+  type CommitOptions,
+  type CommitResult,
+  type Event,
+  type EventHandler,
+  type KVScheduler,
+  type RecordedTxn,
+  type UpdateEvent,
+  type UpdateOperations,
+  type Value,
+} from '../../src/api/index.js';
+import { Controller } from '../../src/controller/index.js';
+import { figure, type BenchSuite, type Figure } from '../figure.js';
+
+const BATCH = 10_000;
+
+/** Resolves every commit at once: measures the loop, not a scheduler. */
+class NoopScheduler implements KVScheduler {
+  #seq = 0;
+  keys = 0;
+  commit(values: ReadonlyMap<string, Value | null>, _options: CommitOptions): Promise<CommitResult> {
+    this.keys += values.size;
+    return Promise.resolve({ seqNum: ++this.#seq, error: null });
+  }
+  getRecordedTransaction(_seqNum: number): RecordedTxn | undefined {
+    return undefined;
+  }
+}
+
+/** Counts done() calls; the last event of a batch resolves the batch. */
+class BenchEvent implements UpdateEvent {
+  static done = 0;
+  static errors = 0;
+  static target = 0;
+  static resolve: (() => void) | null = null;
+  readonly id: number;
+  constructor(id: number) {
+    this.id = id;
+  }
+  getName(): string {
+    return 'Bench Update';
+  }
+  toString(): string {
+    return 'Bench Update';
+  }
+  method(): EventMethodType {
+    return EventMethodType.Update;
+  }
+  isBlocking(): boolean {
+    return false;
+  }
+  transactionType(): UpdateTransactionType {
+    return UpdateTransactionType.BestEffort;
+  }
+  direction(): UpdateDirectionType {
+    return UpdateDirectionType.Forward;
+  }
+  done(err: Error | null): void {
+    if (err !== null) BenchEvent.errors++;
+    if (++BenchEvent.done === BenchEvent.target) BenchEvent.resolve?.();
+  }
+}
+
+const VALUE: Value = Object.freeze({ enabled: true, mtu: 1500 });
+
+function handler(name: string, keys: number, async: boolean): EventHandler {
+  const put = (event: Event, txn: UpdateOperations): void => {
+    const id = (event as BenchEvent).id;
+    txn.put(`config/${name}/${id & 1023}`, VALUE);
+    if (keys > 1) txn.put(`config/${name}/x/${id & 1023}`, VALUE);
+  };
+  return {
+    toString: () => name,
+    handlesEvent: () => true,
+    resync: () => undefined,
+    update: async
+      ? async (event: Event, txn: UpdateOperations) => {
+          put(event, txn);
+        }
+      : (event: Event, txn: UpdateOperations) => {
+          put(event, txn);
+        },
+    revert: () => undefined,
+  };
+}
+
+async function makeLoop(async: boolean): Promise<{ controller: Controller; scheduler: NoopScheduler }> {
+  const scheduler = new NoopScheduler();
+  const controller = new Controller({
+    handlers: [handler('h1', 1, async), handler('h2', 2, async), handler('h3', 1, async)],
+    scheduler,
+    config: { eventQueueSize: BATCH },
+  });
+  await controller.start();
+  const resync = new DBResync();
+  let resolve!: () => void;
+  const resynced = new Promise<void>((r) => (resolve = r));
+  resync.done = () => resolve();
+  controller.pushEvent(resync);
+  await resynced;
+  return { controller, scheduler };
+}
+
+/** Pushes one batch and waits until every event of it is done; throws if any was lost or failed. */
+async function runBatch(controller: Controller, scheduler: NoopScheduler): Promise<void> {
+  const keysBefore = scheduler.keys;
+  BenchEvent.done = 0;
+  BenchEvent.errors = 0;
+  BenchEvent.target = BATCH;
+  const finished = new Promise<void>((r) => (BenchEvent.resolve = r));
+  for (let i = 0; i < BATCH; i++) controller.pushEvent(new BenchEvent(i));
+  await finished;
+  if (BenchEvent.done !== BATCH || BenchEvent.errors !== 0 || scheduler.keys - keysBefore !== BATCH * 4) {
+    throw new Error(`batch broken: ${BenchEvent.done} done, ${BenchEvent.errors} errors, ${scheduler.keys - keysBefore} keys`);
+  }
+}
+
+function eventsPerSec(bench: Bench, name: string, perIteration: number): number {
+  const task = bench.getTask(name);
+  const r = task?.result;
+  if (r === undefined || (r.state !== 'completed' && r.state !== 'aborted-with-statistics')) {
+    const why = r?.state === 'errored' ? r.error.message : (r?.state ?? 'missing');
+    throw new Error(`bench task ${name} did not complete: ${why}`);
+  }
+  return (perIteration * 1000) / r.latency.mean;
+}
+
+async function run({ quick }: { readonly quick: boolean }): Promise<Record<string, Figure>> {
+  const time = quick ? 300 : 3000;
+  const sync = await makeLoop(false);
+  const async = await makeLoop(true);
+  const bench = new Bench({ time, warmupTime: quick ? 100 : 1000, iterations: 5 });
+  bench.add('sync handlers', () => runBatch(sync.controller, sync.scheduler), { async: true });
+  bench.add('async handlers', () => runBatch(async.controller, async.scheduler), { async: true });
+
+  // Follow-up detection costs one ALS store switch per event: enterWith (what the loop does) vs run.
+  const als = new AsyncLocalStorage<{ n: number }>();
+  const ALS_N = 100_000;
+  let sink = 0;
+  const body = (): void => {
+    sink += als.getStore()?.n ?? 0;
+  };
+  bench.add('als enterWith per event', () => {
+    for (let i = 0; i < ALS_N; i++) {
+      als.enterWith({ n: i });
+      body();
+    }
+    if (sink <= 0) throw new Error('ALS store not seen');
+  });
+  bench.add('als run per event', () => {
+    for (let i = 0; i < ALS_N; i++) als.run({ n: i }, body);
+    if (sink <= 0) throw new Error('ALS store not seen');
+  });
+
+  await bench.run();
+  // The machines are shared: also report events per CPU-second of this process (includes GC helper threads).
+  const batches = quick ? 5 : 30;
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  for (let b = 0; b < batches; b++) await runBatch(sync.controller, sync.scheduler);
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - wall0;
+  const perCpuSecond = (batches * BATCH) / ((cpu.user + cpu.system) / 1e6);
+  const wallRate = (batches * BATCH * 1000) / wallMs;
+  await sync.controller.close();
+  await async.controller.close();
+
+  const syncRate = eventsPerSec(bench, 'sync handlers', BATCH);
+  const asyncRate = eventsPerSec(bench, 'async handlers', BATCH);
+  const enterRate = eventsPerSec(bench, 'als enterWith per event', ALS_N);
+  const runRate = eventsPerSec(bench, 'als run per event', ALS_N);
+  return {
+    'loop.events': figure(syncRate, null, 'events/s', 'value >= 500000', syncRate >= 500_000),
+    'loop.async-handler-cost': figure(asyncRate, syncRate, 'events/s', 'ratio (async / sync handlers), for the record'),
+    'loop.events-per-cpu-s': figure(perCpuSecond, wallRate, 'events/cpu-s', 'for the record: value = per CPU-second, baseline = wall-clock rate of the same run'),
+    'loop.als-enter-vs-run': figure(enterRate, runRate, 'switches/s', 'for the record: enterWith (used) vs run per event'),
+  };
+}
+
+export const suite: BenchSuite = { name: 'loop', run };
