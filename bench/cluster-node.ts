@@ -77,10 +77,15 @@ const watcher = new DbWatcher({
 });
 await watcher.start();
 
-const flush = setInterval(() => {
-  if (samples.length === 0) return;
-  send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+const report = (): void => {
+  const status = { pushBacklog: watcher.stats.pushBacklog, queueDepth: controller.queueDepth };
+  send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied, ...status });
   samples = [];
+};
+let ticks = 0;
+// Samples every 50 ms; the queue status at least every second, so a stall can be told apart.
+const flush = setInterval(() => {
+  if (samples.length > 0 || ++ticks % 20 === 0) report();
 }, 50);
 
 let stopping = false;
@@ -96,7 +101,7 @@ process.on('message', (m: { type: string; streamed?: number }) => {
   stopping = true;
   void (async () => {
     clearInterval(flush);
-    if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+    report();
     await watcher.close();
     // -1 when the dataplane cannot even be dumped (the bench then marks its figures missed).
     let streamInterfaces = -1;

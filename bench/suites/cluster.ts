@@ -25,6 +25,7 @@ interface NodeHandle {
   errors: number;
   firstApplied: number;
   lastApplied: number;
+  status: string;
   waiters: Array<{ count: number; resolve: () => void }>;
   stopped: Extract<NodeMessage, { type: 'stopped' }> | null;
 }
@@ -40,6 +41,7 @@ function startNode(index: number, etcd: string): NodeHandle {
     errors: 0,
     firstApplied: 0,
     lastApplied: 0,
+    status: '',
     waiters: [],
     stopped: null,
   };
@@ -53,6 +55,7 @@ function startNode(index: number, etcd: string): NodeHandle {
       handle.errors = m.errors;
       handle.firstApplied = m.firstApplied;
       handle.lastApplied = m.lastApplied;
+      handle.status = `watcher backlog ${m.pushBacklog}, controller queue ${m.queueDepth}`;
       handle.waiters = handle.waiters.filter((w) => {
         if (handle.applied < w.count) return true;
         w.resolve();
@@ -66,7 +69,7 @@ function startNode(index: number, etcd: string): NodeHandle {
 function appliedAtLeast(node: NodeHandle, count: number, timeoutMs: number): Promise<void> {
   if (node.applied >= count) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node stalled at ${node.applied}/${count} applied changes`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`node stalled at ${node.applied}/${count} applied changes (${node.status})`)), timeoutMs);
     node.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
   });
 }
