@@ -219,7 +219,11 @@ export function createAclDescriptor(): Descriptor {
 
   delete(key, value, md) {
     const v = asAcl(value);
-    return [...bindings.lists(bindings.bind(v.name, null, null), md), { name: 'acl_del', fields: { acl_index: aclIndexOf(key, md) } }];
+    // Its own interfaces are always re-listed: a bound ACL cannot be deleted, even when this
+    // descriptor's view of the lists is empty (a fresh instance, e.g. in another thread).
+    const touched = bindings.bind(v.name, null, null);
+    for (const iface of [...v.interfaces.ingress, ...v.interfaces.egress]) touched.add(iface);
+    return [...bindings.lists(touched, md), { name: 'acl_del', fields: { acl_index: aclIndexOf(key, md) } }];
   },
 
   async retrieve(ctx: RetrieveContext): Promise<RetrievedValue[]> {
