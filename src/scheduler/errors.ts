@@ -38,3 +38,10 @@ export class DescriptorError extends EngineError {
     super('ERR_DESCRIPTOR', `descriptor ${descriptor}: ${message}`, options);
   }
 }
+
+/** A multi-wave operation stopped half way (revert mode stopped the transaction): its key is re-read. */
+export class OperationInterruptedError extends EngineError {
+  constructor(key: string) {
+    super('ERR_OPERATION_INTERRUPTED', `${key}: operation interrupted after its first wave`);
+  }
+}
