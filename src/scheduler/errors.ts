@@ -9,6 +9,15 @@ export class InvalidValueError extends EngineError {
   }
 }
 
+/** A key the scheduler cannot hold (the empty key). */
+export class InvalidKeyError extends EngineError {
+  readonly key: string;
+  constructor(key: string) {
+    super('ERR_INVALID_KEY', `invalid key ${JSON.stringify(key)}: keys are non-empty strings`);
+    this.key = key;
+  }
+}
+
 /** The scheduler was closed: the operation was not (or not completely) run. */
 export class SchedulerClosedError extends EngineError {
   constructor(message = 'scheduler is closed') {

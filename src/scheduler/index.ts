@@ -10,6 +10,7 @@ export type { Plan, PlannedOp, PlanInput, PlanKeyView, PlannedOpKind } from './p
 export { plan } from './planner.js';
 export { deepEqual } from './value-equality.js';
 export {
+  InvalidKeyError,
   InvalidValueError,
   SchedulerClosedError,
   UnimplementedKeyError,
