@@ -102,8 +102,8 @@ function fromVpp(r: Record<string, unknown>): AclRuleValue {
  * descriptor instance; rebuilt from the dataplane on every retrieve.
  */
 class AclBindings {
-  readonly #in = new Map<string, Map<string, number>>();
-  readonly #out = new Map<string, Map<string, number>>();
+  readonly #in = new Direction();
+  readonly #out = new Direction();
 
   reset(): void {
     this.#in.clear();
@@ -117,18 +117,17 @@ class AclBindings {
       [this.#in, v?.interfaces.ingress ?? []],
       [this.#out, v?.interfaces.egress ?? []],
     ] as const) {
-      for (const [iface, acls] of dir) {
-        if (acls.has(acl) && (index === null || !names.includes(iface))) {
-          acls.delete(acl);
+      // Only the interfaces this ACL is on: the cost follows the ACL, not the number of interfaces.
+      for (const iface of [...dir.interfacesOf(acl)]) {
+        if (index === null || !names.includes(iface)) {
+          dir.unset(iface, acl);
           touched.add(iface);
         }
       }
       if (index === null) continue;
       for (const iface of names) {
-        let acls = dir.get(iface);
-        if (!acls) dir.set(iface, (acls = new Map()));
-        if (acls.get(acl) !== index) {
-          acls.set(acl, index);
+        if (dir.get(iface)?.get(acl) !== index) {
+          dir.set(iface, acl, index);
           touched.add(iface);
         }
       }
@@ -150,12 +149,48 @@ class AclBindings {
   }
 
   learn(acl: string, iface: string, index: number, ingress: boolean): void {
-    const dir = ingress ? this.#in : this.#out;
-    let acls = dir.get(iface);
-    if (!acls) dir.set(iface, (acls = new Map()));
-    acls.set(acl, index);
+    (ingress ? this.#in : this.#out).set(iface, acl, index);
   }
 }
+
+/** One direction's bindings, indexed both ways: interface → ACL → index, and ACL → interfaces. */
+class Direction {
+  readonly #byIface = new Map<string, Map<string, number>>();
+  readonly #byAcl = new Map<string, Set<string>>();
+
+  get(iface: string): ReadonlyMap<string, number> | undefined {
+    return this.#byIface.get(iface);
+  }
+
+  interfacesOf(acl: string): ReadonlySet<string> {
+    return this.#byAcl.get(acl) ?? EMPTY;
+  }
+
+  set(iface: string, acl: string, index: number): void {
+    let acls = this.#byIface.get(iface);
+    if (!acls) this.#byIface.set(iface, (acls = new Map()));
+    acls.set(acl, index);
+    let ifaces = this.#byAcl.get(acl);
+    if (!ifaces) this.#byAcl.set(acl, (ifaces = new Set()));
+    ifaces.add(iface);
+  }
+
+  unset(iface: string, acl: string): void {
+    const acls = this.#byIface.get(iface);
+    acls?.delete(acl);
+    if (acls?.size === 0) this.#byIface.delete(iface);
+    const ifaces = this.#byAcl.get(acl);
+    ifaces?.delete(iface);
+    if (ifaces?.size === 0) this.#byAcl.delete(acl);
+  }
+
+  clear(): void {
+    this.#byIface.clear();
+    this.#byAcl.clear();
+  }
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 function aclIndexOf(key: string, md: MetadataReader): number {
   const i = md.get(key);
