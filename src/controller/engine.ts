@@ -335,6 +335,8 @@ export class ControllerEngine {
         this.#log.error({ err }, `closing the scheduler stack failed: ${toError(err).message}`);
       }
     }
+    // Every enabled AsyncLocalStorage costs each promise of the process a store copy: release ours.
+    this.#als.disable();
   }
 
   #clearTimers(): void {
