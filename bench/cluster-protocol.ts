@@ -18,5 +18,16 @@ export type NodeMessage =
       readonly errors: number;
       readonly firstApplied: number;
       readonly lastApplied: number;
+      /** Events waiting in the watcher for room in the controller's queue. */
+      readonly pushBacklog: number;
+      /** Events queued in the controller. */
+      readonly queueDepth: number;
     }
-  | { readonly type: 'stopped'; readonly node: number; readonly duplicatesSkipped: number; readonly pushRetries: number };
+  | {
+      readonly type: 'stopped';
+      readonly node: number;
+      /** Interfaces of the streamed pods found on the node's dataplane at the end. */
+      readonly streamInterfaces: number;
+      readonly duplicatesSkipped: number;
+      readonly pushRetries: number;
+    };

@@ -205,11 +205,35 @@ export class SchedulerEngine {
         tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
       }
     } else if (tx.failed && options.retry && options.retry.maxAttempts > 0 && !this.#closed) {
-      const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+      const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
+      if (resync !== null && failedKeys.length > 0) {
+        // A resync answers for the whole state, so its result is the state after its own retries:
+        // a healing resync is not judged failed for an error that its retries repair (C14, S6).
+        this.#settle(tx.touched);
+        const first = this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+        return { seqNum, error: await this.#retryInline(failedKeys, options.retry, seqNum, first.error) };
+      }
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
     this.#settle(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+  }
+
+  /** Retries failed keys inside the running commit; resolves with what still fails (null = all repaired). */
+  async #retryInline(keys: readonly string[], retry: RetryOptions, retryOf: number, error: TransactionError | null): Promise<TransactionError | null> {
+    let delay = retry.delay;
+    for (let attempt = 1; attempt <= retry.maxAttempts && keys.length > 0 && !this.#closed; attempt++) {
+      try {
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), this.#closedSignal]);
+      } catch {
+        return error; // closed while waiting: report what still failed
+      }
+      const outcome = await this.#attemptRetry(keys, attempt, retryOf);
+      error = outcome.result.error;
+      keys = outcome.again;
+      if (retry.expBackoff) delay *= 2;
+    }
+    return keys.length === 0 ? null : error;
   }
 
   async #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
@@ -217,9 +241,13 @@ export class SchedulerEngine {
       tx.touched.add(k);
       tx.pending.push(k);
     }
+    // One record object per op, shared by `planned` and (when it succeeded) `executed`.
+    const recs: RecordedOp[] = [];
     for (const op of p.ops) {
       tx.touched.add(op.key);
-      tx.planned.push(recordedOp(op, note));
+      const ro = recordedOp(op, note);
+      recs.push(ro);
+      tx.planned.push(ro);
     }
     if (p.ops.length === 0) return;
     const store = this.#store;
@@ -237,13 +265,13 @@ export class SchedulerEngine {
           rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
-          tx.executed.push({ ...recordedOp(op, note), error: outcome.error });
+          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
-        tx.executed.push(recordedOp(op, note));
+        tx.executed.push(recs[outcome.index] as RecordedOp);
       },
     });
   }
@@ -391,22 +419,8 @@ export class SchedulerEngine {
 
   async #runRetry(job: RetryJob): Promise<CommitResult> {
     for (const k of job.keys) this.#retryingKeys.delete(k);
-    const keys = job.keys.filter((k) => this.#store.get(k)?.error !== undefined);
-    const seqNum = ++this.#seq;
-    const start = Date.now();
-    const tx = new TxnContext();
-    for (const k of keys) tx.touched.add(k);
-    const description = `retry of transaction ${job.retryOf} (attempt ${job.attempt})`;
-    let initError: Error | null = null;
-    try {
-      await this.#refreshDirty(keys);
-      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
-    } catch (err) {
-      initError = err instanceof Error ? err : new Error(String(err));
-      tx.failed = true;
-    }
-    if (tx.failed && job.attempt < job.options.maxAttempts && !this.#closed) {
-      const again = initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+    const { result, again } = await this.#attemptRetry(job.keys, job.attempt, job.retryOf);
+    if (again.length > 0 && job.attempt < job.options.maxAttempts && !this.#closed) {
       this.#scheduleRetry({
         keys: again,
         attempt: job.attempt + 1,
@@ -416,8 +430,34 @@ export class SchedulerEngine {
         timer: undefined,
       });
     }
+    return result;
+  }
+
+  /** One retry of the keys that still fail, recorded as its own transaction; `again` = keys still failing. */
+  async #attemptRetry(retryKeys: readonly string[], attempt: number, retryOf: number): Promise<{ result: CommitResult; again: string[] }> {
+    const keys = retryKeys.filter((k) => this.#retriable(k));
+    const seqNum = ++this.#seq;
+    const start = Date.now();
+    const tx = new TxnContext();
+    for (const k of keys) tx.touched.add(k);
+    const description = `retry of transaction ${retryOf} (attempt ${attempt})`;
+    let initError: Error | null = null;
+    try {
+      await this.#refreshDirty(keys);
+      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
+    } catch (err) {
+      initError = err instanceof Error ? err : new Error(String(err));
+      tx.failed = true;
+    }
+    const again = !tx.failed ? [] : initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
     this.#settle(tx.touched);
-    return this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', job.retryOf);
+    return { result: this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', retryOf), again };
+  }
+
+  /** A key whose last operation failed (an invalid value is not retried: it would fail the same way). */
+  #retriable(key: string): boolean {
+    const rec = this.#store.get(key);
+    return rec?.error !== undefined && rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented;
   }
 
   /** Re-reads the keys whose last operation failed, so the plan starts from the truth. */

@@ -1,0 +1,6 @@
+export { OffloadPool } from './offload-pool.js';
+export type { SyncMode, SyncOptions, SyncResult } from './offload-pool.js';
+export { DEFAULT_INLINE_THRESHOLD, envSwitches } from './options.js';
+export type { OffloadOptions } from './options.js';
+export { StateSnapshot, shardOf } from './state-snapshot.js';
+export { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';

@@ -1,0 +1,456 @@
+import { Packr } from 'msgpackr';
+import { Piscina } from 'piscina';
+import type { KeyError } from '../api/errors.js';
+import type { Value } from '../api/values.js';
+import type { ProducerRing, Reply } from '../connector/index.js';
+import { VppApiError } from '../connector/index.js';
+import type { BinapiRequest } from '../scheduler/binapi-client.js';
+import { loadDescriptors } from './descriptors-module.js';
+import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
+import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
+import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, unpackSegment } from './shard-work.js';
+import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex } from './state-snapshot.js';
+import type { DiffTaskResult, EncodeTaskResult, OffloadTask } from './task-protocol.js';
+
+export type SyncMode = 'inline' | 'pool';
+
+export interface SyncOptions {
+  /** 'auto' picks by snapshot size against `inlineThreshold`. @default 'auto' */
+  readonly mode?: 'auto' | SyncMode;
+}
+
+export interface SyncResult {
+  readonly mode: SyncMode;
+  /** Create, update and delete operations planned. */
+  readonly ops: number;
+  /** Binary-API requests sent. */
+  readonly frames: number;
+  /** Keys that failed, each with a typed error (WorkerTaskError, VppApiError, OffloadKeyError...). */
+  readonly errors: readonly KeyError[];
+  /** The applied state now: the desired one, except failed keys keep what was applied before. */
+  readonly applied: StateSnapshot;
+}
+
+/** One wave's work for one shard: packed in shared memory (pool) or as objects (inline). */
+interface SegmentRef {
+  readonly wave: number;
+  readonly bytes: Uint8Array | null;
+  seg: OpSegment | null;
+}
+
+/** A producer ring lent to one encode task at a time (SPSC: one writer at once). */
+interface Lease {
+  ring: ProducerRing;
+  sequence: number;
+  /** Replies counted in arrival order: the sim answers a ring in request order. */
+  replies: number;
+  /** Frames the running task wrote, once it finished (-1 before). */
+  expect: number;
+  /** Replies worth keeping (errors, and replies with fields beyond retval), by frame index. */
+  readonly kept: Map<number, Reply>;
+  wake: (() => void) | null;
+  off: () => void;
+}
+
+const requestUnpackr = new Packr({ useRecords: true, moreTypes: false });
+/** Allocated ids of one task come from their own range, so parallel tasks never collide. */
+const ALLOC_RANGE = 4096;
+const ALLOC_START = 1 << 16;
+
+function keepReply(r: Reply): boolean {
+  if (r['retval'] !== 0) return true;
+  let n = 0;
+  for (const _ in r) if (++n > 3) return true;
+  return false;
+}
+
+/** The pool's engine (the facade validates). */
+class OffloadEngine {
+  readonly o: ResolvedOffloadOptions;
+  readonly kinds: KindTable;
+  readonly #piscina: Piscina | null;
+  readonly #free: Lease[] = [];
+  readonly #leaseWaiters: Array<(l: Lease) => void> = [];
+  readonly metadata = new Map<string, number>();
+  #allocNext = ALLOC_START;
+  #tail: Promise<unknown> = Promise.resolve();
+  closed = false;
+  #closing: Promise<void> | null = null;
+
+  constructor(o: ResolvedOffloadOptions, kinds: KindTable) {
+    this.o = o;
+    this.kinds = kinds;
+    this.#piscina = o.workers
+      ? new Piscina({
+          filename: new URL('../../workers/offload-task.js', import.meta.url).href,
+          minThreads: o.threads,
+          maxThreads: o.threads,
+          idleTimeout: 60_000,
+        })
+      : null;
+  }
+
+  async openRings(): Promise<void> {
+    if (!this.#piscina || !this.o.rings) return;
+    for (let i = 0; i < this.o.threads; i++) this.#free.push(await this.#newLease());
+  }
+
+  async #newLease(): Promise<Lease> {
+    const ring = await this.o.connector.createProducerRing(this.o.ringBytes === undefined ? undefined : { ringBytes: this.o.ringBytes });
+    const lease: Lease = { ring, sequence: 0, replies: 0, expect: -1, kept: new Map(), wake: null, off: () => {} };
+    lease.off = ring.onReply((r) => {
+      const i = lease.replies++;
+      if (keepReply(r)) lease.kept.set(i, r);
+      if (lease.expect >= 0 && lease.replies >= lease.expect) lease.wake?.();
+    });
+    return lease;
+  }
+
+  #acquire(): Promise<Lease> {
+    const l = this.#free.pop();
+    if (l) return Promise.resolve(l);
+    return new Promise((resolve) => this.#leaseWaiters.push(resolve));
+  }
+
+  #release(l: Lease): void {
+    const w = this.#leaseWaiters.shift();
+    if (w) w(l);
+    else this.#free.push(l);
+  }
+
+  sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
+    if (this.closed) return Promise.reject(new OffloadClosedError());
+    // Accepted before close(): runs to the end; close() waits for it.
+    const run = this.#tail.then(() => this.#sync(desired, applied, mode));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
+    const pool = mode === 'pool' && this.#piscina !== null;
+    const n = desired.shardCount;
+    const failed = new Map<string, Error>();
+    const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
+    let ops = 0;
+    let frames = 0;
+
+    // Diff: every shard at once (workers), or one after the other (inline).
+    if (pool) {
+      const results = await Promise.allSettled(
+        desired.shards.map((d, s) => this.#run({ kind: 'diff', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array }) as Promise<DiffTaskResult>),
+      );
+      results.forEach((r, s) => {
+        if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed);
+        for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
+        r.value.waves.forEach((bytes, w) => {
+          if (bytes === null) return;
+          ops += r.value.counts[w] as number;
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null });
+        });
+      });
+    } else {
+      for (let s = 0; s < n; s++) {
+        const out = diffShard(decodeShard(desired.shards[s] as Uint8Array), decodeShard(applied.shards[s] as Uint8Array), this.kinds);
+        for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
+        out.waves.forEach((seg, w) => {
+          if (!seg) return;
+          ops += seg.keys.length;
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg });
+        });
+      }
+    }
+
+    // Waves in order; the segments of one wave are independent and run in parallel.
+    for (const wave of byWave) {
+      if (wave.length === 0) continue;
+      let configure: SegmentRef[] = [];
+      const done = await Promise.all(wave.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, failed)));
+      done.forEach((r, i) => {
+        frames += r.frames;
+        if (r.needsConfigure) configure.push(wave[i] as SegmentRef);
+      });
+      if (configure.length > 0) {
+        const more = await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, failed)));
+        for (const r of more) frames += r.frames;
+        configure = [];
+      }
+    }
+
+    const errors: KeyError[] = [];
+    for (const [key, error] of failed) errors.push({ key, error });
+    return { mode: pool ? 'pool' : 'inline', ops, frames, errors, applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed) };
+  }
+
+  /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
+  #failShard(desired: StateSnapshot, applied: StateSnapshot, s: number, reason: unknown, failed: Map<string, Error>): void {
+    const msg = reason instanceof Error ? reason.message : String(reason);
+    for (const snap of [desired, applied]) {
+      for (const key of decodeShard(snap.shards[s] as Uint8Array).keys) {
+        if (!failed.has(key)) failed.set(key, new WorkerTaskError(key, msg, { cause: reason }));
+      }
+    }
+  }
+
+  #segment(ref: SegmentRef): OpSegment {
+    return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
+  }
+
+  #metadataEntries(): Array<readonly [string, number]> {
+    return [...this.metadata];
+  }
+
+  #nextAllocBase(): number {
+    const b = this.#allocNext;
+    this.#allocNext += ALLOC_RANGE;
+    return b;
+  }
+
+  async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, failed: Map<string, Error>): Promise<{ frames: number; needsConfigure: boolean }> {
+    if (!pool) {
+      const md = new TaskMetadata(this.#metadataEntries(), this.#nextAllocBase());
+      const requests: BinapiRequest[] = [];
+      const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
+      const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
+      this.#settle(ref, stage, enc, failed, replies, null);
+      return { frames: enc.frames, needsConfigure: enc.needsConfigure };
+    }
+    if (!this.o.rings) {
+      let r: EncodeTaskResult;
+      try {
+        r = (await this.#run(this.#encodeTask(ref, stage, undefined))) as EncodeTaskResult;
+      } catch (err) {
+        this.#failSegment(ref, err, failed);
+        return { frames: 0, needsConfigure: false };
+      }
+      const requests = r.requests ? (requestUnpackr.unpack(r.requests) as BinapiRequest[]) : [];
+      const replies = requests.length > 0 ? await this.o.connector.requestBatch(requests) : [];
+      this.#settle(ref, stage, r, failed, replies, null);
+      return { frames: r.frames, needsConfigure: r.needsConfigure };
+    }
+    const lease = await this.#acquire();
+    lease.replies = 0;
+    lease.expect = -1;
+    lease.kept.clear();
+    let r: EncodeTaskResult;
+    try {
+      r = (await this.#run(
+        this.#encodeTask(ref, stage, { ring: lease.ring.ring, doorbell: lease.ring.doorbell, channel: lease.ring.channel, sequence: lease.sequence }),
+      )) as EncodeTaskResult;
+    } catch (err) {
+      // Frames it published may still be answered: that ring is retired with its channel, and the
+      // shard's keys are reported failed (their dataplane state is unknown until a resync).
+      lease.off();
+      void lease.ring.close();
+      this.#failSegment(ref, err, failed);
+      if (!this.closed) this.#release(await this.#newLease());
+      return { frames: 0, needsConfigure: false };
+    }
+    lease.sequence = (lease.sequence + r.frames) & 0xffff;
+    if (lease.replies < r.frames) {
+      await new Promise<void>((resolve) => {
+        lease.wake = resolve;
+        lease.expect = r.frames;
+        if (lease.replies >= r.frames) resolve();
+      });
+    }
+    lease.wake = null;
+    lease.expect = -1;
+    const kept = new Map(lease.kept);
+    this.#release(lease);
+    this.#settle(ref, stage, r, failed, null, kept);
+    return { frames: r.frames, needsConfigure: r.needsConfigure };
+  }
+
+  #encodeTask(ref: SegmentRef, stage: Stage, ring: Extract<OffloadTask, { kind: 'encode' }>['ring']): OffloadTask {
+    const segment = ref.bytes ?? new Uint8Array(0);
+    return {
+      kind: 'encode',
+      descriptorsModule: this.o.descriptorsModule,
+      segment,
+      stage,
+      metadata: this.#metadataEntries(),
+      allocBase: this.#nextAllocBase(),
+      ...(ring ? { ring } : {}),
+      stallTimeout: this.o.stallTimeout,
+    };
+  }
+
+  #failSegment(ref: SegmentRef, err: unknown, failed: Map<string, Error>): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    for (const key of this.#segment(ref).keys) failed.set(key, new WorkerTaskError(key, msg, { cause: err }));
+  }
+
+  /** Records what one encode + send did: failed ops, captured and allocated metadata. */
+  #settle(
+    ref: SegmentRef,
+    stage: Stage,
+    enc: Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures'>,
+    failed: Map<string, Error>,
+    replies: ReadonlyArray<Reply | Error> | null,
+    kept: ReadonlyMap<number, Reply> | null,
+  ): void {
+    const isDeleteWave = this.kinds.isDeleteWave(ref.wave);
+    let hasErrors = enc.failures.length > 0;
+    if (replies) {
+      for (let f = 0; f < replies.length && !hasErrors; f++) if (replies[f] instanceof Error) hasErrors = true;
+    } else if (kept) {
+      for (const r of kept.values()) if (r['retval'] !== 0) hasErrors = true;
+    }
+    const needKeys = hasErrors || enc.captures.length > 0 || enc.metadata.length > 0 || (isDeleteWave && this.metadata.size > 0);
+    if (!needKeys) return;
+    const seg = this.#segment(ref);
+    for (const [i, code, message] of enc.failures) {
+      const key = seg.keys[i] as string;
+      failed.set(key, new OffloadKeyError(code, key, message));
+    }
+    const errorAt = (f: number): Error | undefined => {
+      if (replies) {
+        const r = replies[f];
+        return r instanceof Error ? r : undefined;
+      }
+      const r = kept?.get(f);
+      if (!r || r['retval'] === 0) return undefined;
+      const name = String(r['_msgname']).replace(/_reply$/, '');
+      return new VppApiError(name, r['retval'] as number);
+    };
+    const opFailed = new Set<number>();
+    for (let f = 0; f < enc.frames; f++) {
+      const e = errorAt(f);
+      if (!e) continue;
+      const i = enc.frameOp[f] as number;
+      if (opFailed.has(i)) continue;
+      opFailed.add(i);
+      const key = seg.keys[i] as string;
+      if (!failed.has(key)) failed.set(key, e);
+    }
+    for (const [key, v] of enc.metadata) this.metadata.set(key, v);
+    for (const [f, field] of enc.captures) {
+      const i = enc.frameOp[f] as number;
+      if (opFailed.has(i)) continue;
+      const r = replies ? replies[f] : kept?.get(f);
+      const v = r && !(r instanceof Error) ? r[field] : undefined;
+      if (typeof v === 'number') this.metadata.set(seg.keys[i] as string, v);
+    }
+    if (isDeleteWave && stage === Stage.Main && this.metadata.size > 0) {
+      for (let i = 0; i < seg.keys.length; i++) {
+        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !failed.has(seg.keys[i] as string)) this.metadata.delete(seg.keys[i] as string);
+      }
+    }
+  }
+
+  #run(task: OffloadTask): Promise<unknown> {
+    return (this.#piscina as Piscina).run(task);
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.closed = true;
+      await this.#tail;
+      if (this.#piscina) await this.#piscina.destroy();
+      for (const l of this.#free) {
+        l.off();
+        await l.ring.close();
+      }
+      this.#free.length = 0;
+    })();
+    return this.#closing;
+  }
+}
+
+/** The applied state after a sync with failures: desired, but failed keys keep their old value. */
+function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>): StateSnapshot {
+  const n = desired.shardCount;
+  const touched = new Set<number>();
+  for (const key of failed.keys()) touched.add(shardIndex(key, n));
+  let size = desired.size;
+  const shards = desired.shards.map((bytes, s) => {
+    if (!touched.has(s)) return bytes;
+    const d = decodeShard(bytes);
+    const a = decodeShard(applied.shards[s] as Uint8Array);
+    const m = new Map<string, Value>();
+    for (let i = 0; i < d.keys.length; i++) m.set(d.keys[i] as string, d.values[i] as Value);
+    const old = new Map<string, Value>();
+    for (let i = 0; i < a.keys.length; i++) old.set(a.keys[i] as string, a.values[i] as Value);
+    for (const key of failed.keys()) {
+      if (shardIndex(key, n) !== s) continue;
+      const before = m.size;
+      const was = old.get(key);
+      if (was === undefined) m.delete(key);
+      else m.set(key, was);
+      size += m.size - before;
+    }
+    const keys = [...m.keys()].sort();
+    return encodeShard({ keys, values: keys.map((k) => m.get(k) as Value) });
+  });
+  return new StateSnapshot(shards, size);
+}
+
+
+/**
+ * Syncs a desired state snapshot against an applied one: diff, plan and encode binary-API
+ * requests in a piscina pool that writes straight into producer rings of the connector (or inline,
+ * below `inlineThreshold` keys or with workers off). Waves keep dependency order: deletes
+ * dependents-first, then creates/updates dependencies-first; shards of one wave run in parallel.
+ */
+export class OffloadPool {
+  readonly #e: OffloadEngine;
+
+  private constructor(e: OffloadEngine) {
+    this.#e = e;
+  }
+
+  static async start(options: OffloadOptions): Promise<OffloadPool> {
+    const o = resolveOffloadOptions(options);
+    const kinds = new KindTable(await loadDescriptors(o.descriptorsModule));
+    const e = new OffloadEngine(o, kinds);
+    try {
+      await e.openRings();
+    } catch (err) {
+      await e.close();
+      throw err;
+    }
+    return new OffloadPool(e);
+  }
+
+  /** Whether workers are used at all, and whether they write into rings. */
+  get workers(): boolean {
+    return this.#e.o.workers;
+  }
+
+  get rings(): boolean {
+    return this.#e.o.workers && this.#e.o.rings;
+  }
+
+  get inlineThreshold(): number {
+    return this.#e.o.inlineThreshold;
+  }
+
+  /** The mode `sync` picks for a snapshot of `keys` keys. */
+  modeFor(keys: number): SyncMode {
+    return this.#e.o.workers && keys >= this.#e.o.inlineThreshold ? 'pool' : 'inline';
+  }
+
+  /** Metadata (sw_if_index, bd_id...) of the keys applied through this pool. */
+  get metadata(): ReadonlyMap<string, number> {
+    return this.#e.metadata;
+  }
+
+  /** Brings the dataplane from `applied` to `desired` (both with the same shard count); one sync at a time. */
+  sync(desired: StateSnapshot, applied: StateSnapshot, options: SyncOptions = {}): Promise<SyncResult> {
+    if (!(desired instanceof StateSnapshot)) return Promise.reject(new TypeError(`desired: expected a StateSnapshot, received ${typeof desired}`));
+    if (!(applied instanceof StateSnapshot)) return Promise.reject(new TypeError(`applied: expected a StateSnapshot, received ${typeof applied}`));
+    if (desired.shardCount !== applied.shardCount) {
+      return Promise.reject(new RangeError(`applied: expected ${desired.shardCount} shards like desired, received ${applied.shardCount}`));
+    }
+    if (typeof options !== 'object' || options === null) return Promise.reject(new TypeError(`options: expected an object, received ${String(options)}`));
+    const m = options.mode ?? 'auto';
+    if (m !== 'auto' && m !== 'inline' && m !== 'pool') return Promise.reject(new TypeError(`options.mode: expected 'auto', 'inline' or 'pool', received ${String(m)}`));
+    const mode = m === 'auto' ? this.modeFor(Math.max(desired.size, applied.size)) : m === 'pool' && !this.#e.o.workers ? 'inline' : m;
+    return this.#e.sync(desired, applied, mode);
+  }
+
+  /** Waits for the sync in flight, then stops the workers and retires the rings; twice is harmless. */
+  close(): Promise<void> {
+    return this.#e.close();
+  }
+}

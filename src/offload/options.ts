@@ -1,0 +1,113 @@
+import type { VppConnector } from '../connector/index.js';
+
+/** The crossover measured by `bench/suites/resync.ts` (inline vs pool, keys in the snapshot). */
+export const DEFAULT_INLINE_THRESHOLD = 20_000;
+
+export interface OffloadOptions {
+  /** The connector whose producer rings the workers write into. */
+  readonly connector: VppConnector;
+  /**
+   * Use the worker pool at all; false runs every sync inline on the main thread.
+   * @default true, unless the environment variable ENGINE_WORKERS is 'off'
+   */
+  readonly workers?: boolean;
+  /**
+   * Worker threads (and producer rings). More than the cores left beside main and native-sim does not help.
+   * @default 2
+   */
+  readonly threads?: number;
+  /**
+   * Snapshots with fewer keys than this are synced inline (the pool hop costs more than it saves).
+   * @default DEFAULT_INLINE_THRESHOLD (measured)
+   */
+  readonly inlineThreshold?: number;
+  /**
+   * Workers write frames straight into producer rings; false: workers return the planned requests
+   * (msgpack bytes) and the main thread sends them through the connector.
+   * @default true, unless ENGINE_WORKERS is 'off' or ENGINE_RINGS is 'off'
+   */
+  readonly rings?: boolean;
+  /**
+   * A module (file: URL) exporting `descriptors(): Descriptor[]`, imported by main and every worker.
+   * @default the built-in descriptors
+   */
+  readonly descriptorsModule?: string;
+  /**
+   * Milliseconds a worker waits for room in its ring before it fails its task.
+   * @default 10000
+   */
+  readonly stallTimeout?: number;
+  /**
+   * Data bytes of each producer ring.
+   * @default the connector's ring size
+   */
+  readonly ringBytes?: number;
+}
+
+export interface ResolvedOffloadOptions {
+  readonly connector: VppConnector;
+  readonly workers: boolean;
+  readonly threads: number;
+  readonly inlineThreshold: number;
+  readonly rings: boolean;
+  readonly descriptorsModule: string | undefined;
+  readonly stallTimeout: number;
+  readonly ringBytes: number | undefined;
+}
+
+function received(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `"${v}"`;
+  if (typeof v === 'object') return Array.isArray(v) ? 'an array' : 'an object';
+  return `${typeof v} ${String(v)}`;
+}
+
+function int(o: Record<string, unknown>, name: string, def: number, min: number, max: number): number {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`options.${name} must be an integer, received ${received(v)}`);
+  if (v < min || v > max) throw new RangeError(`options.${name} must be in ${min}..${max}, received ${v}`);
+  return v;
+}
+
+function bool(o: Record<string, unknown>, name: string, def: boolean): boolean {
+  const v = o[name];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new TypeError(`options.${name} must be a boolean, received ${received(v)}`);
+  return v;
+}
+
+/** Whether the environment switched the workers (ENGINE_WORKERS=off) or the rings (ENGINE_RINGS=off) off. */
+export function envSwitches(): { readonly workers: boolean; readonly rings: boolean } {
+  const workers = process.env['ENGINE_WORKERS'] !== 'off';
+  return { workers, rings: workers && process.env['ENGINE_RINGS'] !== 'off' };
+}
+
+/** Validates the offload options in one place. */
+export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, received ${received(options)}`);
+  const o = options as Record<string, unknown>;
+  const c = o['connector'] as Partial<VppConnector> | undefined;
+  if (typeof c !== 'object' || c === null || typeof c.createProducerRing !== 'function' || typeof c.requestBatch !== 'function') {
+    throw new TypeError(`options.connector must be a VppConnector, received ${received(c)}`);
+  }
+  const mod = o['descriptorsModule'];
+  if (mod !== undefined && (typeof mod !== 'string' || !mod.startsWith('file:'))) {
+    throw new TypeError(`options.descriptorsModule must be a file: URL string, received ${received(mod)}`);
+  }
+  const env = envSwitches();
+  const ringBytes = o['ringBytes'];
+  if (ringBytes !== undefined && (typeof ringBytes !== 'number' || !Number.isInteger(ringBytes))) {
+    throw new TypeError(`options.ringBytes must be an integer, received ${received(ringBytes)}`);
+  }
+  return {
+    connector: c as VppConnector,
+    workers: bool(o, 'workers', env.workers),
+    threads: int(o, 'threads', 2, 1, 64),
+    inlineThreshold: int(o, 'inlineThreshold', DEFAULT_INLINE_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
+    rings: bool(o, 'rings', env.rings),
+    descriptorsModule: mod as string | undefined,
+    stallTimeout: int(o, 'stallTimeout', 10_000, 1, 3_600_000),
+    ringBytes: ringBytes as number | undefined,
+  };
+}

@@ -1,0 +1,103 @@
+// A key-value state cut into shards of msgpack bytes in SharedArrayBuffers (importable from workers).
+import { Packr } from 'msgpackr';
+import type { Value } from '../api/values.js';
+
+/** One decoded shard: keys sorted ascending, values at the same index. */
+export interface ShardData {
+  readonly keys: readonly string[];
+  readonly values: readonly Value[];
+}
+
+const EMPTY: ShardData = Object.freeze({ keys: [], values: [] });
+
+/** Records are defined inside each shard's bytes: any thread decodes them with a fresh Packr. */
+function packr(): Packr {
+  return new Packr({ useRecords: true, moreTypes: false });
+}
+
+/** FNV-1a over the key's UTF-16 units: cheap, stable across threads and runs. */
+export function shardOf(key: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % shards;
+}
+
+/** Copies bytes into shared memory, so handing them to a worker copies nothing. */
+export function toShared(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, bytes.length)), 0, bytes.length);
+  out.set(bytes);
+  return out;
+}
+
+export function encodeShard(data: ShardData): Uint8Array {
+  return toShared(packr().pack(data));
+}
+
+export function decodeShard(bytes: Uint8Array): ShardData {
+  if (bytes.length === 0) return EMPTY;
+  const d = packr().unpack(bytes) as ShardData;
+  if (typeof d !== 'object' || d === null || !Array.isArray(d.keys) || !Array.isArray(d.values) || d.keys.length !== d.values.length) {
+    throw new TypeError('shard: not a state shard (expected { keys: string[], values: Value[] })');
+  }
+  return d;
+}
+
+/**
+ * Desired or applied state as `shardCount` msgpack shards, keys hashed to shards with `shardOf`
+ * (so shard i of two snapshots with the same count covers the same keys).
+ */
+export class StateSnapshot {
+  readonly shards: readonly Uint8Array[];
+  readonly size: number;
+
+  constructor(shards: readonly Uint8Array[], size: number) {
+    if (!Array.isArray(shards) || shards.length === 0 || !shards.every((s) => s instanceof Uint8Array)) {
+      throw new TypeError(`shards: expected a non-empty array of Uint8Array, received ${Array.isArray(shards) ? `an array of ${shards.length}` : typeof shards}`);
+    }
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`size: expected an integer >= 0, received ${String(size)}`);
+    this.shards = shards;
+    this.size = size;
+  }
+
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** Builds a snapshot from entries (O(state): meant for producers, tests and benchmarks). */
+  static fromEntries(entries: Iterable<readonly [string, Value]>, shardCount: number): StateSnapshot {
+    if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 4096) {
+      throw new RangeError(`shardCount: expected an integer in 1..4096, received ${String(shardCount)}`);
+    }
+    const buckets: Array<Array<readonly [string, Value]>> = Array.from({ length: shardCount }, () => []);
+    let size = 0;
+    const seen = new Set<string>();
+    for (const e of entries) {
+      const key = e[0];
+      if (typeof key !== 'string') throw new TypeError(`entries: keys must be strings, received ${typeof key}`);
+      if (seen.has(key)) throw new TypeError(`entries: duplicate key ${key}`);
+      seen.add(key);
+      (buckets[shardOf(key, shardCount)] as Array<readonly [string, Value]>).push(e);
+      size++;
+    }
+    const shards = buckets.map((b) => {
+      b.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+      return encodeShard({ keys: b.map((x) => x[0]), values: b.map((x) => x[1]) });
+    });
+    return new StateSnapshot(shards, size);
+  }
+
+  static empty(shardCount: number): StateSnapshot {
+    return StateSnapshot.fromEntries([], shardCount);
+  }
+
+  /** Every entry, shard by shard (O(state)). */
+  *entries(): IterableIterator<[string, Value]> {
+    for (const s of this.shards) {
+      const d = decodeShard(s);
+      for (let i = 0; i < d.keys.length; i++) yield [d.keys[i] as string, d.values[i] as Value];
+    }
+  }
+}

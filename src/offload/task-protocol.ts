@@ -1,0 +1,42 @@
+// What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
+
+export interface DiffTask {
+  readonly kind: 'diff';
+  readonly descriptorsModule: string | undefined;
+  /** Shard bytes (SharedArrayBuffer-backed: nothing is copied). */
+  readonly desired: Uint8Array;
+  readonly applied: Uint8Array;
+}
+
+export interface DiffTaskResult {
+  /** Per wave: the packed OpSegment (SharedArrayBuffer-backed) or null. */
+  readonly waves: Array<Uint8Array | null>;
+  readonly counts: number[];
+  readonly failures: Array<readonly [string, string, string]>;
+  readonly compared: number;
+}
+
+export interface EncodeTask {
+  readonly kind: 'encode';
+  readonly descriptorsModule: string | undefined;
+  readonly segment: Uint8Array;
+  readonly stage: 0 | 1;
+  readonly metadata: ReadonlyArray<readonly [string, number]>;
+  readonly allocBase: number;
+  /** Absent: return the requests packed instead of writing them (the postMessage path). */
+  readonly ring?: { readonly ring: SharedArrayBuffer; readonly doorbell: SharedArrayBuffer; readonly channel: number; readonly sequence: number };
+  readonly stallTimeout: number;
+}
+
+export interface EncodeTaskResult {
+  readonly frames: number;
+  readonly frameOp: Int32Array;
+  readonly captures: Array<readonly [number, string]>;
+  readonly metadata: Array<readonly [string, number]>;
+  readonly failures: Array<readonly [number, string, string]>;
+  readonly needsConfigure: boolean;
+  /** Without a ring: the requests, packed. */
+  readonly requests: Uint8Array | null;
+}
+
+export type OffloadTask = DiffTask | EncodeTask;

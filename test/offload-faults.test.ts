@@ -1,0 +1,74 @@
+import test from 'ava';
+import { StateSnapshot, WorkerTaskError, OffloadKeyError } from '../src/offload/index.js';
+import { route, startOffloadStack, type Entry } from './helpers/offload-stack.js';
+import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
+
+const SHARDS = 4;
+const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+
+function state(extra: Entry[]): Entry[] {
+  return [...Array.from({ length: 400 }, (_, i) => route(i)), ...extra];
+}
+
+for (const [when, action] of [
+  ['encode', 'exit'],
+  ['diff', 'exit'],
+] as const) {
+  test(`S5: a worker that dies while ${when === 'diff' ? 'diffing' : 'encoding'} (${action}) fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true });
+    t.teardown(() => s.close());
+    const bad: Entry = [`${CRASH_PREFIX}k`, { action, when }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state([bad]), SHARDS), StateSnapshot.empty(SHARDS));
+    const crashed = first.errors.find((e) => e.key === bad[0]);
+    t.truthy(crashed, 'the key whose worker died is reported');
+    t.true(crashed?.error instanceof WorkerTaskError);
+    t.is((crashed?.error as WorkerTaskError).code, 'ERR_WORKER_TASK');
+    for (const e of first.errors) t.true(e.error instanceof WorkerTaskError, `${e.key}: ${e.error.message}`);
+    // Keys that failed are not recorded as applied; the rest is.
+    const applied = new Map(first.applied.entries());
+    t.false(applied.has(bad[0]));
+    t.is(applied.size, 401 - first.errors.length);
+
+    // The pool replaced the worker: the next sync (without the bad key) applies the rest. Keys of
+    // the crashed shard may have been sent before the crash: the sim then answers "exists", a typed
+    // per-key error that a downstream resync would heal; nothing else fails.
+    const second = await s.pool.sync(StateSnapshot.fromEntries(state([]), SHARDS), first.applied);
+    for (const e of second.errors) t.is((e.error as { code?: string }).code, 'ERR_VPP_API', `${e.key}: ${e.error.message}`);
+    const snap = await s.sim.snapshot();
+    t.is(snap.routes.filter((r) => r.prefix.startsWith('10.')).length, 400);
+    const third = await s.pool.sync(StateSnapshot.fromEntries(state([]), SHARDS), StateSnapshot.fromEntries(state([]), SHARDS));
+    t.is(third.ops, 0);
+  });
+}
+
+test('S2, S5: a key no descriptor handles and an invalid value are typed per-key errors; other keys still run', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0 });
+  t.teardown(() => s.close());
+  const desired = StateSnapshot.fromEntries(
+    [...Array.from({ length: 50 }, (_, i) => route(i)), ['no/such/kind', { a: 1 }], ['config/vpp/v2/vrf-table/id/9/protocol/IPV4', { id: 8, protocol: 'IPV4' }]],
+    SHARDS,
+  );
+  for (const mode of ['pool', 'inline'] as const) {
+    const r = await s.pool.sync(desired, mode === 'pool' ? StateSnapshot.empty(SHARDS) : StateSnapshot.fromEntries(Array.from({ length: 50 }, (_, i) => route(i)), SHARDS), { mode });
+    const byKey = new Map(r.errors.map((e) => [e.key, e.error]));
+    t.is(byKey.size, 2, mode);
+    t.true(byKey.get('no/such/kind') instanceof OffloadKeyError);
+    t.is((byKey.get('no/such/kind') as OffloadKeyError).code, 'ERR_UNIMPLEMENTED_KEY');
+    t.is((byKey.get('config/vpp/v2/vrf-table/id/9/protocol/IPV4') as OffloadKeyError).code, 'ERR_INVALID_VALUE');
+  }
+  t.is((await s.sim.snapshot()).routes.filter((r) => r.prefix.startsWith('10.')).length, 50);
+});
+
+test('V4, S5: a non-zero retval from the sim is a VppApiError for that key only', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0 });
+  t.teardown(() => s.close());
+  const desired = StateSnapshot.fromEntries(Array.from({ length: 100 }, (_, i) => route(i)), SHARDS);
+  // The applied snapshot claims route 7 exists, but the sim never had it: its delete fails.
+  const ghost = route(7, { preference: 9 });
+  const applied = StateSnapshot.fromEntries([ghost], SHARDS);
+  const r = await s.pool.sync(desired, applied, { mode: 'pool' });
+  t.is(r.errors.length, 1);
+  t.is(r.errors[0]?.key, ghost[0]);
+  t.is((r.errors[0]?.error as { code?: string }).code, 'ERR_VPP_API');
+  t.deepEqual(new Map(r.applied.entries()).get(ghost[0]), ghost[1], 'the failed key keeps what was applied before');
+});

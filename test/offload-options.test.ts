@@ -1,0 +1,90 @@
+import test from 'ava';
+import { OffloadClosedError, OffloadKeyError, OffloadPool, StateSnapshot, WorkerTaskError, envSwitches, DEFAULT_INLINE_THRESHOLD } from '../src/offload/index.js';
+import { route, startOffloadStack } from './helpers/offload-stack.js';
+
+test('B1: the inline threshold picks inline below it and the pool at or above it', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 100, workers: true });
+  t.teardown(() => s.close());
+  t.is(s.pool.inlineThreshold, 100);
+  t.is(s.pool.modeFor(99), 'inline');
+  t.is(s.pool.modeFor(100), 'pool');
+  const small = StateSnapshot.fromEntries(Array.from({ length: 40 }, (_, i) => route(i)), 2);
+  const big = StateSnapshot.fromEntries(Array.from({ length: 150 }, (_, i) => route(i)), 2);
+  const a = await s.pool.sync(small, StateSnapshot.empty(2));
+  t.is(a.mode, 'inline');
+  const b = await s.pool.sync(big, a.applied);
+  t.is(b.mode, 'pool');
+  t.is(b.ops, 110);
+  t.deepEqual(b.errors, []);
+});
+
+test('B1: workers off runs every sync inline; rings off still uses the pool (postMessage path)', async (t) => {
+  const off = await startOffloadStack({ workers: false, inlineThreshold: 0 });
+  t.teardown(() => off.close());
+  t.false(off.pool.workers);
+  t.false(off.pool.rings);
+  const desired = StateSnapshot.fromEntries(Array.from({ length: 60 }, (_, i) => route(i)), 2);
+  const r = await off.pool.sync(desired, StateSnapshot.empty(2), { mode: 'pool' });
+  t.is(r.mode, 'inline');
+  t.deepEqual(r.errors, []);
+  const posted = await startOffloadStack({ rings: false, inlineThreshold: 0, workers: true });
+  t.teardown(() => posted.close());
+  t.true(posted.pool.workers);
+  t.false(posted.pool.rings);
+  const p = await posted.pool.sync(desired, StateSnapshot.empty(2));
+  t.is(p.mode, 'pool');
+  t.deepEqual(p.errors, []);
+  t.is((await posted.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 60);
+});
+
+test('B1: ENGINE_WORKERS=off and ENGINE_RINGS=off switch the defaults', (t) => {
+  const before = { w: process.env['ENGINE_WORKERS'], r: process.env['ENGINE_RINGS'] };
+  try {
+    process.env['ENGINE_WORKERS'] = 'off';
+    t.deepEqual(envSwitches(), { workers: false, rings: false });
+    delete process.env['ENGINE_WORKERS'];
+    process.env['ENGINE_RINGS'] = 'off';
+    t.deepEqual(envSwitches(), { workers: true, rings: false });
+    delete process.env['ENGINE_RINGS'];
+    t.deepEqual(envSwitches(), { workers: true, rings: true });
+  } finally {
+    if (before.w === undefined) delete process.env['ENGINE_WORKERS'];
+    else process.env['ENGINE_WORKERS'] = before.w;
+    if (before.r === undefined) delete process.env['ENGINE_RINGS'];
+    else process.env['ENGINE_RINGS'] = before.r;
+  }
+  t.true(Number.isInteger(DEFAULT_INLINE_THRESHOLD) && DEFAULT_INLINE_THRESHOLD > 0);
+});
+
+test('bad options are TypeError/RangeError naming the option; bad sync arguments reject', async (t) => {
+  const s = await startOffloadStack({ workers: false });
+  t.teardown(() => s.close());
+  const connector = s.connector;
+  await t.throwsAsync(OffloadPool.start(null as never), { instanceOf: TypeError, message: /options must be an object, received null/ });
+  await t.throwsAsync(OffloadPool.start({} as never), { instanceOf: TypeError, message: /options\.connector must be a VppConnector/ });
+  await t.throwsAsync(OffloadPool.start({ connector, threads: 0 }), { instanceOf: RangeError, message: /options\.threads must be in 1\.\.64, received 0/ });
+  await t.throwsAsync(OffloadPool.start({ connector, threads: 1.5 }), { instanceOf: TypeError, message: /options\.threads must be an integer/ });
+  await t.throwsAsync(OffloadPool.start({ connector, inlineThreshold: -1 }), { instanceOf: RangeError, message: /options\.inlineThreshold/ });
+  await t.throwsAsync(OffloadPool.start({ connector, workers: 'yes' as never }), { instanceOf: TypeError, message: /options\.workers must be a boolean, received "yes"/ });
+  await t.throwsAsync(OffloadPool.start({ connector, rings: 1 as never }), { instanceOf: TypeError, message: /options\.rings must be a boolean/ });
+  await t.throwsAsync(OffloadPool.start({ connector, descriptorsModule: './x.js' }), { instanceOf: TypeError, message: /options\.descriptorsModule must be a file: URL/ });
+  const e = StateSnapshot.empty(2);
+  await t.throwsAsync(s.pool.sync({} as never, e), { instanceOf: TypeError, message: /desired: expected a StateSnapshot/ });
+  await t.throwsAsync(s.pool.sync(e, StateSnapshot.empty(3)), { instanceOf: RangeError, message: /applied: expected 2 shards/ });
+  await t.throwsAsync(s.pool.sync(e, e, { mode: 'fast' as never }), { instanceOf: TypeError, message: /options\.mode/ });
+  t.throws(() => StateSnapshot.fromEntries([], 0), { instanceOf: RangeError, message: /shardCount/ });
+  t.throws(() => StateSnapshot.fromEntries([['a', {}], ['a', {}]], 1), { instanceOf: TypeError, message: /duplicate key a/ });
+});
+
+test('error classes carry stable codes', (t) => {
+  const table: Array<[Error & { code: string }, string, string]> = [
+    [new WorkerTaskError('k', 'died'), 'WorkerTaskError', 'ERR_WORKER_TASK'],
+    [new OffloadClosedError(), 'OffloadClosedError', 'ERR_OFFLOAD_CLOSED'],
+    [new OffloadKeyError('ERR_INVALID_VALUE', 'k', 'bad'), 'OffloadKeyError', 'ERR_INVALID_VALUE'],
+  ];
+  for (const [err, name, code] of table) {
+    t.is(err.name, name);
+    t.is(err.code, code);
+    t.true(err.message.length > 0);
+  }
+});

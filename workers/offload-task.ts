@@ -1,0 +1,101 @@
+// Piscina task module of the offload pool: diff a shard, or encode a wave's ops into a producer ring.
+import { Packr } from 'msgpackr';
+import { FrameCodec } from '../src/connector/frame-codec.js';
+import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
+import { RingWriter } from '../src/connector/ring.js';
+import { requestMessage } from '../src/connector/request-message.js';
+import { loadDescriptors } from '../src/offload/descriptors-module.js';
+import { KindTable, diffShard, encodeSegment, packSegment, unpackSegment, TaskMetadata, type RequestSink } from '../src/offload/shard-work.js';
+import { decodeShard, toShared } from '../src/offload/state-snapshot.js';
+import type { DiffTask, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask } from '../src/offload/task-protocol.js';
+import type { BinapiRequest } from '../src/scheduler/binapi-client.js';
+
+const tables = new Map<string, Promise<KindTable>>();
+function kindTable(module: string | undefined): Promise<KindTable> {
+  const k = module ?? '';
+  let t = tables.get(k);
+  if (!t) tables.set(k, (t = loadDescriptors(module).then((d) => new KindTable(d))));
+  return t;
+}
+
+/** Publish every this many frames, so the sim starts applying while we still encode. */
+const COMMIT_EVERY = 128;
+
+class RingSink implements RequestSink {
+  readonly #writer: RingWriter;
+  readonly #codec = new FrameCodec();
+  readonly #channel: number;
+  readonly #stallTimeout: number;
+  #sequence: number;
+  #sinceCommit = 0;
+
+  constructor(t: NonNullable<EncodeTask['ring']>, stallTimeout: number) {
+    this.#writer = new RingWriter(t.ring, t.doorbell);
+    this.#channel = t.channel;
+    this.#sequence = t.sequence;
+    this.#stallTimeout = stallTimeout;
+  }
+
+  send(req: BinapiRequest): void {
+    this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
+    const bytes = this.#codec.encode(requestMessage(req.name, makeContext(this.#channel, this.#sequence), req.fields));
+    if (!this.#writer.write(bytes)) {
+      // Full: publish what is staged (the sim can only free space it can see), then block this
+      // worker thread (never the main one) until the sim moves TAIL.
+      this.#writer.commit();
+      this.#sinceCommit = 0;
+      const until = performance.now() + this.#stallTimeout;
+      while (!this.#writer.write(bytes)) {
+        if (performance.now() > until) throw new Error(`request ring stalled for ${this.#stallTimeout} ms`);
+        this.#writer.waitForSpaceSync(20);
+      }
+    }
+    if (++this.#sinceCommit >= COMMIT_EVERY) this.flush();
+  }
+
+  flush(): void {
+    this.#writer.commit();
+    this.#sinceCommit = 0;
+  }
+}
+
+class ArraySink implements RequestSink {
+  readonly requests: BinapiRequest[] = [];
+  send(req: BinapiRequest): void {
+    this.requests.push(req);
+  }
+}
+
+async function diff(t: DiffTask): Promise<DiffTaskResult> {
+  const kinds = await kindTable(t.descriptorsModule);
+  const out = diffShard(decodeShard(t.desired), decodeShard(t.applied), kinds);
+  const waves: Array<Uint8Array | null> = [];
+  const counts: number[] = [];
+  for (let w = 0; w < kinds.waveCount; w++) {
+    const seg = out.waves[w];
+    waves.push(seg ? toShared(packSegment(seg)) : null);
+    counts.push(seg ? seg.keys.length : 0);
+  }
+  return { waves, counts, failures: out.failures, compared: out.compared };
+}
+
+const requestPackr = new Packr({ useRecords: true, moreTypes: false });
+
+async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
+  const kinds = await kindTable(t.descriptorsModule);
+  const seg = unpackSegment(t.segment);
+  const md = new TaskMetadata(t.metadata, t.allocBase);
+  if (t.ring) {
+    const sink = new RingSink(t.ring, t.stallTimeout);
+    const r = encodeSegment(seg, t.stage, kinds, md, sink);
+    sink.flush();
+    return { ...r, frameOp: r.frameOp.slice(), requests: null };
+  }
+  const sink = new ArraySink();
+  const r = encodeSegment(seg, t.stage, kinds, md, sink);
+  return { ...r, frameOp: r.frameOp.slice(), requests: requestPackr.pack(sink.requests) };
+}
+
+export default function run(task: OffloadTask): Promise<DiffTaskResult | EncodeTaskResult> {
+  return task.kind === 'diff' ? diff(task) : encode(task);
+}
