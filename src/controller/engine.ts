@@ -148,6 +148,8 @@ export class ControllerEngine {
   // The event being processed, and the generator that processes it (suspended on a thenable).
   #gen: Processing | null = null;
   #run: EventRun | null = null;
+  // The previous event's state object, cleared, for the next event: one less allocation per event.
+  #spareRun: EventRun | null = null;
   #event: Event | null = null;
   #nextFollowUpTo: number | null = null;
   #ctx: EventContext | null = null;
@@ -333,6 +335,8 @@ export class ControllerEngine {
         this.#log.error({ err }, `closing the scheduler stack failed: ${toError(err).message}`);
       }
     }
+    // Every enabled AsyncLocalStorage costs each promise of the process a store copy: release ours.
+    this.#als.disable();
   }
 
   #clearTimers(): void {
@@ -409,7 +413,16 @@ export class ControllerEngine {
   #startEvent(event: Event, ctx: EventContext): void {
     let run: EventRun;
     try {
-      run = new EventRun(event, ctx, this.#listeners.size > 0, this.#now(), event === this.#shutdownEvent);
+      const timing = this.#listeners.size > 0;
+      const now = this.#now();
+      const spare = this.#spareRun;
+      if (spare !== null) {
+        this.#spareRun = null;
+        spare.reset(event, ctx, timing, now, event === this.#shutdownEvent);
+        run = spare;
+      } else {
+        run = new EventRun(event, ctx, timing, now, event === this.#shutdownEvent);
+      }
       this.#run = run;
       if (!this.#begin(run)) {
         this.#endEvent();
@@ -510,6 +523,11 @@ export class ControllerEngine {
     const ctx = this.#ctx as EventContext;
     ctx.active = false;
     this.#gen = null;
+    const run = this.#run;
+    if (run !== null) {
+      run.clear();
+      this.#spareRun = run;
+    }
     this.#run = null;
     this.#event = null;
     this.#ctx = null;
@@ -1070,7 +1088,10 @@ export class ControllerEngine {
     records: readonly HandlerRecord[],
   ): CommitOptions {
     let description = name;
-    for (const r of records) if (r.change !== '') description += `\n* ${r.handler}: ${r.change}`;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as HandlerRecord;
+      if (r.change !== '') description += `\n* ${r.handler}: ${r.change}`;
+    }
     // The common update (no change descriptions, no revert) reuses one frozen options object per event name.
     const cacheable = isUpdate && !withRevert && description === name;
     if (cacheable) {

@@ -25,19 +25,30 @@ export interface NamedHandler {
 }
 
 const NO_HANDLERS: readonly NamedHandler[] = Object.freeze([]);
+// What a spare run points at between events.
+const NO_CONTEXT: EventContext = { seqNum: 0, followUpTo: null, active: false, finished: true };
+const NO_EVENT: Event = Object.freeze({
+  getName: () => 'none',
+  toString: () => 'none',
+  method: () => EventMethodType.Update,
+  isBlocking: () => false,
+  done: () => undefined,
+});
 
 /**
  * The state of one event's processing. The processing generator stays small (few live registers to
- * save at each suspension); everything else lives here and in plain methods.
+ * save at each suspension); everything else lives here and in plain methods. The loop reuses one
+ * instance from event to event (`reset`): nothing that outlives an event points at it, and arrays
+ * that do outlive it (handler records in the history, timings given to listeners) are made anew.
  */
 export class EventRun {
-  readonly event: Event;
-  readonly ctx: EventContext;
-  readonly processingStart: number;
-  readonly perfStart: number;
+  event!: Event;
+  ctx!: EventContext;
+  processingStart = 0;
+  perfStart = 0;
   /** Non-null only while an onEvent listener is attached: timings are measured only then. */
-  readonly handlerMs: Array<{ handler: string; ms: number }> | null;
-  readonly isOurShutdown: boolean;
+  handlerMs: Array<{ handler: string; ms: number }> | null = null;
+  isOurShutdown = false;
   name = '';
   method: EventMethodType = EventMethodType.Update;
   description = '';
@@ -70,12 +81,49 @@ export class EventRun {
   #okCount = 0;
 
   constructor(event: Event, ctx: EventContext, timing: boolean, now: number, isOurShutdown: boolean) {
+    this.reset(event, ctx, timing, now, isOurShutdown);
+  }
+
+  /** Makes this the state of a new event (every field, so a reused instance carries nothing over). */
+  reset(event: Event, ctx: EventContext, timing: boolean, now: number, isOurShutdown: boolean): void {
     this.event = event;
     this.ctx = ctx;
     this.processingStart = now;
     this.perfStart = timing ? performance.now() : 0;
     this.handlerMs = timing ? [] : null;
     this.isOurShutdown = isOurShutdown;
+    this.name = '';
+    this.method = EventMethodType.Update;
+    this.description = '';
+    this.isUpdate = false;
+    this.withRevert = false;
+    this.withHealing = true;
+    this.reverse = false;
+    this.skipHandlers = false;
+    this.isHealing = false;
+    this.healingAfterErr = null;
+    this.isStartupResync = false;
+    this.isVerification = false;
+    this.before = null;
+    this.handlers = NO_HANDLERS;
+    this.idx = 0;
+    this.t0 = 0;
+    this.txn = null;
+    this.wasErr = null;
+    this.needsHealing = false;
+    this.fatal = null;
+    this.abort = false;
+    this.committed = false;
+    this.commitMs = 0;
+    this.txnError = null;
+    this.recordedTxn = null;
+    this.#records = null;
+    this.#okCount = 0;
+  }
+
+  /** Drops what the finished event referenced, so a spare instance retains nothing. */
+  clear(): void {
+    this.reset(NO_EVENT, NO_CONTEXT, false, 0, false);
   }
 
   /** Records a plain success of `nh` (update or resync, no change description). */

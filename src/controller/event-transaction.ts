@@ -3,6 +3,22 @@ import type { Value } from '../api/values.js';
 import { findNonPlain } from '../api/plain-value.js';
 import { InvalidValueError } from '../scheduler/errors.js';
 
+// Values found plain that can no longer change (frozen all the way down, data properties only): a
+// handler putting the same constant value event after event has it checked once, not on every put.
+const knownPlain = new WeakSet<object>();
+
+/** Whether a value already found plain is frozen throughout, with no getter that could answer differently. */
+function isDeepFrozen(v: object): boolean {
+  if (!Object.isFrozen(v)) return false;
+  for (const k of Object.keys(v)) {
+    const d = Object.getOwnPropertyDescriptor(v, k);
+    if (d === undefined || !('value' in d)) return false;
+    const child: unknown = d.value;
+    if (typeof child === 'object' && child !== null && !isDeepFrozen(child)) return false;
+  }
+  return true;
+}
+
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`transaction key must be a string, received ${typeof key}`);
 }
@@ -26,8 +42,11 @@ export class EventTransaction implements UpdateOperations {
     }
     // Refused here, where the handler that made it is named: such a value could be neither sent to
     // the dataplane, nor copied by getConfig(), nor shown by the REST API.
-    const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
-    if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
+    if (!knownPlain.has(value)) {
+      const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
+      if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
+      if (isDeepFrozen(value)) knownPlain.add(value);
+    }
     this.values.set(key, value);
   }
 
