@@ -1,4 +1,4 @@
-import { ACL_INDEX_NEW, type AclRule } from '../src/binapi/messages.js';
+import { ACL_INDEX_NEW, ALL_INTERFACES, type AclRule } from '../src/binapi/messages.js';
 import { VppRetval } from '../src/binapi/retval.js';
 import { DataplaneState, NO_INTERFACE, type SimInterface, type SimPath } from './dataplane-state.js';
 import {
@@ -176,12 +176,16 @@ export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freez
     return out;
   },
   ip_address_dump: (s, m) => {
-    const iface = s.interfaces.get(u32(m, 'sw_if_index'));
-    if (!iface) return [];
+    const only = u32(m, 'sw_if_index');
     const v6 = bool(m, 'is_ipv6', false);
     const out = [];
-    for (const prefix of iface.addresses) {
-      if (canonicalIp(prefix.slice(0, prefix.indexOf('/')))?.v6 === v6) out.push({ sw_if_index: iface.sw_if_index, prefix });
+    // sw_if_index ~0 = every interface: one dump instead of one per interface.
+    const ifaces = only === ALL_INTERFACES ? s.interfaces.values() : [s.interfaces.get(only)];
+    for (const iface of ifaces) {
+      if (!iface) continue;
+      for (const prefix of iface.addresses) {
+        if (canonicalIp(prefix.slice(0, prefix.indexOf('/')))?.v6 === v6) out.push({ sw_if_index: iface.sw_if_index, prefix });
+      }
     }
     return out;
   },

@@ -16,6 +16,8 @@ export const InterfaceDevType = Object.freeze({ loopback: 'loopback', tap: 'virt
 
 /** `sw_interface_set_flags.flags`: bit 0 = admin up. */
 export const IF_STATUS_API_FLAG_ADMIN_UP = 1;
+/** `sw_if_index` that means every interface (`ip_address_dump`). */
+export const ALL_INTERFACES = 0xffffffff;
 /** `acl_add_replace.acl_index` that asks for a new ACL. */
 export const ACL_INDEX_NEW = 0xffffffff;
 

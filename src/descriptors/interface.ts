@@ -1,5 +1,5 @@
 import type { Value } from '../api/values.js';
-import { IF_STATUS_API_FLAG_ADMIN_UP } from '../binapi/messages.js';
+import { ALL_INTERFACES, IF_STATUS_API_FLAG_ADMIN_UP } from '../binapi/messages.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { CreatePlan, Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
@@ -164,6 +164,16 @@ export const interfaceDescriptor: Descriptor = {
       if (typeof d.tag === 'string' && d.tag !== '' && typeof d.sw_if_index === 'number') tagByIndex.set(d.sw_if_index, d.tag);
     }
     const out: RetrievedValue[] = [];
+    // Two dumps for every interface's addresses, not two per interface: retrieve stays O(1) round trips.
+    const addressesOf = new Map<number, Set<string>>();
+    for (const is_ipv6 of [false, true]) {
+      for (const a of await ctx.dump('ip_address_dump', { sw_if_index: ALL_INTERFACES, is_ipv6 })) {
+        if (typeof a.prefix !== 'string' || typeof a.sw_if_index !== 'number') continue;
+        let set = addressesOf.get(a.sw_if_index);
+        if (!set) addressesOf.set(a.sw_if_index, (set = new Set()));
+        set.add(a.prefix.toLowerCase());
+      }
+    }
     for (const d of details) {
       const sw = d.sw_if_index as number;
       const name = tagByIndex.get(sw);
@@ -176,15 +186,7 @@ export const interfaceDescriptor: Descriptor = {
       if (hint?.physAddress !== undefined && typeof d.l2_address === 'string') v.physAddress = d.l2_address.toLowerCase();
       const unIndex = d.unnumbered_sw_if_index;
       const withIp = typeof unIndex === 'number' && unIndex !== sw ? tagByIndex.get(unIndex) : undefined;
-      const addrs = new Set<string>();
-      if (withIp === undefined) {
-        for (const is_ipv6 of [false, true]) {
-          for (const a of await ctx.dump('ip_address_dump', { sw_if_index: sw, is_ipv6 })) {
-            if (typeof a.prefix === 'string' && (a.sw_if_index === undefined || a.sw_if_index === sw)) addrs.add(a.prefix.toLowerCase());
-          }
-        }
-      }
-      v.ipAddresses = [...addrs].sort();
+      v.ipAddresses = withIp === undefined ? [...(addressesOf.get(sw) ?? [])].sort() : [];
       v.vrf = typeof d.vrf_id === 'number' ? d.vrf_id : 0;
       if (hint?.mtu !== undefined && typeof d.mtu === 'number') v.mtu = d.mtu;
       if (withIp !== undefined) v.unnumbered = { interfaceWithIp: withIp };
