@@ -2,6 +2,7 @@
 // native-sim, connector, scheduler, controller with the built-in handlers, and a DbWatcher on the
 // shared etcd. It reports over IPC when the first DBResync is processed and, for every change that
 // carries a write timestamp, when the controller finished it (commit to the dataplane included).
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,11 +11,16 @@ import { DBResync, KubeStateChange, type Event } from '../src/api/events.js';
 import { VppConnector } from '../src/connector/index.js';
 import { Controller } from '../src/controller/index.js';
 import { DbWatcher } from '../src/dbwatcher/index.js';
-import { builtinHandlers } from '../src/handlers/index.js';
+import { builtinHandlers, podInterfaceName } from '../src/handlers/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { WRITTEN_AT, type NodeMessage, type NodeConfig } from './cluster-protocol.js';
 
 const config = JSON.parse(process.env['CLUSTER_NODE'] ?? '{}') as NodeConfig;
+// A bench node reports what broke and keeps going, so that the run ends with figures marked missed
+// rather than a dead child.
+process.on('unhandledRejection', (err) => {
+  process.stderr.write(`  node ${config.index}: unhandled rejection: ${err instanceof Error ? err.message : String(err)}\n`);
+});
 const send = (m: NodeMessage): void => {
   process.send?.(m);
 };
@@ -82,18 +88,42 @@ const flush = setInterval(() => {
   samples = [];
 }, 50);
 
-process.on('message', (m: { type: string }) => {
+let stopping = false;
+// The bench process died without stopping us: remove the mirror and leave.
+process.on('disconnect', () => {
+  if (stopping) return;
+  rmSync(mirrorDir, { recursive: true, force: true });
+  process.exit(1);
+});
+
+process.on('message', (m: { type: string; streamed?: number }) => {
   if (m.type !== 'stop') return;
+  stopping = true;
   void (async () => {
     clearInterval(flush);
     if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
     await watcher.close();
-    await controller.close();
-    await scheduler.close();
-    await connector.close();
-    await sim.close();
+    // -1 when the dataplane cannot even be dumped (the bench then marks its figures missed).
+    let streamInterfaces = -1;
+    try {
+      const sb = await scheduler.dump('config/vpp/v2/interfaces/', 'sb');
+      streamInterfaces = 0;
+      for (let i = 0; i < (m.streamed ?? 0); i++) {
+        if (sb.has(`config/vpp/v2/interfaces/${podInterfaceName(`ns-0/stream-${i}`)}`)) streamInterfaces++;
+      }
+    } catch (err) {
+      process.stderr.write(`  node ${config.index}: dataplane dump failed: ${(err as Error).message}\n`);
+    }
+    try {
+      await controller.close();
+      await scheduler.close();
+      await connector.close();
+      await sim.close();
+    } catch (err) {
+      process.stderr.write(`  node ${config.index}: shutdown error: ${(err as Error).message}\n`);
+    }
     await rm(mirrorDir, { recursive: true, force: true });
-    send({ type: 'stopped', node: config.index, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
+    send({ type: 'stopped', node: config.index, streamInterfaces, duplicatesSkipped: watcher.stats.duplicatesSkipped, pushRetries: watcher.stats.pushRetries });
     process.disconnect?.();
   })();
 });

@@ -19,4 +19,11 @@ export type NodeMessage =
       readonly firstApplied: number;
       readonly lastApplied: number;
     }
-  | { readonly type: 'stopped'; readonly node: number; readonly duplicatesSkipped: number; readonly pushRetries: number };
+  | {
+      readonly type: 'stopped';
+      readonly node: number;
+      /** Interfaces of the streamed pods found on the node's dataplane at the end. */
+      readonly streamInterfaces: number;
+      readonly duplicatesSkipped: number;
+      readonly pushRetries: number;
+    };

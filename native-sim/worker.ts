@@ -164,13 +164,30 @@ function anyRequests(): boolean {
   return false;
 }
 
-/** Polls the rings for a short budget: a request that follows a reply within µs skips the futex wake. */
+/** Spins that found nothing in a row, and spins still to skip because of them. */
+let spinMisses = 0;
+let spinSkip = 0;
+
+/**
+ * Polls the rings for a short budget: a request that follows a reply within µs skips the futex
+ * wake. After a miss the next 2^misses spins are skipped (up to 64), so an idle sim or an
+ * overloaded machine does not pay for spinning that does not pay off.
+ */
 function spin(): boolean {
   if (data.spinMicros === 0) return false;
+  if (spinSkip > 0) {
+    spinSkip--;
+    return false;
+  }
   const end = performance.now() + data.spinMicros / 1000;
   do {
-    if (anyRequests()) return true;
+    if (anyRequests()) {
+      spinMisses = 0;
+      return true;
+    }
   } while (performance.now() < end);
+  spinMisses = Math.min(spinMisses + 1, 6);
+  spinSkip = (1 << spinMisses) - 1;
   return false;
 }
 

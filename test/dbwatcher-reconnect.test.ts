@@ -52,7 +52,11 @@ test('D4: a restarted etcd is probed, resynced from (fresh remote DBResync) and 
   await client.put(externalConfigEtcdKey('n1', 'config/vpp/v2/interfaces/x', root)).value('{"name":"x"}').exec();
   await states.waitFor('remote', mark);
   await put(client, 'd');
-  await loop.waitFor('pod d', () => replay(loop.events).has('kube/pod/d/namespace/default'));
+  // Pods and external config come on different watch streams: wait for both.
+  await loop.waitFor('pod d and interface x', () => {
+    const state = replay(loop.events);
+    return state.has('kube/pod/d/namespace/default') && state.has('config/vpp/v2/interfaces/x');
+  });
 
   const resyncs = loop.of(DBResync);
   t.true(resyncs.length >= 2);

@@ -19,6 +19,7 @@ import { LocalMirror } from '../src/dbwatcher/local-mirror.js';
 import { silentLogger } from '../src/dbwatcher/options.js';
 import { startEtcd, type EtcdServer } from './helpers/etcd-server.js';
 import { RecordingLoop } from './helpers/dbwatcher-recorder.js';
+import { replay } from './helpers/dbwatcher-state.js';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -247,8 +248,11 @@ test('D5: changes racing resyncs are pushed once: never again after a snapshot t
   })();
   for (let i = 0; i < 3; i++) await w.resync();
   await writes;
-  await put(kubeStateEtcdKey('namespace', 'done', root), { name: 'done' });
-  await loop.waitFor('done marker', () => loop.of(KubeStateChange).some((e) => e.key === 'done'));
+  const final = { 'kube/pod/p0/namespace/d5': 30, 'kube/pod/p1/namespace/d5': 28, 'kube/pod/p2/namespace/d5': 29 };
+  await loop.waitFor('the last writes', () => {
+    const state = replay(loop.events);
+    return Object.entries(final).every(([k, v]) => (state.get(k) as { v?: number } | undefined)?.v === v);
+  });
   // Every segment (a DBResync and the changes after it) moves each key strictly forward.
   const last = new Map<string, number>();
   for (const e of loop.events) {

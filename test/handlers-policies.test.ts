@@ -5,7 +5,10 @@ import { AddPod, DeletePod, builtinHandlers } from '../src/handlers/index.js';
 import { k8sKey, podValue, policyValue } from '../src/flood/k8s-values.js';
 import { drive, driveResync, kubeStateWith } from './helpers/flood-recording-txn.js';
 
-const ACL = 'config/vpp.acls/v2/acl/pol.shop.db-only';
+const ACL_DB = 'config/vpp.acls/v2/acl/acl-shop.db';
+const ACL_DB2 = 'config/vpp.acls/v2/acl/acl-shop.db2';
+const ANY = '0.0.0.0/0';
+const DENY = { action: 'DENY', ipRule: { ip: { sourceNetwork: ANY, destinationNetwork: ANY } } };
 const policy = policyValue('shop', 'db-only', { app: 'db' }, [
   { fromPods: { app: 'api' }, ports: [{ protocol: 'TCP', port: 5432 }] },
   { fromCidrs: ['192.0.2.0/24'] },
@@ -15,58 +18,83 @@ function pod(name: string, labels: Record<string, string>, prev: Value | null = 
   return new KubeStateChange({ key: k8sKey('pod', 'shop', name), resource: 'pod', prevValue: prev, newValue: podValue('shop', name, labels) });
 }
 
-test('C7: a policy becomes an ACL on the selected pods, permitting allowed sources and denying the rest', (t) => {
+function pol(name: string, value: Value | null, prev: Value | null = null): KubeStateChange {
+  return new KubeStateChange({ key: k8sKey('policy', 'shop', name), resource: 'policy', prevValue: prev, newValue: value });
+}
+
+const egress = (v: Value | undefined): unknown => (v?.['interfaces'] as { egress: string[] } | undefined)?.egress;
+
+test('C7: a policy becomes an ACL on each selected pod, permitting allowed sources and denying the rest', (t) => {
   const handlers = builtinHandlers();
   const state = new Map<string, Value>();
   drive(handlers, pod('db', { app: 'db' }), state); // 10.1.0.2
   drive(handlers, pod('api', { app: 'api' }), state); // 10.1.0.3
-  drive(handlers, new KubeStateChange({ key: k8sKey('policy', 'shop', 'db-only'), resource: 'policy', newValue: policy }), state);
-  const any = '0.0.0.0/0';
-  t.deepEqual(state.get(ACL), {
-    name: 'pol.shop.db-only',
+  drive(handlers, pol('db-only', policy), state);
+  t.deepEqual(state.get(ACL_DB), {
+    name: 'acl-shop.db',
     rules: [
-      { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.3/32', destinationNetwork: any }, tcp: { destinationPortRange: { lowerPort: 5432, upperPort: 5432 } } } },
-      { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '192.0.2.0/24', destinationNetwork: any } } },
-      { action: 'DENY', ipRule: { ip: { sourceNetwork: any, destinationNetwork: any } } },
+      { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.3/32', destinationNetwork: ANY }, tcp: { destinationPortRange: { lowerPort: 5432, upperPort: 5432 } } } },
+      { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '192.0.2.0/24', destinationNetwork: ANY } } },
+      DENY,
     ],
     interfaces: { ingress: [], egress: ['tap-shop.db'] },
   });
+  t.false(state.has('config/vpp.acls/v2/acl/acl-shop.api'), 'a pod no policy selects is not isolated');
+});
+
+test('C7: every policy selecting a pod is combined into that pod\'s one ACL (VPP keeps one list per interface)', (t) => {
+  const handlers = builtinHandlers();
+  const state = new Map<string, Value>();
+  drive(handlers, pod('db', { app: 'db', tier: 'back' }), state);
+  drive(handlers, pol('db-only', policy), state);
+  drive(handlers, pol('back', policyValue('shop', 'back', { tier: 'back' }, [{ fromCidrs: ['198.51.100.0/24'] }])), state);
+  const rules = state.get(ACL_DB)?.['rules'] as Array<{ ipRule: { ip: { sourceNetwork: string } } }>;
+  t.deepEqual(rules.map((r) => r.ipRule.ip.sourceNetwork), ['198.51.100.0/24', '192.0.2.0/24', ANY]);
+  t.is([...state.keys()].filter((k) => k.includes('vpp.acls')).length, 1);
+  // Egress-only and non-matching-expression policies do not isolate.
+  const egressOnly = { ...policyValue('shop', 'eg', {}, []), policyType: 'EGRESS' };
+  const expr = { ...policyValue('shop', 'ex', {}, []), pods: { matchExpression: [{ key: 'app', operator: 'NOT_IN', value: ['db'] }] } };
+  drive(handlers, pol('eg', egressOnly), state);
+  drive(handlers, pol('ex', expr), state);
+  t.is((state.get(ACL_DB)?.['rules'] as unknown[]).length, 3);
 });
 
 test('C5: pod changes re-render the ACLs of their namespace; a leaving pod is dropped in the Reverse pass', (t) => {
   const handlers = builtinHandlers();
   const state = new Map<string, Value>();
-  drive(handlers, new KubeStateChange({ key: k8sKey('policy', 'shop', 'db-only'), resource: 'policy', newValue: policy }), state);
-  t.false(state.has(ACL), 'selects no pod yet: no ACL');
+  drive(handlers, pol('db-only', policy), state);
+  t.is(state.size, 0, 'selects no pod yet: no ACL');
   drive(handlers, pod('db', { app: 'db' }), state);
-  t.deepEqual((state.get(ACL)?.['interfaces'] as { egress: string[] }).egress, ['tap-shop.db']);
+  t.deepEqual(egress(state.get(ACL_DB)), ['tap-shop.db']);
   drive(handlers, new AddPod({ namespace: 'shop', name: 'db2' }), state);
+  t.false(state.has(ACL_DB2), 'a CNI-only pod has no labels yet');
   drive(handlers, pod('db2', { app: 'db' }), state);
-  t.deepEqual((state.get(ACL)?.['interfaces'] as { egress: string[] }).egress, ['tap-shop.db', 'tap-shop.db2']);
-  const r = drive(handlers, new DeletePod({ namespace: 'shop', name: 'db' }), state);
+  t.deepEqual(egress(state.get(ACL_DB2)), ['tap-shop.db2']);
+  drive(handlers, pod('api', { app: 'api' }), state);
+  t.is((state.get(ACL_DB)?.['rules'] as unknown[]).length, 3, 'a new peer re-renders the ACLs that reference it');
+  const r = drive(handlers, new DeletePod({ namespace: 'shop', name: 'api' }), state);
   t.is(r.error, null);
-  t.deepEqual((state.get(ACL)?.['interfaces'] as { egress: string[] }).egress, ['tap-shop.db2']);
+  t.is((state.get(ACL_DB)?.['rules'] as unknown[]).length, 2);
+  drive(handlers, new DeletePod({ namespace: 'shop', name: 'db' }), state);
+  t.false(state.has(ACL_DB));
   drive(handlers, pod('db2', { app: 'other' }, podValue('shop', 'db2', { app: 'db' })), state);
-  t.false(state.has(ACL), 'relabelled away: the ACL selects nothing and is removed');
-  t.false([...state.keys()].some((k) => k.includes('tap-shop.db/')), 'the deleted pod left nothing behind');
+  t.false(state.has(ACL_DB2), 'relabelled away: no policy selects it and its ACL is removed');
+  t.false([...state.keys()].some((k) => k.includes('vpp.acls')));
 });
 
 test('C8: a failed AddPod reverts the policy handler\'s rendered state too', (t) => {
   const handlers = builtinHandlers();
   const state = new Map<string, Value>();
-  drive(handlers, new KubeStateChange({ key: k8sKey('policy', 'shop', 'db-only'), resource: 'policy', newValue: policy }), state);
+  drive(handlers, pol('all', policyValue('shop', 'all', {}, [{ fromPods: {} }])), state);
   drive(handlers, pod('db', { app: 'db' }), state);
-  const before = JSON.stringify(state.get(ACL));
-  // AddPod of a pod without labels only matters to an empty selector; use one that selects everything.
-  const all = policyValue('shop', 'all', {}, []);
-  drive(handlers, new KubeStateChange({ key: k8sKey('policy', 'shop', 'all'), resource: 'policy', newValue: all }), state);
-  const allBefore = JSON.stringify(state.get('config/vpp.acls/v2/acl/pol.shop.all'));
+  const before = JSON.stringify(state.get(ACL_DB));
   t.truthy(drive(handlers, new AddPod({ namespace: 'shop', name: 'new' }), state, { failCommit: true }).error);
-  t.is(JSON.stringify(state.get(ACL)), before);
+  t.is(JSON.stringify(state.get(ACL_DB)), before);
   // Had the revert not restored the rendered state, this re-add would be seen as "no change".
   const r = drive(handlers, new AddPod({ namespace: 'shop', name: 'new' }), state);
-  t.not(JSON.stringify(state.get('config/vpp.acls/v2/acl/pol.shop.all')), allBefore);
-  t.true(r.descriptions.includes('updated ACL of shop/all'));
+  t.not(JSON.stringify(state.get(ACL_DB)), before);
+  t.true(state.has('config/vpp.acls/v2/acl/acl-shop.new'));
+  t.true(r.descriptions.some((d) => d.startsWith('shop: 1 ACL(s) added, 1 updated')));
 });
 
 test('C6: policy resync runs after the pod resync and renders from the rebuilt pods', (t) => {
@@ -77,6 +105,6 @@ test('C6: policy resync runs after the pod resync and renders from the rebuilt p
     policy: [[k8sKey('policy', 'shop', 'db-only'), policy]],
   });
   driveResync(handlers, new DBResync({ kubeState: ks }), ks, state);
-  t.deepEqual((state.get(ACL)?.['interfaces'] as { egress: string[] }).egress, ['tap-shop.db']);
+  t.deepEqual(egress(state.get(ACL_DB)), ['tap-shop.db']);
   t.is(state.size, 4);
 });

@@ -58,6 +58,7 @@ test('C20 V4: ring occupancy and dataplane errors come from the connector stats 
   t.is(sample(text, 'vpp_engine_ring_used_bytes{ring="reply"}'), 64);
   t.is(sample(text, 'vpp_engine_ring_capacity_bytes{ring="request"}'), 1 << 20);
   t.is(sample(text, 'vpp_engine_dataplane_requests_in_flight'), 3);
+  t.is(sample(text, 'vpp_engine_dataplane_up'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 2);
   t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="VALUE_EXIST"}'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_timeouts_total'), 1);
@@ -67,6 +68,10 @@ test('C20 V4: ring occupancy and dataplane errors come from the connector stats 
   t.is(sample(text, 'vpp_engine_dataplane_errors_total{code="VALUE_EXIST"}'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_timeouts_total'), 1);
   t.is(sample(text, 'vpp_engine_dataplane_protocol_errors_total'), 2);
+  connector.state = 'not-responding';
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 0);
+  connector.state = 'up';
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 1);
   // A connector whose counters restart (reconnect) keeps the metric monotonic.
   connector.current = { ...connector.current, errorsByRetval: { NO_SUCH_ENTRY: 1 } };
   t.is(sample(await m.metrics(), 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 6);

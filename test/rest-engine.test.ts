@@ -39,7 +39,11 @@ class LoopbackHandler implements EventHandler {
 
 async function engine(t: { teardown(fn: () => unknown): void }, config: Partial<ControllerConfig> = {}) {
   const sim = await startNativeSim();
-  const connector = await VppConnector.connect(sim);
+  // A generous reply timeout: the machine is shared, and a slow first ping is not what is tested here.
+  const connector = await VppConnector.connect(sim, { replyTimeout: 10_000 }).catch(async (err: unknown) => {
+    await sim.close();
+    throw err;
+  });
   const scheduler = new Scheduler({ connector });
   const health = new HealthRegistry();
   const controller = new Controller({ handlers: [new LoopbackHandler()], scheduler, statusCheck: health, config });
@@ -69,7 +73,7 @@ function reported(health: HealthRegistry, name: string, state: 'ok' | 'error'): 
   });
 }
 
-test('C20 C16 S7: event history, txn history, status, dump and metrics of a real engine', async (t) => {
+test.serial('C20 C16 S7: event history, txn history, status, dump and metrics of a real engine', async (t) => {
   const { server, controller } = await engine(t);
   const before = Math.floor(Date.now() / 1000);
   controller.pushEvent(new DBResync());
@@ -119,7 +123,7 @@ test('C20 C16 S7: event history, txn history, status, dump and metrics of a real
   t.regex(r.text, /vpp_engine_ring_capacity_bytes\{ring="request"\} [1-9]/);
 });
 
-test('C20 C4: /health turns into error (503) when the startup resync deadline is missed', async (t) => {
+test.serial('C20 C4: /health turns into error (503) when the startup resync deadline is missed', async (t) => {
   const { server, health } = await engine(t, { startupResyncDeadline: 30 });
   await reported(health, 'controller', 'error');
   const r = await http(server, '/health');
@@ -129,7 +133,7 @@ test('C20 C4: /health turns into error (503) when the startup resync deadline is
   t.truthy(r.json.components.controller.error.message);
 });
 
-test('C20 C9: /health turns into error (503) after a fatal handler error', async (t) => {
+test.serial('C20 C9: /health turns into error (503) after a fatal handler error', async (t) => {
   const { server, controller, health } = await engine(t);
   controller.pushEvent(new DBResync());
   const ok = new ExternalConfigChange('fine', true);

@@ -111,6 +111,20 @@ test('S6: a retry that meets a newer desired value retries the newer one', async
   t.is(s.getStatus(T('a'))?.state, 'configured');
 });
 
+test('S6: an invalid value is not retried; the failed key next to it is', async (t) => {
+  const { dp, s } = fakeScheduler();
+  t.teardown(() => s.close());
+  dp.failNext('thing_add');
+  const r = await s.commit(kv({ bad: { x: 'nope' }, a: thing(1) }), { retry: { delay: 1, maxAttempts: 3, expBackoff: false } });
+  t.is(r.error?.kvErrors.length, 2);
+  await waitFor(() => s.getTransactionHistory().some((x) => x.origin === 'retry'));
+  const retries = s.getTransactionHistory().filter((x) => x.origin === 'retry');
+  t.is(retries.length, 1);
+  t.deepEqual(retries[0]?.executed, [{ key: T('a'), op: 'create', note: 'retry' }]);
+  t.is(s.getStatus(T('bad'))?.state, 'invalid');
+  t.is(s.getStatus(T('a'))?.state, 'configured');
+});
+
 /** Resolves when `cond` holds, checking after each macrotask (bounded). */
 async function waitFor(cond: () => boolean, rounds = 2000): Promise<boolean> {
   for (let i = 0; i < rounds; i++) {

@@ -5,7 +5,7 @@ function serving(p: ServeProcess): Promise<string> {
   return p.waitFor((l) => typeof l.msg === 'string' && l.msg.startsWith('serving on ')).then((l) => l.url as string);
 }
 
-test('C20 C17: serve on an ephemeral port answers REST calls, then SIGTERM finishes queued events and exits 0', async (t) => {
+test.serial('C20 C17: serve on an ephemeral port answers REST calls, then SIGTERM finishes queued events and exits 0', async (t) => {
   const p = spawnServe(['--http', '127.0.0.1:0']);
   t.teardown(() => {
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -52,7 +52,7 @@ test('C20 C17: serve on an ephemeral port answers REST calls, then SIGTERM finis
   await t.throwsAsync(fetch(`${url}/health`));
 });
 
-test('C20: serve with a token protects every endpoint but /health; SIGINT also shuts down cleanly', async (t) => {
+test.serial('C20: serve with a token protects every endpoint but /health; SIGINT also shuts down cleanly', async (t) => {
   const p = spawnServe(['--http=127.0.0.1:0'], { ENGINE_REST_TOKEN: 'tkn' });
   t.teardown(() => {
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
@@ -66,7 +66,7 @@ test('C20: serve with a token protects every endpoint but /health; SIGINT also s
   t.truthy(p.lines.find((l) => l.msg === 'shutdown complete'));
 });
 
-test('C20: a bad command line prints the usage and exits 2', async (t) => {
+test.serial('C20: a bad command line prints the usage and exits 2', async (t) => {
   const p = spawnServe(['--http', 'nowhere']);
   const { code } = await p.exit;
   t.is(code, 2);

@@ -1,13 +1,8 @@
-import { startNativeSim, type NativeSim } from '../../native-sim/index.js';
-import { HealingResyncType } from '../api/enums.js';
-import { DBResync, HealingResync } from '../api/events.js';
-import { toError } from '../api/errors.js';
-import { VppConnector } from '../connector/index.js';
-import { Controller } from '../controller/index.js';
+import type { NativeSim } from '../../native-sim/index.js';
+import { DBResync } from '../api/events.js';
 import { DbWatcher } from '../dbwatcher/index.js';
+import { Engine } from '../engine/index.js';
 import { builtinHandlers } from '../handlers/index.js';
-import { ResyncOrchestrator } from '../resync/index.js';
-import { Scheduler } from '../scheduler/index.js';
 import type { ServeEngine, ServeEngineContext } from './serve-app.js';
 
 /** The engine plus the simulated dataplane it runs on (for tests and diagnostics). */
@@ -16,41 +11,28 @@ export interface ServeStack extends ServeEngine {
 }
 
 /**
- * The engine `serve` runs: simulated VPP + connector + scheduler, the built-in handlers and the
- * controller, the resync orchestrator (a dataplane restart reports to it; the controller's
- * registration answers with a downstream resync) and, with `--etcd`, the DB watcher.
+ * The engine `serve` runs: the built-in handlers on the embedded default engine (native-sim,
+ * connector, scheduler, resync orchestrator: a dataplane restart is healed through the loop) and,
+ * with `--etcd`, the DB watcher with its local mirror.
  */
 export async function buildServeEngine({ args, logger, health }: ServeEngineContext): Promise<ServeStack> {
-  const sim = await startNativeSim();
-  const connector = await VppConnector.connect(sim, { logger: logger.child({ component: 'connector' }) });
-  const scheduler = new Scheduler({ connector, logger: logger.child({ component: 'scheduler' }) });
-  const controller = new Controller({
+  const engine = await Engine.start({
     handlers: builtinHandlers(),
-    scheduler,
     statusCheck: health,
     logger: logger.child({ component: 'controller' }),
+    stack: {
+      connector: { logger: logger.child({ component: 'connector' }) },
+      scheduler: { logger: logger.child({ component: 'scheduler' }) },
+      orchestrator: { logger: logger.child({ component: 'resync' }) },
+    },
   });
-  const orchestrator = new ResyncOrchestrator({ logger: logger.child({ component: 'resync' }) });
-
-  // The controller's part of an orchestrated resync: re-align the dataplane (a downstream resync).
-  const registration = orchestrator.register('controller');
-  void (async () => {
-    for await (const ev of registration.statusEvents()) {
-      try {
-        controller.pushEvent(new HealingResync(HealingResyncType.Periodic));
-      } catch (err) {
-        logger.warn({ err: toError(err) }, 'could not queue the downstream resync');
-      }
-      ev.ack();
-    }
-  })();
+  const { controller, connector } = engine;
+  health.reportStateChange('dataplane', connector.state === 'up' ? 'ok' : 'error');
   const offState = connector.onStateChange((state) => {
-    health.reportStateChange('dataplane', state === 'not-responding' ? 'error' : 'ok', state === 'not-responding' ? new Error('dataplane is not responding') : null);
+    if (state === 'closed') return;
+    health.reportStateChange('dataplane', state === 'up' ? 'ok' : 'error', state === 'up' ? null : new Error(`dataplane is ${state}`));
   });
-  const offRestart = connector.onRestart((epoch) => orchestrator.reportError('dataplane', new Error(`dataplane restarted (epoch ${epoch})`)));
-  health.reportStateChange('dataplane', 'ok');
 
-  await controller.start();
   let watcher: DbWatcher | null = null;
   if (args.etcd !== null) {
     watcher = new DbWatcher({
@@ -60,7 +42,14 @@ export async function buildServeEngine({ args, logger, health }: ServeEngineCont
       statusCheck: health,
       logger: logger.child({ component: 'dbwatcher' }),
     });
-    await watcher.start();
+    try {
+      await watcher.start();
+    } catch (err) {
+      await watcher.close();
+      offState();
+      await engine.close();
+      throw err;
+    }
   } else {
     if (args.localDb !== null) logger.warn({ localDb: args.localDb }, '--local-db mirrors the remote DB: ignored without --etcd');
     // No database: the startup resync is an empty one, so that events flow at once (C4).
@@ -69,21 +58,23 @@ export async function buildServeEngine({ args, logger, health }: ServeEngineCont
 
   const w = watcher;
   return {
-    sim,
+    sim: engine.sim,
     controller,
-    scheduler,
+    scheduler: engine.scheduler,
     connector,
-    orchestrator,
-    ...(w ? { resync: async () => { await w.resync(); return 'remote DB resync done'; } } : {}),
+    orchestrator: engine.stack.orchestrator,
+    ...(w
+      ? {
+          resync: async () => {
+            await w.resync();
+            return 'remote DB resync done';
+          },
+        }
+      : {}),
     async close() {
       await w?.close();
-      offRestart();
+      await engine.close();
       offState();
-      await orchestrator.close();
-      await controller.close();
-      await scheduler.close();
-      await connector.close();
-      await sim.close();
     },
   };
 }

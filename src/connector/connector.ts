@@ -99,6 +99,9 @@ class Op {
   }
 }
 
+/** `<request>_reply` for every catalog request, built once (no string concatenation per reply). */
+const REPLY_NAMES: ReadonlyMap<string, string> = new Map(Object.keys(REQUEST_FIELDS).map((n) => [n, replyName(n)]));
+
 function isPlainFields(v: unknown): v is Readonly<Record<string, unknown>> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -320,7 +323,7 @@ class ConnectorEngine implements TransportSink {
       }
       return;
     }
-    if (name !== replyName(op.name)) return this.onProtocolError(`${name} does not answer ${op.name}`);
+    if (name !== (REPLY_NAMES.get(op.name) ?? replyName(op.name))) return this.onProtocolError(`${name} does not answer ${op.name}`);
     this.replies++;
     this.#pending.delete(context);
     const retval = raw['retval'];
@@ -594,7 +597,17 @@ export class VppConnector {
     e.sim = sim;
     e.transport = o.transport === 'ring' ? new RingTransport(sim, e, o.spinMicros) : await PostMessageTransport.open(sim, e);
     try {
-      await e.ping();
+      // The sim thread may still be starting (or the machine busy): retry the first ping until
+      // connectTimeout, each try bounded by replyTimeout.
+      const giveUp = performance.now() + o.connectTimeout;
+      for (;;) {
+        try {
+          await e.ping();
+          break;
+        } catch (err) {
+          if (!(err instanceof ReplyTimeoutError) || performance.now() >= giveUp) throw err;
+        }
+      }
     } catch (err) {
       await e.close();
       throw err;

@@ -7,6 +7,8 @@ export interface ConnectorLogger {
 export interface ConnectorOptions {
   /** Milliseconds to wait for a reply (or a dump's closing control_ping_reply) before failing it. @default 1000 */
   readonly replyTimeout?: number;
+  /** Milliseconds `connect` keeps retrying its first ping (each try bounded by replyTimeout). @default 10000 */
+  readonly connectTimeout?: number;
   /** Milliseconds between health pings (control_ping); two missed pings mean 'not-responding'. 0 disables pinging. @default 1000 */
   readonly pingInterval?: number;
   /** Microseconds the main thread spins on the reply ring after sending before it parks on Atomics.waitAsync. 0 = never spin. @default 50 */
@@ -25,6 +27,7 @@ export interface ConnectorOptions {
 
 export interface ResolvedConnectorOptions {
   readonly replyTimeout: number;
+  readonly connectTimeout: number;
   readonly pingInterval: number;
   readonly spinMicros: number;
   readonly transport: 'ring' | 'postMessage';
@@ -64,6 +67,7 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
   }
   return {
     replyTimeout: int(o, 'replyTimeout', 1000, 1, 3_600_000),
+    connectTimeout: int(o, 'connectTimeout', 10_000, 0, 3_600_000),
     pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
     spinMicros: int(o, 'spinMicros', 50, 0, 100_000),
     transport,

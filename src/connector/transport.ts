@@ -55,6 +55,8 @@ export class RingTransport implements Transport {
     this.drain();
     this.#park();
   };
+  #spinMisses = 0;
+  #spinSkip = 0;
   readonly #onFrame = (payload: Uint8Array): void => {
     let msg: unknown;
     try {
@@ -124,15 +126,24 @@ export class RingTransport implements Transport {
 
   afterSend(inFlight: () => number): void {
     if (this.#spinMicros === 0) return;
+    // A spin that found nothing only burnt CPU (the sim is slow, or the machine is overloaded and
+    // spinning steals its time): after a miss, skip the next 2^misses spins (up to 64).
+    if (this.#spinSkip > 0) {
+      this.#spinSkip--;
+      return;
+    }
     // A reply usually comes back within a few µs: spinning for a bounded time beats parking
     // (~55 µs to wake from waitAsync). The budget bounds how long the event loop is held.
     const end = performance.now() + this.#spinMicros / 1000;
     do {
       if (this.#reader.hasData()) {
         this.drain();
+        this.#spinMisses = 0;
         if (inFlight() === 0) return;
       }
     } while (performance.now() < end);
+    this.#spinMisses = Math.min(this.#spinMisses + 1, 6);
+    this.#spinSkip = (1 << this.#spinMisses) - 1;
   }
 
   /** Keeps exactly one Atomics.waitAsync on the reply HEAD pending while open. */

@@ -35,6 +35,7 @@ import type { ControllerConfig } from './config.js';
 import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { EventQueue } from './event-queue.js';
+import { EventRun, type EventContext, type NamedHandler } from './event-run.js';
 import { EventTransaction } from './event-transaction.js';
 import { levelEnabled, type ControllerLogger } from './logger.js';
 import { mergeValues } from './merge-values.js';
@@ -59,25 +60,10 @@ const MINUTE_MS = 60_000;
 const EVENTS_PER_TURN = 512;
 const METHOD_NAMES = ['FullResync', 'DownstreamResync', 'UpstreamResync', 'Update'] as const;
 
-/** The ALS store of one event in flight: pushes seeing it while `active` are follow-ups. */
-interface EventContext {
-  readonly seqNum: number;
-  active: boolean;
-  finished: boolean;
-}
-
-interface QueueEntry {
+/** A queued follow-up; the main queue holds bare events (pushed from outside: no follow-up). */
+interface FollowUp {
   readonly event: Event;
-  /** seqNum of the event being processed when this was pushed; null = pushed from outside. */
-  readonly followUpTo: number | null;
-}
-
-interface NamedHandler {
-  readonly handler: EventHandler;
-  readonly name: string;
-  /** Shared, frozen record of a successful update/resync without a change description: most events, no allocation. */
-  readonly ok: HandlerRecord;
-  readonly revertOk: HandlerRecord;
+  readonly followUpTo: number;
 }
 
 const NO_TIMINGS: ReadonlyArray<{ handler: string; ms: number }> = Object.freeze([]);
@@ -85,56 +71,11 @@ const NO_RECORDS: readonly HandlerRecord[] = Object.freeze([]);
 
 type Processing = Generator<PromiseLike<unknown>, void, unknown>;
 
-/**
- * The state of one event's processing. The processing generator stays small (few live registers to
- * save at each suspension); everything else lives here and in plain methods.
- */
-class EventRun {
-  readonly entry: QueueEntry;
-  readonly event: Event;
-  readonly ctx: EventContext;
-  readonly processingStart: number;
-  readonly perfStart: number;
-  /** Non-null only while an onEvent listener is attached: timings are measured only then. */
-  readonly handlerMs: Array<{ handler: string; ms: number }> | null;
-  readonly isOurShutdown: boolean;
-  name = '';
-  method: EventMethodType = EventMethodType.Update;
-  description = '';
-  isUpdate = false;
-  withRevert = false;
-  withHealing = true;
-  reverse = false;
-  skipHandlers = false;
-  isHealing = false;
-  healingAfterErr: Error | null = null;
-  isStartupResync = false;
-  isVerification = false;
-  before: Array<string | undefined> | null = null;
-  readonly handlers: NamedHandler[] = [];
-  readonly records: HandlerRecord[] = [];
-  idx = 0;
-  t0 = 0;
-  txn: EventTransaction | null = null;
-  wasErr: Error | null = null;
-  needsHealing = false;
-  fatal: FatalError | null = null;
-  abort = false;
-  committed = false;
-  commitMs = 0;
-  txnError: Error | null = null;
-  recordedTxn: RecordedTxn | null = null;
-
-  constructor(entry: QueueEntry, ctx: EventContext, timing: boolean, now: number, isOurShutdown: boolean) {
-    this.entry = entry;
-    this.event = entry.event;
-    this.ctx = ctx;
-    this.processingStart = now;
-    this.perfStart = timing ? performance.now() : 0;
-    this.handlerMs = timing ? [] : null;
-    this.isOurShutdown = isOurShutdown;
-  }
-}
+// Where the processing generator enters an event the direct path could not finish synchronously.
+const STAGE_SOURCES = 0;
+const STAGE_HANDLERS = 1;
+const STAGE_REVERT = 2;
+type Stage = typeof STAGE_SOURCES | typeof STAGE_HANDLERS | typeof STAGE_REVERT;
 
 export interface EngineInit {
   readonly handlers: ReadonlyArray<{ readonly handler: EventHandler; readonly name: string }>;
@@ -182,10 +123,10 @@ export class ControllerEngine {
   #owned: OwnedScheduler | null = null;
 
   readonly #als = new AsyncLocalStorage<EventContext>();
-  readonly #queue = new EventQueue<QueueEntry>();
-  readonly #followUps = new EventQueue<QueueEntry>();
+  readonly #queue = new EventQueue<Event>();
+  readonly #followUps = new EventQueue<FollowUp>();
   // Events popped before the first DBResync was processed (SPEC C4), in arrival order.
-  readonly #held = new EventQueue<QueueEntry>();
+  readonly #held = new EventQueue<Event>();
   readonly #history: EventHistory;
   readonly #listeners = new Set<(info: ProcessedEventInfo) => void>();
 
@@ -206,7 +147,9 @@ export class ControllerEngine {
 
   // The event being processed, and the generator that processes it (suspended on a thenable).
   #gen: Processing | null = null;
-  #entry: QueueEntry | null = null;
+  #run: EventRun | null = null;
+  #event: Event | null = null;
+  #nextFollowUpTo: number | null = null;
   #ctx: EventContext | null = null;
   #txn: EventTransaction | null = null;
 
@@ -301,7 +244,7 @@ export class ControllerEngine {
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
-    this.#queue.push({ event, followUpTo: null });
+    this.#queue.push(event);
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -369,7 +312,7 @@ export class ControllerEngine {
       const shutdown = new Shutdown();
       this.#shutdownEvent = shutdown;
       // Capacity is not checked: close() must always be able to end the loop.
-      this.#queue.push({ event: shutdown, followUpTo: null });
+      this.#queue.push(shutdown);
       if (!this.#busy) this.#scheduleDrain();
       try {
         await shutdown.wait();
@@ -379,8 +322,9 @@ export class ControllerEngine {
     }
     this.#clearTimers();
     const closed = new ControllerClosedError('controller closed before the event was processed');
-    for (const q of [this.#followUps, this.#held, this.#queue]) {
-      for (const entry of q.drain()) this.#callDone(entry.event, closed);
+    for (const f of this.#followUps.drain()) this.#callDone(f.event, closed);
+    for (const q of [this.#held, this.#queue]) {
+      for (const event of q.drain()) this.#callDone(event, closed);
     }
     if (this.#owned !== null) {
       try {
@@ -438,36 +382,156 @@ export class ControllerEngine {
     this.#pump();
   };
 
-  /** Processes queued events back to back until the queue is empty or one suspends on a thenable. */
+  /**
+   * Processes queued events back to back until the queue is empty or one suspends on a thenable. The
+   * common event (sync handlers, a commit promise) runs without a generator: handlers are called
+   * directly and the commit is awaited with two callbacks bound once per loop.
+   */
   #pump(): void {
     while (!this.#busy && !this.#loopEnded && this.#started) {
       if (++this.#sinceYield > EVENTS_PER_TURN) {
         this.#scheduleDrain();
         return;
       }
-      const entry = this.#nextEntry();
-      if (entry === undefined) return;
-      const ctx: EventContext = { seqNum: ++this.#seqNum, active: true, finished: false };
+      const event = this.#nextEvent();
+      if (event === undefined) return;
+      const ctx: EventContext = { seqNum: ++this.#seqNum, followUpTo: this.#nextFollowUpTo, active: true, finished: false };
       this.#busy = true;
-      this.#entry = entry;
+      this.#event = event;
       this.#ctx = ctx;
       // One store per event (not a busy flag): async continuations of this event keep it.
       this.#als.enterWith(ctx);
-      this.#gen = this.#process(entry, ctx);
-      this.#step(undefined, false);
+      this.#startEvent(event, ctx);
     }
   }
 
-  #nextEntry(): QueueEntry | undefined {
+  /** Runs one event as far as it goes synchronously; leaves the loop busy when it suspends. */
+  #startEvent(event: Event, ctx: EventContext): void {
+    let run: EventRun;
+    try {
+      run = new EventRun(event, ctx, this.#listeners.size > 0, this.#now(), event === this.#shutdownEvent);
+      this.#run = run;
+      if (!this.#begin(run)) {
+        this.#endEvent();
+        return;
+      }
+      // DBResync reloads every external source, each possibly asynchronously: the general path.
+      if (this.#extSources.length > 0 && run.event instanceof DBResync) {
+        this.#suspend(this.#process(run, STAGE_SOURCES, null));
+        return;
+      }
+      this.#selectHandlers(run);
+      const pending = this.#runHandlers(run);
+      if (pending !== null) {
+        this.#suspend(this.#process(run, STAGE_HANDLERS, pending));
+        return;
+      }
+      if (this.#commitOrSuspend(run)) return;
+      this.#afterCommit(run);
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+  }
+
+  /** Calls the handlers until one returns a thenable (returned, `run.idx` at it) or the stage ends (null). */
+  #runHandlers(run: EventRun): PromiseLike<unknown> | null {
+    const n = run.handlers.length;
+    for (; run.idx < n; run.idx++) {
+      let r: unknown;
+      try {
+        r = this.#callHandler(run);
+        if (isThenable(r)) return r;
+      } catch (e) {
+        if (this.#handlerEnded(run, undefined, true, e)) break;
+        continue;
+      }
+      if (this.#handlerEnded(run, r, false, undefined)) break;
+    }
+    return null;
+  }
+
+  /** Starts the commit; true when it suspended on the scheduler's thenable (the callbacks go on). */
+  #commitOrSuspend(run: EventRun): boolean {
+    const commit = this.#startCommit(run);
+    if (commit === null) return false;
+    const r = commit.result;
+    let thenable: PromiseLike<unknown> | null = null;
+    try {
+      if (isThenable(r)) thenable = r;
+    } catch (e) {
+      this.#commitEnded(run, undefined, true, e);
+      return false;
+    }
+    if (thenable === null) {
+      this.#commitEnded(run, r, false, undefined);
+      return false;
+    }
+    const timeout = this.#cfg.commitTimeout;
+    const p = timeout === 0 ? Promise.resolve(thenable) : this.#guard(thenable, timeout, () => new CommitTimeoutError(timeout));
+    p.then(this.#onCommitFulfilled, this.#onCommitRejected);
+    return true;
+  }
+
+  readonly #onCommitFulfilled = (v: unknown): void => this.#commitSettled(v, false, undefined);
+  readonly #onCommitRejected = (e: unknown): void => this.#commitSettled(undefined, true, e);
+
+  #commitSettled(v: unknown, failed: boolean, failure: unknown): void {
+    const run = this.#run;
+    if (run === null || this.#gen !== null) return;
+    this.#als.enterWith(run.ctx);
+    try {
+      this.#commitEnded(run, v, failed, failure);
+      if (this.#afterCommit(run)) return;
+    } catch (err) {
+      this.#escaped(toError(err));
+      this.#endEvent();
+    }
+    this.#pump();
+  }
+
+  /** Reverts (the general path) or finishes the event; true when it suspended. */
+  #afterCommit(run: EventRun): boolean {
+    if (run.wasErr !== null && run.withRevert && run.fatal === null) {
+      return this.#suspend(this.#process(run, STAGE_REVERT, null));
+    }
+    this.#finishRun(run);
+    this.#endEvent();
+    return false;
+  }
+
+  /** Hands the event to the processing generator; true when it suspended (false: it is over). */
+  #suspend(gen: Processing): boolean {
+    this.#gen = gen;
+    return !this.#step(undefined, false);
+  }
+
+  #endEvent(): void {
+    const ctx = this.#ctx as EventContext;
+    ctx.active = false;
+    this.#gen = null;
+    this.#run = null;
+    this.#event = null;
+    this.#ctx = null;
+    this.#txn = null;
+    this.#busy = false;
+  }
+
+  /** The next event to process; its follow-up origin goes to `#nextFollowUpTo`. */
+  #nextEvent(): Event | undefined {
     const followUp = this.#followUps.shift();
-    if (followUp !== undefined) return followUp;
+    if (followUp !== undefined) {
+      this.#nextFollowUpTo = followUp.followUpTo;
+      return followUp.event;
+    }
+    this.#nextFollowUpTo = null;
     if (this.#startupDone || this.#aborting) return this.#held.shift() ?? this.#queue.shift();
     // Startup gate: hold everything but the first DBResync (and our own Shutdown).
     for (;;) {
-      const entry = this.#queue.shift();
-      if (entry === undefined) return undefined;
-      if (entry.event instanceof DBResync || entry.event === this.#shutdownEvent) return entry;
-      this.#held.push(entry);
+      const event = this.#queue.shift();
+      if (event === undefined) return undefined;
+      if (event instanceof DBResync || event === this.#shutdownEvent) return event;
+      this.#held.push(event);
     }
   }
 
@@ -482,13 +546,7 @@ export class ControllerEngine {
       r = { done: true, value: undefined };
     }
     if (r.done === true) {
-      const ctx = this.#ctx as EventContext;
-      ctx.active = false;
-      this.#gen = null;
-      this.#entry = null;
-      this.#ctx = null;
-      this.#txn = null;
-      this.#busy = false;
+      this.#endEvent();
       return true;
     }
     Promise.resolve(r.value).then(this.#onFulfilled, this.#onRejected);
@@ -506,12 +564,12 @@ export class ControllerEngine {
 
   /** An exception escaped the processing code itself: finish the event with it, never crash the loop. */
   #escaped(err: Error): void {
-    const entry = this.#entry;
+    const event = this.#event;
     const ctx = this.#ctx;
     this.#log.error({ err }, `event processing failed unexpectedly: ${err.message}`);
-    if (entry !== null && ctx !== null && !ctx.finished) {
+    if (event !== null && ctx !== null && !ctx.finished) {
       ctx.finished = true;
-      this.#callDone(entry.event, err);
+      this.#callDone(event, err);
     }
   }
 
@@ -542,11 +600,14 @@ export class ControllerEngine {
 
   // ---------------------------------------------------------------- processing of one event
 
-  *#process(entry: QueueEntry, ctx: EventContext): Processing {
-    const run = new EventRun(entry, ctx, this.#listeners.size > 0, this.#now(), entry.event === this.#shutdownEvent);
-    if (!this.#begin(run)) return;
-    // DBResync: reload every external source (each may answer asynchronously).
-    if (run.event instanceof DBResync) {
+  /**
+   * The general path of one event, entered at `stage` where the direct path in `#startEvent` could not
+   * go on synchronously: external sources to load, a handler's thenable (`pending`, at `run.idx`), or
+   * handlers to revert.
+   */
+  *#process(run: EventRun, stage: Stage, pending: PromiseLike<unknown> | null): Processing {
+    if (stage === STAGE_SOURCES) {
+      // DBResync: reload every external source (each may answer asynchronously).
       for (const src of this.#extSources) {
         try {
           let snapshot: unknown = src.getConfigSnapshot();
@@ -556,34 +617,42 @@ export class ControllerEngine {
           this.#sourceFailed(src, err);
         }
       }
+      this.#selectHandlers(run);
     }
-    this.#selectHandlers(run);
-    // Handlers build the transaction; the loop only waits when a handler returns a thenable.
     const handlers = run.handlers;
-    for (; run.idx < handlers.length; run.idx++) {
-      let r: unknown;
-      try {
-        r = this.#callHandler(run);
-        if (isThenable(r)) r = yield this.#guardHandler(run, r);
-      } catch (e) {
-        if (this.#handlerEnded(run, undefined, true, e)) break;
-        continue;
+    if (stage !== STAGE_REVERT) {
+      // Handlers build the transaction; the loop only waits when a handler returns a thenable.
+      for (; run.idx < handlers.length; run.idx++) {
+        let r: unknown;
+        try {
+          if (pending !== null) {
+            const p = pending;
+            pending = null;
+            r = yield this.#guardHandler(run, p);
+          } else {
+            r = this.#callHandler(run);
+            if (isThenable(r)) r = yield this.#guardHandler(run, r);
+          }
+        } catch (e) {
+          if (this.#handlerEnded(run, undefined, true, e)) break;
+          continue;
+        }
+        if (this.#handlerEnded(run, r, false, undefined)) break;
       }
-      if (this.#handlerEnded(run, r, false, undefined)) break;
-    }
-    const commit = this.#startCommit(run);
-    if (commit !== null) {
-      let r: unknown;
-      let failed = false;
-      let failure: unknown;
-      try {
-        r = commit.result;
-        if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
-      } catch (e) {
-        failed = true;
-        failure = e;
+      const commit = this.#startCommit(run);
+      if (commit !== null) {
+        let r: unknown;
+        let failed = false;
+        let failure: unknown;
+        try {
+          r = commit.result;
+          if (isThenable(r)) r = yield this.#guard(r, this.#cfg.commitTimeout, () => new CommitTimeoutError(this.#cfg.commitTimeout));
+        } catch (e) {
+          failed = true;
+          failure = e;
+        }
+        this.#commitEnded(run, r, failed, failure);
       }
-      this.#commitEnded(run, r, failed, failure);
     }
     // RevertOnFailure: undo the handlers that ran, newest first.
     if (run.wasErr !== null && run.withRevert && run.fatal === null) {
@@ -650,7 +719,7 @@ export class ControllerEngine {
     if (run.isOurShutdown && !this.#startupDone) {
       run.skipHandlers = true;
       const closed = new ControllerClosedError('controller closed before the startup resync');
-      for (const held of this.#held.drain()) this.#callDone(held.event, closed);
+      for (const held of this.#held.drain()) this.#callDone(held, closed);
     }
     if (!run.isUpdate) {
       this.#resyncCount++;
@@ -706,16 +775,23 @@ export class ControllerEngine {
   #selectHandlers(run: EventRun): void {
     if (!run.skipHandlers && run.method !== EventMethodType.DownstreamResync) {
       const ordered = run.reverse ? this.#reversed : this.#handlers;
-      for (const nh of ordered) {
+      // Copied only when some handler declines: the shared list is kept otherwise.
+      let picked: NamedHandler[] | null = null;
+      for (let i = 0; i < ordered.length; i++) {
+        const nh = ordered[i] as NamedHandler;
+        let takes = false;
         try {
-          if (nh.handler.handlesEvent(run.event)) run.handlers.push(nh);
+          takes = Boolean(nh.handler.handlesEvent(run.event));
         } catch (err) {
           const e = toError(err);
-          run.records.push({ handler: nh.name, revert: false, change: '', error: e });
+          run.addRecord({ handler: nh.name, revert: false, change: '', error: e });
           run.wasErr = e;
           if (run.withHealing) run.needsHealing = true;
         }
+        if (takes) picked?.push(nh);
+        else picked ??= ordered.slice(0, i);
       }
+      run.handlers = picked ?? ordered;
     }
     if (levelEnabled(this.#log, 'debug')) this.#logStart(run);
     if (run.event instanceof VerificationResync) {
@@ -745,7 +821,8 @@ export class ControllerEngine {
     if (run.handlerMs !== null) run.handlerMs.push({ handler: nh.name, ms: performance.now() - run.t0 });
     const err = failed ? toError(failure) : null;
     const change = run.isUpdate && typeof result === 'string' ? result : '';
-    run.records.push(err === null && change === '' ? nh.ok : { handler: nh.name, revert: false, change, error: err });
+    if (err === null && change === '') run.addOk(nh);
+    else run.addRecord({ handler: nh.name, revert: false, change, error: err });
     if (err === null) return false;
     run.wasErr = err;
     if (err instanceof FatalError) {
@@ -767,7 +844,7 @@ export class ControllerEngine {
     const txn = run.txn as EventTransaction;
     const values = this.#merge(run.event, run.isUpdate, run.method, txn);
     if (run.isUpdate && values.size === 0) return null;
-    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.records);
+    const options = this.#commitOptions(run.name, run.method, run.isUpdate, run.withRevert, run.isStartupResync, run.onlyOk ? NO_RECORDS : run.records);
     if (run.handlerMs !== null) run.t0 = performance.now();
     run.committed = true;
     try {
@@ -819,7 +896,7 @@ export class ControllerEngine {
   /** Records one revert; true when a FatalError stops reverting. */
   #revertEnded(run: EventRun, nh: NamedHandler, failed: boolean, failure: unknown): boolean {
     const err = failed ? toError(failure) : null;
-    run.records.push(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
+    run.addRecord(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
     if (err === null) return false;
     run.wasErr = err;
     run.needsHealing = true;
@@ -850,11 +927,11 @@ export class ControllerEngine {
         ctx.seqNum,
         run.processingStart,
         processingEnd,
-        run.entry.followUpTo,
+        ctx.followUpTo,
         run.name,
         run.description,
         run.method,
-        this.#shared(run.records),
+        this.#shared(run),
         run.txnError,
         run.recordedTxn,
       );
@@ -880,7 +957,7 @@ export class ControllerEngine {
         seqNum: ctx.seqNum,
         name: run.name,
         method: run.method,
-        isFollowUp: run.entry.followUpTo !== null,
+        isFollowUp: ctx.followUpTo !== null,
         result: run.wasErr === null ? 'ok' : 'error',
         error: run.wasErr,
         durationMs: performance.now() - run.perfStart,
@@ -894,7 +971,12 @@ export class ControllerEngine {
     if (run.needsHealing && fatalCause === null) this.#scheduleHealing(run.wasErr);
   }
 
-  #shared(records: HandlerRecord[]): readonly HandlerRecord[] {
+  #shared(run: EventRun): readonly HandlerRecord[] {
+    if (run.onlyOk && run.okCount === run.handlers.length) {
+      if (run.handlers === this.#handlers) return this.#allOk;
+      if (run.handlers === this.#reversed) return this.#allOkReversed;
+    }
+    const records = run.records;
     const n = records.length;
     if (n === 0) return NO_RECORDS;
     if (sameRecords(records, this.#allOk)) return this.#allOk;
@@ -906,7 +988,7 @@ export class ControllerEngine {
   #finishBare(run: EventRun, name: string, method: EventMethodType, err: Error): void {
     const ctx = run.ctx;
     if (this.#cfg.recordEventHistory) {
-      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), run.entry.followUpTo, name, name, method, NO_RECORDS, null, null);
+      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
     if (run.handlerMs !== null) {
@@ -914,7 +996,7 @@ export class ControllerEngine {
         seqNum: ctx.seqNum,
         name,
         method,
-        isFollowUp: run.entry.followUpTo !== null,
+        isFollowUp: ctx.followUpTo !== null,
         result: 'error',
         error: err,
         durationMs: performance.now() - run.perfStart,
@@ -1096,12 +1178,12 @@ export class ControllerEngine {
   // ---------------------------------------------------------------- logs (SPEC C18)
 
   #logStart(run: EventRun): void {
-    const { ctx, name, description, method, entry } = run;
+    const { ctx, name, description, method } = run;
     const names = run.handlers.map((h) => h.name);
-    const isFollowUp = entry.followUpTo !== null;
-    const followUp = isFollowUp ? `, follow-up to #${String(entry.followUpTo)}` : '';
+    const isFollowUp = ctx.followUpTo !== null;
+    const followUp = isFollowUp ? `, follow-up to #${String(ctx.followUpTo)}` : '';
     this.#log.debug(
-      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: entry.followUpTo },
+      { seqNum: ctx.seqNum, event: name, description, method: METHOD_NAMES[method], handlers: names, isFollowUp, followUpTo: ctx.followUpTo },
       `*** Processing event #${ctx.seqNum}: ${description} [${METHOD_NAMES[method]}${followUp}] handlers: ${names.length > 0 ? names.join(', ') : '(none)'}`,
     );
   }

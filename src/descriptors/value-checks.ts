@@ -77,7 +77,10 @@ export class FieldReader {
   cidr(field: string, v: unknown = this.#v[field]): string {
     if (typeof v !== 'string' || !isCidr(v)) this.fail(field, 'a CIDR like 10.0.0.1/24', v);
     const slash = v.indexOf('/');
-    return `${canonicalIp(v.slice(0, slash))}${v.slice(slash)}`;
+    const ip = v.slice(0, slash);
+    const canonical = canonicalIp(ip);
+    // Keep the caller's string when it is canonical already: no copies per stored value.
+    return canonical === ip ? v : `${canonical}${v.slice(slash)}`;
   }
 
   array(field: string): readonly unknown[] {

@@ -22,6 +22,11 @@ export const FLOOD_USAGE = `usage: flood [options]
   --seed S            generator and fault seed (default 1)
   --queue-size N      controller event queue capacity (default 1000)
   --pods N            most live pods the generator keeps (default 300)
+  --dataplane D       thread (default: simulated VPP in its own thread, over the rings) or
+                      inline (its engine called in this thread, no rings: a baseline)
+  --healing-delay MS  delay of the after-error healing resync (default 100); a failed healing
+                      resync aborts the loop (SPEC C14), so with heavy faults a delay longer than
+                      the run leaves the repair to the final heal
   --stall-timeout MS  give up when no event finishes for MS ms (default 30000)
   --json              print the report as one JSON object on stdout (progress goes to stderr)
   --no-progress       no progress output
@@ -70,6 +75,8 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
         'queue-size': { type: 'string' },
         pods: { type: 'string' },
         'stall-timeout': { type: 'string' },
+        dataplane: { type: 'string' },
+        'healing-delay': { type: 'string' },
         json: { type: 'boolean' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -93,6 +100,8 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
     queueSize: int('queue-size', s('queue-size')),
     pods: int('pods', s('pods')),
     stallTimeoutMs: int('stall-timeout', s('stall-timeout')),
+    dataplane: s('dataplane') as FloodOptions['dataplane'],
+    healingDelayMs: int('healing-delay', s('healing-delay')),
   };
   try {
     resolveFloodOptions(options);
@@ -104,7 +113,8 @@ export function parseFloodArgs(argv: readonly string[]): FloodCommand {
       .replace(/^resyncEvery\b/, '--resync-every')
       .replace(/^queueSize\b/, '--queue-size')
       .replace(/^stallTimeoutMs\b/, '--stall-timeout')
-      .replace(/^(events|rate|handlers|faults|restarts|seed|pods)\b/, '--$1');
+      .replace(/^healingDelayMs\b/, '--healing-delay')
+      .replace(/^(events|rate|handlers|faults|restarts|seed|pods|dataplane)\b/, '--$1');
     throw new FloodUsageError(message);
   }
   return { options, json: values['json'] === true, progress: values['no-progress'] !== true, help: values['help'] === true };

@@ -1,6 +1,7 @@
 // The model of what the handlers should have produced, computed independently of the engine's
 // history: the check behind `modelDivergence` in the report.
 import { DBResync, type KeyValuePairs, type KubeStateData, type ResyncOperations, type Value } from '../api/index.js';
+import { builtinDescriptors } from '../descriptors/index.js';
 import { builtinHandlers } from '../handlers/index.js';
 import { compareStates, type Divergence } from './divergence.js';
 import { SYNTHETIC_VRF_BASE, syntheticSlots, vrfKey } from './synthetic-handlers.js';
@@ -58,9 +59,27 @@ function normalise(state: ReadonlyMap<string, Value>): Map<string, Value> {
   return out;
 }
 
+/** The model's values in the normalized form the scheduler keeps (defaults filled in, lists sorted). */
+export function normaliseValues(state: ReadonlyMap<string, Value>): Map<string, Value> {
+  const descriptors = builtinDescriptors();
+  const out = new Map<string, Value>();
+  for (const [k, v] of state) {
+    const d = descriptors.find((x) => k.startsWith(x.keyPrefix));
+    let value = v;
+    try {
+      if (d !== undefined) value = d.validate(k, v);
+    } catch {
+      // An invalid model value stays as it is: the comparison then reports it.
+    }
+    out.set(k, value);
+  }
+  return out;
+}
+
 /** Compares the model with the desired state; pod addresses as placeholders when `podAddresses`. */
 export function compareWithModel(model: ReadonlyMap<string, Value>, desired: ReadonlyMap<string, Value>, podAddresses: boolean): Divergence {
-  return podAddresses ? compareStates(normalise(model), normalise(desired)) : compareStates(model, desired);
+  const m = normaliseValues(model);
+  return podAddresses ? compareStates(normalise(m), normalise(desired)) : compareStates(m, desired);
 }
 
 /** Pod interfaces sharing an address, or with an address outside the pod subnet: IPAM bugs. */

@@ -24,6 +24,19 @@ export interface FloodOptions {
   readonly queueSize?: number;
   /** Largest number of live pods the generator keeps (built-in mode). @default 300 */
   readonly pods?: number;
+  /**
+   * The controller's `delayAfterErrorHealing` during the flood (ms): how soon a failed event is
+   * followed by a healing resync. A healing resync that fails is fatal to the loop (SPEC C14), so
+   * with heavy faults a delay longer than the run leaves the repair to the final heal.
+   * @default 100
+   */
+  readonly healingDelayMs?: number;
+  /**
+   * Where the simulated VPP runs: its own thread behind the SharedArrayBuffer rings ('thread'), or
+   * called in this thread without rings ('inline', a diagnostic baseline).
+   * @default 'thread'
+   */
+  readonly dataplane?: 'thread' | 'inline';
   /** Give up waiting when no event finished for this long (ms): a stalled run reports, never hangs. @default 30000 */
   readonly stallTimeoutMs?: number;
 }
@@ -40,6 +53,8 @@ export interface ResolvedFloodOptions {
   readonly seed: number;
   readonly queueSize: number;
   readonly pods: number;
+  readonly dataplane: 'thread' | 'inline';
+  readonly healingDelayMs: number;
   readonly stallTimeoutMs: number;
 }
 
@@ -60,6 +75,12 @@ function num(name: string, v: unknown, min: number, max: number, fallback: numbe
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number, received ${describe(v)}`);
   if (v < min || v > max) throw new RangeError(`${name} must be from ${min} to ${max}, received ${v}`);
+  return v;
+}
+
+function dataplane(v: unknown): 'thread' | 'inline' {
+  if (v === undefined) return 'thread';
+  if (v !== 'thread' && v !== 'inline') throw new TypeError(`dataplane must be 'thread' or 'inline', received ${describe(v)}`);
   return v;
 }
 
@@ -86,6 +107,8 @@ export function resolveFloodOptions(options: FloodOptions | undefined): Resolved
     seed: int('seed', o.seed, 0, 2 ** 32 - 1, 1),
     queueSize: int('queueSize', o.queueSize, 1, 1e7, 1000),
     pods: int('pods', o.pods, 1, 60_000, 300),
+    dataplane: dataplane(o.dataplane),
+    healingDelayMs: int('healingDelayMs', o.healingDelayMs, 0, 2 ** 31 - 1, 100),
     stallTimeoutMs: int('stallTimeoutMs', o.stallTimeoutMs, 100, 3_600_000, 30_000),
   };
 }

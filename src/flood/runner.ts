@@ -84,7 +84,8 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     handlers,
     queueSize: o.queueSize,
     seed: o.seed,
-    controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize },
+    dataplane: o.dataplane,
+    controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize, delayAfterErrorHealing: o.healingDelayMs },
     wrapScheduler: (s) => counters.wrap(s),
   });
   try {

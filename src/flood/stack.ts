@@ -26,6 +26,7 @@ export interface FloodStackInit {
   readonly handlers: EventHandler[];
   readonly queueSize: number;
   readonly seed: number;
+  readonly dataplane: 'thread' | 'inline';
   /** Controller configuration tuned for a flood (short retry and healing delays). */
   readonly controllerConfig: Readonly<Record<string, unknown>>;
   /** Wraps the scheduler the controller commits to, so that the run can count commits. */

@@ -6,7 +6,7 @@ import { fnv1a32, macFromHash } from './ipv4.js';
 import { podView, viewsOf, type Labels } from './k8s-view.js';
 import { podConfig, type PodConfig } from './keys.js';
 import { isPodEvent, podChangeOf } from './pod-change.js';
-import { AddPod } from './pod-events.js';
+import { AddPod, DeletePod } from './pod-events.js';
 import { UndoLog } from './undo-log.js';
 
 /** A pod this node has connected. */
@@ -43,6 +43,8 @@ export function podMac(podId: string): string {
 export class PodNetworkHandler implements EventHandler {
   readonly #ipam: IpamHandler;
   readonly #pods = new Map<string, LocalPod>();
+  /** Labels of the pods in the Kubernetes state, for a pod the CNI connects (AddPod carries none). */
+  readonly #k8sLabels = new Map<string, Labels>();
   readonly #undo = new UndoLog();
 
   constructor(ipam: IpamHandler) {
@@ -64,7 +66,9 @@ export class PodNetworkHandler implements EventHandler {
 
   resync(_event: Event, kubeState: KubeStateData, _resyncCount: number, txn: ResyncOperations): void {
     this.#pods.clear();
+    this.#k8sLabels.clear();
     for (const pod of viewsOf(kubeState, 'pod', podView)) {
+      this.#k8sLabels.set(pod.id, pod.labels);
       const local = this.#connect(pod.id, pod.namespace, pod.name, pod.labels);
       if (local !== undefined) putPod(txn, local);
     }
@@ -75,6 +79,7 @@ export class PodNetworkHandler implements EventHandler {
     const change = podChangeOf(event);
     if (change === null) return '';
     const existing = this.#pods.get(change.id);
+    if (!(event instanceof AddPod) && !(event instanceof DeletePod)) this.#rememberLabels(change.id, change.kind === 'connect' ? change.labels : null);
     if (change.kind === 'disconnect') {
       if (existing === undefined) return '';
       txn.delete(existing.config.arpKey);
@@ -91,7 +96,7 @@ export class PodNetworkHandler implements EventHandler {
       this.#undo.record(() => this.#pods.set(change.id, existing));
       return `relabelled ${change.id}`;
     }
-    const local = this.#connect(change.id, change.namespace, change.name, change.labels ?? NO_LABELS);
+    const local = this.#connect(change.id, change.namespace, change.name, change.labels ?? this.#k8sLabels.get(change.id) ?? NO_LABELS);
     if (local === undefined) throw new EngineError('ERR_NO_POD_IP', `pod ${change.id} has no IP address (is the IPAM handler before the pod handler?)`);
     putPod(txn, local);
     this.#undo.record(() => this.#pods.delete(change.id));
@@ -109,6 +114,13 @@ export class PodNetworkHandler implements EventHandler {
   describeInternalData(): string {
     const rows = [...this.#pods.values()].map((p) => `${p.id}=${p.ip}@${p.interfaceName}`).sort();
     return `pods: ${rows.join(', ')}`;
+  }
+
+  #rememberLabels(id: string, labels: Labels | null): void {
+    const before = this.#k8sLabels.get(id);
+    if (labels === null) this.#k8sLabels.delete(id);
+    else this.#k8sLabels.set(id, labels);
+    this.#undo.record(() => (before === undefined ? this.#k8sLabels.delete(id) : this.#k8sLabels.set(id, before)));
   }
 
   #connect(id: string, namespace: string, name: string, labels: Labels): LocalPod | undefined {

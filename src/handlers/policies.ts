@@ -1,10 +1,10 @@
-// Network policies: a policy becomes an ACL on the TAP interfaces of the pods it selects, permitting
-// the allowed sources and ports and denying the rest.
+// Network policies, rendered as the reference renders them for VPP: each isolated pod gets ONE
+// ACL on its TAP interface combining every policy that selects it (VPP keeps one ACL list per
+// interface, so policies must not each bind their own ACL). The ACL permits the allowed sources
+// and ports and denies the rest.
 import {
   KubeStateChange,
-  UpdateDirectionType,
   isResyncMethod,
-  isUpdateEvent,
   type Event,
   type EventHandler,
   type KubeStateData,
@@ -21,48 +21,51 @@ import { UndoLog } from './undo-log.js';
 const ANY = '0.0.0.0/0';
 const DENY_ALL: Value = { action: 'DENY', ipRule: { ip: { sourceNetwork: ANY, destinationNetwork: ANY } } };
 
-/** ACL name of a policy: `pol.<namespace>.<name>`. */
-export function policyAclName(policyId: string): string {
-  const slash = policyId.indexOf('/');
-  return `pol.${policyId.slice(0, slash)}.${policyId.slice(slash + 1)}`;
+/** ACL name of a pod's policies: `acl-<namespace>.<name>` (or from the hashed interface name). */
+export function podAclName(pod: LocalPod): string {
+  return `acl-${pod.interfaceName.slice('tap-'.length)}`;
 }
 
-/** The ACL for a policy given the connected pods (minus `excluded`); null when it selects no pod. */
-export function renderPolicy(policy: PolicyView, pods: Iterable<LocalPod>, excluded?: string): Value | null {
-  const inNamespace: LocalPod[] = [];
-  for (const p of pods) if (p.namespace === policy.namespace && p.id !== excluded) inNamespace.push(p);
-  inNamespace.sort((a, b) => (a.id < b.id ? -1 : 1));
-  if (!policy.isolatesIngress) return null;
-  const selected = inNamespace.filter((p) => selects(policy.podSelector, p.labels));
-  if (selected.length === 0) return null;
+/**
+ * The ACL of one pod given the policies of its namespace and the other connected pods of that
+ * namespace (peers); null when no ingress policy selects the pod.
+ */
+export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], peers: readonly LocalPod[]): Value | null {
   const rules: Value[] = [];
-  for (const rule of policy.ingress) {
-    const sources: string[] = [];
-    if (rule.from.length === 0) sources.push(ANY);
-    for (const peer of rule.from) {
-      if (peer.cidr !== undefined) sources.push(peer.cidr);
-      else if (peer.podSelector !== undefined) {
-        for (const p of inNamespace) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
+  let isolated = false;
+  for (const policy of policies) {
+    if (!policy.isolatesIngress || policy.namespace !== pod.namespace || !selects(policy.podSelector, pod.labels)) continue;
+    isolated = true;
+    for (const rule of policy.ingress) {
+      const sources: string[] = [];
+      if (rule.from.length === 0) sources.push(ANY);
+      for (const peer of rule.from) {
+        if (peer.cidr !== undefined) sources.push(peer.cidr);
+        else if (peer.podSelector !== undefined) {
+          for (const p of peers) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
+        }
       }
-    }
-    for (const src of sources) {
-      const ip = { sourceNetwork: src, destinationNetwork: ANY };
-      if (rule.ports.length === 0) rules.push({ action: 'PERMIT', ipRule: { ip } });
-      for (const { protocol, port } of rule.ports) {
-        const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
-        rules.push({ action: 'PERMIT', ipRule: protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range } });
+      for (const src of sources) {
+        const ip = { sourceNetwork: src, destinationNetwork: ANY };
+        if (rule.ports.length === 0) rules.push({ action: 'PERMIT', ipRule: { ip } });
+        for (const { protocol, port } of rule.ports) {
+          const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
+          rules.push({ action: 'PERMIT', ipRule: protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range } });
+        }
       }
     }
   }
+  if (!isolated) return null;
   rules.push(DENY_ALL);
   // Traffic towards a pod leaves VPP through the pod's TAP: the ACL filters that interface's egress.
-  return { name: policyAclName(policy.id), rules, interfaces: { ingress: [], egress: selected.map((p) => p.interfaceName) } };
+  return { name: podAclName(pod), rules, interfaces: { ingress: [], egress: [pod.interfaceName] } };
 }
 
 export class PolicyHandler implements EventHandler {
   readonly #podNetwork: PodNetworkHandler;
   readonly #policies = new Map<string, PolicyView>();
-  readonly #rendered = new Map<string, string>();
+  /** pod id -> [ACL key, rendered value as JSON] */
+  readonly #rendered = new Map<string, readonly [string, string]>();
   readonly #undo = new UndoLog();
 
   constructor(podNetwork: PodNetworkHandler) {
@@ -83,11 +86,17 @@ export class PolicyHandler implements EventHandler {
     this.#policies.clear();
     this.#rendered.clear();
     for (const p of viewsOf(kubeState, 'policy', policyView)) this.#policies.set(p.id, p);
-    for (const policy of this.#policies.values()) {
-      const value = renderPolicy(policy, this.#podNetwork.pods.values());
-      if (value === null) continue;
-      txn.put(aclKey(policyAclName(policy.id)), value);
-      this.#rendered.set(policy.id, JSON.stringify(value));
+    const byNamespace = this.#podsByNamespace();
+    for (const [namespace, pods] of byNamespace) {
+      const policies = this.#policiesOf(namespace);
+      if (policies.length === 0) continue;
+      for (const pod of pods) {
+        const value = renderPodAcl(pod, policies, pods);
+        if (value === null) continue;
+        const key = aclKey(podAclName(pod));
+        txn.put(key, value);
+        this.#rendered.set(pod.id, [key, JSON.stringify(value)]);
+      }
     }
   }
 
@@ -96,25 +105,17 @@ export class PolicyHandler implements EventHandler {
     if (event instanceof KubeStateChange && event.resource === 'policy') {
       const value = event.newValue ?? event.prevValue;
       if (value === null) return '';
-      const id = policyView(value).id;
-      const before = this.#policies.get(id);
-      if (event.newValue === null) this.#policies.delete(id);
-      else this.#policies.set(id, policyView(event.newValue));
-      this.#undo.record(() => (before === undefined ? this.#policies.delete(id) : this.#policies.set(id, before)));
-      return this.#render(id, txn);
+      const view = policyView(value);
+      const before = this.#policies.get(view.id);
+      if (event.newValue === null) this.#policies.delete(view.id);
+      else this.#policies.set(view.id, policyView(event.newValue));
+      this.#undo.record(() => (before === undefined ? this.#policies.delete(view.id) : this.#policies.set(view.id, before)));
+      return this.#renderNamespace(view.namespace, txn);
     }
     const change = podChangeOf(event);
     if (change === null) return '';
-    // In a Reverse update this handler runs before the pod handler: leave the leaving pod out.
-    const reverse = isUpdateEvent(event) && event.direction() === UpdateDirectionType.Reverse;
-    const excluded = change.kind === 'disconnect' || reverse ? change.id : undefined;
-    const changes: string[] = [];
-    for (const policy of this.#policies.values()) {
-      if (policy.namespace !== change.namespace) continue;
-      const what = this.#render(policy.id, txn, excluded);
-      if (what !== '') changes.push(what);
-    }
-    return changes.join(', ');
+    // For a leaving pod this handler runs before the pod handler (Reverse order): leave it out now.
+    return this.#renderNamespace(change.namespace, txn, change.kind === 'disconnect' ? change.id : undefined);
   }
 
   revert(event: Event): void {
@@ -122,26 +123,72 @@ export class PolicyHandler implements EventHandler {
   }
 
   describeInternalData(): string {
-    return `policies: ${[...this.#rendered.keys()].sort().join(', ')}`;
+    return `policies: ${[...this.#policies.keys()].sort().join(', ')}; ACLs: ${[...this.#rendered.values()].map((r) => r[0]).sort().join(', ')}`;
   }
 
-  #render(id: string, txn: UpdateOperations, excluded?: string): string {
-    const policy = this.#policies.get(id);
-    const value = policy === undefined ? null : renderPolicy(policy, this.#podNetwork.pods.values(), excluded);
-    const before = this.#rendered.get(id);
-    const key = aclKey(policyAclName(id));
-    if (value === null) {
-      if (before === undefined) return '';
-      txn.delete(key);
-      this.#rendered.delete(id);
-      this.#undo.record(() => this.#rendered.set(id, before));
-      return `removed ACL of ${id}`;
+  #podsByNamespace(): Map<string, LocalPod[]> {
+    const out = new Map<string, LocalPod[]>();
+    for (const p of this.#podNetwork.pods.values()) {
+      let list = out.get(p.namespace);
+      if (list === undefined) out.set(p.namespace, (list = []));
+      list.push(p);
     }
-    const json = JSON.stringify(value);
-    if (json === before) return '';
-    txn.put(key, value);
-    this.#rendered.set(id, json);
-    this.#undo.record(() => (before === undefined ? this.#rendered.delete(id) : this.#rendered.set(id, before)));
-    return `${before === undefined ? 'added' : 'updated'} ACL of ${id}`;
+    for (const list of out.values()) list.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return out;
+  }
+
+  #policiesOf(namespace: string): PolicyView[] {
+    const out: PolicyView[] = [];
+    for (const p of this.#policies.values()) if (p.namespace === namespace) out.push(p);
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /** Re-renders the ACLs of every pod of a namespace; puts/deletes only what changed. */
+  #renderNamespace(namespace: string, txn: UpdateOperations, leaving?: string): string {
+    const pods: LocalPod[] = [];
+    for (const p of this.#podNetwork.pods.values()) if (p.namespace === namespace && p.id !== leaving) pods.push(p);
+    pods.sort((a, b) => (a.id < b.id ? -1 : 1));
+    const policies = this.#policiesOf(namespace);
+    let added = 0;
+    let updated = 0;
+    let removed = 0;
+    const present = new Set<string>();
+    for (const pod of pods) {
+      present.add(pod.id);
+      const value = policies.length === 0 ? null : renderPodAcl(pod, policies, pods);
+      const before = this.#rendered.get(pod.id);
+      if (value === null) {
+        if (before === undefined) continue;
+        this.#drop(pod.id, before, txn);
+        removed++;
+        continue;
+      }
+      const key = aclKey(podAclName(pod));
+      const json = JSON.stringify(value);
+      if (before !== undefined && before[0] === key && before[1] === json) continue;
+      if (before !== undefined && before[0] !== key) txn.delete(before[0]);
+      txn.put(key, value);
+      this.#rendered.set(pod.id, [key, json]);
+      this.#undo.record(() => (before === undefined ? this.#rendered.delete(pod.id) : this.#rendered.set(pod.id, before)));
+      if (before === undefined) added++;
+      else updated++;
+    }
+    // Pods of this namespace that are gone (the leaving one, or disconnected earlier): drop their ACLs.
+    for (const [podId, before] of [...this.#rendered]) {
+      if (present.has(podId) || !podId.startsWith(`${namespace}/`)) continue;
+      this.#drop(podId, before, txn);
+      removed++;
+    }
+    const parts: string[] = [];
+    if (added > 0) parts.push(`${added} ACL(s) added`);
+    if (updated > 0) parts.push(`${updated} updated`);
+    if (removed > 0) parts.push(`${removed} removed`);
+    return parts.length === 0 ? '' : `${namespace}: ${parts.join(', ')}`;
+  }
+
+  #drop(podId: string, before: readonly [string, string], txn: UpdateOperations): void {
+    txn.delete(before[0]);
+    this.#rendered.delete(podId);
+    this.#undo.record(() => this.#rendered.set(podId, before));
   }
 }

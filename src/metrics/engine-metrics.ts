@@ -77,6 +77,7 @@ export class EngineMetrics {
       },
     });
 
+    const connectorSources = (): IterableIterator<MetricsConnectorSource> => this.#connectors.keys();
     const readAll = (): Array<[MetricsConnectorSource, ConnectorStats]> => {
       const all: Array<[MetricsConnectorSource, ConnectorStats]> = [];
       for (const c of this.#connectors.keys()) all.push([c, c.stats()]);
@@ -122,6 +123,16 @@ export class EngineMetrics {
         let n = 0;
         for (const [, s] of readAll()) n += s.inFlight;
         this.set(n);
+      },
+    });
+    new Gauge({
+      name: `${p}dataplane_up`,
+      help: '1 when every attached connector reports its dataplane up (answering health pings), else 0.',
+      registers,
+      collect() {
+        let up = 1;
+        for (const c of connectorSources()) if (c.state !== undefined && c.state !== 'up') up = 0;
+        this.set(up);
       },
     });
     const connectors = this.#connectors;

@@ -35,6 +35,8 @@ export interface ConnectorStats {
 /** The part of the VppConnector the metrics read on scrape. */
 export interface MetricsConnectorSource {
   stats(): ConnectorStats;
+  /** `'up'` when the dataplane answers its health pings (optional). */
+  readonly state?: string;
 }
 
 /** The part of the ResyncOrchestrator the metrics count. */

@@ -1,3 +1,4 @@
+import { EngineError } from '../api/errors.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
 import type { Descriptor } from './descriptor.js';
 import { DescriptorError } from './errors.js';
@@ -75,7 +76,9 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         reqs = requestsFor(op, i, stage, o);
       } catch (err) {
         failed = true;
-        finish(i, err instanceof Error ? err : new DescriptorError(op.key, String(err)), false, next);
+        // A descriptor that cannot build its requests (e.g. missing metadata) fails its op, typed.
+        const e = err instanceof EngineError ? err : new DescriptorError(o.descriptor(op.key)?.name ?? op.key, `${op.op} ${op.key}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        finish(i, e, false, next);
         continue;
       }
       if (reqs.length === 0) {

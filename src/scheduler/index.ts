@@ -5,6 +5,7 @@ export type { Descriptor, CreatePlan, RetrieveContext, RetrievedValue } from './
 export type { MetadataReader, MetadataAllocator } from './metadata-store.js';
 export type { KeyStatus, KeyState } from './key-status.js';
 export type { SchedulerTxnRecord } from './history.js';
+export type { DumpView } from './scheduler-engine.js';
 export type { Plan, PlannedOp, PlanInput, PlanKeyView, PlannedOpKind } from './planner.js';
 export { plan } from './planner.js';
 export { deepEqual } from './value-equality.js';

@@ -7,6 +7,9 @@ const REQUIRED = ['validate', 'dependencies', 'create', 'delete'] as const;
 export class DescriptorRegistry {
   /** Sorted by prefix length, longest first. */
   #byPrefix: Descriptor[] = [];
+  /** The last descriptor found, when no longer prefix extends its own (then a hit on it is final). */
+  #last: Descriptor | undefined;
+  readonly #extended = new Set<Descriptor>();
   /** Registration order, then retrieve dependencies first. */
   #retrieveOrder: Descriptor[] = [];
   readonly #byName = new Map<string, Descriptor>();
@@ -28,12 +31,25 @@ export class DescriptorRegistry {
     }
     this.#byName.set(d.name, d);
     this.#byPrefix = [...this.#byName.values()].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
+    this.#extended.clear();
+    for (const a of this.#byPrefix) {
+      for (const b of this.#byPrefix) if (a !== b && b.keyPrefix.startsWith(a.keyPrefix)) this.#extended.add(a);
+    }
+    this.#last = undefined;
     this.#retrieveOrder = this.#orderForRetrieve();
   }
 
   /** The descriptor of a key, or undefined (an unimplemented key). */
   forKey(key: string): Descriptor | undefined {
-    for (const d of this.#byPrefix) if (key.startsWith(d.keyPrefix)) return d;
+    // Keys come in runs of one kind: try the last hit first.
+    const last = this.#last;
+    if (last !== undefined && key.startsWith(last.keyPrefix) && !this.#extended.has(last)) return last;
+    for (const d of this.#byPrefix) {
+      if (key.startsWith(d.keyPrefix)) {
+        this.#last = d;
+        return d;
+      }
+    }
     return undefined;
   }
 

@@ -205,7 +205,7 @@ export class SchedulerEngine {
         tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
       }
     } else if (tx.failed && options.retry && options.retry.maxAttempts > 0 && !this.#closed) {
-      const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+      const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
     this.#settle(tx.touched);
@@ -217,9 +217,13 @@ export class SchedulerEngine {
       tx.touched.add(k);
       tx.pending.push(k);
     }
+    // One record object per op, shared by `planned` and (when it succeeded) `executed`.
+    const recs: RecordedOp[] = [];
     for (const op of p.ops) {
       tx.touched.add(op.key);
-      tx.planned.push(recordedOp(op, note));
+      const ro = recordedOp(op, note);
+      recs.push(ro);
+      tx.planned.push(ro);
     }
     if (p.ops.length === 0) return;
     const store = this.#store;
@@ -237,13 +241,13 @@ export class SchedulerEngine {
           rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
-          tx.executed.push({ ...recordedOp(op, note), error: outcome.error });
+          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
-        tx.executed.push(recordedOp(op, note));
+        tx.executed.push(recs[outcome.index] as RecordedOp);
       },
     });
   }
@@ -391,7 +395,7 @@ export class SchedulerEngine {
 
   async #runRetry(job: RetryJob): Promise<CommitResult> {
     for (const k of job.keys) this.#retryingKeys.delete(k);
-    const keys = job.keys.filter((k) => this.#store.get(k)?.error !== undefined);
+    const keys = job.keys.filter((k) => this.#retriable(k));
     const seqNum = ++this.#seq;
     const start = Date.now();
     const tx = new TxnContext();
@@ -406,7 +410,7 @@ export class SchedulerEngine {
       tx.failed = true;
     }
     if (tx.failed && job.attempt < job.options.maxAttempts && !this.#closed) {
-      const again = initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#store.get(k)?.error);
+      const again = initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
       this.#scheduleRetry({
         keys: again,
         attempt: job.attempt + 1,
@@ -418,6 +422,12 @@ export class SchedulerEngine {
     }
     this.#settle(tx.touched);
     return this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', job.retryOf);
+  }
+
+  /** A key whose last operation failed (an invalid value is not retried: it would fail the same way). */
+  #retriable(key: string): boolean {
+    const rec = this.#store.get(key);
+    return rec?.error !== undefined && rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented;
   }
 
   /** Re-reads the keys whose last operation failed, so the plan starts from the truth. */

@@ -31,10 +31,19 @@ export class StateStore {
 
   /** Sets desired and/or applied, keeping the dependents index in step. */
   set(key: string, rec: KeyRecord, desired: Value | undefined, applied: Value | undefined): void {
-    const before = this.#deps(key, rec);
+    const oldD = rec.desired;
+    const oldA = rec.applied;
     rec.desired = desired;
     rec.applied = applied;
-    const after = this.#deps(key, rec);
+    if (oldD === desired && oldA === applied) return;
+    // Each distinct value's dependencies are computed once (the same object is often both).
+    const depsOldD = this.#depsOf(key, oldD);
+    const depsOldA = oldA === oldD ? depsOldD : this.#depsOf(key, oldA);
+    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : this.#depsOf(key, desired);
+    const depsNewA = applied === desired ? depsNewD : applied === oldA ? depsOldA : applied === oldD ? depsOldD : this.#depsOf(key, applied);
+    if (depsOldD.length + depsOldA.length + depsNewD.length + depsNewA.length === 0) return;
+    const before = union(depsOldD, depsOldA);
+    const after = union(depsNewD, depsNewA);
     for (const d of before) if (!after.includes(d)) this.#unlink(d, key);
     for (const d of after) if (!before.includes(d)) this.#link(d, key);
   }
@@ -49,12 +58,7 @@ export class StateStore {
 
   #deps(key: string, rec: KeyRecord): readonly string[] {
     const a = this.#depsOf(key, rec.desired);
-    const b = this.#depsOf(key, rec.applied);
-    if (b.length === 0 || rec.desired === rec.applied) return a;
-    if (a.length === 0) return b;
-    const out = a.slice();
-    for (const d of b) if (!out.includes(d)) out.push(d);
-    return out;
+    return rec.desired === rec.applied ? a : union(a, this.#depsOf(key, rec.applied));
   }
 
   #depsOf(key: string, value: Value | undefined): readonly string[] {
@@ -83,3 +87,11 @@ export class StateStore {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+
+function union(a: readonly string[], b: readonly string[]): readonly string[] {
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out = a.slice();
+  for (const d of b) if (!out.includes(d)) out.push(d);
+  return out;
+}

@@ -1,7 +1,7 @@
 // Runs a real etcd server for the DB watcher tests: free loopback ports, a temporary data dir,
 // ready when /health answers; it can be halted and restarted on the same ports and data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,6 +88,25 @@ export async function startEtcd(): Promise<EtcdServer> {
     '--log-level', 'error',
   ];
   let child: ChildProcess | null = null;
+  // An etcd must not outlive the test or bench process that started it.
+  const killOnExit = (): void => {
+    child?.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  // On SIGINT/SIGTERM: kill etcd, then let the signal do what it would have done.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    killOnExit();
+    unhook();
+    process.kill(process.pid, signal);
+  };
+  const unhook = (): void => {
+    process.off('exit', killOnExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  process.once('exit', killOnExit);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const launch = async (): Promise<void> => {
     child = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.resume();
@@ -111,6 +130,7 @@ export async function startEtcd(): Promise<EtcdServer> {
       await launch();
     },
     stop: async () => {
+      unhook();
       await killChild(child);
       child = null;
       await rm(dataDir, { recursive: true, force: true });

@@ -93,21 +93,28 @@ export class DesiredStateModel {
       }
       if (mappings.length > 0) out.set(`config/vpp.nat/v2/dnat44/svc.${id.replace('/', '.')}`, { label: `svc.${id.replace('/', '.')}`, staticMappings: mappings });
     }
-    for (const [id, pol] of this.policies) {
-      const inNs = [...this.connected].filter((p) => p.startsWith(`${pol.namespace}/`)).sort();
-      const app = (p: string): string | undefined => this.pods.get(p)?.labels['app'];
-      const selected = inNs.filter((p) => app(p) === pol.selectApp);
-      if (selected.length === 0) continue;
-      const any = '0.0.0.0/0';
-      const rules: Value[] = inNs
-        .filter((p) => app(p) === pol.fromApp)
-        .map((p) => ({
-          action: 'PERMIT',
-          ipRule: { ip: { sourceNetwork: `${this.ipOf(p)}/32`, destinationNetwork: any }, tcp: { destinationPortRange: { lowerPort: pol.port, upperPort: pol.port } } },
-        }));
+    // One ACL per isolated pod combining every policy that selects it (policies in id order).
+    const policies = [...this.policies].sort((x, y) => (x[0] < y[0] ? -1 : 1)).map((e) => e[1]);
+    const app = (p: string): string | undefined => this.pods.get(p)?.labels['app'];
+    const any = '0.0.0.0/0';
+    for (const id of this.connected) {
+      const ns = id.slice(0, id.indexOf('/'));
+      const peers = [...this.connected].filter((p) => p.startsWith(`${ns}/`)).sort();
+      const mine = policies.filter((pol) => pol.namespace === ns && app(id) === pol.selectApp);
+      if (mine.length === 0) continue;
+      const rules: Value[] = [];
+      for (const pol of mine) {
+        for (const p of peers) {
+          if (app(p) !== pol.fromApp) continue;
+          rules.push({
+            action: 'PERMIT',
+            ipRule: { ip: { sourceNetwork: `${this.ipOf(p)}/32`, destinationNetwork: any }, tcp: { destinationPortRange: { lowerPort: pol.port, upperPort: pol.port } } },
+          });
+        }
+      }
       rules.push({ action: 'DENY', ipRule: { ip: { sourceNetwork: any, destinationNetwork: any } } });
-      const name = `pol.${id.replace('/', '.')}`;
-      out.set(`config/vpp.acls/v2/acl/${name}`, { name, rules, interfaces: { ingress: [], egress: selected.map(ifName) } });
+      const name = `acl-${id.replace('/', '.')}`;
+      out.set(`config/vpp.acls/v2/acl/${name}`, { name, rules, interfaces: { ingress: [], egress: [ifName(id)] } });
     }
     for (const [k, v] of this.external) out.set(k, v);
     return out;

@@ -66,6 +66,7 @@ export class SchedulerDouble {
 }
 
 export class ConnectorDouble {
+  state = 'up';
   current: ConnectorStats = {
     errorsByRetval: {}, requestRingUsedBytes: 0, requestRingBytes: 1 << 20, replyRingUsedBytes: 0,
     replyRingBytes: 1 << 20, timeouts: 0, protocolErrors: 0, inFlight: 0,

@@ -1,0 +1,246 @@
+// Ring transport vs postMessage (frames/s one way, round trip p50) and msgpackr records vs JSON.
+// Every figure is measured beside its baseline in the same run, from the same code: the baselines
+// are the connector's `transport: 'postMessage'` switch and a worker that receives postMessage.
+import { Worker } from 'node:worker_threads';
+import { Bench } from 'tinybench';
+import { figure, type BenchSuite } from '../figure.js';
+import { startNativeSim } from '../../native-sim/index.js';
+import { FrameCodec, RingWriter, VppConnector, createRing, requestMessage } from '../../src/connector/index.js';
+
+/** Binary-API requests of 64–256 encoded bytes, as the scheduler sends them. */
+function messages(n: number): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < n; i++) {
+    const ctx = 0x10000 | (i & 0xffff);
+    const octet = i % 250;
+    switch (i % 4) {
+      case 0:
+        out.push(requestMessage('ip_route_add_del', ctx, {
+          is_add: true,
+          route: {
+            table_id: i % 3,
+            prefix: `10.${octet}.${(i >> 8) & 0xff}.0/24`,
+            paths: [
+              { sw_if_index: 1 + (i % 50), nh: `192.168.${octet}.1`, weight: 1, preference: 0 },
+              { sw_if_index: 2 + (i % 50), nh: `192.168.${octet}.2`, weight: 1, preference: 0 },
+            ],
+          },
+        }));
+        break;
+      case 1:
+        out.push(requestMessage('acl_add_replace', ctx, {
+          acl_index: 0xffffffff,
+          tag: `policy/default/allow-web-${i}`,
+          r: [{ is_permit: 1, src_prefix: `10.1.${octet}.0/24`, dst_prefix: '0.0.0.0/0', proto: 6, srcport_or_icmptype_first: 0, srcport_or_icmptype_last: 65535, dstport_or_icmpcode_first: 80, dstport_or_icmpcode_last: 80 }],
+        }));
+        break;
+      case 2:
+        out.push(requestMessage('tap_create_v3', ctx, { id: i, mac_address: '02:fe:aa:bb:cc:dd', host_if_name: `vpp-tap-pod-${i}`, mtu: 1450, tag: `kube-system/coredns-${i}-x7k2p` }));
+        break;
+      default:
+        out.push(requestMessage('nat44_add_del_static_mapping', ctx, {
+          is_add: true,
+          tag: `svc/default/frontend-${i}`,
+          external_ip_address: `10.96.${octet}.10`,
+          external_port: 80,
+          protocol: 6,
+          locals: [{ addr: `10.1.${octet}.5`, port: 8080, probability: 1 }],
+        }));
+    }
+  }
+  return out;
+}
+
+/**
+ * The receiving thread of the frames figure: decodes every frame (ring) or receives every
+ * structured-cloned message (postMessage), counting them and summing their contexts into
+ * `counter` so the sender can verify all arrived intact.
+ */
+const RECEIVER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { mode, decode, ring, counter: counterSab, connector } = workerData;
+const counter = new Int32Array(counterSab);
+let count = 0, sum = 0;
+const publish = () => { Atomics.store(counter, 1, sum); Atomics.store(counter, 0, count); };
+import(connector).then(({ RingReader, FrameCodec, RingLayout }) => {
+  const codec = new FrameCodec();
+  // decode: sum the decoded contexts; raw frames: sum their byte lengths.
+  const seen = decode ? (bytes) => { count++; sum = (sum + codec.decode(bytes).context) | 0; }
+                      : (bytes) => { count++; sum = (sum + bytes.length) | 0; };
+  if (mode === 'postMessage') {
+    parentPort.on('message', (m) => {
+      if (m === 'stop') process.exit(0);
+      if (decode === 'object') { count++; sum = (sum + m.context) | 0; } else seen(m);
+      publish();
+    });
+    parentPort.postMessage('ready');
+    return;
+  }
+  const reader = new RingReader(ring);
+  parentPort.postMessage('ready');
+  for (;;) {
+    if (reader.drain(seen, () => {}) > 0) { publish(); continue; }
+    if (Atomics.load(counter, 2) === 1) break;
+    const head = reader.park();
+    if (!reader.hasData()) Atomics.wait(reader.header, RingLayout.RingSlot.HEAD, head, 20);
+    reader.unpark();
+  }
+});
+`;
+
+interface Receiver {
+  readonly worker: Worker;
+  readonly counter: Int32Array;
+}
+
+/** decode: false = count raw frames, true = msgpackr-decode each frame, 'object' = postMessage'd objects. */
+async function startReceiver(mode: 'ring' | 'postMessage', ring: SharedArrayBuffer | null, decode: boolean | 'object'): Promise<Receiver> {
+  const counterSab = new SharedArrayBuffer(16);
+  const connector = new URL('../../src/connector/index.js', import.meta.url).href;
+  const worker = new Worker(RECEIVER, { eval: true, workerData: { mode, decode, ring, counter: counterSab, connector } });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return { worker, counter: new Int32Array(counterSab) };
+}
+
+/** Spins (bench only) until the receiver counted `target` messages. */
+function awaitCount(r: Receiver, target: number): void {
+  while (Atomics.load(r.counter, 0) < target);
+}
+
+function contextSum(msgs: ReadonlyArray<Record<string, unknown>>): number {
+  let s = 0;
+  for (const m of msgs) s = (s + (m['context'] as number)) | 0;
+  return s;
+}
+
+interface FramesResult {
+  readonly ring: number;
+  readonly pm: number;
+}
+
+/**
+ * Frames/s one way, main -> receiving thread, counted there. `encoded`: both transports carry the
+ * same pre-encoded msgpack frames (the ring copies them in; postMessage clones a Uint8Array each);
+ * `e2e`: the ring side also encodes on main and decodes on the receiver, against postMessage of the
+ * message objects (structured clone does both jobs itself).
+ */
+async function framesFigure(quick: boolean, kind: 'encoded' | 'e2e'): Promise<FramesResult> {
+  const msgs = messages(4096);
+  const codec = new FrameCodec();
+  const frames = msgs.map((m) => codec.encode(m).slice());
+  const ringSab = createRing(1 << 20);
+  const writer = new RingWriter(ringSab);
+  const e2e = kind === 'e2e';
+  const ringRx = await startReceiver('ring', ringSab, e2e);
+  const pmRx = await startReceiver('postMessage', null, e2e ? 'object' : false);
+  let ringSent = 0;
+  let pmSent = 0;
+  const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
+  bench.add('ring', () => {
+    for (let i = 0; i < msgs.length; i++) {
+      const bytes = e2e ? codec.encode(msgs[i]) : (frames[i] as Uint8Array);
+      while (!writer.write(bytes)) writer.commit(); // full: publish; the receiver frees room
+      // One publish (and at most one notify) per 64 frames.
+      if (writer.staged === 64) writer.commit();
+    }
+    writer.commit();
+    ringSent += msgs.length;
+    awaitCount(ringRx, ringSent);
+  });
+  bench.add('postMessage', () => {
+    const port = pmRx.worker;
+    if (e2e) for (const m of msgs) port.postMessage(m);
+    else for (const f of frames) port.postMessage(f);
+    pmSent += msgs.length;
+    awaitCount(pmRx, pmSent);
+  });
+  await bench.run();
+  // Verify: every frame arrived intact (context sums when decoded, byte sums when raw).
+  const perRound = e2e ? contextSum(msgs) : frames.reduce((a, f) => (a + f.length) | 0, 0);
+  for (const [rx, sent] of [[ringRx, ringSent], [pmRx, pmSent]] as const) {
+    const rounds = sent / msgs.length;
+    if (Atomics.load(rx.counter, 0) !== sent || Atomics.load(rx.counter, 1) !== (Math.imul(perRound, rounds) | 0)) {
+      throw new Error(`receiver lost or corrupted frames (${Atomics.load(rx.counter, 0)} of ${sent})`);
+    }
+  }
+  Atomics.store(ringRx.counter, 2, 1);
+  pmRx.worker.postMessage('stop');
+  await Promise.all([ringRx.worker.terminate(), pmRx.worker.terminate()]);
+  const [ring, pm] = bench.tasks.map((t) => {
+    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
+    return t.result.throughput.mean * msgs.length;
+  });
+  return { ring: ring ?? NaN, pm: pm ?? NaN };
+}
+
+function frameSizes(): [number, number] {
+  const codec = new FrameCodec();
+  const sizes = messages(4096).map((m) => codec.encode(m).length);
+  return [Math.min(...sizes), Math.max(...sizes)];
+}
+
+async function rttP50(transport: 'ring' | 'postMessage', quick: boolean): Promise<number> {
+  const sim = await startNativeSim();
+  const c = await VppConnector.connect(sim, { transport, pingInterval: 0 });
+  try {
+    const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
+    bench.add(`round trip ${transport}`, async () => {
+      const r = await c.request('sw_interface_set_flags', { sw_if_index: 0, flags: 1 });
+      if (r['retval'] !== 0) throw new Error('bad reply');
+    });
+    await bench.run();
+    const res = bench.tasks[0]?.result;
+    if (res?.state !== 'completed') throw new Error(`rtt ${transport}: ${res?.state}`);
+    return res.latency.p50 * 1000;
+  } finally {
+    await c.close();
+    await sim.close();
+  }
+}
+
+async function encodeFigure(quick: boolean): Promise<{ mp: number; json: number }> {
+  const msgs = messages(256);
+  const codec = new FrameCodec();
+  const check = new FrameCodec();
+  for (const m of msgs) {
+    if (JSON.stringify(check.decode(codec.encode(m))) !== JSON.stringify(m)) throw new Error('codec round trip differs');
+  }
+  let sink = 0;
+  const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 50 : 300 });
+  bench.add('msgpackr records', () => {
+    for (const m of msgs) sink += codec.encode(m).length;
+  });
+  bench.add('JSON.stringify', () => {
+    for (const m of msgs) sink += JSON.stringify(m).length;
+  });
+  await bench.run();
+  if (sink === 0) throw new Error('nothing encoded');
+  const [mp, json] = bench.tasks.map((t) => {
+    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
+    return t.result.throughput.mean * msgs.length;
+  });
+  return { mp: mp ?? NaN, json: json ?? NaN };
+}
+
+export const suite: BenchSuite = {
+  name: 'transport',
+  async run({ quick }) {
+    const [min, max] = frameSizes();
+    process.stderr.write(`transport.frames: msgpack frames of ${min}–${max} B\n`);
+    const frames = await framesFigure(quick, 'encoded');
+    const e2e = await framesFigure(quick, 'e2e');
+    const ringRtt = await rttP50('ring', quick);
+    const pmRtt = await rttP50('postMessage', quick);
+    const enc = await encodeFigure(quick);
+    return {
+      'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
+      // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
+      'transport.frames.e2e': figure(e2e.ring, e2e.pm, 'msgs/s'),
+      'transport.rtt': figure(ringRtt, pmRtt, 'µs p50', 'ratio <= 0.2', ringRtt <= 0.2 * pmRtt),
+      'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
+    };
+  },
+};

@@ -1,0 +1,38 @@
+import test from 'ava';
+import { connected } from './helpers/dataplane-connect.js';
+
+for (const transport of ['ring', 'postMessage'] as const) {
+  test(`V5 N4: a dataplane restart loses all state and is reported once with the new epoch (${transport})`, async (t) => {
+    const { sim, c } = await connected(t, {}, { transport });
+    const first = c.epoch;
+    t.true(first > 0);
+    await c.request('create_loopback');
+    await c.request('create_loopback');
+    const restarts: number[] = [];
+    c.onRestart((epoch) => restarts.push(epoch));
+    const epoch = await sim.restart();
+    t.not(epoch, first);
+    t.is(await c.ping(), epoch);
+    t.deepEqual(restarts, [epoch]);
+    t.is(c.epoch, epoch);
+    const snap = await sim.snapshot();
+    t.deepEqual(snap.interfaces.map((i) => i.name), ['local0']);
+    t.is((await c.request('create_loopback'))['sw_if_index'], 1, 'sw_if_index allocation starts over');
+    await c.ping();
+    t.is(restarts.length, 1, 'an unchanged epoch is not a restart');
+    t.is((await sim.counters()).restarts, 1);
+  });
+
+  test(`V5: periodic pings notice a restart without any request; unsubscribe stops notifications (${transport})`, async (t) => {
+    const { sim, c } = await connected(t, {}, { transport, pingInterval: 20 });
+    const seen = new Promise<number>((resolve) => {
+      const off = c.onRestart((e) => {
+        off();
+        resolve(e);
+      });
+    });
+    const epoch = await sim.restart();
+    t.is(await seen, epoch);
+    t.is(c.state, 'up');
+  });
+}

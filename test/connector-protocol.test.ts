@@ -1,0 +1,45 @@
+import test from 'ava';
+import { Packr } from 'msgpackr';
+import { FrameCodec, writeRawFrame } from '../src/connector/index.js';
+import { connected } from './helpers/dataplane-connect.js';
+
+test('V6 N5: malformed request frames are counted by the sim, never answered, never a crash', async (t) => {
+  const { sim, c } = await connected(t);
+  const p = await c.createProducerRing();
+  const answered = new Promise<Readonly<Record<string, unknown>>>((resolve) => p.onReply(resolve));
+  const plain = new Packr();
+  writeRawFrame(p.ring, new Uint8Array([0xc1, 0xc1, 0xc1]), 3, p.doorbell); // 0xc1 is never valid msgpack
+  writeRawFrame(p.ring, plain.pack({ context: 5 }), undefined, p.doorbell); // no _msgname
+  writeRawFrame(p.ring, plain.pack({ _msgname: 'create_loopback' }), undefined, p.doorbell); // no context
+  writeRawFrame(p.ring, plain.pack([1, 2, 3]), undefined, p.doorbell);
+  writeRawFrame(p.ring, plain.pack({ _msgname: 'teleport', context: 9 }), undefined, p.doorbell);
+  // A valid request after the garbage on the same ring: the sim handles each ring in order.
+  const ctx = (p.channel << 16) | 1;
+  writeRawFrame(p.ring, new FrameCodec().encode({ _msgname: 'control_ping', context: ctx }), undefined, p.doorbell);
+  t.like(await answered, { _msgname: 'control_ping_reply', context: ctx, retval: 0 });
+  t.is((await sim.counters()).protocolErrors, 5);
+  // A lying length prefix: the ring's content is discarded and counted, the ring keeps working.
+  writeRawFrame(p.ring, new Uint8Array(8), 1 << 20, p.doorbell);
+  t.is((await c.request('create_loopback'))['retval'], 0);
+  await c.ping();
+  t.true((await sim.counters()).protocolErrors >= 5);
+});
+
+test('V6 V1: malformed or unexpected reply frames are counted and dropped by the connector, never mis-delivered', async (t) => {
+  const { sim, c } = await connected(t, {}, { replyTimeout: 5000 });
+  // Stall the sim so it writes no replies while this test plays producer on its reply ring.
+  await sim.setFaults({ stallMs: 200 });
+  const pending = c.request('create_loopback', { tag: 'real' });
+  const before = c.stats();
+  const codec = new FrameCodec();
+  const ring = sim.rings.reply;
+  writeRawFrame(ring, new Uint8Array([0xc1]));
+  writeRawFrame(ring, new Packr().pack({ hello: 1 }));
+  // A reply for a context nobody issued.
+  writeRawFrame(ring, codec.encode({ _msgname: 'create_loopback_reply', context: 0x0001fff0, retval: 0, sw_if_index: 99 }));
+  const reply = await pending;
+  t.like(reply, { retval: 0, sw_if_index: 1 }, 'the real reply, not the forged one');
+  const s = c.stats();
+  t.is(s.protocolErrors - before.protocolErrors, 2);
+  t.is(s.lateReplies - before.lateReplies, 1);
+});

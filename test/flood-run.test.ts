@@ -1,0 +1,126 @@
+// runFlood and the flood CLI against the real engine (controller + built-in handlers + scheduler +
+// native-sim, threaded or inline). One test uses a stack double that never finishes events, to
+// show that a stalled engine is reported rather than waited for forever.
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
+
+const CLI = fileURLToPath(new URL('../src/cli/flood.js', import.meta.url));
+
+function checkFigures(t: import('ava').ExecutionContext, r: FloodReport): void {
+  for (const k of ['events', 'durationMs', 'eventsPerSec', 'kvOps', 'kvOpsPerSec', 'errors', 'healingResyncs', 'divergence', 'unfinished'] as const) {
+    t.is(typeof r[k], 'number', k);
+    t.true(Number.isFinite(r[k]), k);
+  }
+  const l = r.latencyUs;
+  t.true(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max);
+}
+
+test('F1 F2: a seeded built-in flood through the threaded stack reports every figure and converges', async (t) => {
+  const r = await runFlood({ events: 400, resyncEvery: 150, seed: 5 });
+  checkFigures(t, r);
+  t.is(r.mode, 'builtin');
+  t.is(r.events, 401, 'the 400 generated events plus the startup resync');
+  t.is(r.resyncs, 4, 'startup, two periodic (at events 150 and 300) and the final heal');
+  for (const kind of ['pod', 'service', 'endpoints', 'policy', 'add-pod', 'delete-pod', 'external-config', 'resync']) {
+    t.true((r.generated[kind] ?? 0) > 0, kind);
+  }
+  t.true(r.keys.desired > 0);
+  t.is(r.keys.dataplane, r.keys.desired);
+  t.is(r.divergence, 0);
+  t.is(r.modelDivergence, 0);
+  t.is(r.unfinished, 0);
+  t.true(r.ok);
+  t.true(typeof (r.stack['sim'] as { messages?: unknown } | undefined)?.messages === 'object');
+});
+
+test('F1: the same seed generates the same flood; another seed another one', async (t) => {
+  const a = await runFlood({ events: 200, seed: 7, dataplane: 'inline' });
+  const b = await runFlood({ events: 200, seed: 7, dataplane: 'inline' });
+  const c = await runFlood({ events: 200, seed: 8, dataplane: 'inline' });
+  t.deepEqual(a.generated, b.generated);
+  t.is(a.keys.desired, b.keys.desired);
+  t.notDeepEqual(a.generated, c.generated);
+  t.true(a.ok && b.ok && c.ok);
+});
+
+test('F1 F3: synthetic mode (3 handlers x 5 keys) matches its model exactly', async (t) => {
+  const r = await runFlood({ events: 301, handlers: 3, keysPerEvent: 5, dataplane: 'inline' });
+  t.is(r.mode, 'synthetic');
+  t.is(r.modelDivergence, 0);
+  t.is(r.divergence, 0);
+  t.true(r.kvOps >= 301 * 15);
+  t.true(r.keys.desired > 0, '301 events leave an odd number of visits on some slots');
+  t.true(r.ok);
+});
+
+test('C2 F1: a full queue makes the producer wait and retry; nothing is dropped', async (t) => {
+  const r = await runFlood({ events: 300, queueSize: 8, dataplane: 'inline' });
+  t.true(r.queueFullWaits > 0);
+  t.is(r.events, 301);
+  t.is(r.unfinished, 0);
+  t.is(r.divergence, 0);
+  t.true(r.ok);
+});
+
+test('F3: dataplane restarts during the run are healed before the divergence check', async (t) => {
+  const r = await runFlood({ events: 400, restarts: 1, dataplane: 'inline' });
+  t.is(r.restarts, 1);
+  t.is(r.divergence, 0);
+  t.is(r.modelDivergence, 0);
+  t.is(r.unfinished, 0);
+  t.true(r.ok);
+});
+
+test('F3: events that never finish are reported as unfinished, the run is not ok, and it does not hang', async (t) => {
+  let pushed = 0;
+  const stuck = async (): Promise<FloodStack> => ({
+    controller: {
+      start: async () => {},
+      pushEvent: () => void pushed++,
+      close: async () => {},
+    },
+    dump: async () => new Map(),
+    setFaults: async () => {},
+    restart: async () => {},
+    stats: async () => ({}),
+    close: async () => {},
+  });
+  const r = await runFlood({ events: 20, stack: stuck, stallTimeoutMs: 150 });
+  t.true(r.stalled);
+  t.is(r.unfinished, pushed);
+  t.true(r.unfinished > 0);
+  t.false(r.ok);
+});
+
+function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+test('F2 F3: --json prints exactly one JSON object on stdout and exits 0 when converged', async (t) => {
+  const { code, stdout } = await run(['--events', '150', '--json', '--dataplane', 'inline', '--seed', '3']);
+  t.is(code, 0);
+  const report = JSON.parse(stdout) as FloodReport;
+  t.is(stdout.trim().split('\n').length, 1);
+  t.like(report, { divergence: 0, unfinished: 0, ok: true, seed: 3 });
+});
+
+test('F1: a bad option exits 2 with the usage on stderr and nothing on stdout', async (t) => {
+  const { code, stdout, stderr } = await run(['--faults', 'lots']);
+  t.is(code, 2);
+  t.is(stdout, '');
+  t.regex(stderr, /--faults expects a number, received 'lots'/);
+  t.regex(stderr, /usage: flood/);
+});
+
+test('F2: the human report names every figure', async (t) => {
+  const { code, stdout } = await run(['--events', '100', '--dataplane', 'inline', '--no-progress']);
+  t.is(code, 0);
+  for (const word of ['events/s', 'ops/s', 'p50', 'p99', 'errors', 'healing', 'divergence', 'unfinished', 'OK']) t.true(stdout.includes(word), word);
+});
