@@ -104,8 +104,11 @@ export const suite: BenchSuite = {
       out[`resync.scale.${n}.lag`] = figure(m.pool.lag, m.inline.lag, 'ms');
       if (n === sizes[sizes.length - 1]) {
         const id = '1m'; // under --quick the same ids hold the small run (for the record only)
-        out[`resync.${id}.wall`] = figure(m.pool.wall, m.inline.wall, 'ms', 'ratio <= 0.7, value <= 2000', m.pool.wall / m.inline.wall <= 0.7 && m.pool.wall <= 2000);
-        out[`resync.${id}.lag`] = figure(m.pool.lag, m.inline.lag, 'ms', 'value <= 20', m.pool.lag <= 20);
+        // A quick run is not the 1M-key run: it carries no target, so it can never read as met.
+        out[`resync.${id}.wall`] = quick
+          ? figure(m.pool.wall, m.inline.wall, 'ms')
+          : figure(m.pool.wall, m.inline.wall, 'ms', 'ratio <= 0.7, value <= 2000', m.pool.wall / m.inline.wall <= 0.7 && m.pool.wall <= 2000);
+        out[`resync.${id}.lag`] = quick ? figure(m.pool.lag, m.inline.lag, 'ms') : figure(m.pool.lag, m.inline.lag, 'ms', 'value <= 20', m.pool.lag <= 20);
       }
     }
     return out;
