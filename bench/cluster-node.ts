@@ -1,18 +1,16 @@
-// One node of the cluster scenario (bench/suites/cluster.ts), run as a child process: its own
-// native-sim, connector, scheduler, controller with the built-in handlers, and a DbWatcher on the
-// shared etcd. It reports over IPC when the first DBResync is processed and, for every change that
-// carries a write timestamp, when the controller finished it (commit to the dataplane included).
+// One node of the cluster scenario (bench/suites/cluster.ts), run as a child process: an Engine
+// (controller with the built-in handlers over the default stack: its own native-sim, connector,
+// scheduler) and a DbWatcher on the shared etcd. It reports over IPC when the first DBResync is
+// processed and, for every change that carries a write timestamp, when the controller finished it
+// (commit to the dataplane included).
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNativeSim } from '../native-sim/index.js';
 import { DBResync, KubeStateChange, type Event } from '../src/api/events.js';
-import { VppConnector } from '../src/connector/index.js';
-import { Controller } from '../src/controller/index.js';
 import { DbWatcher } from '../src/dbwatcher/index.js';
 import { builtinHandlers, podInterfaceName } from '../src/handlers/index.js';
-import { Scheduler } from '../src/scheduler/index.js';
+import { Engine } from '../src/engine/index.js';
 import { WRITTEN_AT, type NodeMessage, type NodeConfig } from './cluster-protocol.js';
 
 const config = JSON.parse(process.env['CLUSTER_NODE'] ?? '{}') as NodeConfig;
@@ -27,11 +25,8 @@ const send = (m: NodeMessage): void => {
 const now = (): number => performance.timeOrigin + performance.now();
 
 const mirrorDir = await mkdtemp(join(tmpdir(), 'cluster-node-'));
-const sim = await startNativeSim({ seed: config.index + 1 });
-const connector = await VppConnector.connect(sim);
-const scheduler = new Scheduler({ connector });
-const controller = new Controller({ handlers: builtinHandlers(), scheduler, config: { enableRetry: false } });
-await controller.start();
+const engine = await Engine.start({ handlers: builtinHandlers(), stack: { sim: { seed: config.index + 1 } } });
+const { controller, scheduler } = engine;
 
 let samples: number[] = [];
 let applied = 0;
@@ -82,10 +77,15 @@ const watcher = new DbWatcher({
 });
 await watcher.start();
 
-const flush = setInterval(() => {
-  if (samples.length === 0) return;
-  send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+const report = (): void => {
+  const status = { pushBacklog: watcher.stats.pushBacklog, queueDepth: controller.queueDepth };
+  send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied, ...status });
   samples = [];
+};
+let ticks = 0;
+// Samples every 50 ms; the queue status at least every second, so a stall can be told apart.
+const flush = setInterval(() => {
+  if (samples.length > 0 || ++ticks % 20 === 0) report();
 }, 50);
 
 let stopping = false;
@@ -101,7 +101,7 @@ process.on('message', (m: { type: string; streamed?: number }) => {
   stopping = true;
   void (async () => {
     clearInterval(flush);
-    if (samples.length > 0) send({ type: 'samples', node: config.index, latenciesMs: samples, applied, errors, firstApplied, lastApplied });
+    report();
     await watcher.close();
     // -1 when the dataplane cannot even be dumped (the bench then marks its figures missed).
     let streamInterfaces = -1;
@@ -115,10 +115,7 @@ process.on('message', (m: { type: string; streamed?: number }) => {
       process.stderr.write(`  node ${config.index}: dataplane dump failed: ${(err as Error).message}\n`);
     }
     try {
-      await controller.close();
-      await scheduler.close();
-      await connector.close();
-      await sim.close();
+      await engine.close();
     } catch (err) {
       process.stderr.write(`  node ${config.index}: shutdown error: ${(err as Error).message}\n`);
     }

@@ -18,6 +18,10 @@ export type NodeMessage =
       readonly errors: number;
       readonly firstApplied: number;
       readonly lastApplied: number;
+      /** Events waiting in the watcher for room in the controller's queue. */
+      readonly pushBacklog: number;
+      /** Events queued in the controller. */
+      readonly queueDepth: number;
     }
   | {
       readonly type: 'stopped';

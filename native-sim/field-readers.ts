@@ -88,13 +88,14 @@ export function ipAddress(f: Fields, name: string): IpAddress {
 export function ipPrefix(f: Fields, name: string): IpPrefix {
   const text = str(f, name);
   const slash = text.indexOf('/');
-  const bad = new FieldError(VppRetval.INVALID_VALUE, `${name}: invalid prefix "${text}"`);
-  if (slash < 0) throw bad;
+  // Built only on failure: an Error captures a stack, far too dear for every valid prefix.
+  const bad = (): FieldError => new FieldError(VppRetval.INVALID_VALUE, `${name}: invalid prefix "${text}"`);
+  if (slash < 0) throw bad();
   const ip = canonicalIp(text.slice(0, slash));
   const lenText = text.slice(slash + 1);
-  if (!ip || !/^\d{1,3}$/.test(lenText)) throw bad;
+  if (!ip || !/^\d{1,3}$/.test(lenText)) throw bad();
   const len = Number(lenText);
-  if (len > (ip.v6 ? 128 : 32)) throw bad;
+  if (len > (ip.v6 ? 128 : 32)) throw bad();
   return { ...ip, len, key: `${ip.ip}/${len}` };
 }
 

@@ -41,6 +41,34 @@ test('S2: an ACL is created, bound to its interfaces, updated and removed', asyn
   await inSync(t, s);
 });
 
+test('S2: several ACLs on one interface share its list; removing one keeps the others bound', async (t) => {
+  const { sim, s } = await realStack(t);
+  const acl = (name: string, ingress: string[], egress: string[]) => ({ name, rules: [{ action: 'PERMIT' }], interfaces: { ingress, egress } });
+  let r = await s.commit(
+    new Map<string, Record<string, unknown>>([
+      [interfaceKey('p1'), loop('p1')],
+      [interfaceKey('p2'), loop('p2')],
+      [aclKey('pol-a'), acl('pol-a', [], ['p1', 'p2'])],
+      [aclKey('pol-b'), acl('pol-b', ['p1'], ['p1'])],
+      [aclKey('pol-c'), acl('pol-c', [], ['p1'])],
+    ]),
+    {},
+  );
+  t.is(r.error, null);
+  await inSync(t, s);
+  r = await s.commit(new Map([[aclKey('pol-a'), null]]), {});
+  t.is(r.error, null);
+  await inSync(t, s);
+  r = await s.commit(new Map([[aclKey('pol-c'), acl('pol-c', ['p2'], [])]]), {});
+  t.is(r.error, null);
+  await inSync(t, s);
+  const snap = (await sim.snapshot()) as unknown as { acls: unknown[] };
+  t.is(snap.acls.length, 2);
+  // A full resync reads the lists back and finds nothing to do.
+  const full = await s.commit(await s.dump('', 'nb'), { resync: 'full' });
+  t.deepEqual(s.getRecordedTransaction(full.seqNum)?.executed, []);
+});
+
 test('S2: DNAT44 static mappings are created per mapping and re-created on change', async (t) => {
   const { s } = await realStack(t);
   const nat = {

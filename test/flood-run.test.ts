@@ -18,11 +18,11 @@ function checkFigures(t: import('ava').ExecutionContext, r: FloodReport): void {
 }
 
 test('F1 F2: a seeded built-in flood through the threaded stack reports every figure and converges', async (t) => {
-  const r = await runFlood({ events: 400, resyncEvery: 150, seed: 5 });
+  const r = await runFlood({ events: 300, resyncEvery: 100, seed: 5 });
   checkFigures(t, r);
   t.is(r.mode, 'builtin');
-  t.is(r.events, 401, 'the 400 generated events plus the startup resync');
-  t.is(r.resyncs, 4, 'startup, two periodic (at events 150 and 300) and the final heal');
+  t.is(r.events, 301, 'the 300 generated events plus the startup resync');
+  t.is(r.resyncs, 4, 'startup, two periodic (at events 100 and 200) and the final heal');
   for (const kind of ['pod', 'service', 'endpoints', 'policy', 'add-pod', 'delete-pod', 'external-config', 'resync']) {
     t.true((r.generated[kind] ?? 0) > 0, kind);
   }

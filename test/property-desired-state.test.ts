@@ -6,7 +6,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { type Event, type Value } from '../src/api/index.js';
 import { builtinHandlers } from '../src/handlers/index.js';
-import { FLOOD_CONTROLLER_CONFIG, createDefaultStack, type FloodStack } from '../src/flood/index.js';
+import { FLOOD_CONTROLLER_CONFIG, createFloodStack, type FloodStack } from '../src/flood/index.js';
 import { compareWithModel } from '../src/flood/model.js';
 import { endpointsValue, k8sKey, podValue, policyValue, serviceValue } from '../src/flood/k8s-values.js';
 import {
@@ -116,7 +116,7 @@ function snapshot(model: DesiredStateModel, values: Map<string, Map<string, Valu
 }
 
 async function runSequence(ops: readonly Op[], faults: number, seed: number, log: (s: string) => void): Promise<{ dataplane: number; desired: number; details: string[] }> {
-  const stack = await createDefaultStack({
+  const stack = await createFloodStack({
     handlers: [...builtinHandlers()],
     queueSize: 1000,
     seed,
@@ -253,7 +253,7 @@ for (const workers of SCHEDULER_WORKERS) {
           for (const d of r.details) ctx.log(d);
           return r.dataplane === 0 && r.desired === 0;
         }),
-        { numRuns: faults === 0 ? 40 : 25 },
+        { numRuns: faults === 0 ? 30 : 20 },
       );
       t.pass();
     });

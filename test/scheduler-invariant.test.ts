@@ -68,7 +68,8 @@ function generator(rnd: () => number) {
         {
           name: `acl${j}`,
           rules: [{ action: pick(['PERMIT', 'DENY']), ipRule: { ip: { sourceNetwork: `10.${j}.0.0/16` }, ...(chance(0.5) ? { udp: { destinationPortRange: { lowerPort: 53, upperPort: 53 } } } : {}) } }],
-          interfaces: { ingress: chance(0.7) ? [iface] : [], egress: chance(0.5) ? [iface] : [] },
+          // ACLs share interfaces: each interface's list is the union of the ACLs naming it.
+          interfaces: { ingress: ['if0', 'if1', 'if2'].filter(() => chance(0.4)), egress: chance(0.5) ? [iface] : [] },
         },
       ];
     },

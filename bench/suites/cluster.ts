@@ -25,6 +25,7 @@ interface NodeHandle {
   errors: number;
   firstApplied: number;
   lastApplied: number;
+  status: string;
   waiters: Array<{ count: number; resolve: () => void }>;
   stopped: Extract<NodeMessage, { type: 'stopped' }> | null;
 }
@@ -40,9 +41,11 @@ function startNode(index: number, etcd: string): NodeHandle {
     errors: 0,
     firstApplied: 0,
     lastApplied: 0,
+    status: '',
     waiters: [],
     stopped: null,
   };
+  child.on('error', (err) => process.stderr.write(`  node ${index}: ${err.message}\n`));
   child.on('message', (m: NodeMessage) => {
     if (m.type === 'ready') onReady(m);
     if (m.type === 'stopped') handle.stopped = m;
@@ -52,6 +55,7 @@ function startNode(index: number, etcd: string): NodeHandle {
       handle.errors = m.errors;
       handle.firstApplied = m.firstApplied;
       handle.lastApplied = m.lastApplied;
+      handle.status = `watcher backlog ${m.pushBacklog}, controller queue ${m.queueDepth}`;
       handle.waiters = handle.waiters.filter((w) => {
         if (handle.applied < w.count) return true;
         w.resolve();
@@ -65,18 +69,29 @@ function startNode(index: number, etcd: string): NodeHandle {
 function appliedAtLeast(node: NodeHandle, count: number, timeoutMs: number): Promise<void> {
   if (node.applied >= count) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node stalled at ${node.applied}/${count} applied changes`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Error(`node stalled at ${node.applied}/${count} applied changes (${node.status})`)), timeoutMs);
     node.waiters.push({ count, resolve: () => (clearTimeout(timer), resolve()) });
   });
 }
 
-async function stopNode(node: NodeHandle, streamed = 0): Promise<void> {
-  if (node.child.exitCode !== null) return;
-  const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
-  node.child.send({ type: 'stop', streamed });
-  const timer = setTimeout(() => node.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
+const stops = new WeakMap<NodeHandle, Promise<void>>();
+
+/** Stops a node once (later calls share the first stop); never throws. */
+function stopNode(node: NodeHandle, streamed = 0): Promise<void> {
+  let p = stops.get(node);
+  if (!p) {
+    p = (async () => {
+      if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => node.child.once('exit', () => resolve()));
+      if (node.child.connected) node.child.send({ type: 'stop', streamed });
+      else node.child.kill('SIGKILL');
+      const timer = setTimeout(() => node.child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    })();
+    stops.set(node, p);
+  }
+  return p;
 }
 
 export const suite: BenchSuite = {

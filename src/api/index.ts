@@ -1,4 +1,5 @@
 export * from './values.js';
+export * from './plain-value.js';
 export * from './enums.js';
 export * from './errors.js';
 export * from './events.js';

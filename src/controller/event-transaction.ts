@@ -1,5 +1,7 @@
 import type { UpdateOperations } from '../api/transactions.js';
 import type { Value } from '../api/values.js';
+import { findNonPlain } from '../api/plain-value.js';
+import { InvalidValueError } from '../scheduler/errors.js';
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`transaction key must be a string, received ${typeof key}`);
@@ -22,6 +24,10 @@ export class EventTransaction implements UpdateOperations {
     if (value === null || value === undefined) {
       throw new TypeError(`transaction value for "${key}" must be an object, received ${String(value)}; use delete() to remove a key`);
     }
+    // Refused here, where the handler that made it is named: such a value could be neither sent to
+    // the dataplane, nor copied by getConfig(), nor shown by the REST API.
+    const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
+    if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
     this.values.set(key, value);
   }
 

@@ -96,29 +96,65 @@ function fromVpp(r: Record<string, unknown>): AclRuleValue {
   return { action: ACL_ACTIONS[num('is_permit', 0)] ?? 'DENY', ipRule: rule as unknown as AclRuleValue['ipRule'] };
 }
 
-/** One ACL per interface and direction: the interface's list is exactly this ACL. */
-function interfaceLists(v: AclValue, aclIndex: number, md: MetadataReader, only?: ReadonlySet<string>): BinapiRequest[] {
-  const names = sortedUnique([...v.interfaces.ingress, ...v.interfaces.egress]);
-  const out: BinapiRequest[] = [];
-  for (const name of names) {
-    if (only && !only.has(name)) continue;
-    const sw = md.get(interfaceKey(name));
-    if (sw === undefined) throw new Error(`no sw_if_index known for interface ${name}`);
-    const input = v.interfaces.ingress.includes(name);
-    const output = v.interfaces.egress.includes(name);
-    const acls = [...(input ? [aclIndex] : []), ...(output ? [aclIndex] : [])];
-    out.push({ name: 'acl_interface_set_acl_list', fields: { sw_if_index: sw, n_input: input ? 1 : 0, acls } });
-  }
-  return out;
-}
+/**
+ * The ACLs bound to each interface, by direction: an interface's list on the dataplane is the
+ * union of every ACL that names it (acl_interface_set_acl_list replaces the whole list). Kept per
+ * descriptor instance; rebuilt from the dataplane on every retrieve.
+ */
+class AclBindings {
+  readonly #in = new Map<string, Map<string, number>>();
+  readonly #out = new Map<string, Map<string, number>>();
 
-function clearLists(names: Iterable<string>, md: MetadataReader): BinapiRequest[] {
-  const out: BinapiRequest[] = [];
-  for (const name of names) {
-    const sw = md.get(interfaceKey(name));
-    if (sw !== undefined) out.push({ name: 'acl_interface_set_acl_list', fields: { sw_if_index: sw, n_input: 0, acls: [] } });
+  reset(): void {
+    this.#in.clear();
+    this.#out.clear();
   }
-  return out;
+
+  /** Binds `acl` (index) to exactly the interfaces of `v` (null = unbind everywhere); returns the interfaces touched. */
+  bind(acl: string, index: number | null, v: AclValue | null): Set<string> {
+    const touched = new Set<string>();
+    for (const [dir, names] of [
+      [this.#in, v?.interfaces.ingress ?? []],
+      [this.#out, v?.interfaces.egress ?? []],
+    ] as const) {
+      for (const [iface, acls] of dir) {
+        if (acls.has(acl) && (index === null || !names.includes(iface))) {
+          acls.delete(acl);
+          touched.add(iface);
+        }
+      }
+      if (index === null) continue;
+      for (const iface of names) {
+        let acls = dir.get(iface);
+        if (!acls) dir.set(iface, (acls = new Map()));
+        if (acls.get(acl) !== index) {
+          acls.set(acl, index);
+          touched.add(iface);
+        }
+      }
+    }
+    return touched;
+  }
+
+  /** The list requests for `ifaces` (those without a known sw_if_index are gone already). */
+  lists(ifaces: Iterable<string>, md: MetadataReader): BinapiRequest[] {
+    const out: BinapiRequest[] = [];
+    for (const iface of [...ifaces].sort()) {
+      const sw = md.get(interfaceKey(iface));
+      if (sw === undefined) continue;
+      const input = [...(this.#in.get(iface)?.entries() ?? [])].sort().map(([, i]) => i);
+      const output = [...(this.#out.get(iface)?.entries() ?? [])].sort().map(([, i]) => i);
+      out.push({ name: 'acl_interface_set_acl_list', fields: { sw_if_index: sw, n_input: input.length, acls: [...input, ...output] } });
+    }
+    return out;
+  }
+
+  learn(acl: string, iface: string, index: number, ingress: boolean): void {
+    const dir = ingress ? this.#in : this.#out;
+    let acls = dir.get(iface);
+    if (!acls) dir.set(iface, (acls = new Map()));
+    acls.set(acl, index);
+  }
 }
 
 function aclIndexOf(key: string, md: MetadataReader): number {
@@ -127,8 +163,13 @@ function aclIndexOf(key: string, md: MetadataReader): number {
   return i;
 }
 
-/** IP ACLs (acl_add_replace) and their assignment to interfaces (acl_interface_set_acl_list). */
-export const aclDescriptor: Descriptor = {
+/**
+ * IP ACLs (acl_add_replace) and their assignment to interfaces (acl_interface_set_acl_list). Each
+ * call makes a descriptor with its own view of the interfaces' ACL lists (one per scheduler).
+ */
+export function createAclDescriptor(): Descriptor {
+  const bindings = new AclBindings();
+  return {
   name: 'vpp-acl',
   keyPrefix: ACL_PREFIX,
   retrieveDependencies: ['vpp-interface'],
@@ -160,7 +201,8 @@ export const aclDescriptor: Descriptor = {
   },
 
   configure(key, value, md) {
-    return interfaceLists(asAcl(value), aclIndexOf(key, md), md);
+    const v = asAcl(value);
+    return bindings.lists(bindings.bind(v.name, aclIndexOf(key, md), v), md);
   },
 
   update(key, oldValue, newValue, md) {
@@ -171,26 +213,25 @@ export const aclDescriptor: Descriptor = {
     if (JSON.stringify(o.rules) !== JSON.stringify(n.rules)) {
       out.push({ name: 'acl_add_replace', fields: { acl_index: idx, tag: n.name, r: n.rules.map(toVpp) } });
     }
-    const oldNames = new Set([...o.interfaces.ingress, ...o.interfaces.egress]);
-    const newNames = new Set([...n.interfaces.ingress, ...n.interfaces.egress]);
-    out.push(...clearLists([...oldNames].filter((x) => !newNames.has(x)), md));
-    const changed = new Set<string>();
-    for (const name of newNames) {
-      if (o.interfaces.ingress.includes(name) !== n.interfaces.ingress.includes(name) || o.interfaces.egress.includes(name) !== n.interfaces.egress.includes(name)) {
-        changed.add(name);
-      }
-    }
-    out.push(...interfaceLists(n, idx, md, changed));
+    out.push(...bindings.lists(bindings.bind(n.name, idx, n), md));
     return out;
   },
 
   delete(key, value, md) {
     const v = asAcl(value);
-    return [...clearLists(sortedUnique([...v.interfaces.ingress, ...v.interfaces.egress]), md), { name: 'acl_del', fields: { acl_index: aclIndexOf(key, md) } }];
+    // Its own interfaces are always re-listed: a bound ACL cannot be deleted, even when this
+    // descriptor's view of the lists is empty (a fresh instance, e.g. in another thread).
+    const touched = bindings.bind(v.name, null, null);
+    for (const iface of [...v.interfaces.ingress, ...v.interfaces.egress]) touched.add(iface);
+    return [...bindings.lists(touched, md), { name: 'acl_del', fields: { acl_index: aclIndexOf(key, md) } }];
   },
 
   async retrieve(ctx: RetrieveContext): Promise<RetrievedValue[]> {
     const lists = await ctx.dump('acl_interface_list_dump', {});
+    const details = await ctx.dump('acl_dump', {});
+    const nameOfIndex = new Map<number, string>();
+    for (const d of details) if (typeof d.acl_index === 'number' && typeof d.tag === 'string') nameOfIndex.set(d.acl_index, d.tag);
+    bindings.reset();
     const ingress = new Map<number, string[]>();
     const egress = new Map<number, string[]>();
     for (const l of lists) {
@@ -205,10 +246,12 @@ export const aclDescriptor: Descriptor = {
         let arr = m.get(a);
         if (!arr) m.set(a, (arr = []));
         arr.push(name);
+        const acl = nameOfIndex.get(a);
+        if (acl !== undefined) bindings.learn(acl, name, a, i < nInput);
       });
     }
     const out: RetrievedValue[] = [];
-    for (const d of await ctx.dump('acl_dump', {})) {
+    for (const d of details) {
       if (typeof d.acl_index !== 'number' || typeof d.tag !== 'string' || d.tag === '' || d.tag.includes('/')) continue;
       const rules = Array.isArray(d.r) ? (d.r as Array<Record<string, unknown>>).map(fromVpp) : [];
       out.push({
@@ -224,3 +267,4 @@ export const aclDescriptor: Descriptor = {
     return out;
   },
 };
+}

@@ -1,5 +1,5 @@
 import type { Descriptor } from '../scheduler/descriptor.js';
-import { aclDescriptor } from './acl.js';
+import { createAclDescriptor } from './acl.js';
 import { arpDescriptor } from './arp.js';
 import { bridgeDomainDescriptor } from './bridge-domain.js';
 import { dnat44Descriptor } from './dnat44.js';
@@ -7,7 +7,7 @@ import { interfaceDescriptor } from './interface.js';
 import { routeDescriptor } from './route.js';
 import { vrfTableDescriptor } from './vrf-table.js';
 
-/** The descriptors of every built-in value kind, in retrieve order (VRF tables, interfaces first). */
+/** Fresh descriptors of every built-in value kind, in retrieve order (VRF tables, interfaces first). */
 export function builtinDescriptors(): Descriptor[] {
-  return [vrfTableDescriptor, interfaceDescriptor, routeDescriptor, arpDescriptor, aclDescriptor, dnat44Descriptor, bridgeDomainDescriptor];
+  return [vrfTableDescriptor, interfaceDescriptor, routeDescriptor, arpDescriptor, createAclDescriptor(), dnat44Descriptor, bridgeDomainDescriptor];
 }

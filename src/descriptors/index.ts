@@ -7,7 +7,7 @@ export { routeDescriptor } from './route.js';
 export type { RouteValue } from './route.js';
 export { arpDescriptor } from './arp.js';
 export type { ArpValue } from './arp.js';
-export { aclDescriptor, ACL_ACTIONS } from './acl.js';
+export { createAclDescriptor, ACL_ACTIONS } from './acl.js';
 export type { AclValue, AclRuleValue, AclAction, PortRange } from './acl.js';
 export { dnat44Descriptor, NAT_PROTOCOLS } from './dnat44.js';
 export type { Dnat44Value, StaticMappingValue, LocalIpValue, NatProtocol } from './dnat44.js';

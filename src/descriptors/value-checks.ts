@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import { InvalidValueError } from '../scheduler/errors.js';
 
+/** The longest name a VPP tag holds. */
+export const MAX_NAME_BYTES = 63;
+
 /** Field readers that throw `InvalidValueError` naming the key and field. */
 export class FieldReader {
   readonly key: string;
@@ -37,6 +40,8 @@ export class FieldReader {
   name(field: string, dflt?: string): string {
     const v = this.string(field, dflt);
     if (v === '' || v.includes('/')) this.fail(field, 'a non-empty name without "/"', v);
+    // Names travel as VPP tags: 64 bytes with the terminating NUL.
+    if (Buffer.byteLength(v) > MAX_NAME_BYTES) this.fail(field, `a name of at most ${MAX_NAME_BYTES} bytes`, `a name of ${Buffer.byteLength(v)} bytes`);
     return v;
   }
 

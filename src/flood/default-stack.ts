@@ -26,7 +26,7 @@ function inlineDataplane(seed: number): Dataplane {
   };
 }
 
-export async function createDefaultStack(init: FloodStackInit): Promise<FloodStack> {
+export async function createFloodStack(init: FloodStackInit): Promise<FloodStack> {
   return init.dataplane === 'inline' ? inlineStack(init) : threadStack(init);
 }
 

@@ -5,4 +5,4 @@ export { formatReport } from './report.js';
 export type { FloodStack, FloodStackFactory, FloodStackInit, FloodController } from './stack.js';
 export type { Divergence } from './divergence.js';
 export { SyntheticHandler, SyntheticUpdate, syntheticHandlers } from './synthetic-handlers.js';
-export { createDefaultStack } from './default-stack.js';
+export { createFloodStack } from './default-stack.js';

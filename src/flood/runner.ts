@@ -4,7 +4,7 @@ import ringBufferTs from 'ring-buffer-ts';
 import { EngineError, type Event, type EventHandler, type Value } from '../api/index.js';
 import { builtinHandlers } from '../handlers/index.js';
 import { CommitCounters } from './commit-counters.js';
-import { createDefaultStack } from './default-stack.js';
+import { createFloodStack } from './default-stack.js';
 import { compareStates, type Divergence } from './divergence.js';
 import { FloodGenerator } from './generator.js';
 import { badPodAddresses, builtinModel, compareWithModel, syntheticModel } from './model.js';
@@ -72,7 +72,7 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 /** Runs a flood and returns its report (it never throws for a failed run: `ok` says). */
 export async function runFlood(options: RunFloodOptions = {}): Promise<FloodReport> {
   const o = resolveFloodOptions(options);
-  const factory = options.stack ?? createDefaultStack;
+  const factory = options.stack ?? createFloodStack;
   if (typeof factory !== 'function') throw new TypeError(`stack must be a function, received ${typeof factory}`);
   const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
@@ -106,6 +106,7 @@ class FloodRun {
   #queueFullWaits = 0;
   #stalled = false;
   #restarts = 0;
+  readonly #restartErrors: string[] = [];
   #phase: FloodProgress['phase'] = 'flood';
   #start = performance.now();
   /** (time, done) samples for the recent throughput. */
@@ -167,7 +168,12 @@ class FloodRun {
       if (now >= deadline || this.#stalled) break;
       if (restartDue(i, now)) {
         this.#restarts++;
-        await this.#stack.restart();
+        try {
+          await this.#stack.restart();
+        } catch (err) {
+          // The run goes on (and the final heal shows what it cost); the report says what failed.
+          this.#restartErrors.push(String(err));
+        }
       }
       if (Number.isFinite(o.rate)) {
         const due = this.#start + (i * 1000) / o.rate;
@@ -256,6 +262,7 @@ class FloodRun {
     } catch (err) {
       stats['checkError'] = String(err);
     }
+    if (this.#restartErrors.length > 0) stats['restartErrors'] = this.#restartErrors;
     try {
       Object.assign(stats, await withTimeout(this.#stack.stats(), 5000, 'stats'));
     } catch (err) {

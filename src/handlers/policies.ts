@@ -12,7 +12,7 @@ import {
   type UpdateOperations,
   type Value,
 } from '../api/index.js';
-import { policyView, selects, viewsOf, type PolicyView } from './k8s-view.js';
+import { policyView, selects, viewsOf, type Labels, type PolicyView } from './k8s-view.js';
 import { aclKey } from './keys.js';
 import { isPodEvent, podChangeOf } from './pod-change.js';
 import type { LocalPod, PodNetworkHandler } from './pod-network.js';
@@ -66,6 +66,8 @@ export class PolicyHandler implements EventHandler {
   readonly #policies = new Map<string, PolicyView>();
   /** pod id -> [ACL key, rendered value as JSON] */
   readonly #rendered = new Map<string, readonly [string, string]>();
+  /** Labels of each connected pod as this handler last saw them (to know whose peers it was). */
+  readonly #labels = new Map<string, Labels>();
   readonly #undo = new UndoLog();
 
   constructor(podNetwork: PodNetworkHandler) {
@@ -85,6 +87,8 @@ export class PolicyHandler implements EventHandler {
   resync(_event: Event, kubeState: KubeStateData, _resyncCount: number, txn: ResyncOperations): void {
     this.#policies.clear();
     this.#rendered.clear();
+    this.#labels.clear();
+    for (const p of this.#podNetwork.pods.values()) this.#labels.set(p.id, p.labels);
     for (const p of viewsOf(kubeState, 'policy', policyView)) this.#policies.set(p.id, p);
     const byNamespace = this.#podsByNamespace();
     for (const [namespace, pods] of byNamespace) {
@@ -115,7 +119,27 @@ export class PolicyHandler implements EventHandler {
     const change = podChangeOf(event);
     if (change === null) return '';
     // For a leaving pod this handler runs before the pod handler (Reverse order): leave it out now.
-    return this.#renderNamespace(change.namespace, txn, change.kind === 'disconnect' ? change.id : undefined);
+    const leaving = change.kind === 'disconnect' ? change.id : undefined;
+    const before = this.#labels.get(change.id);
+    const now = leaving === undefined ? this.#podNetwork.pods.get(change.id)?.labels : undefined;
+    if (now === undefined) this.#labels.delete(change.id);
+    else this.#labels.set(change.id, now);
+    this.#undo.record(() => (before === undefined ? this.#labels.delete(change.id) : this.#labels.set(change.id, before)));
+    // Other pods' ACLs change only when this pod is (or was) a peer source of a policy.
+    const peer = this.#isPeer(change.namespace, before) || this.#isPeer(change.namespace, now);
+    return this.#renderNamespace(change.namespace, txn, leaving, peer ? undefined : change.id);
+  }
+
+  /** Whether a pod with these labels is selected as a source by a policy of the namespace. */
+  #isPeer(namespace: string, labels: Labels | undefined): boolean {
+    if (labels === undefined) return false;
+    for (const policy of this.#policies.values()) {
+      if (policy.namespace !== namespace) continue;
+      for (const rule of policy.ingress) {
+        for (const from of rule.from) if (from.podSelector !== undefined && selects(from.podSelector, labels)) return true;
+      }
+    }
+    return false;
   }
 
   revert(event: Event): void {
@@ -143,8 +167,11 @@ export class PolicyHandler implements EventHandler {
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /** Re-renders the ACLs of every pod of a namespace; puts/deletes only what changed. */
-  #renderNamespace(namespace: string, txn: UpdateOperations, leaving?: string): string {
+  /**
+   * Re-renders the ACLs of the pods of a namespace (or of `only` that pod); puts/deletes only what
+   * changed.
+   */
+  #renderNamespace(namespace: string, txn: UpdateOperations, leaving?: string, only?: string): string {
     const pods: LocalPod[] = [];
     for (const p of this.#podNetwork.pods.values()) if (p.namespace === namespace && p.id !== leaving) pods.push(p);
     pods.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -155,6 +182,7 @@ export class PolicyHandler implements EventHandler {
     const present = new Set<string>();
     for (const pod of pods) {
       present.add(pod.id);
+      if (only !== undefined && pod.id !== only) continue;
       const value = policies.length === 0 ? null : renderPodAcl(pod, policies, pods);
       const before = this.#rendered.get(pod.id);
       if (value === null) {
@@ -174,9 +202,12 @@ export class PolicyHandler implements EventHandler {
       else updated++;
     }
     // Pods of this namespace that are gone (the leaving one, or disconnected earlier): drop their ACLs.
-    for (const [podId, before] of [...this.#rendered]) {
-      if (present.has(podId) || !podId.startsWith(`${namespace}/`)) continue;
-      this.#drop(podId, before, txn);
+    const gone: string[] = [];
+    for (const podId of this.#rendered.keys()) {
+      if (!present.has(podId) && podId.startsWith(`${namespace}/`) && (only === undefined || podId === only || podId === leaving)) gone.push(podId);
+    }
+    for (const podId of gone) {
+      this.#drop(podId, this.#rendered.get(podId) as readonly [string, string], txn);
       removed++;
     }
     const parts: string[] = [];

@@ -9,6 +9,15 @@ export class InvalidValueError extends EngineError {
   }
 }
 
+/** A key the scheduler cannot hold (the empty key). */
+export class InvalidKeyError extends EngineError {
+  readonly key: string;
+  constructor(key: string) {
+    super('ERR_INVALID_KEY', `invalid key ${JSON.stringify(key)}: keys are non-empty strings`);
+    this.key = key;
+  }
+}
+
 /** The scheduler was closed: the operation was not (or not completely) run. */
 export class SchedulerClosedError extends EngineError {
   constructor(message = 'scheduler is closed') {
@@ -36,5 +45,12 @@ export class DescriptorRegistrationError extends EngineError {
 export class DescriptorError extends EngineError {
   constructor(descriptor: string, message: string, options?: { cause?: unknown }) {
     super('ERR_DESCRIPTOR', `descriptor ${descriptor}: ${message}`, options);
+  }
+}
+
+/** A multi-wave operation stopped half way (revert mode stopped the transaction): its key is re-read. */
+export class OperationInterruptedError extends EngineError {
+  constructor(key: string) {
+    super('ERR_OPERATION_INTERRUPTED', `${key}: operation interrupted after its first wave`);
   }
 }

@@ -1,7 +1,7 @@
 import { EngineError } from '../api/errors.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
 import type { Descriptor } from './descriptor.js';
-import { DescriptorError } from './errors.js';
+import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
 
@@ -127,7 +127,12 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
       }
     }
     if (failed && o.stopOnError) {
-      for (let i = 0; i < n; i++) if (stage[i] !== Stage.Done) finish(i, null, true, []);
+      for (let i = 0; i < n; i++) {
+        if (stage[i] === Stage.Done) continue;
+        // Half-created (its first wave ran): a failure, so the key is re-read; the rest never started.
+        const half = stage[i] === Stage.Configure;
+        finish(i, half ? new OperationInterruptedError((ops[i] as PlannedOp).key) : null, !half, []);
+      }
       return;
     }
     active = next;

@@ -9,4 +9,12 @@ export type { DumpView } from './scheduler-engine.js';
 export type { Plan, PlannedOp, PlanInput, PlanKeyView, PlannedOpKind } from './planner.js';
 export { plan } from './planner.js';
 export { deepEqual } from './value-equality.js';
-export { InvalidValueError, SchedulerClosedError, UnimplementedKeyError, DescriptorRegistrationError, DescriptorError } from './errors.js';
+export {
+  InvalidKeyError,
+  InvalidValueError,
+  SchedulerClosedError,
+  UnimplementedKeyError,
+  DescriptorRegistrationError,
+  DescriptorError,
+  OperationInterruptedError,
+} from './errors.js';

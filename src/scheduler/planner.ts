@@ -117,6 +117,9 @@ function planCreates(
   input: PlanInput,
 ): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
   const ops = deletes.slice();
+  // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
+  const deleteIndex = new Map<string, number>();
+  for (let i = 0; i < deletes.length; i++) deleteIndex.set((deletes[i] as PlannedOp).key, i);
   const pending: string[] = [];
   const unsatisfied: string[] = [];
   /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
@@ -175,7 +178,12 @@ function planCreates(
       r = -2;
     } else {
       r = ops.length;
-      ops.push({ key, op: 'create', value: want, after, level, ...(deleted.has(key) ? { note: 'recreate' } : {}) });
+      const del = deleteIndex.get(key);
+      if (del !== undefined) {
+        after.push(del);
+        if (level < 1) level = 1;
+      }
+      ops.push({ key, op: 'create', value: want, after, level, ...(del !== undefined ? { note: 'recreate' } : {}) });
       // What waited for this key may now be created too.
       const dependents = input.dependents(key);
       if (dependents) {

@@ -206,10 +206,34 @@ export class SchedulerEngine {
       }
     } else if (tx.failed && options.retry && options.retry.maxAttempts > 0 && !this.#closed) {
       const failedKeys = [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
+      if (resync !== null && failedKeys.length > 0) {
+        // A resync answers for the whole state, so its result is the state after its own retries:
+        // a healing resync is not judged failed for an error that its retries repair (C14, S6).
+        this.#settle(tx.touched);
+        const first = this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+        return { seqNum, error: await this.#retryInline(failedKeys, options.retry, seqNum, first.error) };
+      }
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
     this.#settle(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+  }
+
+  /** Retries failed keys inside the running commit; resolves with what still fails (null = all repaired). */
+  async #retryInline(keys: readonly string[], retry: RetryOptions, retryOf: number, error: TransactionError | null): Promise<TransactionError | null> {
+    let delay = retry.delay;
+    for (let attempt = 1; attempt <= retry.maxAttempts && keys.length > 0 && !this.#closed; attempt++) {
+      try {
+        await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), this.#closedSignal]);
+      } catch {
+        return error; // closed while waiting: report what still failed
+      }
+      const outcome = await this.#attemptRetry(keys, attempt, retryOf);
+      error = outcome.result.error;
+      keys = outcome.again;
+      if (retry.expBackoff) delay *= 2;
+    }
+    return keys.length === 0 ? null : error;
   }
 
   async #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
@@ -395,22 +419,8 @@ export class SchedulerEngine {
 
   async #runRetry(job: RetryJob): Promise<CommitResult> {
     for (const k of job.keys) this.#retryingKeys.delete(k);
-    const keys = job.keys.filter((k) => this.#retriable(k));
-    const seqNum = ++this.#seq;
-    const start = Date.now();
-    const tx = new TxnContext();
-    for (const k of keys) tx.touched.add(k);
-    const description = `retry of transaction ${job.retryOf} (attempt ${job.attempt})`;
-    let initError: Error | null = null;
-    try {
-      await this.#refreshDirty(keys);
-      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
-    } catch (err) {
-      initError = err instanceof Error ? err : new Error(String(err));
-      tx.failed = true;
-    }
-    if (tx.failed && job.attempt < job.options.maxAttempts && !this.#closed) {
-      const again = initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
+    const { result, again } = await this.#attemptRetry(job.keys, job.attempt, job.retryOf);
+    if (again.length > 0 && job.attempt < job.options.maxAttempts && !this.#closed) {
       this.#scheduleRetry({
         keys: again,
         attempt: job.attempt + 1,
@@ -420,8 +430,28 @@ export class SchedulerEngine {
         timer: undefined,
       });
     }
+    return result;
+  }
+
+  /** One retry of the keys that still fail, recorded as its own transaction; `again` = keys still failing. */
+  async #attemptRetry(retryKeys: readonly string[], attempt: number, retryOf: number): Promise<{ result: CommitResult; again: string[] }> {
+    const keys = retryKeys.filter((k) => this.#retriable(k));
+    const seqNum = ++this.#seq;
+    const start = Date.now();
+    const tx = new TxnContext();
+    for (const k of keys) tx.touched.add(k);
+    const description = `retry of transaction ${retryOf} (attempt ${attempt})`;
+    let initError: Error | null = null;
+    try {
+      await this.#refreshDirty(keys);
+      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
+    } catch (err) {
+      initError = err instanceof Error ? err : new Error(String(err));
+      tx.failed = true;
+    }
+    const again = !tx.failed ? [] : initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
     this.#settle(tx.touched);
-    return this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', job.retryOf);
+    return { result: this.#finish(seqNum, start, null, { description }, tx, initError, 'retry', retryOf), again };
   }
 
   /** A key whose last operation failed (an invalid value is not retried: it would fail the same way). */

@@ -1,4 +1,6 @@
 import type { CommitOptions, CommitResult, KVScheduler } from '../api/scheduler.js';
+import { TransactionError } from '../api/errors.js';
+import { InvalidKeyError } from './errors.js';
 import type { Value } from '../api/values.js';
 import { builtinDescriptors } from '../descriptors/builtin.js';
 import type { Descriptor } from './descriptor.js';
@@ -29,12 +31,22 @@ export class Scheduler implements KVScheduler {
     try {
       validateCommitOptions(options);
       for (const k of values.keys()) {
-        if (typeof k !== 'string' || k === '') throw new TypeError(`every key must be a non-empty string, received ${typeof k === 'string' ? '""' : typeof k}`);
+        if (typeof k !== 'string') throw new TypeError(`every key must be a string, received ${typeof k}`);
       }
     } catch (err) {
       return Promise.reject(err);
     }
+    if (values.has('')) return this.#commitWithoutEmptyKey(values, options);
     return this.#engine.commit(values, options);
+  }
+
+  /** An empty key fails alone, as a per-key error; the other keys are committed as usual. */
+  async #commitWithoutEmptyKey(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
+    const rest = new Map(values);
+    rest.delete('');
+    const { seqNum, error } = await this.#engine.commit(rest, options);
+    const kvErrors = [{ key: '', error: new InvalidKeyError('') }, ...(error?.kvErrors ?? [])];
+    return { seqNum, error: new TransactionError(kvErrors, error?.txnInitError ?? null) };
   }
 
   getRecordedTransaction(seqNum: number): SchedulerTxnRecord | undefined {
