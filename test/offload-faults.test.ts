@@ -77,7 +77,10 @@ test('V3, S5: a dataplane that stops answering fails the unanswered keys with ER
   const s = await startOffloadStack({ inlineThreshold: 0, workers: true, stallTimeout: 200 });
   t.teardown(() => s.close());
   const desired = StateSnapshot.fromEntries(Array.from({ length: 200 }, (_, i) => route(i)), SHARDS);
-  await s.sim.setFaults({ stallMs: 1500 });
+  // Workers loaded first, and a stall far longer than stallTimeout: the sync meets the stall.
+  await s.pool.sync(StateSnapshot.fromEntries([route(999)], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  await s.pool.sync(StateSnapshot.empty(SHARDS), StateSnapshot.fromEntries([route(999)], SHARDS), { mode: 'pool' });
+  await s.sim.setFaults({ stallMs: 4000 });
   const r = await s.pool.sync(desired, StateSnapshot.empty(SHARDS));
   t.true(r.errors.length > 0);
   for (const e of r.errors) t.is((e.error as { code?: string }).code, 'ERR_REPLY_TIMEOUT', `${e.key}: ${e.error.message}`);
