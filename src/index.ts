@@ -18,3 +18,4 @@ export * from './engine/index.js';
 export type { ConnectorStats } from './connector/index.js';
 export type { ProcessedEventInfo, EventHistoryQuery } from './controller/index.js';
 export { DB_SOURCE } from './controller/index.js';
+export * from './offload/index.js';

@@ -24,7 +24,9 @@ async function run(mode: SyncMode, rings: boolean): Promise<{ sb: Map<string, un
       applied = r.applied;
     }
     // Read back through the descriptors, like the scheduler's dump('', 'sb').
-    const sb = await new Scheduler({ connector: s.connector }).dump('', 'sb');
+    const reader = new Scheduler({ connector: s.connector });
+    const sb = await reader.dump('', 'sb');
+    await reader.close();
     return { sb, errors };
   } finally {
     await s.close();

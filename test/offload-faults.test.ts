@@ -72,3 +72,23 @@ test('V4, S5: a non-zero retval from the sim is a VppApiError for that key only'
   t.is((r.errors[0]?.error as { code?: string }).code, 'ERR_VPP_API');
   t.deepEqual(new Map(r.applied.entries()).get(ghost[0]), ghost[1], 'the failed key keeps what was applied before');
 });
+
+test('V3, S5: a dataplane that stops answering fails the unanswered keys with ERR_REPLY_TIMEOUT; the pool goes on', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0, workers: true, stallTimeout: 200 });
+  t.teardown(() => s.close());
+  const desired = StateSnapshot.fromEntries(Array.from({ length: 200 }, (_, i) => route(i)), SHARDS);
+  // Workers loaded first, and a stall far longer than stallTimeout: the sync meets the stall.
+  await s.pool.sync(StateSnapshot.fromEntries([route(999)], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  await s.pool.sync(StateSnapshot.empty(SHARDS), StateSnapshot.fromEntries([route(999)], SHARDS), { mode: 'pool' });
+  await s.sim.setFaults({ stallMs: 4000 });
+  const r = await s.pool.sync(desired, StateSnapshot.empty(SHARDS));
+  t.true(r.errors.length > 0);
+  for (const e of r.errors) t.is((e.error as { code?: string }).code, 'ERR_REPLY_TIMEOUT', `${e.key}: ${e.error.message}`);
+  t.is(new Map(r.applied.entries()).size, 200 - r.errors.length, 'timed-out keys are not recorded as applied');
+  // Once the sim answers again, a resync from what was recorded converges (keys that were applied
+  // after all answer "exists"; a downstream resync would heal them).
+  await s.connector.request('control_ping'); // answered only once the stall is over
+  const again = await s.pool.sync(desired, r.applied);
+  for (const e of again.errors) t.is((e.error as { code?: string }).code, 'ERR_VPP_API');
+  t.is((await s.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 200);
+});

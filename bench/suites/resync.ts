@@ -1,6 +1,8 @@
 // resync.1m.wall / resync.1m.lag: a full resync (10 % of the values changed) through the offload
 // pool vs the same work inline on the main thread, both from the same snapshot bytes to native-sim.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { startNativeSim } from '../../native-sim/index.js';
 import { VppConnector } from '../../src/connector/index.js';
 import { routeKey } from '../../src/descriptors/index.js';
@@ -8,6 +10,10 @@ import { OffloadPool, StateSnapshot, type SyncMode, type SyncResult } from '../.
 import { type BenchSuite, type Figure, figure } from '../figure.js';
 
 const SHARDS = 8;
+
+setFlagsFromString('--expose-gc');
+/** Collects the garbage of building the snapshots, so a run's lag is its own. */
+const collect = runInNewContext('gc') as () => void;
 
 /** Route i; `variant` changes the preference of every 10th route (a re-create in VPP terms). */
 function routes(n: number, variant: number): StateSnapshot {
@@ -32,6 +38,7 @@ interface Run {
 }
 
 async function timed(pool: OffloadPool, from: StateSnapshot, to: StateSnapshot, mode: SyncMode, n: number): Promise<Run> {
+  collect();
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
   const t0 = performance.now();
@@ -97,8 +104,11 @@ export const suite: BenchSuite = {
       out[`resync.scale.${n}.lag`] = figure(m.pool.lag, m.inline.lag, 'ms');
       if (n === sizes[sizes.length - 1]) {
         const id = '1m'; // under --quick the same ids hold the small run (for the record only)
-        out[`resync.${id}.wall`] = figure(m.pool.wall, m.inline.wall, 'ms', 'ratio <= 0.7, value <= 2000', m.pool.wall / m.inline.wall <= 0.7 && m.pool.wall <= 2000);
-        out[`resync.${id}.lag`] = figure(m.pool.lag, m.inline.lag, 'ms', 'value <= 20', m.pool.lag <= 20);
+        // A quick run is not the 1M-key run: it carries no target, so it can never read as met.
+        out[`resync.${id}.wall`] = quick
+          ? figure(m.pool.wall, m.inline.wall, 'ms')
+          : figure(m.pool.wall, m.inline.wall, 'ms', 'ratio <= 0.7, value <= 2000', m.pool.wall / m.inline.wall <= 0.7 && m.pool.wall <= 2000);
+        out[`resync.${id}.lag`] = quick ? figure(m.pool.lag, m.inline.lag, 'ms') : figure(m.pool.lag, m.inline.lag, 'ms', 'value <= 20', m.pool.lag <= 20);
       }
     }
     return out;

@@ -29,6 +29,10 @@ export interface TransportSink {
 }
 
 /** SharedArrayBuffer rings: the fast path. */
+/** Replies decoded per RingReader.drain call, and the time one drain() may hold the event loop. */
+const DRAIN_CHUNK = 1024;
+const DRAIN_BUDGET_MS = 4;
+
 export class RingTransport implements Transport {
   readonly #sim: NativeSim;
   readonly #requestRing: SharedArrayBuffer;
@@ -44,6 +48,13 @@ export class RingTransport implements Transport {
   readonly ringBytes: number;
   #parked = false;
   #closed = false;
+  /** A drain stopped at its time budget with replies left: the rest is delivered from setImmediate. */
+  #resumeScheduled = false;
+  readonly #resume = (): void => {
+    this.#resumeScheduled = false;
+    this.drain();
+    this.#park();
+  };
   #spinMisses = 0;
   #spinSkip = 0;
   readonly #onFrame = (payload: Uint8Array): void => {
@@ -92,10 +103,25 @@ export class RingTransport implements Transport {
     return this.#writer.waitForSpace();
   }
 
-  /** Delivers every reply frame published so far. */
+  /**
+   * Delivers the reply frames published so far, for at most DRAIN_BUDGET_MS: a steady stream of
+   * replies (a large resync from worker rings) must not hold the event loop; what is left is
+   * delivered from setImmediate, after other callbacks had their turn.
+   */
   drain(): void {
     if (this.#closed) return;
-    if (this.#reader.drain(this.#onFrame, this.#onCorrupt) > 0) this.#sink.onDrained();
+    const until = performance.now() + DRAIN_BUDGET_MS;
+    let n = 0;
+    for (;;) {
+      const k = this.#reader.drain(this.#onFrame, this.#onCorrupt, DRAIN_CHUNK);
+      n += k;
+      if (k < DRAIN_CHUNK || performance.now() >= until) break;
+    }
+    if (n > 0) this.#sink.onDrained();
+    if (!this.#resumeScheduled && !this.#closed && this.#reader.hasData()) {
+      this.#resumeScheduled = true;
+      setImmediate(this.#resume);
+    }
   }
 
   afterSend(inFlight: () => number): void {
@@ -129,12 +155,14 @@ export class RingTransport implements Transport {
       if (this.#reader.hasData()) {
         this.#reader.unpark();
         this.drain();
+        if (this.#resumeScheduled) return; // budget spent: #resume parks again
         continue;
       }
       const r = waitAsync(this.#reader.header, RingSlot.HEAD, head);
       if (!r.async) {
         this.#reader.unpark();
         this.drain();
+        if (this.#resumeScheduled) return;
         continue;
       }
       this.#parked = true;

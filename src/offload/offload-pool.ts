@@ -246,19 +246,47 @@ class OffloadEngine {
       return { frames: 0, needsConfigure: false };
     }
     lease.sequence = (lease.sequence + r.frames) & 0xffff;
-    if (lease.replies < r.frames) {
-      await new Promise<void>((resolve) => {
-        lease.wake = resolve;
-        lease.expect = r.frames;
-        if (lease.replies >= r.frames) resolve();
-      });
-    }
+    const stalled = lease.replies < r.frames && !(await this.#replies(lease, r.frames));
     lease.wake = null;
     lease.expect = -1;
     const kept = new Map(lease.kept);
-    this.#release(lease);
+    if (stalled) {
+      // No reply for stallTimeout (sim stalled, connector closed): ops without a reply fail; the
+      // ring is retired with its channel so a late reply can never be counted for another task.
+      const got = lease.replies;
+      lease.off();
+      void lease.ring.close();
+      const seg = this.#segment(ref);
+      for (let f = got; f < r.frames; f++) {
+        const key = seg.keys[r.frameOp[f] as number] as string;
+        if (!failed.has(key)) failed.set(key, new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
+      }
+      if (!this.closed && this.o.connector.state !== 'closed') this.#release(await this.#newLease());
+    } else {
+      this.#release(lease);
+    }
     this.#settle(ref, stage, r, failed, null, kept);
     return { frames: r.frames, needsConfigure: r.needsConfigure };
+  }
+
+  /** Resolves true once `frames` replies are in, false when none came for stallTimeout ms. */
+  #replies(lease: Lease, frames: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      let seen = lease.replies;
+      const timer = setInterval(() => {
+        if (lease.replies === seen) {
+          clearInterval(timer);
+          resolve(false);
+        }
+        seen = lease.replies;
+      }, this.o.stallTimeout);
+      lease.wake = () => {
+        clearInterval(timer);
+        resolve(true);
+      };
+      lease.expect = frames;
+      if (lease.replies >= frames) lease.wake();
+    });
   }
 
   #encodeTask(ref: SegmentRef, stage: Stage, ring: Extract<OffloadTask, { kind: 'encode' }>['ring']): OffloadTask {

@@ -1,7 +1,7 @@
 import type { VppConnector } from '../connector/index.js';
 
-/** The crossover measured by `bench/suites/resync.ts` (inline vs pool, keys in the snapshot). */
-export const DEFAULT_INLINE_THRESHOLD = 20_000;
+/** The crossover measured by `bench/suites/resync.ts` (`resync.crossover`: pool faster from 3,000 keys on, 2 cores). */
+export const DEFAULT_INLINE_THRESHOLD = 3_000;
 
 export interface OffloadOptions {
   /** The connector whose producer rings the workers write into. */
