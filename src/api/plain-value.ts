@@ -5,7 +5,32 @@
  * null. Deeper than `maxDepth` counts as offending: it catches cycles without a visited set.
  */
 export function findNonPlain(value: unknown, maxDepth = 64): string | null {
-  return walk(value, '', maxDepth);
+  // The common case pays for no path strings: they are built only once something is wrong.
+  return isPlain(value, maxDepth) ? null : walk(value, '', maxDepth);
+}
+
+function isPlain(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v);
+    case 'object': {
+      if (v === null || v instanceof Uint8Array) return true;
+      if (depth === 0) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!isPlain(v[i], depth - 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!isPlain((v as Record<string, unknown>)[k], depth - 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 function walk(v: unknown, path: string, depth: number): string | null {
