@@ -24,9 +24,8 @@ export const FLOOD_USAGE = `usage: flood [options]
   --pods N            most live pods the generator keeps (default 300)
   --dataplane D       thread (default: simulated VPP in its own thread, over the rings) or
                       inline (its engine called in this thread, no rings: a baseline)
-  --healing-delay MS  delay of the after-error healing resync (default 100); a failed healing
-                      resync aborts the loop (SPEC C14), so with heavy faults a delay longer than
-                      the run leaves the repair to the final heal
+  --healing-delay MS  delay of the after-error healing resync (default 100); a healing resync
+                      that still fails after its retries aborts the loop (SPEC C14)
   --stall-timeout MS  give up when no event finishes for MS ms (default 30000)
   --json              print the report as one JSON object on stdout (progress goes to stderr)
   --no-progress       no progress output
