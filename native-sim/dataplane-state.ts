@@ -116,6 +116,32 @@ export class DataplaneState {
   #nextSwIfIndex = 0;
   #nextLoopInstance = 0;
   #nextAclIndex = 0;
+  // Indexes so that no per-message rule scans the whole state (big resyncs hold 10^5+ objects).
+  /** tag → sw_if_index (non-empty tags only). */
+  readonly #byTag = new Map<string, number>();
+  /** tap id → sw_if_index. */
+  readonly #tapIds = new Map<number, number>();
+  /** No tap id below this is free: the lowest free id is found without rescanning from 0. */
+  #tapIdFloor = 0;
+  readonly #tapHosts = new Set<string>();
+  /** `socket_id/id` of existing memifs. */
+  readonly #memifs = new Set<string>();
+  /** sw_if_index → keys of the routes with a path through it. */
+  readonly #routesByIf = new Map<number, Set<string>>();
+  /** table key → (route key → route). */
+  readonly #routesByTable = new Map<string, Map<string, SimRoute>>();
+  /** sw_if_index → keys of its neighbors. */
+  readonly #neighborsByIf = new Map<number, Set<string>>();
+  /** sw_if_index → interfaces unnumbered to it. */
+  readonly #unnumberedTo = new Map<number, Set<SimInterface>>();
+  /** table key → how many interfaces are bound to it. */
+  readonly #tableUsers = new Map<string, number>();
+  /** acl_index → how many bindings name it. */
+  readonly #aclUsers = new Map<number, number>();
+  /** bd_id → its member interfaces, insertion ordered. */
+  readonly #bdMembers = new Map<number, Set<SimInterface>>();
+  /** bd_id → its BVI. */
+  readonly #bvi = new Map<number, SimInterface>();
 
   constructor() {
     this.#addInterface({ kind: 'local', name: 'local0', dev_type: 'local', tag: '', mac: '00:00:00:00:00:00', mtu: 0 });
@@ -156,7 +182,35 @@ export class DataplaneState {
       bd: null,
     };
     this.interfaces.set(sw_if_index, iface);
+    if (iface.tag !== '') this.#byTag.set(iface.tag, sw_if_index);
+    this.#useTable(tableKey(0, false), 1);
+    this.#useTable(tableKey(0, true), 1);
     return iface;
+  }
+
+  #useTable(key: string, delta: number): void {
+    const n = (this.#tableUsers.get(key) ?? 0) + delta;
+    if (n === 0) this.#tableUsers.delete(key);
+    else this.#tableUsers.set(key, n);
+  }
+
+  /** The sw_if_index of the interface with this (non-empty) tag, if any. */
+  byTag(tag: string): number | undefined {
+    return tag === '' ? undefined : this.#byTag.get(tag);
+  }
+
+  /** The routes of one table. */
+  routesOf(tableId: number, ip6: boolean): Iterable<SimRoute> {
+    return this.#routesByTable.get(tableKey(tableId, ip6))?.values() ?? [];
+  }
+
+  /** The neighbors on one interface. */
+  neighborsOn(sw_if_index: number): Iterable<SimNeighbor> {
+    const keys = this.#neighborsByIf.get(sw_if_index);
+    if (!keys) return [];
+    const out: SimNeighbor[] = [];
+    for (const k of keys) out.push(this.neighbors.get(k)!);
+    return out;
   }
 
   interface(sw_if_index: number): SimInterface {
@@ -166,10 +220,7 @@ export class DataplaneState {
   }
 
   #checkTag(tag: string): void {
-    if (tag === '') return;
-    for (const iface of this.interfaces.values()) {
-      if (iface.tag === tag) fail(VppRetval.VIF_ALREADY_EXISTS, `an interface is already tagged "${tag}"`);
-    }
+    if (tag !== '' && this.#byTag.has(tag)) fail(VppRetval.VIF_ALREADY_EXISTS, `an interface is already tagged "${tag}"`);
   }
 
   createLoopback(mac: string, tag: string): number {
@@ -183,16 +234,15 @@ export class DataplaneState {
     this.#checkTag(spec.tag);
     if (spec.mtu !== 0) checkMtu(spec.mtu);
     let id = spec.id;
-    const taps = [...this.interfaces.values()].filter((i) => i.kind === 'tap');
     if (id === undefined || id === NO_INTERFACE) {
-      id = 0;
-      while (taps.some((t) => t.id === id)) id++;
-    } else if (taps.some((t) => t.id === id)) {
+      while (this.#tapIds.has(this.#tapIdFloor)) this.#tapIdFloor++;
+      id = this.#tapIdFloor;
+    } else if (this.#tapIds.has(id)) {
       fail(VppRetval.VIF_ALREADY_EXISTS, `tap id ${id} already exists`);
     }
     const host = spec.host_if_name || `tap${id}`;
-    if (taps.some((t) => t.host_if_name === host)) fail(VppRetval.VIF_ALREADY_EXISTS, `host interface "${host}" already exists`);
-    return this.#addInterface({
+    if (this.#tapHosts.has(host)) fail(VppRetval.VIF_ALREADY_EXISTS, `host interface "${host}" already exists`);
+    const iface = this.#addInterface({
       kind: 'tap',
       name: `tap${id}`,
       dev_type: 'virtio',
@@ -201,17 +251,18 @@ export class DataplaneState {
       mtu: spec.mtu || 1500,
       host_if_name: host,
       id,
-    }).sw_if_index;
+    });
+    this.#tapIds.set(id, iface.sw_if_index);
+    this.#tapHosts.add(host);
+    return iface.sw_if_index;
   }
 
   createMemif(spec: { role: string; id: number; socket_id: number; mac: string; tag: string }): number {
     if (spec.role !== 'master' && spec.role !== 'slave') fail(VppRetval.INVALID_VALUE, `memif role "${spec.role}"`);
     this.#checkTag(spec.tag);
-    for (const i of this.interfaces.values()) {
-      if (i.kind === 'memif' && i.id === spec.id && i.socket_id === spec.socket_id) {
-        fail(VppRetval.VIF_ALREADY_EXISTS, `memif${spec.socket_id}/${spec.id} already exists`);
-      }
-    }
+    const memifKey = `${spec.socket_id}/${spec.id}`;
+    if (this.#memifs.has(memifKey)) fail(VppRetval.VIF_ALREADY_EXISTS, `memif${memifKey} already exists`);
+    this.#memifs.add(memifKey);
     return this.#addInterface({
       kind: 'memif',
       name: `memif${spec.socket_id}/${spec.id}`,
@@ -229,11 +280,44 @@ export class DataplaneState {
     const iface = this.interface(sw_if_index);
     if (iface.kind !== kind) fail(VppRetval.INVALID_SW_IF_INDEX, `sw_if_index ${sw_if_index} is not a ${kind} interface`);
     // Like VPP, deleting an interface takes with it everything that hangs on it.
-    for (const [key, n] of this.neighbors) if (n.sw_if_index === sw_if_index) this.neighbors.delete(key);
-    for (const [key, r] of this.routes) if (r.paths.some((p) => p.sw_if_index === sw_if_index)) this.routes.delete(key);
-    this.aclBindings.delete(sw_if_index);
-    for (const other of this.interfaces.values()) if (other.unnumbered === sw_if_index) other.unnumbered = NO_INTERFACE;
+    for (const key of this.#neighborsByIf.get(sw_if_index) ?? []) this.neighbors.delete(key);
+    this.#neighborsByIf.delete(sw_if_index);
+    for (const key of [...(this.#routesByIf.get(sw_if_index) ?? [])]) this.#removeRoute(key);
+    this.#unbindAcls(sw_if_index);
+    for (const other of this.#unnumberedTo.get(sw_if_index) ?? []) other.unnumbered = NO_INTERFACE;
+    this.#unnumberedTo.delete(sw_if_index);
+    if (iface.unnumbered !== NO_INTERFACE) this.#unnumberedTo.get(iface.unnumbered)?.delete(iface);
+    if (iface.bd) this.#leaveBd(iface);
+    this.#useTable(tableKey(iface.vrf4, false), -1);
+    this.#useTable(tableKey(iface.vrf6, true), -1);
+    if (iface.tag !== '') this.#byTag.delete(iface.tag);
+    if (kind === 'tap') {
+      this.#tapIds.delete(iface.id);
+      this.#tapHosts.delete(iface.host_if_name);
+      if (iface.id < this.#tapIdFloor) this.#tapIdFloor = iface.id;
+    } else if (kind === 'memif') {
+      this.#memifs.delete(`${iface.socket_id}/${iface.id}`);
+    }
     this.interfaces.delete(sw_if_index);
+  }
+
+  #removeRoute(key: string): void {
+    const r = this.routes.get(key);
+    if (!r) return;
+    this.routes.delete(key);
+    this.#routesByTable.get(tableKey(r.table_id, r.is_ip6))?.delete(key);
+    for (const p of r.paths) this.#routesByIf.get(p.sw_if_index)?.delete(key);
+  }
+
+  #unbindAcls(sw_if_index: number): void {
+    const old = this.aclBindings.get(sw_if_index);
+    if (!old) return;
+    for (const a of old.acls) {
+      const n = (this.#aclUsers.get(a) ?? 1) - 1;
+      if (n === 0) this.#aclUsers.delete(a);
+      else this.#aclUsers.set(a, n);
+    }
+    this.aclBindings.delete(sw_if_index);
   }
 
   setFlags(sw_if_index: number, flags: number): void {
@@ -255,6 +339,8 @@ export class DataplaneState {
     if (!this.tables.has(tableKey(vrf_id, is_ipv6))) {
       fail(VppRetval.NO_SUCH_TABLE, `no IPv${is_ipv6 ? 6 : 4} table ${vrf_id}`);
     }
+    this.#useTable(tableKey(is_ipv6 ? iface.vrf6 : iface.vrf4, is_ipv6), -1);
+    this.#useTable(tableKey(vrf_id, is_ipv6), 1);
     if (is_ipv6) iface.vrf6 = vrf_id;
     else iface.vrf4 = vrf_id;
   }
@@ -263,9 +349,16 @@ export class DataplaneState {
     this.interface(sw_if_index);
     const target = this.interface(unnumbered_sw_if_index);
     if (sw_if_index === unnumbered_sw_if_index) fail(VppRetval.INVALID_VALUE, 'an interface cannot be unnumbered to itself');
-    if (is_add) target.unnumbered = sw_if_index;
-    else if (target.unnumbered === sw_if_index) target.unnumbered = NO_INTERFACE;
-    else fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${unnumbered_sw_if_index} is not unnumbered to ${sw_if_index}`);
+    if (is_add) {
+      if (target.unnumbered !== NO_INTERFACE) this.#unnumberedTo.get(target.unnumbered)?.delete(target);
+      target.unnumbered = sw_if_index;
+      let set = this.#unnumberedTo.get(sw_if_index);
+      if (!set) this.#unnumberedTo.set(sw_if_index, (set = new Set()));
+      set.add(target);
+    } else if (target.unnumbered === sw_if_index) {
+      target.unnumbered = NO_INTERFACE;
+      this.#unnumberedTo.get(sw_if_index)?.delete(target);
+    } else fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${unnumbered_sw_if_index} is not unnumbered to ${sw_if_index}`);
   }
 
   addDelAddress(sw_if_index: number, is_add: boolean, prefixKey: string): void {
@@ -292,12 +385,12 @@ export class DataplaneState {
     }
     if (table_id === 0) fail(VppRetval.INVALID_VALUE, 'table 0 cannot be deleted');
     if (!existing) fail(VppRetval.NO_SUCH_ENTRY, `no IPv${is_ip6 ? 6 : 4} table ${table_id}`);
-    for (const iface of this.interfaces.values()) {
-      if ((is_ip6 ? iface.vrf6 : iface.vrf4) === table_id) {
-        fail(VppRetval.INVALID_VALUE, `table ${table_id} is still used by sw_if_index ${iface.sw_if_index}`);
-      }
+    if (this.#tableUsers.has(key)) {
+      const user = [...this.interfaces.values()].find((i) => (is_ip6 ? i.vrf6 : i.vrf4) === table_id);
+      fail(VppRetval.INVALID_VALUE, `table ${table_id} is still used by sw_if_index ${user?.sw_if_index}`);
     }
-    for (const [k, r] of this.routes) if (r.table_id === table_id && r.is_ip6 === is_ip6) this.routes.delete(k);
+    for (const k of [...(this.#routesByTable.get(key)?.keys() ?? [])]) this.#removeRoute(k);
+    this.#routesByTable.delete(key);
     this.tables.delete(key);
   }
 
@@ -305,14 +398,25 @@ export class DataplaneState {
     if (!this.tables.has(tableKey(route.table_id, route.is_ip6))) {
       fail(VppRetval.NO_SUCH_TABLE, `no IPv${route.is_ip6 ? 6 : 4} table ${route.table_id}`);
     }
-    const key = `${tableKey(route.table_id, route.is_ip6)}:${route.prefix}`;
+    const tk = tableKey(route.table_id, route.is_ip6);
+    const key = `${tk}:${route.prefix}`;
     if (!is_add) {
-      if (!this.routes.delete(key)) fail(VppRetval.NO_SUCH_ENTRY, `no route ${route.prefix} in table ${route.table_id}`);
+      if (!this.routes.has(key)) fail(VppRetval.NO_SUCH_ENTRY, `no route ${route.prefix} in table ${route.table_id}`);
+      this.#removeRoute(key);
       return;
     }
     for (const p of route.paths) if (p.sw_if_index !== NO_INTERFACE) this.interface(p.sw_if_index);
     if (this.routes.has(key)) fail(VppRetval.ENTRY_ALREADY_EXISTS, `route ${route.prefix} exists in table ${route.table_id}`);
     this.routes.set(key, route);
+    let inTable = this.#routesByTable.get(tk);
+    if (!inTable) this.#routesByTable.set(tk, (inTable = new Map()));
+    inTable.set(key, route);
+    for (const p of route.paths) {
+      if (p.sw_if_index === NO_INTERFACE) continue;
+      let set = this.#routesByIf.get(p.sw_if_index);
+      if (!set) this.#routesByIf.set(p.sw_if_index, (set = new Set()));
+      set.add(key);
+    }
   }
 
   addDelNeighbor(is_add: boolean, n: SimNeighbor): void {
@@ -320,10 +424,14 @@ export class DataplaneState {
     const key = `${n.sw_if_index}:${n.ip_address}`;
     if (!is_add) {
       if (!this.neighbors.delete(key)) fail(VppRetval.NO_SUCH_ENTRY, `no neighbor ${n.ip_address} on sw_if_index ${n.sw_if_index}`);
+      this.#neighborsByIf.get(n.sw_if_index)?.delete(key);
       return;
     }
     if (this.neighbors.has(key)) fail(VppRetval.ENTRY_ALREADY_EXISTS, `neighbor ${n.ip_address} exists on sw_if_index ${n.sw_if_index}`);
     this.neighbors.set(key, n);
+    let set = this.#neighborsByIf.get(n.sw_if_index);
+    if (!set) this.#neighborsByIf.set(n.sw_if_index, (set = new Set()));
+    set.add(key);
   }
 
   addReplaceAcl(acl_index: number, tag: string, rules: AclRule[]): number {
@@ -341,8 +449,9 @@ export class DataplaneState {
 
   deleteAcl(acl_index: number): void {
     if (!this.acls.has(acl_index)) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${acl_index}`);
-    for (const b of this.aclBindings.values()) {
-      if (b.acls.includes(acl_index)) fail(VppRetval.INVALID_VALUE, `ACL ${acl_index} is in use on sw_if_index ${b.sw_if_index}`);
+    if (this.#aclUsers.has(acl_index)) {
+      const b = [...this.aclBindings.values()].find((x) => x.acls.includes(acl_index));
+      fail(VppRetval.INVALID_VALUE, `ACL ${acl_index} is in use on sw_if_index ${b?.sw_if_index}`);
     }
     this.acls.delete(acl_index);
   }
@@ -351,8 +460,10 @@ export class DataplaneState {
     this.interface(sw_if_index);
     if (n_input > acls.length) fail(VppRetval.INVALID_VALUE, `n_input ${n_input} > ${acls.length} ACLs`);
     for (const a of acls) if (!this.acls.has(a)) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${a}`);
-    if (acls.length === 0) this.aclBindings.delete(sw_if_index);
-    else this.aclBindings.set(sw_if_index, { sw_if_index, n_input, acls: [...acls] });
+    this.#unbindAcls(sw_if_index);
+    if (acls.length === 0) return;
+    this.aclBindings.set(sw_if_index, { sw_if_index, n_input, acls: [...acls] });
+    for (const a of acls) this.#aclUsers.set(a, (this.#aclUsers.get(a) ?? 0) + 1);
   }
 
   addDelStaticMapping(is_add: boolean, m: SimStaticMapping): void {
@@ -369,7 +480,9 @@ export class DataplaneState {
     if (bd.bd_id === 0 || bd.bd_id > 0xffffff) fail(VppRetval.INVALID_VALUE, `bd_id ${bd.bd_id} out of range`);
     if (!is_add) {
       if (!this.bridgeDomains.delete(bd.bd_id)) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd.bd_id}`);
-      for (const iface of this.interfaces.values()) if (iface.bd?.bd_id === bd.bd_id) iface.bd = null;
+      for (const iface of this.#bdMembers.get(bd.bd_id) ?? []) iface.bd = null;
+      this.#bdMembers.delete(bd.bd_id);
+      this.#bvi.delete(bd.bd_id);
       return;
     }
     if (this.bridgeDomains.has(bd.bd_id)) fail(VppRetval.VALUE_EXIST, `bridge domain ${bd.bd_id} exists`);
@@ -380,23 +493,33 @@ export class DataplaneState {
     const iface = this.interface(sw_if_index);
     if (!enable) {
       if (!iface.bd) fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${sw_if_index} is not in a bridge domain`);
-      iface.bd = null;
+      this.#leaveBd(iface);
       return;
     }
     if (!this.bridgeDomains.has(bd_id)) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd_id}`);
     if (port_type !== 0 && port_type !== 1) fail(VppRetval.INVALID_VALUE, `port_type ${port_type}`);
-    if (port_type === 1) {
-      for (const other of this.interfaces.values()) {
-        if (other !== iface && other.bd?.bd_id === bd_id && other.bd.port_type === 1) {
-          fail(VppRetval.VALUE_EXIST, `bridge domain ${bd_id} already has a BVI`);
-        }
-      }
-    }
+    const bvi = this.#bvi.get(bd_id);
+    if (port_type === 1 && bvi !== undefined && bvi !== iface) fail(VppRetval.VALUE_EXIST, `bridge domain ${bd_id} already has a BVI`);
+    if (iface.bd) this.#leaveBd(iface);
     iface.bd = { bd_id, port_type };
+    let members = this.#bdMembers.get(bd_id);
+    if (!members) this.#bdMembers.set(bd_id, (members = new Set()));
+    members.add(iface);
+    if (port_type === 1) this.#bvi.set(bd_id, iface);
   }
 
+  #leaveBd(iface: SimInterface): void {
+    if (!iface.bd) return;
+    const bd_id = iface.bd.bd_id;
+    this.#bdMembers.get(bd_id)?.delete(iface);
+    if (this.#bvi.get(bd_id) === iface) this.#bvi.delete(bd_id);
+    iface.bd = null;
+  }
+
+  /** Members of a bridge domain, ordered by sw_if_index (as a scan of the interfaces would give). */
   members(bd_id: number): SimInterface[] {
-    return [...this.interfaces.values()].filter((i) => i.bd?.bd_id === bd_id);
+    const set = this.#bdMembers.get(bd_id);
+    return set ? [...set].sort((a, b) => a.sw_if_index - b.sw_if_index) : [];
   }
 }
 

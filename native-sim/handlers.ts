@@ -171,8 +171,12 @@ function routeDetails(r: { table_id: number; prefix: string; paths: readonly Sim
 export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freeze({
   sw_interface_dump: (s, m) => {
     const only = filter(m, 'sw_if_index');
+    if (only !== null) {
+      const i = s.interfaces.get(only);
+      return i ? [interfaceDetails(i)] : [];
+    }
     const out = [];
-    for (const i of s.interfaces.values()) if (only === null || i.sw_if_index === only) out.push(interfaceDetails(i));
+    for (const i of s.interfaces.values()) out.push(interfaceDetails(i));
     return out;
   },
   ip_address_dump: (s, m) => {
@@ -195,15 +199,14 @@ export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freez
     const table_id = u32(t, 'table_id', 0);
     const is_ip6 = bool(t, 'is_ip6', false);
     const out = [];
-    for (const r of s.routes.values()) if (r.table_id === table_id && r.is_ip6 === is_ip6) out.push(routeDetails(r));
+    for (const r of s.routesOf(table_id, is_ip6)) out.push(routeDetails(r));
     return out;
   },
   ip_neighbor_dump: (s, m) => {
     const only = filter(m, 'sw_if_index');
     const af = m['af'] === undefined ? null : u32(m, 'af');
     const out = [];
-    for (const n of s.neighbors.values()) {
-      if (only !== null && n.sw_if_index !== only) continue;
+    for (const n of only === null ? s.neighbors.values() : s.neighborsOn(only)) {
       if (af !== null && (af === 1) !== n.is_ip6) continue;
       out.push({
         neighbor: { sw_if_index: n.sw_if_index, ip_address: n.ip_address, mac_address: n.mac_address, flags: n.flags },
@@ -214,17 +217,15 @@ export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freez
   acl_dump: (s, m) => {
     const only = filter(m, 'acl_index');
     const out = [];
-    for (const a of s.acls.values()) {
-      if (only === null || a.acl_index === only) out.push({ acl_index: a.acl_index, tag: a.tag, r: a.r.map((r) => ({ ...r })) });
-    }
+    const acls = only === null ? s.acls.values() : [s.acls.get(only)];
+    for (const a of acls) if (a) out.push({ acl_index: a.acl_index, tag: a.tag, r: a.r.map((r) => ({ ...r })) });
     return out;
   },
   acl_interface_list_dump: (s, m) => {
     const only = filter(m, 'sw_if_index');
     const out = [];
-    for (const b of s.aclBindings.values()) {
-      if (only === null || b.sw_if_index === only) out.push({ sw_if_index: b.sw_if_index, n_input: b.n_input, acls: [...b.acls] });
-    }
+    const bindings = only === null ? s.aclBindings.values() : [s.aclBindings.get(only)];
+    for (const b of bindings) if (b) out.push({ sw_if_index: b.sw_if_index, n_input: b.n_input, acls: [...b.acls] });
     return out;
   },
   nat44_static_mapping_dump: (s) =>
@@ -238,8 +239,9 @@ export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freez
   bridge_domain_dump: (s, m) => {
     const only = filter(m, 'bd_id');
     const out = [];
-    for (const bd of s.bridgeDomains.values()) {
-      if (only !== null && bd.bd_id !== only) continue;
+    const bds = only === null ? s.bridgeDomains.values() : [s.bridgeDomains.get(only)];
+    for (const bd of bds) {
+      if (!bd) continue;
       out.push({
         bd_id: bd.bd_id,
         bd_tag: bd.bd_tag,

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { connected } from './helpers/dataplane-connect.js';
+import { connected, nextState } from './helpers/dataplane-connect.js';
 
 for (const transport of ['ring', 'postMessage'] as const) {
   test(`V5 N4: a dataplane restart loses all state and is reported once with the new epoch (${transport})`, async (t) => {
@@ -33,6 +33,8 @@ for (const transport of ['ring', 'postMessage'] as const) {
     });
     const epoch = await sim.restart();
     t.is(await seen, epoch);
-    t.is(c.state, 'up');
+    // On a loaded machine two 20 ms pings can be missed around the restart: then it comes back up.
+    // (it must come back up: a test timeout otherwise).
+    if (c.state !== 'up') await nextState(c, 'up');
   });
 }

@@ -130,6 +130,8 @@ class ConnectorEngine implements TransportSink {
   #flushAgain = false;
   /** Last time replies came in: queued ops time out only after replyTimeout without progress. */
   #lastProgress = 0;
+  /** Sequence of the last reply (or dump detail) to one of our ops; -1 before the first. */
+  #lastReplySeq = -1;
   #waitingForSpace = false;
   #pingTimer: NodeJS.Timeout | null = null;
   #pingOutstanding = false;
@@ -302,6 +304,8 @@ class ConnectorEngine implements TransportSink {
       this.o.logger.warn({ name, context }, 'vpp connector: unexpected reply discarded');
       return;
     }
+    // The sim answers in order: this reply tells which of our requests it has reached.
+    this.#lastReplySeq = sequenceOf(context);
     if (op.state === 'expired') {
       // Its operation already failed with ReplyTimeoutError: count it, never deliver it.
       this.lateReplies++;
@@ -376,7 +380,12 @@ class ConnectorEngine implements TransportSink {
         continue;
       }
       // A queued op waits behind backpressure: it fails only when nothing moved for replyTimeout.
-      const due = op.state === 'queued' ? Math.max(op.deadline, this.#lastProgress) + this.o.replyTimeout : op.deadline;
+      let due = op.state === 'queued' ? Math.max(op.deadline, this.#lastProgress) + this.o.replyTimeout : op.deadline;
+      // A written op the sim has not reached yet (or a dump whose details still arrive) waits its
+      // turn while replies keep coming: it fails only after replyTimeout without progress.
+      if (due <= now && op.state === 'sent' && this.#notReachedYet(op)) {
+        due = Math.max(due, this.#lastProgress + this.o.replyTimeout);
+      }
       if (due > now) {
         next = due;
         break;
@@ -401,6 +410,12 @@ class ConnectorEngine implements TransportSink {
     if (next >= 0) this.#armTimer(next);
     // Expired ops may have been queued: writing resumes with the ones behind them.
     this.flush();
+  }
+
+  /** Whether the last reply was to this op (a dump's details) or to an op written before it. */
+  #notReachedYet(op: Op): boolean {
+    const last = this.#lastReplySeq;
+    return last >= 0 && !sequenceBefore(sequenceOf(op.context), last);
   }
 
   #settleExpired(op: Op, err: Error): void {

@@ -5,7 +5,12 @@ export interface ConnectorLogger {
 }
 
 export interface ConnectorOptions {
-  /** Milliseconds to wait for a reply (or a dump's closing control_ping_reply) before failing it. @default 1000 */
+  /**
+   * Milliseconds without progress before a request fails with ReplyTimeoutError: counted from its
+   * write, and restarted whenever a reply to an earlier request (or a detail of this dump) arrives,
+   * so a long queue or a big dump on a busy machine does not time out while the dataplane works.
+   * @default 5000
+   */
   readonly replyTimeout?: number;
   /** Milliseconds `connect` keeps retrying its first ping (each try bounded by replyTimeout). @default 10000 */
   readonly connectTimeout?: number;
@@ -66,7 +71,7 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
     throw new TypeError(`logger: expected an object with warn() and debug(), received ${describe(logger)}`);
   }
   return {
-    replyTimeout: int(o, 'replyTimeout', 1000, 1, 3_600_000),
+    replyTimeout: int(o, 'replyTimeout', 5000, 1, 3_600_000),
     connectTimeout: int(o, 'connectTimeout', 10_000, 0, 3_600_000),
     pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
     spinMicros: int(o, 'spinMicros', 50, 0, 100_000),

@@ -163,8 +163,11 @@ export const interfaceDescriptor: Descriptor = {
     for (const d of details) {
       if (typeof d.tag === 'string' && d.tag !== '' && typeof d.sw_if_index === 'number') tagByIndex.set(d.sw_if_index, d.tag);
     }
-    const out: RetrievedValue[] = [];
-    // Two dumps for every interface's addresses, not two per interface: retrieve stays O(1) round trips.
+    const mine = details.filter((d) => {
+      const name = tagByIndex.get(d.sw_if_index as number);
+      return name !== undefined && DEV_TYPE[String(d.interface_dev_type)] !== undefined && !name.includes('/');
+    });
+    // Two dumps for every interface's addresses (sw_if_index ~0), not two per interface.
     const addressesOf = new Map<number, Set<string>>();
     for (const is_ipv6 of [false, true]) {
       for (const a of await ctx.dump('ip_address_dump', { sw_if_index: ALL_INTERFACES, is_ipv6 })) {
@@ -174,11 +177,11 @@ export const interfaceDescriptor: Descriptor = {
         set.add(a.prefix.toLowerCase());
       }
     }
-    for (const d of details) {
+    const out: RetrievedValue[] = [];
+    for (const d of mine) {
       const sw = d.sw_if_index as number;
-      const name = tagByIndex.get(sw);
-      const type = DEV_TYPE[String(d.interface_dev_type)];
-      if (name === undefined || type === undefined || name.includes('/')) continue;
+      const name = tagByIndex.get(sw) as string;
+      const type = DEV_TYPE[String(d.interface_dev_type)] as InterfaceType;
       const key = interfaceKey(name);
       const hint = ctx.correlate(key) as Partial<InterfaceValue> | undefined;
       const v: Record<string, unknown> = { name, type, enabled: ((d.flags as number) & IF_STATUS_API_FLAG_ADMIN_UP) !== 0 };

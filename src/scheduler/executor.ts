@@ -1,9 +1,12 @@
 import { EngineError } from '../api/errors.js';
+import type { Value } from '../api/values.js';
+import { deepEqual } from './value-equality.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
 import type { Descriptor } from './descriptor.js';
 import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
+import { adoptExisting, isAlreadyExists } from './adopt.js';
 
 /** How an op ended: `error` null = success; `skipped` = a dependency failed, nothing was sent. */
 export interface OpOutcome {
@@ -24,7 +27,18 @@ export interface ExecuteOptions {
   onOutcome(op: PlannedOp, outcome: OpOutcome): void;
 }
 
-const Stage = Object.freeze({ Waiting: 0, Create: 1, Configure: 2, Single: 3, Done: 4 } as const);
+const Stage = Object.freeze({
+  Waiting: 0,
+  Create: 1,
+  Configure: 2,
+  Single: 3,
+  Done: 4,
+  /** Create found the object already there (ours, read back): update it from what it holds. */
+  AdoptUpdate: 5,
+  /** Create found the object already there in a form update cannot reach: delete, then create. */
+  AdoptDelete: 6,
+  AdoptDeleting: 7,
+} as const);
 
 /**
  * Runs a plan wave by wave: each wave is one `requestBatch` (one promise for all its ops). An op
@@ -45,6 +59,9 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
     if (op.after.length === 0) active.push(i);
   }
   let failed = false;
+  /** Per op: the value read back when its create found the object already there. */
+  const adoptedFrom: Array<Value | undefined> = [];
+  const adopted = new Uint8Array(n);
   const deletedMeta: Array<number | undefined> = [];
   for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
 
@@ -63,6 +80,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
     }
   };
 
+  let adoptErrors: Map<number, Error> | undefined;
   while (active.length > 0) {
     const batch: BinapiRequest[] = [];
     const owner: number[] = [];
@@ -73,7 +91,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
       const op = ops[i] as PlannedOp;
       let reqs: readonly BinapiRequest[];
       try {
-        reqs = requestsFor(op, i, stage, o);
+        reqs = requestsFor(op, i, stage, o, adoptedFrom[i]);
       } catch (err) {
         failed = true;
         // A descriptor that cannot build its requests (e.g. missing metadata) fails its op, typed.
@@ -106,6 +124,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         return;
       }
       // Per op: the first error, and the capture from its first reply.
+      let adopt: number[] | undefined;
       let k = 0;
       while (k < owner.length) {
         const i = owner[k] as number;
@@ -117,6 +136,15 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
           if (r instanceof Error && !error) error = r;
         }
         if (error) {
+          // "Already exists" on a create: an earlier attempt whose reply was lost (a timeout) may
+          // have created it. Read it back below instead of failing on it forever.
+          if (stage[i] === Stage.Create && adopted[i] === 0 && isAlreadyExists(error)) {
+            adopted[i] = 1;
+            (adopt ??= []).push(i);
+            adoptedFrom[i] = undefined;
+            (adoptErrors ??= new Map()).set(i, error);
+            continue;
+          }
           failed = true;
           finish(i, error, false, next);
           continue;
@@ -124,6 +152,30 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         if (stage[i] === Stage.Create) capture(op, first as Reply, o);
         if (advance(op, i, stage, o)) next.push(i);
         else finish(i, null, false, next);
+      }
+      if (adopt) {
+        pendingCaptureClear(adopt, ops);
+        const found = await adoptExisting(adopt.map((i) => ops[i] as PlannedOp), o);
+        for (let a = 0; a < adopt.length; a++) {
+          const i = adopt[a] as number;
+          const op = ops[i] as PlannedOp;
+          const got = found[a];
+          const original = adoptErrors?.get(i) as Error;
+          if (got === undefined) {
+            failed = true;
+            finish(i, original, false, next);
+            continue;
+          }
+          if (got.metadata !== undefined) o.metadata.set(op.key, got.metadata);
+          const d = o.descriptor(op.key) as Descriptor;
+          if (d.equivalent ? d.equivalent(op.key, got.value, op.value) : deepEqual(got.value, op.value)) {
+            finish(i, null, false, next);
+            continue;
+          }
+          adoptedFrom[i] = got.value;
+          stage[i] = d.update && !d.needsRecreate?.(op.key, got.value, op.value) ? Stage.AdoptUpdate : Stage.AdoptDelete;
+          next.push(i);
+        }
       }
     }
     if (failed && o.stopOnError) {
@@ -139,7 +191,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
   }
 }
 
-function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions): readonly BinapiRequest[] {
+function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions, existing: Value | undefined): readonly BinapiRequest[] {
   const d = o.descriptor(op.key);
   if (!d) throw new DescriptorError(op.key, 'no descriptor');
   switch (stage[i]) {
@@ -161,6 +213,12 @@ function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOpti
       }
     case Stage.Configure:
       return d.configure ? d.configure(op.key, op.value, o.metadata) : NO_REQUESTS;
+    case Stage.AdoptUpdate:
+      stage[i] = Stage.Single;
+      return (d.update as NonNullable<Descriptor['update']>)(op.key, existing as Value, op.value, o.metadata);
+    case Stage.AdoptDelete:
+      stage[i] = Stage.AdoptDeleting;
+      return d.delete(op.key, existing as Value, o.metadata);
     default:
       return NO_REQUESTS;
   }
@@ -168,6 +226,12 @@ function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOpti
 
 /** Moves an op past the wave it just finished; true if it has another wave to run. */
 function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions): boolean {
+  if (stage[i] === Stage.AdoptDeleting) {
+    // The stale object is gone: create ours as planned.
+    o.metadata.delete(op.key);
+    stage[i] = Stage.Waiting;
+    return true;
+  }
   if (stage[i] === Stage.Create) {
     pendingCapture.delete(op);
     if (o.descriptor(op.key)?.configure) {
@@ -186,4 +250,8 @@ function capture(op: PlannedOp, reply: Reply, o: ExecuteOptions): void {
 }
 
 const pendingCapture = new WeakMap<PlannedOp, string | undefined>();
+
+function pendingCaptureClear(indices: readonly number[], ops: readonly PlannedOp[]): void {
+  for (const i of indices) pendingCapture.delete(ops[i] as PlannedOp);
+}
 const NO_REQUESTS: readonly BinapiRequest[] = Object.freeze([]);

@@ -1,0 +1,52 @@
+import type { Value } from '../api/values.js';
+import { VppRetval } from '../binapi/retval.js';
+import type { BinapiClient } from './binapi-client.js';
+import type { Descriptor, RetrievedValue } from './descriptor.js';
+import type { MetadataReader } from './metadata-store.js';
+import type { PlannedOp } from './planner.js';
+
+/** Retvals by which the dataplane says "that object already exists". */
+const ALREADY_EXISTS: ReadonlySet<number> = new Set([VppRetval.VIF_ALREADY_EXISTS, VppRetval.VALUE_EXIST, VppRetval.ENTRY_ALREADY_EXISTS]);
+
+/** Whether a failed create was refused because its object is already there (duck-typed retval). */
+export function isAlreadyExists(err: Error): boolean {
+  const retval = (err as { retval?: unknown }).retval;
+  return typeof retval === 'number' && ALREADY_EXISTS.has(retval);
+}
+
+export interface AdoptContext {
+  readonly client: BinapiClient;
+  readonly metadata: MetadataReader;
+  descriptor(key: string): Descriptor | undefined;
+  readonly closed: Promise<never>;
+}
+
+/**
+ * Reads back the objects whose create was refused as "already exists": one retrieve per
+ * descriptor kind. Returns, aligned with `ops`, what the dataplane holds under each op's key, or
+ * undefined when it is not ours (no such key read back), not retrievable, or the read failed.
+ */
+export async function adoptExisting(ops: readonly PlannedOp[], o: AdoptContext): Promise<Array<RetrievedValue | undefined>> {
+  const byDescriptor = new Map<Descriptor, Map<string, Value>>();
+  for (const op of ops) {
+    const d = o.descriptor(op.key);
+    if (!d?.retrieve) continue;
+    let wanted = byDescriptor.get(d);
+    if (!wanted) byDescriptor.set(d, (wanted = new Map()));
+    wanted.set(op.key, op.value);
+  }
+  const found = new Map<string, RetrievedValue>();
+  for (const [d, wanted] of byDescriptor) {
+    try {
+      const items = await (d.retrieve as NonNullable<Descriptor['retrieve']>)({
+        dump: (name, fields) => Promise.race([o.client.dump(name, fields), o.closed]),
+        metadata: o.metadata,
+        correlate: (key) => wanted.get(key),
+      });
+      for (const it of items) if (wanted.has(it.key)) found.set(it.key, it);
+    } catch {
+      // Unreadable now: the ops keep their original error and the keys are re-read later.
+    }
+  }
+  return ops.map((op) => found.get(op.key));
+}
