@@ -1,3 +1,4 @@
+import type { CloseGuard } from './close-guard.js';
 import type { Value } from '../api/values.js';
 import { VppRetval } from '../binapi/retval.js';
 import type { BinapiClient } from './binapi-client.js';
@@ -18,7 +19,7 @@ export interface AdoptContext {
   readonly client: BinapiClient;
   readonly metadata: MetadataReader;
   descriptor(key: string): Descriptor | undefined;
-  readonly closed: Promise<never>;
+  readonly closed: CloseGuard;
 }
 
 /**
@@ -39,7 +40,7 @@ export async function adoptExisting(ops: readonly PlannedOp[], o: AdoptContext):
   for (const [d, wanted] of byDescriptor) {
     try {
       const items = await (d.retrieve as NonNullable<Descriptor['retrieve']>)({
-        dump: (name, fields) => Promise.race([o.client.dump(name, fields), o.closed]),
+        dump: (name, fields) => o.closed.guard(o.client.dump(name, fields)),
         metadata: o.metadata,
         correlate: (key) => wanted.get(key),
       });

@@ -1,3 +1,4 @@
+import type { CloseGuard } from './close-guard.js';
 import { EngineError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import { deepEqual } from './value-equality.js';
@@ -22,7 +23,7 @@ export interface ExecuteOptions {
   /** Stop starting new waves after the first failure (revert mode). */
   readonly stopOnError: boolean;
   /** Settles (rejects) when the scheduler closes, failing the wave in flight. */
-  readonly closed: Promise<never>;
+  readonly closed: CloseGuard;
   /** Called once per op, in completion order. */
   onOutcome(op: PlannedOp, outcome: OpOutcome): void;
 }
@@ -112,7 +113,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
     if (batch.length > 0) {
       let replies: Array<Reply | Error>;
       try {
-        replies = await Promise.race([o.client.requestBatch(batch), o.closed]);
+        replies = await o.closed.guard(o.client.requestBatch(batch));
       } catch (err) {
         const e = err instanceof Error ? err : new DescriptorError('batch', String(err));
         for (let k = 0; k < owner.length; k++) {

@@ -4,6 +4,7 @@ import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../a
 import type { Value } from '../api/values.js';
 import type { Descriptor, RetrievedValue } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
+import { CloseGuard } from './close-guard.js';
 import { execute } from './executor.js';
 import type { SchedulerTxnRecord } from './history.js';
 import { TxnHistory } from './history.js';
@@ -62,17 +63,12 @@ export class SchedulerEngine {
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
-  #rejectClosed!: (err: Error) => void;
-  readonly #closedSignal: Promise<never>;
+  readonly #closedSignal = new CloseGuard();
 
   constructor(o: ResolvedSchedulerOptions, descriptors: readonly Descriptor[]) {
     this.#o = o;
     this.#history = new TxnHistory(o.historySize);
     for (const d of descriptors) this.registry.register(d);
-    this.#closedSignal = new Promise<never>((_, reject) => {
-      this.#rejectClosed = reject;
-    });
-    this.#closedSignal.catch(() => {}); // observed by the races that use it; never unhandled
     const store = this.#store;
     const registry = this.registry;
     this.#input = {
@@ -140,7 +136,7 @@ export class SchedulerEngine {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    this.#rejectClosed(new SchedulerClosedError('scheduler closed while the operation was in flight'));
+    this.#closedSignal.close(new SchedulerClosedError('scheduler closed while the operation was in flight'));
     for (const job of this.#retries) clearTimeout(job.timer);
     this.#retries.clear();
     for (const k of this.#retryingKeys) {
@@ -224,7 +220,7 @@ export class SchedulerEngine {
     let delay = retry.delay;
     for (let attempt = 1; attempt <= retry.maxAttempts && keys.length > 0 && !this.#closed; attempt++) {
       try {
-        await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), this.#closedSignal]);
+        await this.#closedSignal.guard(new Promise((resolve) => setTimeout(resolve, delay)));
       } catch {
         return error; // closed while waiting: report what still failed
       }
@@ -529,7 +525,7 @@ export class SchedulerEngine {
     const closed = this.#closedSignal;
     const store = this.#store;
     const ctx = {
-      dump: (name: string, fields?: Record<string, unknown>) => Promise.race([client.dump(name, fields), closed]),
+      dump: (name: string, fields?: Record<string, unknown>) => closed.guard(client.dump(name, fields)),
       metadata: tmp,
       correlate: (key: string): Value | undefined => {
         const rec = store.get(key);
