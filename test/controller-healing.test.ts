@@ -88,6 +88,9 @@ test('C19: a healing resync that could not be pushed (queue full) does not block
 
 test('C14: with enablePeriodicHealing a periodic HealingResync (downstream) is pushed every interval after the first DBResync', async (t) => {
   const h = harness(['A'], { config: { enablePeriodicHealing: true, periodicHealingInterval: 10 } });
+  // The periodic timer is unref'd (it must not keep an embedder's process alive): keep this one alive.
+  const keepAlive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(keepAlive));
   await h.controller.start();
   const r = tracked(new DBResync());
   h.controller.pushEvent(r);
