@@ -83,38 +83,31 @@ export class EngineMetrics {
       for (const c of this.#connectors.keys()) all.push([c, c.stats()]);
       return all;
     };
-    new Gauge({
-      name: `${p}ring_used_bytes`,
-      help: 'Bytes in use in the connector rings, by ring (request | reply; read on scrape).',
-      labelNames: ['ring'] as const,
-      registers,
-      collect() {
-        let req = 0;
-        let rep = 0;
-        for (const [, s] of readAll()) {
-          req += s.requestRingUsedBytes;
-          rep += s.replyRingUsedBytes;
-        }
-        this.set({ ring: 'request' }, req);
-        this.set({ ring: 'reply' }, rep);
-      },
-    });
-    new Gauge({
-      name: `${p}ring_capacity_bytes`,
-      help: 'Capacity of the connector rings, by ring (request | reply).',
-      labelNames: ['ring'] as const,
-      registers,
-      collect() {
-        let req = 0;
-        let rep = 0;
-        for (const [, s] of readAll()) {
-          req += s.requestRingBytes;
-          rep += s.replyRingBytes;
-        }
-        this.set({ ring: 'request' }, req);
-        this.set({ ring: 'reply' }, rep);
-      },
-    });
+    // The two ring gauges differ only in which pair of counters they sum.
+    const ringGauge = (name: string, help: string, pick: (s: ConnectorStats) => readonly [number, number]): void => {
+      new Gauge({
+        name: `${p}${name}`,
+        help,
+        labelNames: ['ring'] as const,
+        registers,
+        collect() {
+          let req = 0;
+          let rep = 0;
+          for (const [, s] of readAll()) {
+            const [request, reply] = pick(s);
+            req += request;
+            rep += reply;
+          }
+          this.set({ ring: 'request' }, req);
+          this.set({ ring: 'reply' }, rep);
+        },
+      });
+    };
+    ringGauge('ring_used_bytes', 'Bytes in use in the connector rings, by ring (request | reply; read on scrape).', (s) => [
+      s.requestRingUsedBytes,
+      s.replyRingUsedBytes,
+    ]);
+    ringGauge('ring_capacity_bytes', 'Capacity of the connector rings, by ring (request | reply).', (s) => [s.requestRingBytes, s.replyRingBytes]);
     new Gauge({
       name: `${p}dataplane_requests_in_flight`,
       help: 'Binary-API requests sent and not yet answered (read on scrape).',
