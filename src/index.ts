@@ -3,8 +3,6 @@ export * from './api/index.js';
 export * from './binapi/index.js';
 export * from './controller/index.js';
 export * from './connector/index.js';
-// The scheduler's BinapiClient speaks the connector's replies.
-export type { Reply } from './connector/index.js';
 export * from './scheduler/index.js';
 export * from './descriptors/index.js';
 export * from './resync/index.js';
@@ -14,8 +12,4 @@ export * from './dbwatcher/index.js';
 export * from './handlers/index.js';
 export * from './flood/index.js';
 export * from './engine/index.js';
-// Names that several folders declare structurally: the owning folder's declaration is the public one.
-export type { ConnectorStats } from './connector/index.js';
-export type { ProcessedEventInfo, EventHistoryQuery } from './controller/index.js';
-export { DB_SOURCE } from './controller/index.js';
 export * from './offload/index.js';

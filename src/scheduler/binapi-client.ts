@@ -1,5 +1,7 @@
-/** A binary-API reply: its fields, including `retval`. */
-export type Reply = Record<string, unknown>;
+import type { Reply } from '../connector/connector.js';
+
+/** A binary-API reply (the connector's): its fields, including `retval`. */
+export type { Reply };
 
 /** One binary-API request: message name and fields. */
 export interface BinapiRequest {
