@@ -3,6 +3,7 @@ import { toError } from '../api/errors.js';
 import { ResyncStatus } from '../api/enums.js';
 import { startNativeSim, type NativeSim, type NativeSimOptions } from '../../native-sim/index.js';
 import { VppConnector, type ConnectorOptions } from '../connector/index.js';
+import { OffloadPool, envSwitches, type OffloadOptions } from '../offload/index.js';
 import { Scheduler, type SchedulerOptions } from '../scheduler/index.js';
 import { ResyncOrchestrator, type Registration, type ResyncOrchestratorOptions } from '../resync/index.js';
 import { DataplaneRestartedError, DataplaneResync } from './dataplane-resync.js';
@@ -11,7 +12,13 @@ export interface DefaultStackOptions {
   /** Options of the simulated VPP thread. */
   readonly sim?: NativeSimOptions;
   readonly connector?: ConnectorOptions;
-  readonly scheduler?: Omit<SchedulerOptions, 'connector'>;
+  readonly scheduler?: Omit<SchedulerOptions, 'connector' | 'pool'>;
+  /**
+   * The worker pool big transactions are encoded in (threads start on the first big one), or
+   * false for none. ENGINE_WORKERS=off also leaves it out.
+   * @default {} (an OffloadPool with its defaults over the stack's connector)
+   */
+  readonly offload?: Omit<OffloadOptions, 'connector'> | false;
   readonly orchestrator?: ResyncOrchestratorOptions;
   /**
    * Where a dataplane restart sends its downstream resync. Without one the scheduler re-aligns the
@@ -25,10 +32,12 @@ export interface DefaultStack {
   readonly sim: NativeSim;
   readonly connector: VppConnector;
   readonly scheduler: Scheduler;
+  /** The scheduler's worker pool; null when switched off. */
+  readonly pool: OffloadPool | null;
   readonly orchestrator: ResyncOrchestrator;
   /** Routes later dataplane-restart resyncs through this loop. */
   attach(eventLoop: EventLoop): void;
-  /** Closes orchestrator, scheduler, connector and sim, in that order; never rejects; twice is harmless. */
+  /** Closes orchestrator, scheduler, pool (waiting for its work in flight), connector and sim, in that order; never rejects; twice is harmless. */
   close(): Promise<void>;
 }
 
@@ -42,7 +51,28 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
     await sim.close();
     throw err;
   }
-  const scheduler = new Scheduler({ ...options.scheduler, connector });
+  let pool: OffloadPool | null = null;
+  const offload = options.offload ?? {};
+  if (offload !== false && envSwitches().workers && offload.workers !== false) {
+    try {
+      // Producer rings need the ring transport; over postMessage the workers hand requests back.
+      const rings = (options.connector?.transport ?? 'ring') === 'ring' ? {} : { rings: false };
+      pool = await OffloadPool.start({ warm: false, ...rings, ...offload, connector });
+    } catch (err) {
+      await settle(connector.close());
+      await settle(sim.close());
+      throw err;
+    }
+  }
+  let scheduler: Scheduler;
+  try {
+    scheduler = new Scheduler({ ...options.scheduler, connector, ...(pool ? { pool } : {}) });
+  } catch (err) {
+    await settle(pool?.close() ?? Promise.resolve());
+    await settle(connector.close());
+    await settle(sim.close());
+    throw err;
+  }
   const orchestrator = new ResyncOrchestrator(options.orchestrator);
   let eventLoop = options.eventLoop ?? null;
 
@@ -69,6 +99,7 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
     sim,
     connector,
     scheduler,
+    pool,
     orchestrator,
     attach(loop: EventLoop) {
       eventLoop = loop;
@@ -78,6 +109,7 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
         stopWatching();
         await settle(orchestrator.close());
         await settle(scheduler.close());
+        if (pool) await settle(pool.close());
         await settle(connector.close());
         await settle(sim.close());
       })();

@@ -5,11 +5,13 @@ import type { Value } from '../api/values.js';
 import type { ProducerRing, Reply } from '../connector/index.js';
 import { VppApiError } from '../connector/index.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
+import { DescriptorError } from '../scheduler/errors.js';
+import type { OpPool, PoolOp, PoolWaveResult } from '../scheduler/op-pool.js';
 import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
-import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, unpackSegment } from './shard-work.js';
-import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex } from './state-snapshot.js';
+import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, packSegment, unpackSegment } from './shard-work.js';
+import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { DiffTaskResult, EncodeTaskResult, OffloadTask } from './task-protocol.js';
 
 export type SyncMode = 'inline' | 'pool';
@@ -38,6 +40,18 @@ interface SegmentRef {
   seg: OpSegment | null;
 }
 
+/**
+ * Where one run's encode tasks record what happened: failed keys (first error wins), metadata
+ * learnt (captured from replies or allocated), and the metadata the tasks may read.
+ */
+interface Books {
+  readonly failed: Map<string, Error>;
+  readonly metadata: Map<string, number>;
+  readonly entries: () => ReadonlyArray<readonly [string, number]>;
+  /** The error of an op whose requests could not be built. */
+  keyError(key: string, op: OpCode, code: string, message: string): Error;
+}
+
 /** A producer ring lent to one encode task at a time (SPSC: one writer at once). */
 interface Lease {
   ring: ProducerRing;
@@ -56,6 +70,10 @@ const requestUnpackr = new Packr({ useRecords: true, moreTypes: false });
 /** Allocated ids of one task come from their own range, so parallel tasks never collide. */
 const ALLOC_RANGE = 4096;
 const ALLOC_START = 1 << 16;
+/** Ops per encode task of `executeWave`: small enough that every worker gets a share and replies flow early. */
+const WAVE_SEGMENT_OPS = 2048;
+const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
+const OP_NAME = ['delete', 'create', 'update'] as const;
 
 function keepReply(r: Reply): boolean {
   if (r['retval'] !== 0) return true;
@@ -83,7 +101,7 @@ class OffloadEngine {
     this.#piscina = o.workers
       ? new Piscina({
           filename: new URL('../../workers/offload-task.js', import.meta.url).href,
-          minThreads: o.threads,
+          minThreads: o.warm ? o.threads : 0,
           maxThreads: o.threads,
           idleTimeout: 60_000,
         })
@@ -130,6 +148,12 @@ class OffloadEngine {
     const pool = mode === 'pool' && this.#piscina !== null;
     const n = desired.shardCount;
     const failed = new Map<string, Error>();
+    const books: Books = {
+      failed,
+      metadata: this.metadata,
+      entries: () => [...this.metadata],
+      keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
+    };
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
     let ops = 0;
     let frames = 0;
@@ -164,13 +188,13 @@ class OffloadEngine {
     for (const wave of byWave) {
       if (wave.length === 0) continue;
       let configure: SegmentRef[] = [];
-      const done = await Promise.all(wave.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, failed)));
+      const done = await Promise.all(wave.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, books)));
       done.forEach((r, i) => {
         frames += r.frames;
         if (r.needsConfigure) configure.push(wave[i] as SegmentRef);
       });
       if (configure.length > 0) {
-        const more = await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, failed)));
+        const more = await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
         for (const r of more) frames += r.frames;
         configure = [];
       }
@@ -179,6 +203,46 @@ class OffloadEngine {
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
     return { mode: pool ? 'pool' : 'inline', ops, frames, errors, applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed) };
+  }
+
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
+    if (this.closed) return Promise.reject(new OffloadClosedError());
+    const run = this.#tail.then(() => this.#executeWave(ops, metadata));
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  async #executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
+    const pool = this.#piscina !== null;
+    const n = ops.length;
+    const parts = pool ? Math.max(this.o.threads, Math.ceil(n / WAVE_SEGMENT_OPS)) : 1;
+    const size = Math.max(1, Math.ceil(n / parts));
+    const refs: SegmentRef[] = [];
+    for (let s = 0; s < n; s += size) {
+      const seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
+      for (let i = s; i < n && i < s + size; i++) {
+        const o = ops[i] as PoolOp;
+        seg.op.push(OP_CODE[o.op]);
+        seg.keys.push(o.key);
+        seg.values.push(o.value);
+        seg.olds.push(o.old ?? null);
+      }
+      // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
+      refs.push({ wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg });
+    }
+    const learnt = new Map<string, number>();
+    const books: Books = {
+      failed: new Map(),
+      metadata: learnt,
+      entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
+      // The same error the inline executor gives a descriptor that throws a plain Error.
+      keyError: (key, op, code, message) =>
+        code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
+    };
+    const done = await Promise.all(refs.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, books)));
+    const configure = refs.filter((_, i) => done[i]?.needsConfigure === true);
+    if (configure.length > 0) await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
+    return { errors: ops.map((o) => books.failed.get(o.key) ?? null), metadata: [...learnt] };
   }
 
   /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
@@ -195,36 +259,32 @@ class OffloadEngine {
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
-  #metadataEntries(): Array<readonly [string, number]> {
-    return [...this.metadata];
-  }
-
   #nextAllocBase(): number {
     const b = this.#allocNext;
     this.#allocNext += ALLOC_RANGE;
     return b;
   }
 
-  async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, failed: Map<string, Error>): Promise<{ frames: number; needsConfigure: boolean }> {
+  async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
     if (!pool) {
-      const md = new TaskMetadata(this.#metadataEntries(), this.#nextAllocBase());
+      const md = new TaskMetadata(b.entries(), this.#nextAllocBase());
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
       const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
-      this.#settle(ref, stage, enc, failed, replies, null);
+      this.#settle(ref, stage, enc, b, replies, null);
       return { frames: enc.frames, needsConfigure: enc.needsConfigure };
     }
     if (!this.o.rings) {
       let r: EncodeTaskResult;
       try {
-        r = (await this.#run(this.#encodeTask(ref, stage, undefined))) as EncodeTaskResult;
+        r = (await this.#run(this.#encodeTask(ref, stage, undefined, b))) as EncodeTaskResult;
       } catch (err) {
-        this.#failSegment(ref, err, failed);
+        this.#failSegment(ref, err, b.failed);
         return { frames: 0, needsConfigure: false };
       }
       const requests = r.requests ? (requestUnpackr.unpack(r.requests) as BinapiRequest[]) : [];
       const replies = requests.length > 0 ? await this.o.connector.requestBatch(requests) : [];
-      this.#settle(ref, stage, r, failed, replies, null);
+      this.#settle(ref, stage, r, b, replies, null);
       return { frames: r.frames, needsConfigure: r.needsConfigure };
     }
     const lease = await this.#acquire();
@@ -234,14 +294,14 @@ class OffloadEngine {
     let r: EncodeTaskResult;
     try {
       r = (await this.#run(
-        this.#encodeTask(ref, stage, { ring: lease.ring.ring, doorbell: lease.ring.doorbell, channel: lease.ring.channel, sequence: lease.sequence }),
+        this.#encodeTask(ref, stage, { ring: lease.ring.ring, doorbell: lease.ring.doorbell, channel: lease.ring.channel, sequence: lease.sequence }, b),
       )) as EncodeTaskResult;
     } catch (err) {
       // Frames it published may still be answered: that ring is retired with its channel, and the
       // shard's keys are reported failed (their dataplane state is unknown until a resync).
       lease.off();
       void lease.ring.close();
-      this.#failSegment(ref, err, failed);
+      this.#failSegment(ref, err, b.failed);
       if (!this.closed) this.#release(await this.#newLease());
       return { frames: 0, needsConfigure: false };
     }
@@ -259,13 +319,13 @@ class OffloadEngine {
       const seg = this.#segment(ref);
       for (let f = got; f < r.frames; f++) {
         const key = seg.keys[r.frameOp[f] as number] as string;
-        if (!failed.has(key)) failed.set(key, new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
+        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
       }
       if (!this.closed && this.o.connector.state !== 'closed') this.#release(await this.#newLease());
     } else {
       this.#release(lease);
     }
-    this.#settle(ref, stage, r, failed, null, kept);
+    this.#settle(ref, stage, r, b, null, kept);
     return { frames: r.frames, needsConfigure: r.needsConfigure };
   }
 
@@ -289,14 +349,14 @@ class OffloadEngine {
     });
   }
 
-  #encodeTask(ref: SegmentRef, stage: Stage, ring: Extract<OffloadTask, { kind: 'encode' }>['ring']): OffloadTask {
+  #encodeTask(ref: SegmentRef, stage: Stage, ring: Extract<OffloadTask, { kind: 'encode' }>['ring'], b: Books): OffloadTask {
     const segment = ref.bytes ?? new Uint8Array(0);
     return {
       kind: 'encode',
       descriptorsModule: this.o.descriptorsModule,
       segment,
       stage,
-      metadata: this.#metadataEntries(),
+      metadata: b.entries(),
       allocBase: this.#nextAllocBase(),
       ...(ring ? { ring } : {}),
       stallTimeout: this.o.stallTimeout,
@@ -313,7 +373,7 @@ class OffloadEngine {
     ref: SegmentRef,
     stage: Stage,
     enc: Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures'>,
-    failed: Map<string, Error>,
+    b: Books,
     replies: ReadonlyArray<Reply | Error> | null,
     kept: ReadonlyMap<number, Reply> | null,
   ): void {
@@ -324,12 +384,12 @@ class OffloadEngine {
     } else if (kept) {
       for (const r of kept.values()) if (r['retval'] !== 0) hasErrors = true;
     }
-    const needKeys = hasErrors || enc.captures.length > 0 || enc.metadata.length > 0 || (isDeleteWave && this.metadata.size > 0);
+    const needKeys = hasErrors || enc.captures.length > 0 || enc.metadata.length > 0 || (isDeleteWave && b.metadata.size > 0);
     if (!needKeys) return;
     const seg = this.#segment(ref);
     for (const [i, code, message] of enc.failures) {
       const key = seg.keys[i] as string;
-      failed.set(key, new OffloadKeyError(code, key, message));
+      b.failed.set(key, b.keyError(key, seg.op[i] as OpCode, code, message));
     }
     const errorAt = (f: number): Error | undefined => {
       if (replies) {
@@ -349,19 +409,19 @@ class OffloadEngine {
       if (opFailed.has(i)) continue;
       opFailed.add(i);
       const key = seg.keys[i] as string;
-      if (!failed.has(key)) failed.set(key, e);
+      if (!b.failed.has(key)) b.failed.set(key, e);
     }
-    for (const [key, v] of enc.metadata) this.metadata.set(key, v);
+    for (const [key, v] of enc.metadata) b.metadata.set(key, v);
     for (const [f, field] of enc.captures) {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
       const r = replies ? replies[f] : kept?.get(f);
       const v = r && !(r instanceof Error) ? r[field] : undefined;
-      if (typeof v === 'number') this.metadata.set(seg.keys[i] as string, v);
+      if (typeof v === 'number') b.metadata.set(seg.keys[i] as string, v);
     }
-    if (isDeleteWave && stage === Stage.Main && this.metadata.size > 0) {
+    if (isDeleteWave && stage === Stage.Main && b.metadata.size > 0) {
       for (let i = 0; i < seg.keys.length; i++) {
-        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !failed.has(seg.keys[i] as string)) this.metadata.delete(seg.keys[i] as string);
+        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !b.failed.has(seg.keys[i] as string)) b.metadata.delete(seg.keys[i] as string);
       }
     }
   }
@@ -420,7 +480,7 @@ function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: Re
  * below `inlineThreshold` keys or with workers off). Waves keep dependency order: deletes
  * dependents-first, then creates/updates dependencies-first; shards of one wave run in parallel.
  */
-export class OffloadPool {
+export class OffloadPool implements OpPool {
   readonly #e: OffloadEngine;
 
   private constructor(e: OffloadEngine) {
@@ -475,6 +535,31 @@ export class OffloadPool {
     if (m !== 'auto' && m !== 'inline' && m !== 'pool') return Promise.reject(new TypeError(`options.mode: expected 'auto', 'inline' or 'pool', received ${String(m)}`));
     const mode = m === 'auto' ? this.modeFor(Math.max(desired.size, applied.size)) : m === 'pool' && !this.#e.o.workers ? 'inline' : m;
     return this.#e.sync(desired, applied, mode);
+  }
+
+  descriptorName(key: string): string | undefined {
+    return this.#e.kinds.forKey(key)?.name;
+  }
+
+  /**
+   * Builds, encodes and sends the requests of independent ops (one scheduler wave) in the workers
+   * (inline with workers off), and maps each op's replies back: null = applied, or its typed error
+   * (VppApiError, DescriptorError, WorkerTaskError when its worker threw or died, ERR_REPLY_TIMEOUT).
+   * Queued behind the sync or wave in flight.
+   */
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]> = []): Promise<PoolWaveResult> {
+    if (!Array.isArray(ops)) return Promise.reject(new TypeError(`ops: expected an array of ops, received ${typeof ops}`));
+    if (!Array.isArray(metadata)) return Promise.reject(new TypeError(`metadata: expected an array of [key, number], received ${typeof metadata}`));
+    const seen = new Set<string>();
+    for (const o of ops) {
+      if (typeof o !== 'object' || o === null || typeof o.key !== 'string' || !Object.hasOwn(OP_CODE, o.op)) {
+        return Promise.reject(new TypeError(`ops: expected { op: 'create' | 'update' | 'delete', key, value }, received ${JSON.stringify(o)}`));
+      }
+      if (seen.has(o.key)) return Promise.reject(new TypeError(`ops: key ${o.key} appears twice in one wave`));
+      seen.add(o.key);
+    }
+    if (ops.length === 0) return Promise.resolve({ errors: [], metadata: [] });
+    return this.#e.executeWave(ops, metadata);
   }
 
   /** Waits for the sync in flight, then stops the workers and retires the rings; twice is harmless. */

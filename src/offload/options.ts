@@ -42,6 +42,12 @@ export interface OffloadOptions {
    * @default the connector's ring size
    */
   readonly ringBytes?: number;
+  /**
+   * Start every worker thread up front; false starts them on the first pooled task (a stack that
+   * never sees a big transaction never pays for them).
+   * @default true
+   */
+  readonly warm?: boolean;
 }
 
 export interface ResolvedOffloadOptions {
@@ -53,6 +59,7 @@ export interface ResolvedOffloadOptions {
   readonly descriptorsModule: string | undefined;
   readonly stallTimeout: number;
   readonly ringBytes: number | undefined;
+  readonly warm: boolean;
 }
 
 function received(v: unknown): string {
@@ -109,5 +116,6 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
     descriptorsModule: mod as string | undefined,
     stallTimeout: int(o, 'stallTimeout', 10_000, 1, 3_600_000),
     ringBytes: ringBytes as number | undefined,
+    warm: bool(o, 'warm', true),
   };
 }

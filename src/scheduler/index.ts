@@ -1,5 +1,7 @@
 export { Scheduler } from './scheduler.js';
 export type { SchedulerOptions, SchedulerLogger } from './options.js';
+export { DEFAULT_POOLED_KINDS } from './options.js';
+export type { OpPool, PoolOp, PoolWaveResult } from './op-pool.js';
 export type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
 export type { Descriptor, CreatePlan, RetrieveContext, RetrievedValue } from './descriptor.js';
 export type { MetadataReader, MetadataAllocator } from './metadata-store.js';

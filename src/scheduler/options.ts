@@ -1,6 +1,7 @@
 import type { CommitOptions } from '../api/scheduler.js';
 import type { BinapiClient } from './binapi-client.js';
 import type { Descriptor } from './descriptor.js';
+import type { OpPool } from './op-pool.js';
 
 /** The logging calls the scheduler makes (pino-compatible). */
 export interface SchedulerLogger {
@@ -27,13 +28,31 @@ export interface SchedulerOptions {
    * @default a silent logger
    */
   readonly logger?: SchedulerLogger;
+  /**
+   * A worker pool (an `OffloadPool` over the same connector) that builds, encodes and sends the
+   * ops of `pooledKinds` when a plan has at least `pool.inlineThreshold` of them; smaller plans,
+   * other kinds and a pool with workers off run inline. The caller owns (and closes) the pool.
+   * @default none: every plan runs inline
+   */
+  readonly pool?: OpPool;
+  /**
+   * Descriptor names whose ops may go to the pool: leaf kinds (nothing depends on them) without a
+   * configure stage or allocated ids. Kinds with a configure stage always run inline.
+   * @default DEFAULT_POOLED_KINDS (routes, ARP entries, DNAT44 mappings)
+   */
+  readonly pooledKinds?: readonly string[];
 }
+
+/** The built-in leaf kinds the pool can take. */
+export const DEFAULT_POOLED_KINDS: readonly string[] = Object.freeze(['vpp-route', 'vpp-arp', 'vpp-dnat44']);
 
 export interface ResolvedSchedulerOptions {
   readonly connector: BinapiClient;
   readonly descriptors: readonly Descriptor[] | undefined;
   readonly historySize: number;
   readonly logger: SchedulerLogger;
+  readonly pool: OpPool | undefined;
+  readonly pooledKinds: ReadonlySet<string>;
 }
 
 const noop = (): void => {};
@@ -69,7 +88,18 @@ export function resolveSchedulerOptions(options: unknown): ResolvedSchedulerOpti
   if (typeof logger !== 'object' || logger === null || typeof logger.warn !== 'function' || typeof logger.debug !== 'function') {
     throw new TypeError(`options.logger must be a pino-compatible logger, received ${received(logger)}`);
   }
-  return { connector: c as BinapiClient, descriptors: o.descriptors, historySize, logger };
+  const pool = o.pool as Partial<OpPool> | undefined;
+  if (
+    pool !== undefined &&
+    (typeof pool !== 'object' || pool === null || typeof pool.executeWave !== 'function' || typeof pool.descriptorName !== 'function' || typeof pool.workers !== 'boolean' || typeof pool.inlineThreshold !== 'number')
+  ) {
+    throw new TypeError(`options.pool must be a worker pool (an OffloadPool: workers, inlineThreshold, descriptorName, executeWave), received ${received(pool)}`);
+  }
+  const kinds = o.pooledKinds ?? DEFAULT_POOLED_KINDS;
+  if (!Array.isArray(kinds) || !kinds.every((k) => typeof k === 'string' && k !== '')) {
+    throw new TypeError(`options.pooledKinds must be an array of descriptor names, received ${received(kinds)}`);
+  }
+  return { connector: c as BinapiClient, descriptors: o.descriptors, historySize, logger, pool: pool as OpPool | undefined, pooledKinds: new Set(kinds) };
 }
 
 const RESYNC_KINDS = new Set(['full', 'upstream', 'downstream']);

@@ -5,7 +5,7 @@ import type { Value } from '../api/values.js';
 import type { Descriptor, RetrievedValue } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
 import { CloseGuard } from './close-guard.js';
-import { execute } from './executor.js';
+import { execute, type ExecuteOptions } from './executor.js';
 import type { SchedulerTxnRecord } from './history.js';
 import { TxnHistory } from './history.js';
 import { KeyRecord, wanted } from './key-record.js';
@@ -15,6 +15,7 @@ import { MetadataStore } from './metadata-store.js';
 import type { ResolvedSchedulerOptions } from './options.js';
 import type { Plan, PlanInput, PlanKeyView, PlannedOp } from './planner.js';
 import { plan } from './planner.js';
+import { executeWithPool } from './pooled-execution.js';
 import { DescriptorRegistry } from './registry.js';
 import { StateStore } from './state-store.js';
 import { deepEqual } from './value-equality.js';
@@ -247,7 +248,9 @@ export class SchedulerEngine {
     }
     if (p.ops.length === 0) return;
     const store = this.#store;
-    await execute(p.ops, {
+    const pool = this.#o.pool;
+    const run = pool ? (ops: readonly PlannedOp[], o: ExecuteOptions) => executeWithPool(ops, { ...o, pool, pooledKinds: this.#o.pooledKinds }) : execute;
+    await run(p.ops, {
       client: this.#o.connector,
       metadata: this.#md,
       descriptor: (key) => this.registry.forKey(key),

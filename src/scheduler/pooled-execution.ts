@@ -1,0 +1,179 @@
+// Runs a big plan with a worker pool: the ops of leaf kinds (routes, ARP entries, DNATs) are built,
+// encoded and sent by the pool; every other op goes through the inline executor unchanged.
+import { toError } from '../api/errors.js';
+import { isAlreadyExists } from './adopt.js';
+import { execute, type ExecuteOptions } from './executor.js';
+import type { OpPool, PoolOp } from './op-pool.js';
+import type { PlannedOp } from './planner.js';
+
+export interface PooledExecuteOptions extends ExecuteOptions {
+  readonly pool: OpPool;
+  /** Names of the descriptors whose ops the pool may take. */
+  readonly pooledKinds: ReadonlySet<string>;
+}
+
+const Done = Object.freeze({ No: 0, Ok: 1, Failed: 2, Skipped: 3 } as const);
+
+/**
+ * Marks the ops the pool takes (1), or null when the plan runs inline as a whole (workers off,
+ * fewer poolable ops than the pool's `inlineThreshold`). A pooled op is of a pooled kind without a
+ * configure stage, encoded by the same descriptor in the workers, and no inline op waits for it:
+ * so pooled deletes can run before every inline op and pooled creates/updates after them.
+ */
+export function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptions): Uint8Array | null {
+  const n = ops.length;
+  if (!o.pool.workers || n === 0 || n < o.pool.inlineThreshold) return null;
+  const pooled = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const key = (ops[i] as PlannedOp).key;
+    const d = o.descriptor(key);
+    if (d && !d.configure && o.pooledKinds.has(d.name) && o.pool.descriptorName(key) === d.name) pooled[i] = 1;
+  }
+  // `after` points to earlier ops only: one backward pass keeps every prerequisite of an inline op inline.
+  for (let i = n - 1; i >= 0; i--) {
+    if (pooled[i] === 1) continue;
+    for (const a of (ops[i] as PlannedOp).after) pooled[a] = 0;
+  }
+  // Deletes go dependents-first: a pooled delete that an inline delete's value depends on runs inline.
+  let deletes: Map<string, number> | undefined;
+  for (let i = 0; i < n; i++) if (pooled[i] === 1 && (ops[i] as PlannedOp).op === 'delete') (deletes ??= new Map()).set((ops[i] as PlannedOp).key, i);
+  if (deletes) {
+    for (let i = 0; i < n; i++) {
+      const op = ops[i] as PlannedOp;
+      if (pooled[i] === 1 || op.op !== 'delete') continue;
+      for (const dep of dependenciesOf(op, o)) {
+        const j = deletes.get(dep);
+        if (j !== undefined) pooled[j] = 0;
+      }
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < n; i++) count += pooled[i] as number;
+  return count === 0 || count < o.pool.inlineThreshold ? null : pooled;
+}
+
+function dependenciesOf(op: PlannedOp, o: ExecuteOptions): readonly string[] {
+  try {
+    const d = o.descriptor(op.key);
+    if (!d) return [];
+    const deps = d.dependencies(op.key, op.value);
+    return op.old === undefined ? deps : [...deps, ...d.dependencies(op.key, op.old)];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Same contract as `execute` (every op gets exactly one outcome; dependents of a failed op are
+ * skipped; `stopOnError` stops after the first wave with a failure), in three phases: pooled
+ * deletes, the inline rest (the executor, waves as usual), then pooled creates/updates in waves of
+ * ready ops. A pooled create refused with "already exists" goes to the executor, which adopts it.
+ */
+export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecuteOptions): Promise<void> {
+  const pooled = poolShare(ops, o);
+  if (!pooled) return execute(ops, o);
+  const n = ops.length;
+  const done = new Uint8Array(n);
+  let failed = false;
+  const finish = (i: number, error: Error | null, skipped: boolean): void => {
+    if (done[i] !== Done.No) return;
+    done[i] = error ? Done.Failed : skipped ? Done.Skipped : Done.Ok;
+    if (error) failed = true;
+    o.onOutcome(ops[i] as PlannedOp, { index: i, error, skipped });
+  };
+  const skipRest = (): void => {
+    for (let i = 0; i < n; i++) finish(i, null, true);
+  };
+
+  /** One pooled wave; false when it could not run (closing, pool closed): every op left failed. */
+  const runPooled = async (idx: readonly number[]): Promise<boolean> => {
+    if (idx.length === 0) return true;
+    const wave: PoolOp[] = [];
+    const md = new Map<string, number>();
+    for (const i of idx) {
+      const op = ops[i] as PlannedOp;
+      wave.push(op.old === undefined ? { op: op.op, key: op.key, value: op.value } : { op: op.op, key: op.key, value: op.value, old: op.old });
+      const own = o.metadata.get(op.key);
+      if (own !== undefined) md.set(op.key, own);
+      for (const dep of dependenciesOf(op, o)) {
+        const v = o.metadata.get(dep);
+        if (v !== undefined) md.set(dep, v);
+      }
+    }
+    let r;
+    try {
+      r = await o.closed.guard(o.pool.executeWave(wave, [...md]));
+    } catch (err) {
+      const e = toError(err);
+      for (let i = 0; i < n; i++) finish(i, e, false);
+      return false;
+    }
+    for (const [k, v] of r.metadata) o.metadata.set(k, v);
+    let adopt: number[] | undefined;
+    for (let j = 0; j < idx.length; j++) {
+      const i = idx[j] as number;
+      const op = ops[i] as PlannedOp;
+      const e = r.errors[j] ?? null;
+      if (e && op.op === 'create' && isAlreadyExists(e)) {
+        (adopt ??= []).push(i);
+        continue;
+      }
+      if (!e && op.op === 'delete') o.metadata.delete(op.key);
+      finish(i, e, false);
+    }
+    if (adopt) {
+      const back = adopt;
+      const sub = back.map((i) => ({ ...(ops[i] as PlannedOp), after: NO_AFTER }));
+      await execute(sub, { ...o, stopOnError: false, onOutcome: (_op, out) => finish(back[out.index] as number, out.error, out.skipped) });
+    }
+    return true;
+  };
+
+  // 1. Pooled deletes: nothing inline is a dependent of them.
+  const deletes: number[] = [];
+  for (let i = 0; i < n; i++) if (pooled[i] === 1 && (ops[i] as PlannedOp).op === 'delete') deletes.push(i);
+  if (!(await runPooled(deletes))) return;
+  if (failed && o.stopOnError) return skipRest();
+
+  // 2. The inline rest, as one plan of its own (its ops wait only for inline ops).
+  const inline: number[] = [];
+  for (let i = 0; i < n; i++) if (pooled[i] === 0) inline.push(i);
+  if (inline.length > 0) {
+    const at = new Int32Array(n).fill(-1);
+    inline.forEach((i, j) => (at[i] = j));
+    const sub = inline.map((i) => {
+      const op = ops[i] as PlannedOp;
+      return { ...op, after: op.after.map((a) => at[a] as number) };
+    });
+    await execute(sub, { ...o, onOutcome: (_op, out) => finish(inline[out.index] as number, out.error, out.skipped) });
+    if (failed && o.stopOnError) return skipRest();
+  }
+
+  // 3. Pooled creates/updates, a wave at a time: those whose prerequisites all succeeded.
+  let rest: number[] = [];
+  for (let i = 0; i < n; i++) if (pooled[i] === 1 && done[i] === Done.No) rest.push(i);
+  while (rest.length > 0) {
+    const ready: number[] = [];
+    const later: number[] = [];
+    for (const i of rest) {
+      let state: number = Done.Ok;
+      for (const a of (ops[i] as PlannedOp).after) {
+        const s = done[a] as number;
+        if (s === Done.Failed || s === Done.Skipped) {
+          state = Done.Skipped;
+          break;
+        }
+        if (s === Done.No) state = Done.No;
+      }
+      if (state === Done.Skipped) finish(i, null, true);
+      else if (state === Done.Ok) ready.push(i);
+      else later.push(i);
+    }
+    if (ready.length === 0) return skipRest(); // cannot happen: `after` only points backwards
+    if (!(await runPooled(ready))) return;
+    if (failed && o.stopOnError) return skipRest();
+    rest = later;
+  }
+}
+
+const NO_AFTER: readonly number[] = Object.freeze([]);
