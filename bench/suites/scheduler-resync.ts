@@ -64,6 +64,8 @@ async function timed(st: Stack, values: Map<string, Value>, variant: number, n: 
   collect();
   const h = monitorEventLoopDelay({ resolution: 1 });
   h.enable();
+  // The histogram's timer must be running before the commit blocks, or the first block is not seen.
+  await new Promise((resolve) => setTimeout(resolve, 20));
   const t0 = performance.now();
   const r = await st.s.commit(values, { resync });
   const wall = performance.now() - t0;

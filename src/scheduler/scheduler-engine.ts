@@ -48,6 +48,15 @@ class TxnContext {
 }
 
 const REMOVED_KEPT = 10_000;
+/**
+ * Keys a big commit handles between two yields to the event loop in its O(state) loops (desired
+ * values, the applied state read back, statuses), so the main loop keeps serving other work.
+ */
+const CHUNK = 4096;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** The scheduler's engine: state, planning, execution, records (the facade validates). */
 export class SchedulerEngine {
@@ -168,12 +177,17 @@ export class SchedulerEngine {
     const prior = options.revert ? new Map<string, PriorDesired | undefined>() : null;
     let changed: string[];
     try {
+      let n = 0;
       if (resync !== 'downstream') {
-        for (const [k, v] of values) this.#setDesired(k, v, tx, prior);
+        for (const [k, v] of values) {
+          this.#setDesired(k, v, tx, prior);
+          if (++n % CHUNK === 0) await yieldToLoop();
+        }
       }
       if (resync === 'full' || resync === 'upstream') {
         for (const [k, rec] of this.#store.records) {
           if (!values.has(k) && rec.desired !== undefined) this.#setDesired(k, null, tx, prior);
+          if (++n % CHUNK === 0) await yieldToLoop();
         }
       }
       if (prior && tx.kvErrors.length > 0) {
@@ -191,6 +205,7 @@ export class SchedulerEngine {
       return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
     }
     for (const k of changed) tx.touched.add(k);
+    if (resync !== null) changed = await this.#unsettled(changed);
     await this.#runPlan(plan(changed, this.#input), tx, !!options.revert, undefined);
     if (prior && tx.failed) {
       this.#restore(prior);
@@ -212,7 +227,7 @@ export class SchedulerEngine {
       }
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
-    this.#settle(tx.touched);
+    await this.#settleChunked(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
   }
 
@@ -323,6 +338,53 @@ export class SchedulerEngine {
       this.#store.set(k, rec, p?.desired, rec.applied);
       rec.state = p?.state ?? StateCode.Pending;
       if (!rec.dirty) rec.error = p?.error;
+    }
+  }
+
+  /**
+   * The keys of a resync the planner must look at: every key but those applied as wanted whose
+   * dependencies all stay (applied and wanted). A skipped key is still reached through a dependency
+   * that is deleted or re-created (the planner's cascade). Keeps the O(state) plan of a big resync
+   * down to what changed; chunked, yielding to the event loop.
+   */
+  async #unsettled(keys: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      const k = keys[i] as string;
+      const rec = this.#store.get(k);
+      const want = rec ? wanted(rec) : undefined;
+      const d = this.registry.forKey(k);
+      if (!rec || rec.dirty || want === undefined || rec.applied === undefined || !d) {
+        out.push(k);
+        continue;
+      }
+      let keep = !(rec.applied === want || (d.equivalent ? d.equivalent(k, rec.applied, want) : deepEqual(rec.applied, want)));
+      if (!keep) {
+        try {
+          for (const dep of d.dependencies(k, want)) {
+            const r = this.#store.get(dep);
+            if (!r || r.applied === undefined || wanted(r) === undefined) {
+              keep = true;
+              break;
+            }
+          }
+        } catch {
+          keep = true;
+        }
+      }
+      if (keep) out.push(k);
+    }
+    return out;
+  }
+
+  /** `#settle` in chunks, yielding to the event loop between them (a big commit's touched keys). */
+  async #settleChunked(keys: ReadonlySet<string>): Promise<void> {
+    if (keys.size <= CHUNK) return this.#settle(keys);
+    const all = [...keys];
+    for (let i = 0; i < all.length; i += CHUNK) {
+      this.#settle(all.slice(i, i + CHUNK));
+      await yieldToLoop();
     }
   }
 
@@ -491,7 +553,9 @@ export class SchedulerEngine {
     for (const d of got.descriptors) this.#md.clearPrefix(d.keyPrefix);
     for (const [k, it] of got.values) if (it.metadata !== undefined) this.#md.set(k, it.metadata);
     const retrieved = new Set(got.descriptors);
+    let n = 0;
     for (const [k, rec] of this.#store.records) {
+      if (++n % CHUNK === 0) await yieldToLoop();
       const d = this.registry.forKey(k);
       if (!d || !retrieved.has(d)) continue;
       rec.dirty = false;
@@ -499,6 +563,7 @@ export class SchedulerEngine {
       this.#store.set(k, rec, rec.desired, got.values.get(k)?.value);
     }
     for (const [k, it] of got.values) {
+      if (++n % CHUNK === 0) await yieldToLoop();
       if (this.#store.get(k)) continue;
       const rec = this.#store.getOrCreate(k);
       this.#store.set(k, rec, undefined, it.value);
