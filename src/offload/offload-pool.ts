@@ -217,7 +217,17 @@ class OffloadEngine {
     const n = ops.length;
     const parts = pool ? Math.max(this.o.threads, Math.ceil(n / WAVE_SEGMENT_OPS)) : 1;
     const size = Math.max(1, Math.ceil(n / parts));
+    const learnt = new Map<string, number>();
+    const books: Books = {
+      failed: new Map(),
+      metadata: learnt,
+      entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
+      // The same error the inline executor gives a descriptor that throws a plain Error.
+      keyError: (key, op, code, message) =>
+        code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
+    };
     const refs: SegmentRef[] = [];
+    const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
     for (let s = 0; s < n; s += size) {
       const seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
       for (let i = s; i < n && i < s + size; i++) {
@@ -228,18 +238,15 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      refs.push({ wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg });
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg };
+      refs.push(ref);
+      // A worker encodes this segment while the main thread packs the next one (after a yield).
+      const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
+      sent.catch(() => {}); // seen by Promise.all below; not unhandled while we yield
+      running.push(sent);
+      if (pool && s + size < n) await new Promise((resolve) => setImmediate(resolve));
     }
-    const learnt = new Map<string, number>();
-    const books: Books = {
-      failed: new Map(),
-      metadata: learnt,
-      entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
-      // The same error the inline executor gives a descriptor that throws a plain Error.
-      keyError: (key, op, code, message) =>
-        code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
-    };
-    const done = await Promise.all(refs.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, books)));
+    const done = await Promise.all(running);
     const configure = refs.filter((_, i) => done[i]?.needsConfigure === true);
     if (configure.length > 0) await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
     return { errors: ops.map((o) => books.failed.get(o.key) ?? null), metadata: [...learnt] };

@@ -12,6 +12,13 @@ export interface PooledExecuteOptions extends ExecuteOptions {
   readonly pooledKinds: ReadonlySet<string>;
 }
 
+/** Ops settled between two yields to the event loop when a big wave's replies are mapped back. */
+const CHUNK = 1024;
+
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 const Done = Object.freeze({ No: 0, Ok: 1, Failed: 2, Skipped: 3 } as const);
 
 /**
@@ -90,7 +97,9 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     if (idx.length === 0) return true;
     const wave: PoolOp[] = [];
     const md = new Map<string, number>();
-    for (const i of idx) {
+    for (let j = 0; j < idx.length; j++) {
+      if (j % CHUNK === CHUNK - 1) await yieldToLoop();
+      const i = idx[j] as number;
       const op = ops[i] as PlannedOp;
       wave.push(op.old === undefined ? { op: op.op, key: op.key, value: op.value } : { op: op.op, key: op.key, value: op.value, old: op.old });
       const own = o.metadata.get(op.key);
@@ -111,6 +120,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     for (const [k, v] of r.metadata) o.metadata.set(k, v);
     let adopt: number[] | undefined;
     for (let j = 0; j < idx.length; j++) {
+      if (j % CHUNK === CHUNK - 1) await yieldToLoop();
       const i = idx[j] as number;
       const op = ops[i] as PlannedOp;
       const e = r.errors[j] ?? null;

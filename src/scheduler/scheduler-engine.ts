@@ -52,7 +52,7 @@ const REMOVED_KEPT = 10_000;
  * Keys a big commit handles between two yields to the event loop in its O(state) loops (desired
  * values, the applied state read back, statuses), so the main loop keeps serving other work.
  */
-const CHUNK = 4096;
+const CHUNK = 1024;
 
 function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -204,7 +204,10 @@ export class SchedulerEngine {
       this.#settle(tx.touched);
       return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
     }
-    for (const k of changed) tx.touched.add(k);
+    for (let i = 0; i < changed.length; i++) {
+      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      tx.touched.add(changed[i] as string);
+    }
     if (resync !== null) changed = await this.#unsettled(changed);
     await this.#runPlan(plan(changed, this.#input), tx, !!options.revert, undefined);
     if (prior && tx.failed) {
@@ -255,7 +258,9 @@ export class SchedulerEngine {
     }
     // One record object per op, shared by `planned` and (when it succeeded) `executed`.
     const recs: RecordedOp[] = [];
-    for (const op of p.ops) {
+    for (let i = 0; i < p.ops.length; i++) {
+      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      const op = p.ops[i] as PlannedOp;
       tx.touched.add(op.key);
       const ro = recordedOp(op, note);
       recs.push(ro);
@@ -525,7 +530,9 @@ export class SchedulerEngine {
   async #refreshDirty(keys: readonly string[]): Promise<void> {
     let dirty: string[] | undefined;
     let descs: Set<Descriptor> | undefined;
-    for (const k of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      const k = keys[i] as string;
       const rec = this.#store.get(k);
       if (!rec?.dirty) continue;
       (dirty ??= []).push(k);
@@ -604,7 +611,10 @@ export class SchedulerEngine {
     for (const d of order) {
       if (!d.retrieve || (include && !include.has(d.name))) continue;
       descriptors.push(d);
-      for (const it of await d.retrieve(ctx)) {
+      const items = await d.retrieve(ctx);
+      for (let i = 0; i < items.length; i++) {
+        if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+        const it = items[i] as RetrievedValue;
         if (this.registry.forKey(it.key) !== d) continue; // not this descriptor's key: ignored
         values.set(it.key, it);
         if (it.metadata !== undefined) tmp.set(it.key, it.metadata);
