@@ -34,10 +34,10 @@ interface Stack {
   close(): Promise<void>;
 }
 
-async function stack(pooled: boolean): Promise<Stack> {
+async function stack(pooled: boolean, inlineThreshold?: number): Promise<Stack> {
   const sim = await startNativeSim({ ringBytes: 1 << 22 });
   const connector = await VppConnector.connect(sim, { replyTimeout: 120_000, pingInterval: 0 });
-  const pool = pooled ? await OffloadPool.start({ connector, threads: 2, workers: true, rings: true }) : null;
+  const pool = pooled ? await OffloadPool.start({ connector, threads: 2, workers: true, rings: true, ...(inlineThreshold === undefined ? {} : { inlineThreshold }) }) : null;
   const s = new Scheduler({ connector, ...(pool ? { pool } : {}) });
   return {
     sim,
@@ -114,10 +114,54 @@ async function measure(n: number, reps: number, resync: Kind): Promise<{ pool: R
   }
 }
 
+/**
+ * A plain commit of n new routes, then one removing them: the plan is all execution (no O(state)
+ * resync work), the pool forced on (threshold 0) vs inline; best of `reps`, wall ms of both commits.
+ */
+async function churn(n: number, reps: number): Promise<{ pool: number; inline: number }> {
+  const put = routes(n, 0);
+  const del = new Map<string, Value | null>([...put.keys()].map((k) => [k, null]));
+  const stacks = [await stack(true, 0), await stack(false)] as const;
+  try {
+    const best = [Infinity, Infinity];
+    for (let i = -1; i < reps; i++) {
+      for (let s = 0; s < 2; s++) {
+        const st = stacks[s] as Stack;
+        collect();
+        const t0 = performance.now();
+        const a = await st.s.commit(put, {});
+        const b = await st.s.commit(del, {});
+        const wall = performance.now() - t0;
+        const ra = st.s.getRecordedTransaction(a.seqNum);
+        const rb = st.s.getRecordedTransaction(b.seqNum);
+        if (a.error || b.error || ra?.executed.length !== n || rb?.executed.length !== n) throw new Error(`churn ${n}: ${a.error?.message ?? b.error?.message ?? 'wrong op count'}`);
+        if (i >= 0) best[s] = Math.min(best[s] as number, wall);
+      }
+    }
+    const left = (await stacks[0].sim.snapshot()).routes.filter((r) => r.prefix.startsWith('10.')).length;
+    if (left !== 0) throw new Error(`churn ${n}: ${left} routes left on the dataplane`);
+    return { pool: best[0] as number, inline: best[1] as number };
+  } finally {
+    for (const st of stacks) await st.close();
+  }
+}
+
 export const suite: BenchSuite = {
   name: 'scheduler-resync',
   async run({ quick }) {
     const out: Record<string, Figure> = {};
+    // Crossover through the scheduler: the smallest plan from which the pool is not slower.
+    const sizes = quick ? [1_000, 3_000] : [300, 1_000, 3_000, 10_000, 30_000];
+    let crossover = Infinity;
+    for (let k = sizes.length - 1; k >= 0; k--) {
+      const c = sizes[k] as number;
+      const m = await churn(c, quick ? 1 : 3);
+      process.stderr.write(`  churn ${c} routes: pool ${m.pool.toFixed(0)} ms, inline ${m.inline.toFixed(0)} ms\n`);
+      out[`scheduler-resync.churn.${c}.wall`] = figure(m.pool, m.inline, 'ms');
+      if (m.pool > m.inline) break;
+      crossover = c;
+    }
+    out['scheduler-resync.crossover'] = figure(crossover, null, 'ops');
     const n = quick ? 10_000 : 100_000;
     const id = quick ? '10k' : '100k';
     for (const resync of ['full', 'upstream'] as const) {
