@@ -26,7 +26,10 @@ export class CloseGuard {
 
   /** `p`, or a rejection with the close error if the guard closes first. */
   guard<T>(p: Promise<T>): Promise<T> {
-    if (this.#error) return Promise.reject(this.#error);
+    if (this.#error) {
+      p.catch(() => {}); // already closed: its own later failure (connector closed) is not unhandled
+      return Promise.reject(this.#error);
+    }
     return new Promise<T>((resolve, reject) => {
       this.#pending.add(reject);
       p.then(
