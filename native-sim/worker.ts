@@ -3,6 +3,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
 import { RingReader, RingWriter } from '../src/connector/ring.js';
+import { WaitEstimate } from '../src/connector/adaptive-spin.js';
 import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
 import { type OutMessage, SimEngine, validateFaults } from './sim-engine.js';
 
@@ -164,30 +165,49 @@ function anyRequests(): boolean {
   return false;
 }
 
-/** Spins that found nothing in a row, and spins still to skip because of them. */
-let spinMisses = 0;
-let spinSkip = 0;
+/**
+ * Longest spin (µs) the learnt gaps may ask for. A steady stream (one commit's waves, one event
+ * after another) leaves gaps of a few hundred µs between our reply and the next request; spinning
+ * through them saves the producer's futex wake and ours. Longer gaps are idle time: sleep.
+ */
+const SPIN_CAP_MICROS = Math.max(data.spinMicros, 1000);
+/** Spin this much (µs) beyond the learnt gap: the estimate is a mean plus deviation, not a bound. */
+const SPIN_MARGIN_MICROS = 20;
+/** Gaps between the end of our work and the next request. */
+const gaps = new WaitEstimate(2 * SPIN_CAP_MICROS);
+/** When the current idle period began (the last round that found work ended); -1 while busy. */
+let idleSince = -1;
+/** One spin per idle period: the safety-net timeouts of a long sleep do not spin again. */
+let spinArmed = false;
+
+/** Called after every round: learns the gap that preceded work, marks the start of idle time. */
+function noteRound(worked: boolean): void {
+  if (worked) {
+    if (idleSince >= 0) gaps.add((performance.now() - idleSince) * 1000);
+    idleSince = -1;
+    spinArmed = true;
+  } else if (idleSince < 0) {
+    idleSince = performance.now();
+  }
+}
 
 /**
- * Polls the rings for a short budget: a request that follows a reply within µs skips the futex
- * wake. After a miss the next 2^misses spins are skipped (up to 64), so an idle sim or an
- * overloaded machine does not pay for spinning that does not pay off.
+ * Polls the rings once per idle period, for the configured `spinMicros` or, when the learnt gap
+ * between our replies and the next requests is longer but still short (≤ SPIN_CAP_MICROS), for
+ * that gap: a request that follows within it skips the futex wake on both sides.
  */
 function spin(): boolean {
-  if (data.spinMicros === 0) return false;
-  if (spinSkip > 0) {
-    spinSkip--;
-    return false;
+  if (data.spinMicros === 0 || !spinArmed) return false;
+  spinArmed = false;
+  let budget = data.spinMicros;
+  if (gaps.samples >= 4) {
+    const cover = gaps.cover + SPIN_MARGIN_MICROS;
+    if (cover > budget && cover <= SPIN_CAP_MICROS) budget = cover;
   }
-  const end = performance.now() + data.spinMicros / 1000;
+  const end = (idleSince >= 0 ? idleSince : performance.now()) + budget / 1000;
   do {
-    if (anyRequests()) {
-      spinMisses = 0;
-      return true;
-    }
+    if (anyRequests()) return true;
   } while (performance.now() < end);
-  spinMisses = Math.min(spinMisses + 1, 6);
-  spinSkip = (1 << spinMisses) - 1;
   return false;
 }
 
@@ -211,7 +231,9 @@ function runRings(): void {
   while (mode.kind === 'rings') {
     pollControl();
     if (mode.kind !== 'rings') break;
-    if (!serviceRings()) sleep();
+    const worked = serviceRings();
+    noteRound(worked);
+    if (!worked) sleep();
   }
 }
 
