@@ -3,7 +3,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
 import { RingReader, RingWriter } from '../src/connector/ring.js';
-import { WaitEstimate } from '../src/connector/adaptive-spin.js';
+import { RecentWaits } from '../src/connector/adaptive-spin.js';
 import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
 import { type OutMessage, SimEngine, validateFaults } from './sim-engine.js';
 
@@ -165,20 +165,18 @@ function anyRequests(): boolean {
   return false;
 }
 
-/**
- * Longest spin (µs) the learnt gaps may ask for. A steady stream (one commit's waves, one event
- * after another) leaves gaps of a few hundred µs between our reply and the next request; spinning
- * through them saves the producer's futex wake and ours. Longer gaps are idle time: sleep.
- */
-const SPIN_CAP_MICROS = Math.max(data.spinMicros, 1000);
-/** Spin this much (µs) beyond the learnt gap: the estimate is a mean plus deviation, not a bound. */
-const SPIN_MARGIN_MICROS = 20;
+/** Spin this much (µs) beyond the longest recent gap it covers. */
+const SPIN_MARGIN_MICROS = 5;
+/** While recent gaps do not fit the spin budget, spin in one idle period of this many (to re-learn them). */
+const PROBE_EVERY = 16;
 /** Gaps between the end of our work and the next request. */
-const gaps = new WaitEstimate(2 * SPIN_CAP_MICROS);
+const gaps = new RecentWaits();
 /** When the current idle period began (the last round that found work ended); -1 while busy. */
 let idleSince = -1;
 /** One spin per idle period: the safety-net timeouts of a long sleep do not spin again. */
 let spinArmed = false;
+/** Idle periods since the last spin. */
+let sinceSpin = 0;
 
 /** Called after every round: learns the gap that preceded work, marks the start of idle time. */
 function noteRound(worked: boolean): void {
@@ -192,18 +190,25 @@ function noteRound(worked: boolean): void {
 }
 
 /**
- * Polls the rings once per idle period, for the configured `spinMicros` or, when the learnt gap
- * between our replies and the next requests is longer but still short (≤ SPIN_CAP_MICROS), for
- * that gap: a request that follows within it skips the futex wake on both sides.
+ * Polls the rings once per idle period, for at most `spinMicros` from the moment work ran out: a
+ * request that follows within it skips the futex wake on both sides. Spinning longer than a wake
+ * costs does not pay (and a spinning thread slows its neighbour on a shared core), so the budget is
+ * a bound, not a target: the spin covers the longest recent gap that fits it, and is skipped while
+ * most recent gaps are longer (an idle or slower producer, an overloaded machine).
  */
 function spin(): boolean {
   if (data.spinMicros === 0 || !spinArmed) return false;
   spinArmed = false;
   let budget = data.spinMicros;
   if (gaps.samples >= 4) {
-    const cover = gaps.cover + SPIN_MARGIN_MICROS;
-    if (cover > budget && cover <= SPIN_CAP_MICROS) budget = cover;
+    const cover = gaps.cover(data.spinMicros, SPIN_MARGIN_MICROS);
+    if (cover === 0) {
+      if (++sinceSpin < PROBE_EVERY) return false;
+    } else {
+      budget = cover;
+    }
   }
+  sinceSpin = 0;
   const end = (idleSince >= 0 ? idleSince : performance.now()) + budget / 1000;
   do {
     if (anyRequests()) return true;

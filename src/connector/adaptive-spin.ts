@@ -1,40 +1,46 @@
 // How long to spin for the other thread (importable from any thread): learnt from recent waits.
 
-/**
- * A smoothed estimate of how long the other side takes to answer (reply after a send, or the next
- * request after a reply), in the manner of TCP's round-trip estimator: mean + 2 × mean deviation
- * covers most waits without spinning much longer than they last.
- */
-export class WaitEstimate {
-  #mean = 0;
-  #dev = 0;
-  #samples = 0;
-  /** Samples above this (µs) count as this much: one idle pause must not poison the estimate. */
-  readonly #clampMicros: number;
+/** Waits remembered; a power of two. */
+const WINDOW = 32;
 
-  constructor(clampMicros: number) {
-    this.#clampMicros = clampMicros;
-  }
+/**
+ * The last WINDOW observed waits (a reply after a send, or the next request after a reply), in
+ * µs, and the spin that would have covered most of them. Waits are bimodal (within a commit the
+ * next wave follows quickly, between events the producer does more work), so the spin covers
+ * the longest wait that fits the cap, provided most waits fit: a mean would cut the spin short of
+ * the longer mode and wake the other side every time.
+ */
+export class RecentWaits {
+  readonly #waits = new Float64Array(WINDOW);
+  #count = 0;
+  #next = 0;
 
   /** Records one observed wait in µs. */
   add(micros: number): void {
-    const g = micros < this.#clampMicros ? micros : this.#clampMicros;
-    if (this.#samples === 0) {
-      this.#mean = g;
-      this.#dev = g / 2;
-    } else {
-      this.#dev += ((g > this.#mean ? g - this.#mean : this.#mean - g) - this.#dev) / 4;
-      this.#mean += (g - this.#mean) / 8;
-    }
-    if (this.#samples < 1 << 30) this.#samples++;
+    this.#waits[this.#next] = micros;
+    this.#next = (this.#next + 1) & (WINDOW - 1);
+    if (this.#count < WINDOW) this.#count++;
   }
 
   get samples(): number {
-    return this.#samples;
+    return this.#count;
   }
 
-  /** The spin that would cover a typical wait (µs); 0 before the first sample. */
-  get cover(): number {
-    return this.#mean + 2 * this.#dev;
+  /**
+   * The spin (µs, ≤ capMicros) that covers the recent waits that fit in capMicros, with a margin;
+   * 0 when fewer than half of them fit (spinning would mostly be wasted) or nothing was seen yet.
+   */
+  cover(capMicros: number, marginMicros: number): number {
+    let fit = 0;
+    let longest = 0;
+    for (let i = 0; i < this.#count; i++) {
+      const w = this.#waits[i] as number;
+      if (w > capMicros) continue;
+      fit++;
+      if (w > longest) longest = w;
+    }
+    if (fit === 0 || fit * 2 < this.#count) return 0;
+    const c = longest * 1.125 + marginMicros;
+    return c < capMicros ? c : capMicros;
   }
 }

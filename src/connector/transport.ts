@@ -4,7 +4,7 @@ import { FrameCodec } from './frame-codec.js';
 import { RingReader, RingWriter, type RingCorruption, ringUsedBytes } from './ring.js';
 import { RingSlot } from './ring-layout.js';
 import { waitAsync } from './wait-async.js';
-import { WaitEstimate } from './adaptive-spin.js';
+import { RecentWaits } from './adaptive-spin.js';
 
 /** What the connector engine needs from a way of moving messages to the sim thread and back. */
 export interface Transport {
@@ -61,7 +61,7 @@ export class RingTransport implements Transport {
     this.#park();
   };
   /** Round trips (send → first reply), learnt from spins and wake-ups. */
-  readonly #rtt: WaitEstimate;
+  readonly #rtt = new RecentWaits();
   /** When the last batch was sent and no reply came since; -1 when none is awaited. */
   #sentAt = -1;
   /** Sends since the last spin, so a skipped spin is re-tried now and then. */
@@ -97,7 +97,6 @@ export class RingTransport implements Transport {
     this.#reader = new RingReader(rings.reply);
     this.#sink = sink;
     this.#spinMicros = spinMicros;
-    this.#rtt = new WaitEstimate(Math.max(4 * spinMicros, 1000));
     this.#park();
   }
 
@@ -151,8 +150,8 @@ export class RingTransport implements Transport {
     // and re-try a spin every PROBE_EVERY sends to notice when they fit again.
     let budget = this.#spinMicros;
     if (this.#rtt.samples >= 4) {
-      const cover = this.#rtt.cover + SPIN_MARGIN_MICROS;
-      if (cover > budget) {
+      const cover = this.#rtt.cover(this.#spinMicros, SPIN_MARGIN_MICROS);
+      if (cover === 0) {
         if (++this.#sinceSpin < PROBE_EVERY) return;
       } else {
         budget = cover;
