@@ -194,7 +194,8 @@ function noteRound(worked: boolean): void {
  * request that follows within it skips the futex wake on both sides. Spinning longer than a wake
  * costs does not pay (and a spinning thread slows its neighbour on a shared core), so the budget is
  * a bound, not a target: the spin covers the longest recent gap that fits it, and is skipped while
- * most recent gaps are longer (an idle or slower producer, an overloaded machine).
+ * most recent gaps are longer (an idle or slower producer) or most recent spins missed (on an
+ * overloaded machine the spin may hold the core the producer needs).
  */
 function spin(): boolean {
   if (data.spinMicros === 0 || !spinArmed) return false;
@@ -211,8 +212,12 @@ function spin(): boolean {
   sinceSpin = 0;
   const end = (idleSince >= 0 ? idleSince : performance.now()) + budget / 1000;
   do {
-    if (anyRequests()) return true;
+    if (anyRequests()) {
+      gaps.spun(true);
+      return true;
+    }
   } while (performance.now() < end);
+  gaps.spun(false);
   return false;
 }
 

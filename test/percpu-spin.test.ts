@@ -22,6 +22,20 @@ test('V1: RecentWaits covers the longest recent wait that fits the cap, with a m
   t.true(w.cover(1000, 5) >= 400, 'a larger cap covers them again');
 });
 
+test('V1: RecentWaits stops spinning while most recent spins missed, and resumes once they hit', (t) => {
+  const w = new RecentWaits();
+  for (let i = 0; i < 8; i++) w.add(20);
+  const full = w.cover(50, 5);
+  t.true(full > 0);
+  // Short waits, yet the spins miss (the spinning thread holds the core its producer needs).
+  for (let i = 0; i < 3; i++) w.spun(false);
+  t.is(w.cover(50, 5), full, 'fewer than 4 spins: not judged yet');
+  w.spun(false);
+  t.is(w.cover(50, 5), 0);
+  for (let i = 0; i < 4; i++) w.spun(true);
+  t.is(w.cover(50, 5), full, 'half hit: spin again');
+});
+
 test('V1: RecentWaits forgets old waits (a window of 32)', (t) => {
   const w = new RecentWaits();
   for (let i = 0; i < 32; i++) w.add(1000);

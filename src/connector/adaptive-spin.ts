@@ -2,6 +2,15 @@
 
 /** Waits remembered; a power of two. */
 const WINDOW = 32;
+/** Spin outcomes remembered. */
+const SPINS = 8;
+const SPIN_MASK = (1 << SPINS) - 1;
+
+function popcount(bits: number): number {
+  let n = 0;
+  for (let b = bits; b !== 0; b &= b - 1) n++;
+  return n;
+}
 
 /**
  * The last WINDOW observed waits (a reply after a send, or the next request after a reply), in
@@ -14,6 +23,9 @@ export class RecentWaits {
   readonly #waits = new Float64Array(WINDOW);
   #count = 0;
   #next = 0;
+  /** Outcomes of the last SPINS spins, one bit each (1 = missed), newest in bit 0. */
+  #missBits = 0;
+  #spins = 0;
 
   /** Records one observed wait in µs. */
   add(micros: number): void {
@@ -27,10 +39,22 @@ export class RecentWaits {
   }
 
   /**
+   * Records whether a spin found what it waited for. Misses matter beyond the waits themselves: on
+   * a machine with more runnable threads than cores the spinning thread can hold the very core the
+   * other side needs, so waits stretch to the spin's length and the spin keeps missing.
+   */
+  spun(hit: boolean): void {
+    this.#missBits = ((this.#missBits << 1) | (hit ? 0 : 1)) & SPIN_MASK;
+    if (this.#spins < SPINS) this.#spins++;
+  }
+
+  /**
    * The spin (µs, ≤ capMicros) that covers the recent waits that fit in capMicros, with a margin;
-   * 0 when fewer than half of them fit (spinning would mostly be wasted) or nothing was seen yet.
+   * 0 when fewer than half of them fit or most recent spins missed (spinning would mostly be
+   * wasted), or nothing was seen yet.
    */
   cover(capMicros: number, marginMicros: number): number {
+    if (this.#spins >= 4 && 2 * popcount(this.#missBits) > this.#spins) return 0;
     let fit = 0;
     let longest = 0;
     for (let i = 0; i < this.#count; i++) {

@@ -16,7 +16,11 @@ export interface ConnectorOptions {
   readonly connectTimeout?: number;
   /** Milliseconds between health pings (control_ping); two missed pings mean 'not-responding'. 0 disables pinging. @default 1000 */
   readonly pingInterval?: number;
-  /** Microseconds the main thread spins on the reply ring after sending before it parks on Atomics.waitAsync. 0 = never spin. @default 50 */
+  /**
+   * Most microseconds the main thread spins on the reply ring after sending before it parks on
+   * Atomics.waitAsync; within it the spin covers the longest recent round trip that fits, and is
+   * skipped while most round trips are longer. 0 = never spin. @default 300
+   */
   readonly spinMicros?: number;
   /** 'ring': SharedArrayBuffer rings; 'postMessage': the structured-clone baseline over a MessagePort. @default 'ring' */
   readonly transport?: 'ring' | 'postMessage';
@@ -74,7 +78,7 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
     replyTimeout: int(o, 'replyTimeout', 5000, 1, 3_600_000),
     connectTimeout: int(o, 'connectTimeout', 10_000, 0, 3_600_000),
     pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
-    spinMicros: int(o, 'spinMicros', 50, 0, 100_000),
+    spinMicros: int(o, 'spinMicros', 300, 0, 100_000),
     transport,
     channel: int(o, 'channel', 1, 1, 0xffff),
     maxInFlight: int(o, 'maxInFlight', 16384, 1, 32767),

@@ -162,14 +162,17 @@ export class RingTransport implements Transport {
     // While we spin the sim need not notify us (a futex wake per reply batch): clear the flag,
     // and set it again (then look once more) before leaving.
     this.#reader.unpark();
+    let hit = false;
     try {
       do {
         if (this.#reader.hasData()) {
+          hit = true;
           this.drain();
           if (inFlight() === 0) return;
         }
       } while (performance.now() < end);
     } finally {
+      this.#rtt.spun(hit);
       this.#rearm();
     }
   }
