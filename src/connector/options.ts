@@ -19,7 +19,7 @@ export interface ConnectorOptions {
   /**
    * Most microseconds the main thread spins on the reply ring after sending before it parks on
    * Atomics.waitAsync; within it the spin covers the longest recent round trip that fits, and is
-   * skipped while most round trips are longer. 0 = never spin. @default 300
+   * skipped while most round trips are longer. 0 = never spin. @default 50
    */
   readonly spinMicros?: number;
   /** 'ring': SharedArrayBuffer rings; 'postMessage': the structured-clone baseline over a MessagePort. @default 'ring' */
@@ -78,7 +78,7 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
     replyTimeout: int(o, 'replyTimeout', 5000, 1, 3_600_000),
     connectTimeout: int(o, 'connectTimeout', 10_000, 0, 3_600_000),
     pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
-    spinMicros: int(o, 'spinMicros', 300, 0, 100_000),
+    spinMicros: int(o, 'spinMicros', 50, 0, 100_000),
     transport,
     channel: int(o, 'channel', 1, 1, 0xffff),
     maxInFlight: int(o, 'maxInFlight', 16384, 1, 32767),
