@@ -33,7 +33,7 @@ export interface TransportSink {
 /** Replies decoded per RingReader.drain call, and the time one drain() may hold the event loop. */
 const DRAIN_CHUNK = 1024;
 const DRAIN_BUDGET_MS = 4;
-/** Spin this much (µs) beyond the learnt round trip: the estimate is a mean plus deviation, not a bound. */
+/** Spin this much (µs) beyond the longest recent round trip it covers: the next one may be a little longer. */
 const SPIN_MARGIN_MICROS = 20;
 /** While round trips exceed the spin budget, spin on one send in this many (to re-learn them). */
 const PROBE_EVERY = 16;
@@ -181,7 +181,8 @@ export class RingTransport implements Transport {
   #rearm(): void {
     if (!this.#parked || this.#closed) return;
     this.#reader.park();
-    while (this.#reader.hasData() && !this.#resumeScheduled && !this.#closed) this.drain();
+    // Anything published after this check finds the flag set, so the sim notifies our waitAsync.
+    if (this.#reader.hasData() && !this.#resumeScheduled) this.drain();
   }
 
   /** Keeps exactly one Atomics.waitAsync on the reply HEAD pending while open. */
