@@ -61,6 +61,14 @@ export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], pee
   return { name: podAclName(pod), rules, interfaces: { ingress: [], egress: [pod.interfaceName] } };
 }
 
+/** Whether an ingress policy of the pod's namespace selects the pod (it then gets an ACL). */
+export function isolates(policies: readonly PolicyView[], pod: LocalPod): boolean {
+  for (const policy of policies) {
+    if (policy.isolatesIngress && policy.namespace === pod.namespace && selects(policy.podSelector, pod.labels)) return true;
+  }
+  return false;
+}
+
 export class PolicyHandler implements EventHandler {
   readonly #podNetwork: PodNetworkHandler;
   readonly #policies = new Map<string, PolicyView>();
@@ -167,23 +175,33 @@ export class PolicyHandler implements EventHandler {
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
-  /**
-   * Re-renders the ACLs of the pods of a namespace (or of `only` that pod); puts/deletes only what
-   * changed.
-   */
-  #renderNamespace(namespace: string, txn: UpdateOperations, leaving?: string, only?: string): string {
+  /** The connected pods of a namespace, by id (the order of an ACL's source rules). */
+  #podsOf(namespace: string, leaving: string | undefined): LocalPod[] {
     const pods: LocalPod[] = [];
     for (const p of this.#podNetwork.pods.values()) if (p.namespace === namespace && p.id !== leaving) pods.push(p);
-    pods.sort((a, b) => (a.id < b.id ? -1 : 1));
+    return pods.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
+  /**
+   * Re-renders the ACLs of the pods of a namespace (or of `only` that pod); puts/deletes only what
+   * changed. With `only`, the cost is that pod's, not the namespace's: the namespace's pods are
+   * listed only when a policy isolates the pod (they are its possible sources).
+   */
+  #renderNamespace(namespace: string, txn: UpdateOperations, leaving?: string, only?: string): string {
     const policies = this.#policiesOf(namespace);
+    let peers: LocalPod[] | undefined;
+    const peersOf = (): LocalPod[] => (peers ??= this.#podsOf(namespace, leaving));
+    let targets: readonly LocalPod[];
+    if (only === undefined) targets = peersOf();
+    else {
+      const pod = only === leaving ? undefined : this.#podNetwork.pods.get(only);
+      targets = pod === undefined ? [] : [pod];
+    }
     let added = 0;
     let updated = 0;
     let removed = 0;
-    const present = new Set<string>();
-    for (const pod of pods) {
-      present.add(pod.id);
-      if (only !== undefined && pod.id !== only) continue;
-      const value = policies.length === 0 ? null : renderPodAcl(pod, policies, pods);
+    for (const pod of targets) {
+      const value = isolates(policies, pod) ? renderPodAcl(pod, policies, peersOf()) : null;
       const before = this.#rendered.get(pod.id);
       if (value === null) {
         if (before === undefined) continue;
@@ -203,8 +221,15 @@ export class PolicyHandler implements EventHandler {
     }
     // Pods of this namespace that are gone (the leaving one, or disconnected earlier): drop their ACLs.
     const gone: string[] = [];
-    for (const podId of this.#rendered.keys()) {
-      if (!present.has(podId) && podId.startsWith(`${namespace}/`) && (only === undefined || podId === only || podId === leaving)) gone.push(podId);
+    if (only === undefined) {
+      const present = new Set<string>();
+      for (const pod of targets) present.add(pod.id);
+      const prefix = `${namespace}/`;
+      for (const podId of this.#rendered.keys()) if (podId.startsWith(prefix) && !present.has(podId)) gone.push(podId);
+    } else {
+      for (const podId of [only, leaving]) {
+        if (podId !== undefined && this.#rendered.has(podId) && !targets.some((p) => p.id === podId) && !gone.includes(podId)) gone.push(podId);
+      }
     }
     for (const podId of gone) {
       this.#drop(podId, this.#rendered.get(podId) as readonly [string, string], txn);
