@@ -395,10 +395,8 @@ export class DataplaneState {
   }
 
   addDelRoute(is_add: boolean, route: SimRoute): void {
-    if (!this.tables.has(tableKey(route.table_id, route.is_ip6))) {
-      fail(VppRetval.NO_SUCH_TABLE, `no IPv${route.is_ip6 ? 6 : 4} table ${route.table_id}`);
-    }
     const tk = tableKey(route.table_id, route.is_ip6);
+    if (!this.tables.has(tk)) fail(VppRetval.NO_SUCH_TABLE, `no IPv${route.is_ip6 ? 6 : 4} table ${route.table_id}`);
     const key = `${tk}:${route.prefix}`;
     if (!is_add) {
       if (!this.routes.has(key)) fail(VppRetval.NO_SUCH_ENTRY, `no route ${route.prefix} in table ${route.table_id}`);

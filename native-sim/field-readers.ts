@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { VppRetval } from '../src/binapi/retval.js';
+import { parseIPv4, parsePrefixLength } from '../src/descriptors/ipv4-text.js';
 
 /** A request field VPP would reject; carries the retval the reply gets. */
 export class FieldError extends Error {
@@ -69,7 +70,7 @@ export interface IpPrefix extends IpAddress {
 
 /** Canonical text of an IP address, or null when it is not one. */
 export function canonicalIp(text: string): IpAddress | null {
-  if (isIPv4(text)) return { ip: text, v6: false };
+  if (parseIPv4(text) >= 0 || isIPv4(text)) return { ip: text, v6: false };
   if (isIPv6(text) && !text.includes('%')) {
     // The WHATWG URL parser prints IPv6 hosts in their canonical compressed form.
     const host = new URL(`http://[${text}]/`).hostname;
@@ -78,25 +79,49 @@ export function canonicalIp(text: string): IpAddress | null {
   return null;
 }
 
+/** Valid IPv4 next hops seen recently: the same few addresses come back in every route message. */
+const ADDRESS_CACHE = new Map<string, IpAddress>();
+/** Valid prefixes seen recently, by request text: an update deletes and re-adds the same prefix. */
+const PREFIX_CACHE = new Map<string, IpPrefix>();
+/** Entries per cache before it starts over (bounds memory; a miss only costs a parse). */
+const CACHE_LIMIT = 1 << 16;
+
+function remember<T>(cache: Map<string, T>, text: string, value: T): T {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, value);
+  return value;
+}
+
 export function ipAddress(f: Fields, name: string): IpAddress {
   const text = str(f, name);
+  const hit = ADDRESS_CACHE.get(text);
+  if (hit !== undefined) return hit;
   const ip = canonicalIp(text);
   if (!ip) throw new FieldError(VppRetval.INVALID_VALUE, `${name}: invalid IP address "${text}"`);
-  return ip;
+  return ip.v6 ? ip : remember(ADDRESS_CACHE, text, Object.freeze(ip));
 }
 
 export function ipPrefix(f: Fields, name: string): IpPrefix {
   const text = str(f, name);
+  const hit = PREFIX_CACHE.get(text);
+  if (hit !== undefined) return hit;
   const slash = text.indexOf('/');
   // Built only on failure: an Error captures a stack, far too dear for every valid prefix.
   const bad = (): FieldError => new FieldError(VppRetval.INVALID_VALUE, `${name}: invalid prefix "${text}"`);
   if (slash < 0) throw bad();
+  if (parseIPv4(text, 0, slash) >= 0) {
+    // IPv4 text is canonical: only the length may need normalising ("/08" is 8).
+    const len = parsePrefixLength(text, slash + 1);
+    if (len < 0 || len > 32) throw bad();
+    const ip = text.slice(0, slash);
+    return remember(PREFIX_CACHE, text, Object.freeze({ ip, v6: false, len, key: text.length - slash - 1 === String(len).length ? text : `${ip}/${len}` }));
+  }
   const ip = canonicalIp(text.slice(0, slash));
   const lenText = text.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(lenText)) throw bad();
   const len = Number(lenText);
   if (len > (ip.v6 ? 128 : 32)) throw bad();
-  return { ...ip, len, key: `${ip.ip}/${len}` };
+  return remember(PREFIX_CACHE, text, Object.freeze({ ...ip, len, key: `${ip.ip}/${len}` }));
 }
 
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;

@@ -85,12 +85,16 @@ export const REQUEST_HANDLERS: Readonly<Record<string, RequestHandler>> = Object
     const is_add = bool(m, 'is_add');
     const r = obj(m, 'route');
     const prefix = ipPrefix(r, 'prefix');
-    const paths: SimPath[] = arr(r, 'paths', []).map((v, i) => {
-      const p = asFields(v, `paths[${i}]`);
+    const list = arr(r, 'paths', []);
+    const paths: SimPath[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      // The field name is built only for the error: no string per valid path.
+      const p = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : asFields(v, `paths[${i}]`);
       const nhText = str(p, 'nh', '');
       const nh = nhText === '' ? '' : ipAddress(p, 'nh').ip;
-      return { sw_if_index: u32(p, 'sw_if_index', NO_INTERFACE), nh, weight: u32(p, 'weight', 1), preference: u32(p, 'preference', 0) };
-    });
+      paths.push({ sw_if_index: u32(p, 'sw_if_index', NO_INTERFACE), nh, weight: u32(p, 'weight', 1), preference: u32(p, 'preference', 0) });
+    }
     return void s.addDelRoute(is_add, { table_id: u32(r, 'table_id', 0), is_ip6: prefix.v6, prefix: prefix.key, paths });
   },
   ip_neighbor_add_del: (s, m) => {

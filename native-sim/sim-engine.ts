@@ -19,6 +19,14 @@ interface FaultSettings {
 
 const MAX_CONTEXT = 0xffffffff;
 
+/** `<request>_reply` per request name, built once: no string concatenation per reply. */
+const REPLY_NAMES = new Map<string, string>();
+function replyNameOf(request: string): string {
+  let n = REPLY_NAMES.get(request);
+  if (n === undefined) REPLY_NAMES.set(request, (n = replyName(request)));
+  return n;
+}
+
 /**
  * The simulated VPP without threads: decoded request in, reply/details messages out. The worker
  * (worker.ts) moves bytes between the rings and this engine; tests can drive it directly.
@@ -83,7 +91,7 @@ export class SimEngine {
       out = this.#dump(name, context, dump, msg);
     } else if (this.#inject(name)) {
       this.#injected[name] = (this.#injected[name] ?? 0) + 1;
-      out = [{ _msgname: replyName(name), context, retval: VppRetval.UNSPECIFIED }];
+      out = [{ _msgname: replyNameOf(name), context, retval: VppRetval.UNSPECIFIED }];
     } else {
       out = [this.#apply(name, context, handler as NonNullable<typeof handler>, msg)];
     }
@@ -105,10 +113,11 @@ export class SimEngine {
   #apply(name: string, context: number, handler: (s: DataplaneState, m: Fields) => Record<string, unknown> | undefined, msg: Fields): OutMessage {
     try {
       const extra = handler(this.#state, msg);
-      return extra ? { _msgname: replyName(name), context, retval: 0, ...extra } : { _msgname: replyName(name), context, retval: 0 };
+      const reply = replyNameOf(name);
+      return extra ? { _msgname: reply, context, retval: 0, ...extra } : { _msgname: reply, context, retval: 0 };
     } catch (err) {
       const retval = err instanceof FieldError ? err.retval : VppRetval.UNSPECIFIED;
-      return { _msgname: replyName(name), context, retval };
+      return { _msgname: replyNameOf(name), context, retval };
     }
   }
 

@@ -3,6 +3,7 @@ import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
 import { RingReader, RingWriter } from '../src/connector/ring.js';
+import { RecentWaits } from '../src/connector/adaptive-spin.js';
 import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
 import { type OutMessage, SimEngine, validateFaults } from './sim-engine.js';
 
@@ -164,30 +165,59 @@ function anyRequests(): boolean {
   return false;
 }
 
-/** Spins that found nothing in a row, and spins still to skip because of them. */
-let spinMisses = 0;
-let spinSkip = 0;
+/** Spin this much (µs) beyond the longest recent gap it covers. */
+const SPIN_MARGIN_MICROS = 5;
+/** While recent gaps do not fit the spin budget, spin in one idle period of this many (to re-learn them). */
+const PROBE_EVERY = 16;
+/** Gaps between the end of our work and the next request. */
+const gaps = new RecentWaits();
+/** When the current idle period began (the last round that found work ended); -1 while busy. */
+let idleSince = -1;
+/** One spin per idle period: the safety-net timeouts of a long sleep do not spin again. */
+let spinArmed = false;
+/** Idle periods since the last spin. */
+let sinceSpin = 0;
+
+/** Called after every round: learns the gap that preceded work, marks the start of idle time. */
+function noteRound(worked: boolean): void {
+  if (worked) {
+    if (idleSince >= 0) gaps.add((performance.now() - idleSince) * 1000);
+    idleSince = -1;
+    spinArmed = true;
+  } else if (idleSince < 0) {
+    idleSince = performance.now();
+  }
+}
 
 /**
- * Polls the rings for a short budget: a request that follows a reply within µs skips the futex
- * wake. After a miss the next 2^misses spins are skipped (up to 64), so an idle sim or an
- * overloaded machine does not pay for spinning that does not pay off.
+ * Polls the rings once per idle period, for at most `spinMicros` from the moment work ran out: a
+ * request that follows within it skips the futex wake on both sides. Spinning longer than a wake
+ * costs does not pay (and a spinning thread slows its neighbour on a shared core), so the budget is
+ * a bound, not a target: the spin covers the longest recent gap that fits it, and is skipped while
+ * most recent gaps are longer (an idle or slower producer) or most recent spins missed (on an
+ * overloaded machine the spin may hold the core the producer needs).
  */
 function spin(): boolean {
-  if (data.spinMicros === 0) return false;
-  if (spinSkip > 0) {
-    spinSkip--;
-    return false;
+  if (data.spinMicros === 0 || !spinArmed) return false;
+  spinArmed = false;
+  let budget = data.spinMicros;
+  if (gaps.samples >= 4) {
+    const cover = gaps.cover(data.spinMicros, SPIN_MARGIN_MICROS);
+    if (cover === 0) {
+      if (++sinceSpin < PROBE_EVERY) return false;
+    } else {
+      budget = cover;
+    }
   }
-  const end = performance.now() + data.spinMicros / 1000;
+  sinceSpin = 0;
+  const end = (idleSince >= 0 ? idleSince : performance.now()) + budget / 1000;
   do {
     if (anyRequests()) {
-      spinMisses = 0;
+      gaps.spun(true);
       return true;
     }
   } while (performance.now() < end);
-  spinMisses = Math.min(spinMisses + 1, 6);
-  spinSkip = (1 << spinMisses) - 1;
+  gaps.spun(false);
   return false;
 }
 
@@ -211,7 +241,9 @@ function runRings(): void {
   while (mode.kind === 'rings') {
     pollControl();
     if (mode.kind !== 'rings') break;
-    if (!serviceRings()) sleep();
+    const worked = serviceRings();
+    noteRound(worked);
+    if (!worked) sleep();
   }
 }
 

@@ -164,8 +164,8 @@ class ConnectorEngine implements TransportSink {
 
   // --- submitting ---
 
-  newOp(kind: OpKind, name: string, fields: Readonly<Record<string, unknown>> | undefined): Op {
-    const op = new Op(kind, name, fields, performance.now());
+  newOp(kind: OpKind, name: string, fields: Readonly<Record<string, unknown>> | undefined, now = performance.now()): Op {
+    const op = new Op(kind, name, fields, now);
     this.#queue.push(op);
     this.#timeline.push(op);
     if (this.#timer === null) this.#armTimer(op.deadline + this.o.replyTimeout);
@@ -490,6 +490,8 @@ class ConnectorEngine implements TransportSink {
   submitBatch(items: ReadonlyArray<BatchItem>): Promise<Array<Reply | Error>> {
     return new Promise((resolve, reject) => {
       const batch = new Batch(items.length, resolve, reject);
+      // One submit time for the whole batch: no clock read per item.
+      const now = performance.now();
       let queued = 0;
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
@@ -500,7 +502,7 @@ class ConnectorEngine implements TransportSink {
           continue;
         }
         const it = item as BatchItem;
-        const op = this.newOp('request', it.name, it.fields);
+        const op = this.newOp('request', it.name, it.fields, now);
         op.batch = batch;
         op.index = i;
         queued++;

@@ -16,7 +16,11 @@ export interface ConnectorOptions {
   readonly connectTimeout?: number;
   /** Milliseconds between health pings (control_ping); two missed pings mean 'not-responding'. 0 disables pinging. @default 1000 */
   readonly pingInterval?: number;
-  /** Microseconds the main thread spins on the reply ring after sending before it parks on Atomics.waitAsync. 0 = never spin. @default 50 */
+  /**
+   * Most microseconds the main thread spins on the reply ring after sending before it parks on
+   * Atomics.waitAsync; within it the spin covers the longest recent round trip that fits, and is
+   * skipped while most round trips are longer. 0 = never spin. @default 50
+   */
   readonly spinMicros?: number;
   /** 'ring': SharedArrayBuffer rings; 'postMessage': the structured-clone baseline over a MessagePort. @default 'ring' */
   readonly transport?: 'ring' | 'postMessage';

@@ -4,6 +4,7 @@ import { FrameCodec } from './frame-codec.js';
 import { RingReader, RingWriter, type RingCorruption, ringUsedBytes } from './ring.js';
 import { RingSlot } from './ring-layout.js';
 import { waitAsync } from './wait-async.js';
+import { RecentWaits } from './adaptive-spin.js';
 
 /** What the connector engine needs from a way of moving messages to the sim thread and back. */
 export interface Transport {
@@ -32,6 +33,10 @@ export interface TransportSink {
 /** Replies decoded per RingReader.drain call, and the time one drain() may hold the event loop. */
 const DRAIN_CHUNK = 1024;
 const DRAIN_BUDGET_MS = 4;
+/** Spin this much (µs) beyond the longest recent round trip it covers: the next one may be a little longer. */
+const SPIN_MARGIN_MICROS = 20;
+/** While round trips exceed the spin budget, spin on one send in this many (to re-learn them). */
+const PROBE_EVERY = 16;
 
 export class RingTransport implements Transport {
   readonly #sim: NativeSim;
@@ -55,8 +60,12 @@ export class RingTransport implements Transport {
     this.drain();
     this.#park();
   };
-  #spinMisses = 0;
-  #spinSkip = 0;
+  /** Round trips (send → first reply), learnt from spins and wake-ups. */
+  readonly #rtt = new RecentWaits();
+  /** When the last batch was sent and no reply came since; -1 when none is awaited. */
+  #sentAt = -1;
+  /** Sends since the last spin, so a skipped spin is re-tried now and then. */
+  #sinceSpin = 0;
   readonly #onFrame = (payload: Uint8Array): void => {
     let msg: unknown;
     try {
@@ -117,7 +126,13 @@ export class RingTransport implements Transport {
       n += k;
       if (k < DRAIN_CHUNK || performance.now() >= until) break;
     }
-    if (n > 0) this.#sink.onDrained();
+    if (n > 0) {
+      if (this.#sentAt >= 0) {
+        this.#rtt.add((performance.now() - this.#sentAt) * 1000);
+        this.#sentAt = -1;
+      }
+      this.#sink.onDrained();
+    }
     if (!this.#resumeScheduled && !this.#closed && this.#reader.hasData()) {
       this.#resumeScheduled = true;
       setImmediate(this.#resume);
@@ -126,24 +141,48 @@ export class RingTransport implements Transport {
 
   afterSend(inFlight: () => number): void {
     if (this.#spinMicros === 0) return;
-    // A spin that found nothing only burnt CPU (the sim is slow, or the machine is overloaded and
-    // spinning steals its time): after a miss, skip the next 2^misses spins (up to 64).
-    if (this.#spinSkip > 0) {
-      this.#spinSkip--;
-      return;
-    }
-    // A reply usually comes back within a few µs: spinning for a bounded time beats parking
-    // (~55 µs to wake from waitAsync). The budget bounds how long the event loop is held.
-    const end = performance.now() + this.#spinMicros / 1000;
-    do {
-      if (this.#reader.hasData()) {
-        this.drain();
-        this.#spinMisses = 0;
-        if (inFlight() === 0) return;
+    const start = performance.now();
+    if (this.#sentAt < 0) this.#sentAt = start;
+    // A reply usually comes back within one round trip: spinning that long beats parking (~55 µs
+    // to wake from waitAsync, plus the sim's futex wake). Spin for the learnt round trip, never
+    // beyond the configured budget (it bounds how long the event loop is held). When round trips
+    // do not fit the budget (a slow sim, an overloaded machine) spinning only burns CPU: park,
+    // and re-try a spin every PROBE_EVERY sends to notice when they fit again.
+    let budget = this.#spinMicros;
+    if (this.#rtt.samples >= 4) {
+      const cover = this.#rtt.cover(this.#spinMicros, SPIN_MARGIN_MICROS);
+      if (cover === 0) {
+        if (++this.#sinceSpin < PROBE_EVERY) return;
+      } else {
+        budget = cover;
       }
-    } while (performance.now() < end);
-    this.#spinMisses = Math.min(this.#spinMisses + 1, 6);
-    this.#spinSkip = (1 << this.#spinMisses) - 1;
+    }
+    this.#sinceSpin = 0;
+    const end = start + budget / 1000;
+    // While we spin the sim need not notify us (a futex wake per reply batch): clear the flag,
+    // and set it again (then look once more) before leaving.
+    this.#reader.unpark();
+    let hit = false;
+    try {
+      do {
+        if (this.#reader.hasData()) {
+          hit = true;
+          this.drain();
+          if (inFlight() === 0) return;
+        }
+      } while (performance.now() < end);
+    } finally {
+      this.#rtt.spun(hit);
+      this.#rearm();
+    }
+  }
+
+  /** Restores READER_WAITING after a spin, draining whatever came in meanwhile (no lost wake-up). */
+  #rearm(): void {
+    if (!this.#parked || this.#closed) return;
+    this.#reader.park();
+    // Anything published after this check finds the flag set, so the sim notifies our waitAsync.
+    if (this.#reader.hasData() && !this.#resumeScheduled) this.drain();
   }
 
   /** Keeps exactly one Atomics.waitAsync on the reply HEAD pending while open. */

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidValueError } from '../scheduler/errors.js';
+import { parseIPv4, parsePrefixLength } from './ipv4-text.js';
 
 /** The longest name a VPP tag holds. */
 export const MAX_NAME_BYTES = 63;
@@ -69,6 +70,7 @@ export class FieldReader {
 
   ip(field: string): string {
     const v = this.string(field);
+    if (parseIPv4(v) >= 0) return v;
     if (isIP(v) === 0) this.fail(field, 'an IP address', v);
     return canonicalIp(v);
   }
@@ -82,6 +84,8 @@ export class FieldReader {
   cidr(field: string, v: unknown = this.#v[field]): string {
     if (typeof v !== 'string' || !isCidr(v)) this.fail(field, 'a CIDR like 10.0.0.1/24', v);
     const slash = v.indexOf('/');
+    // IPv4 text that passed isCidr is canonical already.
+    if (parseIPv4(v, 0, slash) >= 0) return v;
     const ip = v.slice(0, slash);
     const canonical = canonicalIp(ip);
     // Keep the caller's string when it is canonical already: no copies per stored value.
@@ -105,7 +109,7 @@ const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 /** The dataplane's textual form of an address: IPv6 compressed and lower-case. */
 export function canonicalIp(ip: string): string {
-  if (isIP(ip) !== 6) return ip;
+  if (parseIPv4(ip) >= 0 || isIP(ip) !== 6) return ip;
   // The WHATWG URL parser prints IPv6 hosts in their canonical compressed form.
   return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }
@@ -113,6 +117,10 @@ export function canonicalIp(ip: string): string {
 export function isCidr(v: string): boolean {
   const slash = v.indexOf('/');
   if (slash < 0) return false;
+  if (parseIPv4(v, 0, slash) >= 0) {
+    const len = parsePrefixLength(v, slash + 1);
+    return len >= 0 && len <= 32;
+  }
   const ip = v.slice(0, slash);
   const lenText = v.slice(slash + 1);
   if (!/^\d{1,3}$/.test(lenText)) return false;
@@ -122,11 +130,20 @@ export function isCidr(v: string): boolean {
 }
 
 export function isIPv6(addr: string): boolean {
-  return isIP(addr.split('/')[0] ?? '') === 6;
+  const slash = addr.indexOf('/');
+  const end = slash < 0 ? addr.length : slash;
+  if (parseIPv4(addr, 0, end) >= 0) return false;
+  return isIP(addr.slice(0, end)) === 6;
 }
 
 /** For IPv4 CIDRs: whether the host bits are zero (a network address). IPv6 is not checked. */
 export function isNetworkAddress(cidr: string): boolean {
+  const slash = cidr.indexOf('/');
+  const fast = slash < 0 ? -1 : parseIPv4(cidr, 0, slash);
+  if (fast >= 0) {
+    const len = parsePrefixLength(cidr, slash + 1);
+    if (len >= 0 && len <= 32) return len === 32 || fast % 2 ** (32 - len) === 0;
+  }
   const [ip, lenText] = cidr.split('/');
   if (isIP(ip ?? '') !== 4) return true;
   const len = Number(lenText);

@@ -64,6 +64,8 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
   const adoptedFrom: Array<Value | undefined> = [];
   const adopted = new Uint8Array(n);
   const deletedMeta: Array<number | undefined> = [];
+  /** Per op: the reply field its create captures as metadata, until that create's wave ends. */
+  const captures: Array<string | undefined> = [];
   for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
 
   const finish = (i: number, error: Error | null, skipped: boolean, next: number[]): void => {
@@ -92,7 +94,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
       const op = ops[i] as PlannedOp;
       let reqs: readonly BinapiRequest[];
       try {
-        reqs = requestsFor(op, i, stage, o, adoptedFrom[i]);
+        reqs = requestsFor(op, i, stage, o, adoptedFrom[i], captures);
       } catch (err) {
         failed = true;
         // A descriptor that cannot build its requests (e.g. missing metadata) fails its op, typed.
@@ -101,7 +103,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         continue;
       }
       if (reqs.length === 0) {
-        if (!advance(op, i, stage, o)) finish(i, null, false, active);
+        if (!advance(op, i, stage, o, captures)) finish(i, null, false, active);
         else active.push(i);
         continue;
       }
@@ -150,12 +152,12 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
           finish(i, error, false, next);
           continue;
         }
-        if (stage[i] === Stage.Create) capture(op, first as Reply, o);
-        if (advance(op, i, stage, o)) next.push(i);
+        if (stage[i] === Stage.Create) capture(op, captures[i], first as Reply, o);
+        if (advance(op, i, stage, o, captures)) next.push(i);
         else finish(i, null, false, next);
       }
       if (adopt) {
-        pendingCaptureClear(adopt, ops);
+        for (const i of adopt) captures[i] = undefined;
         const found = await adoptExisting(adopt.map((i) => ops[i] as PlannedOp), o);
         for (let a = 0; a < adopt.length; a++) {
           const i = adopt[a] as number;
@@ -192,7 +194,14 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
   }
 }
 
-function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions, existing: Value | undefined): readonly BinapiRequest[] {
+function requestsFor(
+  op: PlannedOp,
+  i: number,
+  stage: Uint8Array,
+  o: ExecuteOptions,
+  existing: Value | undefined,
+  captures: Array<string | undefined>,
+): readonly BinapiRequest[] {
   const d = o.descriptor(op.key);
   if (!d) throw new DescriptorError(op.key, 'no descriptor');
   switch (stage[i]) {
@@ -209,7 +218,7 @@ function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOpti
         stage[i] = Stage.Create;
         const p = d.create(op.key, op.value, o.metadata);
         if (p.metadata !== undefined) o.metadata.set(op.key, p.metadata);
-        pendingCapture.set(op, p.capture);
+        captures[i] = p.capture;
         return p.requests;
       }
     case Stage.Configure:
@@ -226,7 +235,7 @@ function requestsFor(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOpti
 }
 
 /** Moves an op past the wave it just finished; true if it has another wave to run. */
-function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions): boolean {
+function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions, captures: Array<string | undefined>): boolean {
   if (stage[i] === Stage.AdoptDeleting) {
     // The stale object is gone: create ours as planned.
     o.metadata.delete(op.key);
@@ -234,7 +243,7 @@ function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions)
     return true;
   }
   if (stage[i] === Stage.Create) {
-    pendingCapture.delete(op);
+    captures[i] = undefined;
     if (o.descriptor(op.key)?.configure) {
       stage[i] = Stage.Configure;
       return true;
@@ -243,16 +252,10 @@ function advance(op: PlannedOp, i: number, stage: Uint8Array, o: ExecuteOptions)
   return false;
 }
 
-function capture(op: PlannedOp, reply: Reply, o: ExecuteOptions): void {
-  const field = pendingCapture.get(op);
+function capture(op: PlannedOp, field: string | undefined, reply: Reply, o: ExecuteOptions): void {
   if (field === undefined) return;
   const v = reply[field];
   if (typeof v === 'number') o.metadata.set(op.key, v);
 }
 
-const pendingCapture = new WeakMap<PlannedOp, string | undefined>();
-
-function pendingCaptureClear(indices: readonly number[], ops: readonly PlannedOp[]): void {
-  for (const i of indices) pendingCapture.delete(ops[i] as PlannedOp);
-}
 const NO_REQUESTS: readonly BinapiRequest[] = Object.freeze([]);
