@@ -1,7 +1,7 @@
 // The default stack starts the offload pool for its scheduler; off switches and option checks.
 import test from 'ava';
 import type { Value } from '../src/api/values.js';
-import { startDefaultStack } from '../src/engine/index.js';
+import { SCHEDULER_POOL_THRESHOLD, startDefaultStack } from '../src/engine/index.js';
 import { Scheduler, SchedulerClosedError } from '../src/scheduler/index.js';
 import { route } from './helpers/offload-stack.js';
 import { sorted } from './helpers/schedpool-stack.js';
@@ -26,6 +26,17 @@ test('S1: the default stack hands an offload pool to its scheduler (none with EN
   t.is(r.error, null);
   t.deepEqual(sorted(await stack.scheduler.dump('', 'sb')), sorted(await stack.scheduler.dump('', 'nb')));
   t.is((await stack.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 1000);
+});
+
+test('S1: the default stack\'s pool threshold is SCHEDULER_POOL_THRESHOLD (the crossover measured through the scheduler)', async (t) => {
+  const stack = await startDefaultStack({ connector: { pingInterval: 0 } });
+  t.teardown(() => stack.close());
+  if (!workersOn) {
+    t.is(stack.pool, null);
+    return;
+  }
+  t.is(stack.pool?.inlineThreshold, SCHEDULER_POOL_THRESHOLD);
+  t.is((await stack.scheduler.commit(routes(3000), {})).error, null);
 });
 
 test('S1: offload: false and offload.workers: false leave the pool out; commits run inline', async (t) => {

@@ -42,6 +42,14 @@ export interface DefaultStack {
 }
 
 /** Starts the simulated VPP, connects to it and builds the scheduler over it. */
+/**
+ * Ops from which the scheduler's plans go through the pool. Measured by the `scheduler-resync`
+ * suite on 2 cores: below ~30,000 ops the pool never beat inline execution (the one sim thread and
+ * the reply decoding set the pace, and the workers compete with them for the cores), so only very
+ * big plans take the hop. `offload.inlineThreshold` overrides it.
+ */
+export const SCHEDULER_POOL_THRESHOLD = 30_000;
+
 export async function startDefaultStack(options: DefaultStackOptions = {}): Promise<DefaultStack> {
   const sim = await startNativeSim(options.sim);
   let connector: VppConnector;
@@ -57,7 +65,7 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
     try {
       // Producer rings need the ring transport; over postMessage the workers hand requests back.
       const rings = (options.connector?.transport ?? 'ring') === 'ring' ? {} : { rings: false };
-      pool = await OffloadPool.start({ warm: false, ...rings, ...offload, connector });
+      pool = await OffloadPool.start({ warm: false, inlineThreshold: SCHEDULER_POOL_THRESHOLD, ...rings, ...offload, connector });
     } catch (err) {
       await settle(connector.close());
       await settle(sim.close());
