@@ -70,7 +70,7 @@ export const suite: BenchSuite = {
     const b = await count(baseRegistry, 'n_events_total');
     if (a === 0 || a % batch.length !== 0 || b % batch.length !== 0) throw new Error(`event counts not whole batches: ${a}, ${b}`);
     return {
-      'metrics.record events/s': figure(mine?.hz ?? NaN, theirs?.hz ?? NaN, 'events/s', 'ratio >= 5', (mine?.hz ?? 0) >= 5 * (theirs?.hz ?? Infinity)),
+      'metrics.record': figure(mine?.hz ?? NaN, theirs?.hz ?? NaN, 'events/s', 'ratio >= 5', (mine?.hz ?? 0) >= 5 * (theirs?.hz ?? Infinity)),
     };
   },
 };
