@@ -28,7 +28,7 @@ for (const file of files) {
 }
 const figures: Record<string, Figure> = {};
 for (const suite of suites) {
-  process.stderr.write(`suite ${suite.name}...\n`);
+  if (values.only === undefined) process.stderr.write(`suite ${suite.name}...\n`);
   // Several suites: each in its own process, so none runs in the heap, threads or JIT state an
   // earlier one left behind (a 10⁶-key suite leaves a heap that slows every later GC).
   const result = suites.length === 1 ? await suite.run({ quick: values.quick ?? false }) : await inChild(suite.name);

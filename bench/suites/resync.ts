@@ -84,7 +84,7 @@ export const suite: BenchSuite = {
     const out: Record<string, Figure> = {};
     // Crossover: the smallest size from which the pool is never slower than inline (keys in the
     // snapshot; the default inlineThreshold is this figure, rounded).
-    const small = quick ? [100, 1_000] : [100, 300, 1_000, 3_000];
+    const small = quick ? [100, 1_000] : [1_000, 3_000, 10_000, 30_000];
     let crossover = Infinity;
     for (let k = small.length - 1; k >= 0; k--) {
       const n = small[k] as number;

@@ -1,7 +1,11 @@
 import type { VppConnector } from '../connector/index.js';
 
-/** The crossover measured by `bench/suites/resync.ts` (`resync.crossover`: pool faster from 3,000 keys on, 2 cores). */
-export const DEFAULT_INLINE_THRESHOLD = 3_000;
+/**
+ * The crossover measured by `bench/suites/resync.ts` (`resync.crossover`, 2 cores): the pool was
+ * slower at 3,000 keys and faster from 10,000 on, once native-sim's per-message cost had halved
+ * (it was faster from 3,000 on before).
+ */
+export const DEFAULT_INLINE_THRESHOLD = 10_000;
 
 export interface OffloadOptions {
   /** The connector whose producer rings the workers write into. */
