@@ -4,26 +4,16 @@
 // of the desired state (test/helpers/flood-model.ts), with and without injected faults.
 import test from 'ava';
 import fc from 'fast-check';
-import { type Event, type Value } from '../src/api/index.js';
-import { builtinHandlers } from '../src/handlers/index.js';
+import { DBResync, ExternalConfigChange, KubeStateChange, type Event, type KubeStateData, type Value } from '../src/api/index.js';
+import { AddPod, DeletePod, builtinHandlers } from '../src/handlers/index.js';
 import { FLOOD_CONTROLLER_CONFIG, createFloodStack, type FloodStack } from '../src/flood/index.js';
 import { compareWithModel } from '../src/flood/model.js';
 import { endpointsValue, k8sKey, podValue, policyValue, serviceValue } from '../src/flood/k8s-values.js';
-import {
-  FloodAddPod,
-  FloodDBResync,
-  FloodDeletePod,
-  FloodExternalConfigChange,
-  FloodKubeStateChange,
-  type DoneSink,
-} from '../src/flood/tracked-events.js';
+import { tracked, type DoneSink, type Tracked } from '../src/flood/tracked-events.js';
 import { DesiredStateModel, withoutMacs } from './helpers/flood-model.js';
 
-/**
- * Worker-pool switch of the scheduler: add `true` here once the scheduler exposes its worker
- * option (ARCHITECTURE.md); the properties must hold both ways.
- */
-const SCHEDULER_WORKERS: readonly boolean[] = [false];
+// These sequences run on the inline dataplane, where the scheduler's worker pool does not apply;
+// the pooled path is checked against inline execution by test/schedpool-*.
 
 const NS = ['a', 'b'] as const;
 const POD_NAMES = ['p0', 'p1', 'p2', 'p3'] as const;
@@ -108,7 +98,7 @@ class Waiter implements DoneSink {
 }
 
 /** The model's Kubernetes state and external config as a DBResync would carry them. */
-function snapshot(model: DesiredStateModel, values: Map<string, Map<string, Value>>): FloodDBResync['kubeState'] {
+function snapshot(model: DesiredStateModel, values: Map<string, Map<string, Value>>): KubeStateData {
   void model;
   const ks = new Map<string, Map<string, Value>>();
   for (const [r, m] of values) ks.set(r, new Map(m));
@@ -135,14 +125,14 @@ async function runSequence(ops: readonly Op[], faults: number, seed: number, log
     ['policy', new Map()],
   ]);
   const w = new Waiter();
-  const change = (resource: string, key: string, value: Value | null): FloodKubeStateChange => {
+  const change = (resource: string, key: string, value: Value | null): Tracked<Event> => {
     const table = kube.get(resource) as Map<string, Value>;
     const prevValue = table.get(key) ?? null;
     if (value === null) table.delete(key);
     else table.set(key, value);
-    return new FloodKubeStateChange({ key, resource, prevValue, newValue: value }, w.next(), w);
+    return tracked(new KubeStateChange({ key, resource, prevValue, newValue: value }), w.next(), w);
   };
-  const resync = (): FloodDBResync => new FloodDBResync({ kubeState: snapshot(model, kube), externalConfig: new Map(model.external) }, w.next(), w);
+  const resync = (): Tracked<Event> => tracked(new DBResync({ kubeState: snapshot(model, kube), externalConfig: new Map(model.external) }), w.next(), w);
   try {
     await stack.controller.start();
     await w.push(stack, resync());
@@ -162,10 +152,10 @@ async function runSequence(ops: readonly Op[], faults: number, seed: number, log
           event = change('pod', k8sKey('pod', op.ns, op.name), null);
           break;
         case 'addPod':
-          event = new FloodAddPod({ namespace: op.ns, name: op.name }, w.next(), w);
+          event = tracked(new AddPod({ namespace: op.ns, name: op.name }), w.next(), w);
           break;
         case 'delPod':
-          event = new FloodDeletePod({ namespace: op.ns, name: op.name }, w.next(), w);
+          event = tracked(new DeletePod({ namespace: op.ns, name: op.name }), w.next(), w);
           break;
         case 'svc': {
           const name = `s${op.i}`;
@@ -203,7 +193,7 @@ async function runSequence(ops: readonly Op[], faults: number, seed: number, log
           const value: Value = { name: `loop${op.i}`, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [`192.168.${op.i}.1/24`], vrf: 0 };
           if (op.on) model.external.set(key, value);
           else model.external.delete(key);
-          event = new FloodExternalConfigChange(new Map([[key, op.on ? value : null]]), w.next(), w);
+          event = tracked(new ExternalConfigChange('db', false, new Map([[key, op.on ? value : null]])), w.next(), w);
           break;
         }
         case 'resync':
@@ -244,9 +234,9 @@ async function runSequence(ops: readonly Op[], faults: number, seed: number, log
   }
 }
 
-for (const workers of SCHEDULER_WORKERS) {
+{
   for (const faults of [0, 0.05]) {
-    test(`F3 S4 C8: after the final heal the dataplane equals the model (faults ${faults}, scheduler workers ${workers ? 'on' : 'off'})`, async (t) => {
+    test(`F3 S4 C8: after the final heal the dataplane equals the model (faults ${faults})`, async (t) => {
       await fc.assert(
         fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 1000 }), fc.context(), async (ops, seed, ctx) => {
           const r = await runSequence(ops, faults, seed, (s) => ctx.log(s));

@@ -1,7 +1,18 @@
 // The seeded event generator. It keeps its own model of the Kubernetes state and of the external
 // configuration, so that every change carries a realistic previous value and every DBResync the
 // whole current snapshot (what the database watcher would push).
-import { newKubeStateData, type Event, type KeyValueChanges, type KeyValuePairs, type KubeStateData, type Value } from '../api/index.js';
+import {
+  DBResync,
+  ExternalConfigChange,
+  KubeStateChange,
+  newKubeStateData,
+  type Event,
+  type KeyValueChanges,
+  type KeyValuePairs,
+  type KubeStateData,
+  type Value,
+} from '../api/index.js';
+import { AddPod, DeletePod } from '../handlers/index.js';
 import {
   endpointsValue,
   k8sKey,
@@ -14,15 +25,8 @@ import {
   type ServicePortSpec,
 } from './k8s-values.js';
 import { Prng } from './prng.js';
-import {
-  FloodAddPod,
-  FloodDBResync,
-  FloodDeletePod,
-  FloodExternalConfigChange,
-  FloodKubeStateChange,
-  FloodSyntheticUpdate,
-  type DoneSink,
-} from './tracked-events.js';
+import { SyntheticUpdate } from './synthetic-handlers.js';
+import { tracked, type DoneSink } from './tracked-events.js';
 
 const NAMESPACES = ['default', 'shop', 'payments', 'monitoring'];
 const APPS = ['web', 'api', 'db', 'cache', 'worker'];
@@ -95,14 +99,14 @@ export class FloodGenerator {
     this.#count('resync');
     const kubeState: KubeStateData = new Map();
     for (const [resource, kvs] of this.#kube) kubeState.set(resource, new Map(kvs));
-    return new FloodDBResync({ kubeState, externalConfig: new Map(this.#external) }, seq, this.#sink);
+    return tracked(new DBResync({ kubeState, externalConfig: new Map(this.#external) }), seq, this.#sink);
   }
 
   /** The next generated event. */
   next(seq: number): Event {
     if (this.#synthetic) {
       this.#count('synthetic');
-      return new FloodSyntheticUpdate(this.#syntheticIndex++, seq, this.#sink);
+      return tracked(new SyntheticUpdate(this.#syntheticIndex++), seq, this.#sink);
     }
     const r = this.#rng.next();
     if (r < 0.3) return this.#podChange(seq);
@@ -125,7 +129,7 @@ export class FloodGenerator {
     const prevValue = table.get(key) ?? null;
     if (newValue === null) table.delete(key);
     else table.set(key, newValue);
-    return new FloodKubeStateChange({ key, resource, prevValue, newValue }, seq, this.#sink);
+    return tracked(new KubeStateChange({ key, resource, prevValue, newValue }), seq, this.#sink);
   }
 
   #labels(): LabelSet {
@@ -159,15 +163,15 @@ export class FloodGenerator {
     const rng = this.#rng;
     if (this.#pods.length > 0 && rng.chance(0.5)) {
       const pod = rng.pick(this.#pods);
-      return new FloodAddPod({ namespace: pod.namespace, name: pod.name }, seq, this.#sink);
+      return tracked(new AddPod({ namespace: pod.namespace, name: pod.name }), seq, this.#sink);
     }
     if (this.#cniPods.length + this.#pods.length >= this.#maxPods && this.#cniPods.length > 0) {
       const pod = rng.pick(this.#cniPods);
-      return new FloodAddPod(pod, seq, this.#sink);
+      return tracked(new AddPod(pod), seq, this.#sink);
     }
     const pod = { namespace: rng.pick(NAMESPACES), name: `cni-${this.#counter++}` };
     this.#cniPods.push(pod);
-    return new FloodAddPod(pod, seq, this.#sink);
+    return tracked(new AddPod(pod), seq, this.#sink);
   }
 
   #deletePod(seq: number): Event {
@@ -178,13 +182,13 @@ export class FloodGenerator {
       const pod = this.#cniPods[i] as { namespace: string; name: string };
       this.#cniPods[i] = this.#cniPods[this.#cniPods.length - 1] as { namespace: string; name: string };
       this.#cniPods.pop();
-      return new FloodDeletePod(pod, seq, this.#sink);
+      return tracked(new DeletePod(pod), seq, this.#sink);
     }
     if (this.#pods.length > 0) {
       const pod = rng.pick(this.#pods);
-      return new FloodDeletePod({ namespace: pod.namespace, name: pod.name }, seq, this.#sink);
+      return tracked(new DeletePod({ namespace: pod.namespace, name: pod.name }), seq, this.#sink);
     }
-    return new FloodDeletePod({ namespace: 'default', name: 'never-added' }, seq, this.#sink);
+    return tracked(new DeletePod({ namespace: 'default', name: 'never-added' }), seq, this.#sink);
   }
 
   #namespaceChange(seq: number): Event {
@@ -259,6 +263,6 @@ export class FloodGenerator {
       this.#external.set(key, value);
       changes.set(key, value);
     }
-    return new FloodExternalConfigChange(changes, seq, this.#sink);
+    return tracked(new ExternalConfigChange('db', false, changes), seq, this.#sink);
   }
 }

@@ -1,90 +1,25 @@
-// The generator's events: the built-in event classes whose `done` reports to the run's tracker.
-import { DBResync, ExternalConfigChange, KubeStateChange, type KeyValueChanges, type KeyValuePairs, type KubeStateData, type Value } from '../api/index.js';
-import { AddPod, DeletePod } from '../handlers/index.js';
-import { SyntheticUpdate } from './synthetic-handlers.js';
+// The generator's events report their completion to the run's tracker: any event, wrapped once.
+import type { Event } from '../api/index.js';
 
 /** Receives each event's completion. */
 export interface DoneSink {
   finished(seq: number, err: Error | null): void;
 }
 
-export class FloodKubeStateChange extends KubeStateChange {
-  constructor(
-    init: { key: string; resource: string; prevValue: Value | null; newValue: Value | null },
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super(init);
-  }
-  override done(err: Error | null): void {
-    this.sink.finished(this.seq, err);
-  }
-}
+/** An event whose `done` also reports to the run's tracker under its sequence number. */
+export type Tracked<E extends Event> = E & { readonly seq: number };
 
-export class FloodDBResync extends DBResync {
-  constructor(
-    init: { kubeState: KubeStateData; externalConfig: KeyValuePairs },
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super(init);
-  }
-  override done(err: Error | null): void {
-    this.sink.finished(this.seq, err);
-  }
-}
-
-export class FloodExternalConfigChange extends ExternalConfigChange {
-  constructor(
-    changes: KeyValueChanges,
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super('db', false, changes);
-  }
-  override done(err: Error | null): void {
-    super.done(err);
-    this.sink.finished(this.seq, err);
-  }
-}
-
-export class FloodAddPod extends AddPod {
-  constructor(
-    pod: { namespace: string; name: string },
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super(pod);
-  }
-  override done(err: Error | null): void {
-    super.done(err);
-    this.sink.finished(this.seq, err);
-  }
-}
-
-export class FloodDeletePod extends DeletePod {
-  constructor(
-    pod: { namespace: string; name: string },
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super(pod);
-  }
-  override done(err: Error | null): void {
-    super.done(err);
-    this.sink.finished(this.seq, err);
-  }
-}
-
-export class FloodSyntheticUpdate extends SyntheticUpdate {
-  constructor(
-    index: number,
-    readonly seq: number,
-    readonly sink: DoneSink,
-  ) {
-    super(index);
-  }
-  override done(err: Error | null): void {
-    this.sink.finished(this.seq, err);
-  }
+/**
+ * Makes `event` report to `sink` after its own `done` ran (so a waiting `AddPod` is answered
+ * first). The event keeps its class: handlers see the built-in event they expect.
+ */
+export function tracked<E extends Event>(event: E, seq: number, sink: DoneSink): Tracked<E> {
+  const own = event.done.bind(event);
+  return Object.assign(event, {
+    seq,
+    done(err: Error | null): void {
+      own(err);
+      sink.finished(seq, err);
+    },
+  });
 }
