@@ -5,18 +5,12 @@ import { isAlreadyExists } from './adopt.js';
 import { execute, type ExecuteOptions } from './executor.js';
 import type { OpPool, PoolOp } from './op-pool.js';
 import type { PlannedOp } from './planner.js';
+import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
 
 export interface PooledExecuteOptions extends ExecuteOptions {
   readonly pool: OpPool;
   /** Names of the descriptors whose ops the pool may take. */
   readonly pooledKinds: ReadonlySet<string>;
-}
-
-/** Ops settled between two yields to the event loop when a big wave's replies are mapped back. */
-const CHUNK = 1024;
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 const Done = Object.freeze({ No: 0, Ok: 1, Failed: 2, Skipped: 3 } as const);
@@ -98,7 +92,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     const wave: PoolOp[] = [];
     const md = new Map<string, number>();
     for (let j = 0; j < idx.length; j++) {
-      if (j % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (j % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       const i = idx[j] as number;
       const op = ops[i] as PlannedOp;
       wave.push(op.old === undefined ? { op: op.op, key: op.key, value: op.value } : { op: op.op, key: op.key, value: op.value, old: op.old });
@@ -120,7 +114,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     for (const [k, v] of r.metadata) o.metadata.set(k, v);
     let adopt: number[] | undefined;
     for (let j = 0; j < idx.length; j++) {
-      if (j % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (j % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       const i = idx[j] as number;
       const op = ops[i] as PlannedOp;
       const e = r.errors[j] ?? null;

@@ -19,6 +19,7 @@ import { executeWithPool } from './pooled-execution.js';
 import { DescriptorRegistry } from './registry.js';
 import { StateStore } from './state-store.js';
 import { deepEqual } from './value-equality.js';
+import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
 
 export type DumpView = 'nb' | 'sb' | 'cached';
 
@@ -48,15 +49,6 @@ class TxnContext {
 }
 
 const REMOVED_KEPT = 10_000;
-/**
- * Keys a big commit handles between two yields to the event loop in its O(state) loops (desired
- * values, the applied state read back, statuses), so the main loop keeps serving other work.
- */
-const CHUNK = 1024;
-
-function yieldToLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 /** The scheduler's engine: state, planning, execution, records (the facade validates). */
 export class SchedulerEngine {
@@ -181,13 +173,13 @@ export class SchedulerEngine {
       if (resync !== 'downstream') {
         for (const [k, v] of values) {
           this.#setDesired(k, v, tx, prior);
-          if (++n % CHUNK === 0) await yieldToLoop();
+          if (++n % YIELD_CHUNK === 0) await yieldToLoop();
         }
       }
       if (resync === 'full' || resync === 'upstream') {
         for (const [k, rec] of this.#store.records) {
           if (!values.has(k) && rec.desired !== undefined) this.#setDesired(k, null, tx, prior);
-          if (++n % CHUNK === 0) await yieldToLoop();
+          if (++n % YIELD_CHUNK === 0) await yieldToLoop();
         }
       }
       if (prior && tx.kvErrors.length > 0) {
@@ -205,7 +197,7 @@ export class SchedulerEngine {
       return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
     }
     for (let i = 0; i < changed.length; i++) {
-      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       tx.touched.add(changed[i] as string);
     }
     if (resync !== null) changed = await this.#unsettled(changed);
@@ -259,7 +251,7 @@ export class SchedulerEngine {
     // One record object per op, shared by `planned` and (when it succeeded) `executed`.
     const recs: RecordedOp[] = [];
     for (let i = 0; i < p.ops.length; i++) {
-      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       const op = p.ops[i] as PlannedOp;
       tx.touched.add(op.key);
       const ro = recordedOp(op, note);
@@ -355,7 +347,7 @@ export class SchedulerEngine {
   async #unsettled(keys: readonly string[]): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < keys.length; i++) {
-      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       const k = keys[i] as string;
       const rec = this.#store.get(k);
       const want = rec ? wanted(rec) : undefined;
@@ -385,10 +377,10 @@ export class SchedulerEngine {
 
   /** `#settle` in chunks, yielding to the event loop between them (a big commit's touched keys). */
   async #settleChunked(keys: ReadonlySet<string>): Promise<void> {
-    if (keys.size <= CHUNK) return this.#settle(keys);
+    if (keys.size <= YIELD_CHUNK) return this.#settle(keys);
     const all = [...keys];
-    for (let i = 0; i < all.length; i += CHUNK) {
-      this.#settle(all.slice(i, i + CHUNK));
+    for (let i = 0; i < all.length; i += YIELD_CHUNK) {
+      this.#settle(all.slice(i, i + YIELD_CHUNK));
       await yieldToLoop();
     }
   }
@@ -531,7 +523,7 @@ export class SchedulerEngine {
     let dirty: string[] | undefined;
     let descs: Set<Descriptor> | undefined;
     for (let i = 0; i < keys.length; i++) {
-      if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
       const k = keys[i] as string;
       const rec = this.#store.get(k);
       if (!rec?.dirty) continue;
@@ -562,7 +554,7 @@ export class SchedulerEngine {
     const retrieved = new Set(got.descriptors);
     let n = 0;
     for (const [k, rec] of this.#store.records) {
-      if (++n % CHUNK === 0) await yieldToLoop();
+      if (++n % YIELD_CHUNK === 0) await yieldToLoop();
       const d = this.registry.forKey(k);
       if (!d || !retrieved.has(d)) continue;
       rec.dirty = false;
@@ -570,7 +562,7 @@ export class SchedulerEngine {
       this.#store.set(k, rec, rec.desired, got.values.get(k)?.value);
     }
     for (const [k, it] of got.values) {
-      if (++n % CHUNK === 0) await yieldToLoop();
+      if (++n % YIELD_CHUNK === 0) await yieldToLoop();
       if (this.#store.get(k)) continue;
       const rec = this.#store.getOrCreate(k);
       this.#store.set(k, rec, undefined, it.value);
@@ -613,7 +605,7 @@ export class SchedulerEngine {
       descriptors.push(d);
       const items = await d.retrieve(ctx);
       for (let i = 0; i < items.length; i++) {
-        if (i % CHUNK === CHUNK - 1) await yieldToLoop();
+        if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
         const it = items[i] as RetrievedValue;
         if (this.registry.forKey(it.key) !== d) continue; // not this descriptor's key: ignored
         values.set(it.key, it);
