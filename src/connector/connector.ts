@@ -91,7 +91,8 @@ class Op {
   constructor(
     readonly kind: OpKind,
     readonly name: string,
-    readonly fields: Readonly<Record<string, unknown>> | undefined,
+    /** Dropped once the op is done (with its batch and callbacks): a done op may wait in the timeline. */
+    public fields: Readonly<Record<string, unknown>> | undefined,
     /** Submit time; replaced by write time + replyTimeout once fully written. */
     public deadline: number,
   ) {
@@ -264,19 +265,39 @@ class ConnectorEngine implements TransportSink {
   #settle(op: Op, result: Reply | Error | Reply[]): void {
     op.state = 'done';
     const b = op.batch;
+    const { resolve, reject } = op;
+    // Nothing of a done op is needed again: let its request, its batch's replies and its callbacks go.
+    op.fields = undefined;
+    op.batch = null;
+    op.details = null;
+    op.resolve = null;
+    op.reject = null;
     if (b !== null) {
       b.results[op.index] = result as Reply | Error;
       if (--b.remaining === 0) b.resolve(b.results);
     } else if (result instanceof Error) {
-      (op.reject as (e: Error) => void)(result);
+      (reject as (e: Error) => void)(result);
     } else {
-      (op.resolve as (v: unknown) => void)(result);
+      (resolve as (v: unknown) => void)(result);
+    }
+  }
+
+  /** Drops the done ops at the head of the timeline (replies mostly come in order). */
+  #trimTimeline(): void {
+    while (this.#tHead < this.#timeline.length && (this.#timeline[this.#tHead] as Op).state === 'done') this.#tHead++;
+    if (this.#tHead === this.#timeline.length) {
+      this.#timeline.length = 0;
+      this.#tHead = 0;
+    } else if (this.#tHead > 1024 && this.#tHead * 2 > this.#timeline.length) {
+      this.#timeline = this.#timeline.slice(this.#tHead);
+      this.#tHead = 0;
     }
   }
 
   /** After a drain of the reply ring: in-flight slots may have freed up. */
   onDrained(): void {
     this.#lastProgress = performance.now();
+    this.#trimTimeline();
     if (this.#qHead < this.#queue.length) this.flush();
   }
 
@@ -420,11 +441,18 @@ class ConnectorEngine implements TransportSink {
 
   #settleExpired(op: Op, err: Error): void {
     const b = op.batch;
+    const reject = op.reject;
+    // The tombstone only keeps its context reserved: its request and callbacks can go.
+    op.fields = undefined;
+    op.batch = null;
+    op.details = null;
+    op.resolve = null;
+    op.reject = null;
     if (b !== null) {
       b.results[op.index] = err;
       if (--b.remaining === 0) b.resolve(b.results);
     } else {
-      (op.reject as (e: Error) => void)(err);
+      (reject as (e: Error) => void)(err);
     }
   }
 
