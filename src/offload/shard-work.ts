@@ -147,20 +147,9 @@ export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTab
     compared++;
     if (b === undefined || (a !== undefined && a < b)) {
       const key = a as string;
-      const want = desired.values[i++] as Value;
-      const d = kinds.forKey(key);
-      if (!d) {
-        failures.push([key, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
-        continue;
-      }
-      let norm: Value;
-      try {
-        norm = d.validate(key, want);
-      } catch (err) {
-        failures.push(failure(key, err, 'ERR_INVALID_VALUE'));
-        continue;
-      }
-      push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Create, key, norm, null);
+      const v = validDesired(kinds, key, desired.values[i++] as Value, failures);
+      if (!v) continue;
+      push(seg(kinds.applyWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Create, key, v.norm, null);
     } else if (a === undefined || b < a) {
       const key = b;
       const had = applied.values[j++] as Value;
@@ -173,18 +162,9 @@ export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTab
       const want = desired.values[i++] as Value;
       const had = applied.values[j++] as Value;
       if (deepEqual(want, had)) continue;
-      const d = kinds.forKey(key);
-      if (!d) {
-        failures.push([key, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
-        continue;
-      }
-      let norm: Value;
-      try {
-        norm = d.validate(key, want);
-      } catch (err) {
-        failures.push(failure(key, err, 'ERR_INVALID_VALUE'));
-        continue;
-      }
+      const v = validDesired(kinds, key, want, failures);
+      if (!v) continue;
+      const { d, norm } = v;
       const old = validOr(d, key, had);
       if (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm)) continue;
       const rank = kinds.rank(d);
@@ -198,6 +178,21 @@ export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTab
     }
   }
   return { waves, failures, compared };
+}
+
+/** A desired value's descriptor and normalized form, or null with the key's failure recorded. */
+function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyFailure[]): { d: Descriptor; norm: Value } | null {
+  const d = kinds.forKey(key);
+  if (!d) {
+    failures.push([key, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
+    return null;
+  }
+  try {
+    return { d, norm: d.validate(key, want) };
+  } catch (err) {
+    failures.push(failure(key, err, 'ERR_INVALID_VALUE'));
+    return null;
+  }
 }
 
 /** Applied values were valid when applied; normalizing again keeps descriptors on their own form. */

@@ -1,4 +1,5 @@
 // What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
+import type { EncodeOutcome } from './shard-work.js';
 
 export interface DiffTask {
   readonly kind: 'diff';
@@ -28,13 +29,8 @@ export interface EncodeTask {
   readonly stallTimeout: number;
 }
 
-export interface EncodeTaskResult {
-  readonly frames: number;
-  readonly frameOp: Int32Array;
-  readonly captures: Array<readonly [number, string]>;
-  readonly metadata: Array<readonly [string, number]>;
-  readonly failures: Array<readonly [number, string, string]>;
-  readonly needsConfigure: boolean;
+/** What encodeSegment reports, plus the requests when there was no ring to write them into. */
+export interface EncodeTaskResult extends EncodeOutcome {
   /** Without a ring: the requests, packed. */
   readonly requests: Uint8Array | null;
 }
