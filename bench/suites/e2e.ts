@@ -4,12 +4,8 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   DBResync,
-  EventMethodType,
-  UpdateDirectionType,
-  UpdateTransactionType,
   type Event,
   type EventHandler,
-  type UpdateEvent,
   type UpdateOperations,
 } from '../../src/api/index.js';
 import { Piscina } from 'piscina';
@@ -20,6 +16,7 @@ import { KindTable, OpCode, Stage, TaskMetadata, encodeSegment, packSegment, typ
 import { toShared } from '../../src/offload/state-snapshot.js';
 import type { EncodeTaskResult } from '../../src/offload/task-protocol.js';
 import { Engine } from '../../src/engine/index.js';
+import { CountedUpdate, UpdateBatch } from '../counted-update.js';
 import { figure, type BenchSuite, type Figure } from '../figure.js';
 
 const KEYS = 5;
@@ -27,47 +24,15 @@ const HANDLERS = 3;
 /** Distinct routes per handler; events cycle through them, flipping the preference each round. */
 const SLOTS = 4096;
 
-class RouteEvent implements UpdateEvent {
-  static done = 0;
-  static errors = 0;
-  static firstError: Error | null = null;
-  static target = 0;
-  static resolve: (() => void) | null = null;
-  constructor(readonly id: number) {}
-  getName(): string {
-    return 'Route Update';
-  }
-  toString(): string {
-    return 'Route Update';
-  }
-  method(): EventMethodType {
-    return EventMethodType.Update;
-  }
-  isBlocking(): boolean {
-    return false;
-  }
-  transactionType(): UpdateTransactionType {
-    return UpdateTransactionType.BestEffort;
-  }
-  direction(): UpdateDirectionType {
-    return UpdateDirectionType.Forward;
-  }
-  done(err: Error | null): void {
-    if (err !== null) {
-      RouteEvent.errors++;
-      RouteEvent.firstError ??= err;
-    }
-    if (++RouteEvent.done === RouteEvent.target) RouteEvent.resolve?.();
-  }
-}
+const routeUpdates = new UpdateBatch();
 
 function handler(h: number): EventHandler {
   return {
     toString: () => `routes-${h}`,
-    handlesEvent: (e: Event) => e instanceof RouteEvent,
+    handlesEvent: (e: Event) => e instanceof CountedUpdate,
     resync: () => undefined,
     update: (event: Event, txn: UpdateOperations) => {
-      const id = (event as RouteEvent).id;
+      const id = (event as CountedUpdate).id;
       for (let k = 0; k < KEYS; k++) {
         const slot = (id * KEYS + k) % SLOTS;
         const round = Math.floor((id * KEYS + k) / SLOTS);
@@ -98,16 +63,12 @@ let nextId = 0;
 
 /** Pushes `n` events and waits until all are done; throws if one failed (verifies the run). */
 async function batch(engine: Engine, n: number): Promise<number> {
-  RouteEvent.done = 0;
-  RouteEvent.errors = 0;
-  RouteEvent.firstError = null;
-  RouteEvent.target = n;
-  const finished = new Promise<void>((r) => (RouteEvent.resolve = r));
+  const finished = routeUpdates.expect(n);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) engine.controller.pushEvent(new RouteEvent(nextId++));
+  for (let i = 0; i < n; i++) engine.controller.pushEvent(new CountedUpdate(nextId++, routeUpdates, 'Route Update'));
   await finished;
   const ms = performance.now() - t0;
-  if (RouteEvent.errors > 0) throw new Error(`e2e: ${RouteEvent.errors} events failed: ${(RouteEvent.firstError as Error | null)?.message}`);
+  if (routeUpdates.errors > 0) throw new Error(`e2e: ${routeUpdates.errors} events failed: ${routeUpdates.firstError?.message}`);
   return (n / ms) * 1000;
 }
 

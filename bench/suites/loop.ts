@@ -5,20 +5,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Bench } from 'tinybench';
 import {
   DBResync,
-  EventMethodType,
-  UpdateDirectionType,
-  UpdateTransactionType,
   type CommitOptions,
   type CommitResult,
   type Event,
   type EventHandler,
   type KVScheduler,
   type RecordedTxn,
-  type UpdateEvent,
   type UpdateOperations,
   type Value,
 } from '../../src/api/index.js';
 import { Controller } from '../../src/controller/index.js';
+import { CountedUpdate, UpdateBatch } from '../counted-update.js';
 import { figure, type BenchSuite, type Figure } from '../figure.js';
 
 const BATCH = 10_000;
@@ -37,38 +34,7 @@ class NoopScheduler implements KVScheduler {
 }
 
 /** Counts done() calls; the last event of a batch resolves the batch. */
-class BenchEvent implements UpdateEvent {
-  static done = 0;
-  static errors = 0;
-  static target = 0;
-  static resolve: (() => void) | null = null;
-  readonly id: number;
-  constructor(id: number) {
-    this.id = id;
-  }
-  getName(): string {
-    return 'Bench Update';
-  }
-  toString(): string {
-    return 'Bench Update';
-  }
-  method(): EventMethodType {
-    return EventMethodType.Update;
-  }
-  isBlocking(): boolean {
-    return false;
-  }
-  transactionType(): UpdateTransactionType {
-    return UpdateTransactionType.BestEffort;
-  }
-  direction(): UpdateDirectionType {
-    return UpdateDirectionType.Forward;
-  }
-  done(err: Error | null): void {
-    if (err !== null) BenchEvent.errors++;
-    if (++BenchEvent.done === BenchEvent.target) BenchEvent.resolve?.();
-  }
-}
+const batch = new UpdateBatch();
 
 const VALUE: Value = Object.freeze({ enabled: true, mtu: 1500 });
 
@@ -84,12 +50,12 @@ function handler(name: string, keys: number, async: boolean, how: Keys): EventHa
   const put =
     how === 'table'
       ? (event: Event, txn: UpdateOperations): void => {
-          const id = (event as BenchEvent).id & 1023;
+          const id = (event as CountedUpdate).id & 1023;
           txn.put(first[id] as string, VALUE);
           if (keys > 1) txn.put(second[id] as string, VALUE);
         }
       : (event: Event, txn: UpdateOperations): void => {
-          const id = (event as BenchEvent).id;
+          const id = (event as CountedUpdate).id;
           txn.put(`config/${name}/${id & 1023}`, VALUE);
           if (keys > 1) txn.put(`config/${name}/x/${id & 1023}`, VALUE);
         };
@@ -128,14 +94,11 @@ async function makeLoop(async: boolean, how: Keys): Promise<{ controller: Contro
 /** Pushes one batch and waits until every event of it is done; throws if any was lost or failed. */
 async function runBatch(controller: Controller, scheduler: NoopScheduler): Promise<void> {
   const keysBefore = scheduler.keys;
-  BenchEvent.done = 0;
-  BenchEvent.errors = 0;
-  BenchEvent.target = BATCH;
-  const finished = new Promise<void>((r) => (BenchEvent.resolve = r));
-  for (let i = 0; i < BATCH; i++) controller.pushEvent(new BenchEvent(i));
+  const finished = batch.expect(BATCH);
+  for (let i = 0; i < BATCH; i++) controller.pushEvent(new CountedUpdate(i, batch, 'Bench Update'));
   await finished;
-  if (BenchEvent.done !== BATCH || BenchEvent.errors !== 0 || scheduler.keys - keysBefore !== BATCH * 4) {
-    throw new Error(`batch broken: ${BenchEvent.done} done, ${BenchEvent.errors} errors, ${scheduler.keys - keysBefore} keys`);
+  if (batch.done !== BATCH || batch.errors !== 0 || scheduler.keys - keysBefore !== BATCH * 4) {
+    throw new Error(`batch broken: ${batch.done} done, ${batch.errors} errors, ${scheduler.keys - keysBefore} keys`);
   }
 }
 
