@@ -261,7 +261,11 @@ export class SchedulerEngine {
     if (p.ops.length === 0) return;
     const store = this.#store;
     const pool = this.#o.pool;
-    const run = pool ? (ops: readonly PlannedOp[], o: ExecuteOptions) => executeWithPool(ops, { ...o, pool, pooledKinds: this.#o.pooledKinds }) : execute;
+    // Small plans (every event's commit) go straight to the executor: no pool bookkeeping on that path.
+    const run =
+      pool && pool.workers && p.ops.length >= pool.inlineThreshold
+        ? (ops: readonly PlannedOp[], o: ExecuteOptions) => executeWithPool(ops, { ...o, pool, pooledKinds: this.#o.pooledKinds })
+        : execute;
     await run(p.ops, {
       client: this.#o.connector,
       metadata: this.#md,
