@@ -28,9 +28,10 @@ export function podAclName(pod: LocalPod): string {
 
 /**
  * The ACL of one pod given the policies of its namespace and the other connected pods of that
- * namespace (peers); null when no ingress policy selects the pod.
+ * namespace (peers: listed only when a rule selects sources by label, so a pod no policy selects
+ * costs nothing more); null when no ingress policy selects the pod.
  */
-export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], peers: readonly LocalPod[]): Value | null {
+export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], peers: () => readonly LocalPod[]): Value | null {
   const rules: Value[] = [];
   let isolated = false;
   for (const policy of policies) {
@@ -42,7 +43,7 @@ export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], pee
       for (const peer of rule.from) {
         if (peer.cidr !== undefined) sources.push(peer.cidr);
         else if (peer.podSelector !== undefined) {
-          for (const p of peers) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
+          for (const p of peers()) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
         }
       }
       for (const src of sources) {
@@ -59,14 +60,6 @@ export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], pee
   rules.push(DENY_ALL);
   // Traffic towards a pod leaves VPP through the pod's TAP: the ACL filters that interface's egress.
   return { name: podAclName(pod), rules, interfaces: { ingress: [], egress: [pod.interfaceName] } };
-}
-
-/** Whether an ingress policy of the pod's namespace selects the pod (it then gets an ACL). */
-export function isolates(policies: readonly PolicyView[], pod: LocalPod): boolean {
-  for (const policy of policies) {
-    if (policy.isolatesIngress && policy.namespace === pod.namespace && selects(policy.podSelector, pod.labels)) return true;
-  }
-  return false;
 }
 
 export class PolicyHandler implements EventHandler {
@@ -103,7 +96,7 @@ export class PolicyHandler implements EventHandler {
       const policies = this.#policiesOf(namespace);
       if (policies.length === 0) continue;
       for (const pod of pods) {
-        const value = renderPodAcl(pod, policies, pods);
+        const value = renderPodAcl(pod, policies, () => pods);
         if (value === null) continue;
         const key = aclKey(podAclName(pod));
         txn.put(key, value);
@@ -201,7 +194,7 @@ export class PolicyHandler implements EventHandler {
     let updated = 0;
     let removed = 0;
     for (const pod of targets) {
-      const value = isolates(policies, pod) ? renderPodAcl(pod, policies, peersOf()) : null;
+      const value = renderPodAcl(pod, policies, peersOf);
       const before = this.#rendered.get(pod.id);
       if (value === null) {
         if (before === undefined) continue;
