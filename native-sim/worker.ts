@@ -167,16 +167,12 @@ function anyRequests(): boolean {
 
 /** Spin this much (µs) beyond the longest recent gap it covers. */
 const SPIN_MARGIN_MICROS = 5;
-/** While recent gaps do not fit the spin budget, spin in one idle period of this many (to re-learn them). */
-const PROBE_EVERY = 16;
 /** Gaps between the end of our work and the next request. */
 const gaps = new RecentWaits();
 /** When the current idle period began (the last round that found work ended); -1 while busy. */
 let idleSince = -1;
 /** One spin per idle period: the safety-net timeouts of a long sleep do not spin again. */
 let spinArmed = false;
-/** Idle periods since the last spin. */
-let sinceSpin = 0;
 
 /** Called after every round: learns the gap that preceded work, marks the start of idle time. */
 function noteRound(worked: boolean): void {
@@ -200,16 +196,8 @@ function noteRound(worked: boolean): void {
 function spin(): boolean {
   if (data.spinMicros === 0 || !spinArmed) return false;
   spinArmed = false;
-  let budget = data.spinMicros;
-  if (gaps.samples >= 4) {
-    const cover = gaps.cover(data.spinMicros, SPIN_MARGIN_MICROS);
-    if (cover === 0) {
-      if (++sinceSpin < PROBE_EVERY) return false;
-    } else {
-      budget = cover;
-    }
-  }
-  sinceSpin = 0;
+  const budget = gaps.budget(data.spinMicros, SPIN_MARGIN_MICROS);
+  if (budget === 0) return false;
   const end = (idleSince >= 0 ? idleSince : performance.now()) + budget / 1000;
   do {
     if (anyRequests()) {

@@ -5,6 +5,8 @@ const WINDOW = 32;
 /** Spin outcomes remembered. */
 const SPINS = 8;
 const SPIN_MASK = (1 << SPINS) - 1;
+/** While recent waits do not fit the budget, spin on one chance in this many (to re-learn them). */
+const PROBE_EVERY = 16;
 
 function popcount(bits: number): number {
   let n = 0;
@@ -26,6 +28,8 @@ export class RecentWaits {
   /** Outcomes of the last SPINS spins, one bit each (1 = missed), newest in bit 0. */
   #missBits = 0;
   #spins = 0;
+  /** Chances to spin since the last spin, so a skipped spin is re-tried now and then. */
+  #sinceSpin = 0;
 
   /** Records one observed wait in µs. */
   add(micros: number): void {
@@ -66,5 +70,23 @@ export class RecentWaits {
     if (fit === 0 || fit * 2 < this.#count) return 0;
     const c = longest * 1.125 + marginMicros;
     return c < capMicros ? c : capMicros;
+  }
+
+  /**
+   * The spin (µs) to do at this chance: the cap until enough waits were seen, then `cover`; when
+   * cover says none, 0 except on one chance in PROBE_EVERY, which spins the whole cap to re-learn.
+   */
+  budget(capMicros: number, marginMicros: number): number {
+    let budget = capMicros;
+    if (this.#count >= 4) {
+      const cover = this.cover(capMicros, marginMicros);
+      if (cover === 0) {
+        if (++this.#sinceSpin < PROBE_EVERY) return 0;
+      } else {
+        budget = cover;
+      }
+    }
+    this.#sinceSpin = 0;
+    return budget;
   }
 }

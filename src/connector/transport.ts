@@ -35,8 +35,6 @@ const DRAIN_CHUNK = 1024;
 const DRAIN_BUDGET_MS = 4;
 /** Spin this much (µs) beyond the longest recent round trip it covers: the next one may be a little longer. */
 const SPIN_MARGIN_MICROS = 20;
-/** While round trips exceed the spin budget, spin on one send in this many (to re-learn them). */
-const PROBE_EVERY = 16;
 
 export class RingTransport implements Transport {
   readonly #sim: NativeSim;
@@ -64,8 +62,6 @@ export class RingTransport implements Transport {
   readonly #rtt = new RecentWaits();
   /** When the last batch was sent and no reply came since; -1 when none is awaited. */
   #sentAt = -1;
-  /** Sends since the last spin, so a skipped spin is re-tried now and then. */
-  #sinceSpin = 0;
   readonly #onFrame = (payload: Uint8Array): void => {
     let msg: unknown;
     try {
@@ -147,17 +143,9 @@ export class RingTransport implements Transport {
     // to wake from waitAsync, plus the sim's futex wake). Spin for the learnt round trip, never
     // beyond the configured budget (it bounds how long the event loop is held). When round trips
     // do not fit the budget (a slow sim, an overloaded machine) spinning only burns CPU: park,
-    // and re-try a spin every PROBE_EVERY sends to notice when they fit again.
-    let budget = this.#spinMicros;
-    if (this.#rtt.samples >= 4) {
-      const cover = this.#rtt.cover(this.#spinMicros, SPIN_MARGIN_MICROS);
-      if (cover === 0) {
-        if (++this.#sinceSpin < PROBE_EVERY) return;
-      } else {
-        budget = cover;
-      }
-    }
-    this.#sinceSpin = 0;
+    // and re-try a spin now and then to notice when they fit again.
+    const budget = this.#rtt.budget(this.#spinMicros, SPIN_MARGIN_MICROS);
+    if (budget === 0) return;
     const end = start + budget / 1000;
     // While we spin the sim need not notify us (a futex wake per reply batch): clear the flag,
     // and set it again (then look once more) before leaving.
