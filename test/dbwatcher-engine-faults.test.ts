@@ -10,6 +10,7 @@ import type { DbWatcherState } from '../src/dbwatcher/index.js';
 import { DbWatcher, generateCluster, kubeStateEtcdKey, loadIntoEtcd, podKey } from '../src/dbwatcher/index.js';
 import { Engine } from '../src/engine/index.js';
 import { builtinHandlers, podInterfaceName } from '../src/handlers/index.js';
+import { until } from './helpers/dbwatcher-recorder.js';
 import { startEtcd } from './helpers/etcd-server.js';
 
 const ROOT = '/vnf-agent/';
@@ -38,8 +39,6 @@ interface Node {
   readonly watcher: DbWatcher;
   readonly states: DbWatcherState[];
   readonly health: string[];
-  /** Resolves once `check` holds, re-checked after every processed event and watcher state change. */
-  until(what: string, check: () => Promise<boolean> | boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -47,11 +46,6 @@ async function startNode(etcdUrl: string, localDbPath: string, delayLocalResync:
   const engine = await Engine.start({ handlers: builtinHandlers(), config: { enableRetry: true } });
   const states: DbWatcherState[] = [];
   const health: string[] = [];
-  const pokes = new Set<() => void>();
-  const poke = (): void => {
-    for (const p of [...pokes]) p();
-  };
-  engine.controller.onEvent(poke);
   const watcher = new DbWatcher({
     eventLoop: engine.controller,
     etcd: { hosts: etcdUrl, dialTimeout: 500, requestTimeout: 2000 },
@@ -59,62 +53,25 @@ async function startNode(etcdUrl: string, localDbPath: string, delayLocalResync:
     nodeLabel: 'n1',
     remoteDBProbingInterval: 50,
     delayLocalResync,
-    onStateChange: (s) => {
-      states.push(s);
-      poke();
-    },
+    onStateChange: (s) => states.push(s),
     statusCheck: { reportStateChange: (_name, state) => health.push(state) },
   });
-  const until = (what: string, check: () => Promise<boolean> | boolean): Promise<void> =>
-    new Promise((resolve, reject) => {
-      let running = false;
-      let again = false;
-      // A safety net, not a timing assertion: a node that never converges fails with its name.
-      const timer = setTimeout(() => {
-        pokes.delete(run);
-        reject(new Error(`never converged: ${what} (watcher ${watcher.state})`));
-      }, 60_000);
-      const run = (): void => {
-        if (running) {
-          again = true;
-          return;
-        }
-        running = true;
-        void Promise.resolve(check()).then(
-          (ok) => {
-            running = false;
-            if (ok) {
-              clearTimeout(timer);
-              pokes.delete(run);
-              resolve();
-            } else if (again) {
-              again = false;
-              run();
-            }
-          },
-          (err: unknown) => {
-            clearTimeout(timer);
-            pokes.delete(run);
-            reject(err instanceof Error ? err : new Error(String(err)));
-          },
-        );
-      };
-      pokes.add(run);
-      run();
-    });
   await watcher.start();
   return {
     engine,
     watcher,
     states,
     health,
-    until,
     close: async () => {
       await watcher.close();
       await engine.close();
     },
   };
 }
+
+/** Polls until the node's dataplane holds exactly the pods `want` names. */
+const converged = (node: Node, what: string, want: readonly string[], also: () => boolean = () => true): Promise<void> =>
+  until(what, async () => also() && (await podsOnDataplane(node.engine)).join() === want.join(), 60_000);
 
 const putPod = (c: Etcd3, name: string, namespace: string) =>
   c.put(kubeStateEtcdKey('pod', podKey(name, namespace), ROOT)).value(JSON.stringify({ name, namespace, labels: { app: 'faults' } })).exec();
@@ -137,12 +94,12 @@ test.serial('D3 D4: the engine converges to etcd after etcd is lost mid-run, and
   });
   let want = await podsInEtcd(client);
   t.is(want.length, 8);
-  await node.until('startup resync', async () => (await podsOnDataplane(node.engine)).join() === want.join());
+  await converged(node, 'startup resync', want);
 
   // 2. etcd lost mid-run: the engine keeps serving (health error), then etcd is back with changes
   // written right after its restart, racing the watcher's reconnect resync.
   await etcd.halt();
-  await node.until('disconnected', () => node.states.includes('disconnected'));
+  await until('disconnected', () => node.states.includes('disconnected'));
   t.is(node.health.at(-1), 'error');
   await etcd.restart();
   client.close();
@@ -152,7 +109,7 @@ test.serial('D3 D4: the engine converges to etcd after etcd is lost mid-run, and
   await putPod(client, 'back-2', 'ns-1');
   want = await podsInEtcd(client);
   t.is(want.length, 9);
-  await node.until('reconnect resync and changes', async () => node.watcher.state === 'remote' && (await podsOnDataplane(node.engine)).join() === want.join());
+  await converged(node, 'reconnect resync and changes', want, () => node.watcher.state === 'remote');
   t.is(node.health.at(-1), 'ok');
 
   // 3. The engine restarts while etcd is down: the local mirror resyncs it to what etcd held.
@@ -161,17 +118,17 @@ test.serial('D3 D4: the engine converges to etcd after etcd is lost mid-run, and
   await etcd.halt();
   node = await startNode(etcd.url, localDb, 200);
   closed = false;
-  await node.until('local resync from the mirror', async () => (await podsOnDataplane(node.engine)).join() === want.join());
+  await converged(node, 'local resync from the mirror', want);
   t.true(node.states.includes('local'), `states: ${node.states.join(' ')}`);
 
   // 4. etcd back: a fresh remote resync, then new changes flow; the dataplane equals etcd exactly.
   await etcd.restart();
   client.close();
   client = new Etcd3({ hosts: etcd.url });
-  await node.until('remote again', () => node.watcher.state === 'remote');
+  await until('remote again', () => node.watcher.state === 'remote', 60_000);
   await putPod(client, 'after-restart', 'ns-1');
   await client.delete().key(kubeStateEtcdKey('pod', podKey('back-1', 'ns-0'), ROOT)).exec();
   want = await podsInEtcd(client);
-  await node.until('changes after the local resync', async () => (await podsOnDataplane(node.engine)).join() === want.join());
+  await converged(node, 'changes after the local resync', want);
   t.deepEqual(await podsOnDataplane(node.engine), want);
 });

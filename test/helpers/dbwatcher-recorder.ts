@@ -50,9 +50,9 @@ export class RecordingLoop implements EventLoop {
 }
 
 /** Resolves when `check()` holds, polling state the test cannot subscribe to; rejects after the timeout. */
-export async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
