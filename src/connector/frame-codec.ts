@@ -1,8 +1,18 @@
 // msgpackr encoding of binary-API messages (importable from any thread).
 import { Packr } from 'msgpackr';
 import { catalogStructures } from './catalog-structures.js';
+import { RecordWriter } from './record-writer.js';
 
 const SHARED = catalogStructures().length;
+
+export interface FrameCodecOptions {
+  /**
+   * Write catalog-shaped messages with the RecordWriter (same bytes as msgpackr, written without
+   * msgpackr's key-transition walk); false sends every message through msgpackr's `pack`.
+   * @default true, unless the environment variable ENGINE_RECORD_WRITER is 'off'
+   */
+  readonly recordWriter?: boolean;
+}
 
 /**
  * One direction's codec. Each side builds its own from the same fixed structures list, so no
@@ -13,8 +23,9 @@ const SHARED = catalogStructures().length;
  */
 export class FrameCodec {
   readonly #packr: Packr;
+  readonly #writer: RecordWriter | null;
 
-  constructor() {
+  constructor(options: FrameCodecOptions = {}) {
     this.#packr = new Packr({
       useRecords: true,
       getStructures: catalogStructures,
@@ -24,10 +35,16 @@ export class FrameCodec {
       maxSharedStructures: SHARED,
       moreTypes: false,
     });
+    const on = options.recordWriter ?? process.env['ENGINE_RECORD_WRITER'] !== 'off';
+    this.#writer = on ? new RecordWriter(catalogStructures()) : null;
   }
 
   /** Encodes one message; the bytes stay valid until they are copied (they are not reused). */
   encode(message: unknown): Uint8Array {
+    if (this.#writer !== null && typeof message === 'object' && message !== null) {
+      const bytes = this.#writer.write(message as Record<string, unknown>);
+      if (bytes !== undefined) return bytes;
+    }
     return this.#packr.pack(message);
   }
 

@@ -1,0 +1,270 @@
+// A msgpack writer for the catalog's shared record structures (importable from any thread).
+
+/** Thrown while writing when a value is outside what the writer takes; `write` then declines. */
+const DECLINE = Symbol('decline');
+
+const CHUNK = 64 * 1024;
+
+/**
+ * Checks that an object's own enumerable keys are the shape's, in order, and if so writes the
+ * record: id, then each value (a message's name, its first value, from `name`, encoded once).
+ * Compiled per shape, so each one sees objects of one hidden class and V8 keeps its key walk and
+ * field reads monomorphic.
+ */
+type WriteFields = (o: Record<string, unknown>, sink: ByteSink, name: Uint8Array | null) => boolean;
+
+/** One shared structure and, per key, the shapes an object under that key may take (last match first). */
+interface Shape {
+  readonly keys: readonly string[];
+  readonly nested: Shape[][];
+  write: WriteFields;
+}
+
+/**
+ * Writes binary-API messages as msgpack records, byte for byte what msgpackr (`useRecords`, the
+ * same shared structures, no float32) writes, so msgpackr decodes them — without msgpackr's walk of
+ * its key-transition tree for every object: a message's shape is found from its `_msgname`, a
+ * nested object's from the key it sits under, and either is checked by comparing keys in order.
+ * It takes plain objects of a shared structure, arrays, ASCII strings under 256 bytes, booleans,
+ * null and 32-bit integers; anything else (a float, an unlisted shape, undefined, a long or
+ * non-ASCII string) makes `write` return undefined, and the caller falls back to msgpackr.
+ */
+export class RecordWriter {
+  readonly #sink = new ByteSink();
+  readonly #top: Shape[];
+  /** `_msgname` → the message shapes (last match first) and the name's encoded bytes. */
+  readonly #byName = new Map<string, { shapes: Shape[]; name: Uint8Array }>();
+
+  /** `structures` in msgpackr's shared order: entry i has record id 0x40 + i. */
+  constructor(structures: ReadonlyArray<readonly string[]>) {
+    const twoByte = structures.length > 32;
+    const shapes: Shape[] = structures.map((keys) => ({ keys, nested: [], write: () => false }));
+    // Whole messages are looked up by name; a nested object may take any other shape.
+    this.#top = shapes.filter((s) => s.keys[0] === '_msgname');
+    const inner = shapes.filter((s) => s.keys[0] !== '_msgname');
+    shapes.forEach((s, i) => {
+      for (let k = 0; k < s.keys.length; k++) s.nested.push([...inner]);
+      const id = 0x40 + i;
+      const ids = twoByte && id >= 0x60 ? [((id - 0x60) & 0x1f) + 0x60, (id - 0x60) >> 5] : [id];
+      s.write = compile(s, ids);
+    });
+  }
+
+  /** The encoded bytes (valid until copied; never overwritten), or undefined when the writer declines. */
+  write(message: Record<string, unknown>): Uint8Array | undefined {
+    const name = message['_msgname'];
+    if (typeof name !== 'string') return undefined;
+    let entry = this.#byName.get(name);
+    if (entry === undefined) {
+      const bytes = this.#sink.encodedString(name);
+      if (bytes === undefined) return undefined;
+      this.#byName.set(name, (entry = { shapes: [...this.#top], name: bytes }));
+    }
+    const sink = this.#sink;
+    sink.begin();
+    try {
+      sink.object(message, entry.shapes, entry.name);
+    } catch (e) {
+      if (e !== DECLINE) throw e;
+      sink.abandon();
+      return undefined;
+    }
+    return sink.end();
+  }
+}
+
+/** Builds a shape's WriteFields; keys go into the source as JSON string literals only. */
+function compile(shape: Shape, ids: readonly number[]): WriteFields {
+  const keys = shape.keys;
+  const lines = [
+    'let i = 0;',
+    'for (const k in o) { if (k !== K[i]) return false; i++; }',
+    `if (i !== ${keys.length}) return false;`,
+    `sink.id(${ids.join(', ')});`,
+  ];
+  keys.forEach((key, i) => {
+    const read = `o[${JSON.stringify(key)}]`;
+    lines.push(i === 0 && key === '_msgname' ? `if (name !== null) sink.raw(name); else sink.value(${read}, N[0]);` : `sink.value(${read}, N[${i}]);`);
+  });
+  lines.push('return true;');
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the fixed catalog
+  const make = new Function('K', 'N', `return function writeFields(o, sink, name) {\n${lines.join('\n')}\n};`) as (
+    k: readonly string[],
+    n: Shape[][],
+  ) => WriteFields;
+  return make(keys, shape.nested);
+}
+
+/** The bytes being written: chunks are never reused, so views handed out stay valid. */
+class ByteSink {
+  #buf = new Uint8Array(CHUNK);
+  #view = new DataView(this.#buf.buffer);
+  #pos = 0;
+  /** Where the message being written starts. */
+  #start = 0;
+
+  begin(): void {
+    this.#start = this.#pos;
+  }
+
+  abandon(): void {
+    this.#pos = this.#start;
+  }
+
+  end(): Uint8Array {
+    return this.#buf.subarray(this.#start, this.#pos);
+  }
+
+  /** A string's msgpack bytes, or undefined when it is not one this writer takes. */
+  encodedString(s: string): Uint8Array | undefined {
+    this.begin();
+    try {
+      this.value(s, []);
+    } catch (e) {
+      if (e !== DECLINE) throw e;
+      return undefined;
+    } finally {
+      this.abandon();
+    }
+    return this.#buf.slice(this.#start, this.#start + (s.length < 0x20 ? 1 : 2) + s.length);
+  }
+
+  /** Writes `o` as the first candidate shape it matches, which then moves to the front. */
+  object(o: Record<string, unknown>, candidates: Shape[], name: Uint8Array | null): void {
+    for (let c = 0; c < candidates.length; c++) {
+      const shape = candidates[c] as Shape;
+      if (!shape.write(o, this, name)) continue;
+      if (c > 0) {
+        candidates.copyWithin(1, 0, c);
+        candidates[0] = shape;
+      }
+      return;
+    }
+    throw DECLINE;
+  }
+
+  id(b0: number, b1?: number): void {
+    this.#reserve(2);
+    this.#buf[this.#pos++] = b0;
+    if (b1 !== undefined) this.#buf[this.#pos++] = b1;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.#reserve(bytes.length);
+    this.#buf.set(bytes, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  value(v: unknown, nested: Shape[]): void {
+    switch (typeof v) {
+      case 'string':
+        this.#string(v);
+        return;
+      case 'number':
+        this.#number(v);
+        return;
+      case 'boolean':
+        this.#reserve(1);
+        this.#buf[this.#pos++] = v ? 0xc3 : 0xc2;
+        return;
+      case 'object':
+        if (v === null) {
+          this.#reserve(1);
+          this.#buf[this.#pos++] = 0xc0;
+        } else if (Array.isArray(v)) {
+          if (v.constructor !== Array) throw DECLINE;
+          this.#arrayHeader(v.length);
+          for (let i = 0; i < v.length; i++) this.value(v[i], nested);
+        } else if (v.constructor === Object) {
+          this.object(v as Record<string, unknown>, nested, null);
+        } else throw DECLINE;
+        return;
+      default:
+        throw DECLINE;
+    }
+  }
+
+  /** Ensures `n` free bytes: a full chunk is left to the views handed out and a new one started. */
+  #reserve(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const partial = this.#buf.subarray(this.#start, this.#pos);
+    this.#buf = new Uint8Array(Math.max(CHUNK, 2 * (partial.length + n)));
+    this.#view = new DataView(this.#buf.buffer);
+    this.#buf.set(partial);
+    this.#pos = partial.length;
+    this.#start = 0;
+  }
+
+  #arrayHeader(n: number): void {
+    this.#reserve(5);
+    const b = this.#buf;
+    if (n < 0x10) b[this.#pos++] = 0x90 | n;
+    else if (n < 0x10000) {
+      b[this.#pos++] = 0xdc;
+      b[this.#pos++] = n >> 8;
+      b[this.#pos++] = n & 0xff;
+    } else {
+      b[this.#pos++] = 0xdd;
+      this.#view.setUint32(this.#pos, n);
+      this.#pos += 4;
+    }
+  }
+
+  /** Integers as msgpackr writes them with records on (0x40–0x7f are record ids, so fixints stop at 0x3f). */
+  #number(v: number): void {
+    this.#reserve(5);
+    const b = this.#buf;
+    if (v >>> 0 === v) {
+      if (v < 0x40) b[this.#pos++] = v;
+      else if (v < 0x100) {
+        b[this.#pos++] = 0xcc;
+        b[this.#pos++] = v;
+      } else if (v < 0x10000) {
+        b[this.#pos++] = 0xcd;
+        b[this.#pos++] = v >> 8;
+        b[this.#pos++] = v & 0xff;
+      } else {
+        b[this.#pos++] = 0xce;
+        this.#view.setUint32(this.#pos, v);
+        this.#pos += 4;
+      }
+    } else if (v >> 0 === v) {
+      if (v >= -0x20) b[this.#pos++] = 0x100 + v;
+      else if (v >= -0x80) {
+        b[this.#pos++] = 0xd0;
+        b[this.#pos++] = v + 0x100;
+      } else if (v >= -0x8000) {
+        b[this.#pos++] = 0xd1;
+        this.#view.setInt16(this.#pos, v);
+        this.#pos += 2;
+      } else {
+        b[this.#pos++] = 0xd2;
+        this.#view.setInt32(this.#pos, v);
+        this.#pos += 4;
+      }
+    } else throw DECLINE;
+  }
+
+  /** ASCII strings under 256 bytes; anything longer or wider is left to msgpackr. */
+  #string(s: string): void {
+    const n = s.length;
+    if (n >= 0x100) throw DECLINE;
+    this.#reserve(n + 2);
+    const b = this.#buf;
+    let p = this.#pos + (n < 0x20 ? 1 : 2);
+    // One check after the copy instead of one per character: the bytes past #pos are scratch.
+    let wide = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      wide |= c;
+      b[p++] = c;
+    }
+    if (wide >= 0x80) throw DECLINE;
+    if (n < 0x20) b[this.#pos] = 0xa0 | n;
+    else {
+      b[this.#pos] = 0xd9;
+      b[this.#pos + 1] = n;
+    }
+    this.#pos = p;
+  }
+}
