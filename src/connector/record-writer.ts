@@ -87,7 +87,6 @@ function compile(shape: Shape, ids: readonly number[]): WriteFields {
     lines.push(i === 0 && key === '_msgname' ? `if (name !== null) sink.raw(name); else sink.value(${read}, N[0]);` : `sink.value(${read}, N[${i}]);`);
   });
   lines.push('return true;');
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the fixed catalog
   const make = new Function('K', 'N', `return function writeFields(o, sink, name) {\n${lines.join('\n')}\n};`) as (
     k: readonly string[],
     n: Shape[][],
