@@ -24,7 +24,7 @@ export interface ExecuteOptions {
   readonly stopOnError: boolean;
   /** Settles (rejects) when the scheduler closes, failing the wave in flight. */
   readonly closed: CloseGuard;
-  /** Called once per op, in completion order. */
+  /** Called once per op, in completion order; `outcome` is only valid during the call (it is reused). */
   onOutcome(op: PlannedOp, outcome: OpOutcome): void;
 }
 
@@ -68,12 +68,17 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
   const captures: Array<string | undefined> = [];
   for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
 
+  // One outcome object, refilled per op: onOutcome reads it before it returns (no garbage per op).
+  const outcome: { index: number; error: Error | null; skipped: boolean } = { index: 0, error: null, skipped: false };
   const finish = (i: number, error: Error | null, skipped: boolean, next: number[]): void => {
     stage[i] = Stage.Done;
     const op = ops[i] as PlannedOp;
     // A re-create in the same wave may already have set the new metadata: only forget the old one.
     if (!error && op.op === 'delete' && o.metadata.get(op.key) === deletedMeta[i]) o.metadata.delete(op.key);
-    o.onOutcome(op, { index: i, error, skipped });
+    outcome.index = i;
+    outcome.error = error;
+    outcome.skipped = skipped;
+    o.onOutcome(op, outcome);
     const fl = followers[i];
     if (!fl) return;
     for (const f of fl) {

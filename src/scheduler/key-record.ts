@@ -11,6 +11,11 @@ export class KeyRecord {
   /** The last operation failed: `applied` may not match the dataplane until re-read. */
   dirty = false;
   error: Error | undefined = undefined;
+
+  /** What the planner reads (PlanKeyView): the record is its own view, so no view object per lookup. */
+  get want(): Value | undefined {
+    return wanted(this);
+  }
 }
 
 /** The value the dataplane should hold for a record, or undefined. */

@@ -83,7 +83,7 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
         addConsider(dk);
       }
     }
-    ops.push({ key, op: 'delete', value: v.applied, after: NO_AFTER, level: 0, ...(note ? { note } : {}) });
+    ops.push(note ? { key, op: 'delete', value: v.applied, after: NO_AFTER, level: 0, note } : { key, op: 'delete', value: v.applied, after: NO_AFTER, level: 0 });
     addConsider(key);
   };
 
@@ -118,8 +118,11 @@ function planCreates(
 ): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
-  const deleteIndex = new Map<string, number>();
-  for (let i = 0; i < deletes.length; i++) deleteIndex.set((deletes[i] as PlannedOp).key, i);
+  let deleteIndex: Map<string, number> | undefined;
+  if (deletes.length > 0) {
+    deleteIndex = new Map();
+    for (let i = 0; i < deletes.length; i++) deleteIndex.set((deletes[i] as PlannedOp).key, i);
+  }
   const pending: string[] = [];
   const unsatisfied: string[] = [];
   /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
@@ -144,23 +147,27 @@ function planCreates(
       fate.set(key, r);
       return r;
     }
-    visiting.add(key);
-    const after: number[] = [];
+    const deps = d.dependencies(key, want);
+    // Most keys wait for nothing: their `after` is the shared empty list until something is added.
+    let after: number[] | null = null;
     let ok = true;
     let level = 0;
-    for (const dep of d.dependencies(key, want)) {
-      const r = resolve(dep);
-      if (r === -2) {
-        ok = false;
-        break;
+    if (deps.length > 0) {
+      visiting.add(key);
+      for (const dep of deps) {
+        const r = resolve(dep);
+        if (r === -2) {
+          ok = false;
+          break;
+        }
+        if (r >= 0) {
+          (after ??= []).push(r);
+          const lv = (ops[r] as PlannedOp).level + 1;
+          if (lv > level) level = lv;
+        }
       }
-      if (r >= 0) {
-        after.push(r);
-        const lv = (ops[r] as PlannedOp).level + 1;
-        if (lv > level) level = lv;
-      }
+      visiting.delete(key);
     }
-    visiting.delete(key);
     let r: number;
     if (exists(key)) {
       const applied = v.applied as Value;
@@ -171,19 +178,21 @@ function planCreates(
         r = -1;
       } else {
         r = ops.length;
-        ops.push({ key, op: 'update', value: want, old: applied, after, level });
+        ops.push({ key, op: 'update', value: want, old: applied, after: after ?? NO_AFTER, level });
       }
     } else if (!ok) {
       pending.push(key);
       r = -2;
     } else {
       r = ops.length;
-      const del = deleteIndex.get(key);
+      const del = deleteIndex?.get(key);
       if (del !== undefined) {
-        after.push(del);
+        (after ??= []).push(del);
         if (level < 1) level = 1;
+        ops.push({ key, op: 'create', value: want, after, level, note: 'recreate' });
+      } else {
+        ops.push({ key, op: 'create', value: want, after: after ?? NO_AFTER, level });
       }
-      ops.push({ key, op: 'create', value: want, after, level, ...(del !== undefined ? { note: 'recreate' } : {}) });
       // What waited for this key may now be created too.
       const dependents = input.dependents(key);
       if (dependents) {

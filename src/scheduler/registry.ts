@@ -7,7 +7,7 @@ const REQUIRED = ['validate', 'dependencies', 'create', 'delete'] as const;
 export class DescriptorRegistry {
   /** Sorted by prefix length, longest first. */
   #byPrefix: Descriptor[] = [];
-  /** The last descriptor found, when no longer prefix extends its own (then a hit on it is final). */
+  /** The last descriptor found whose prefix no longer prefix extends (so a hit on it is final). */
   #last: Descriptor | undefined;
   readonly #extended = new Set<Descriptor>();
   /** Registration order, then retrieve dependencies first. */
@@ -43,10 +43,11 @@ export class DescriptorRegistry {
   forKey(key: string): Descriptor | undefined {
     // Keys come in runs of one kind: try the last hit first.
     const last = this.#last;
-    if (last !== undefined && key.startsWith(last.keyPrefix) && !this.#extended.has(last)) return last;
+    if (last !== undefined && key.startsWith(last.keyPrefix)) return last;
     for (const d of this.#byPrefix) {
       if (key.startsWith(d.keyPrefix)) {
-        this.#last = d;
+        // Only a final hit is remembered: then the check above needs no second look.
+        if (!this.#extended.has(d)) this.#last = d;
         return d;
       }
     }

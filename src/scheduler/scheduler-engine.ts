@@ -46,6 +46,8 @@ class TxnContext {
   readonly pending: string[] = [];
   readonly touched = new Set<string>();
   failed = false;
+  /** A record set by this transaction's values was dirty (its last operation failed). */
+  sawDirty = false;
 }
 
 const REMOVED_KEPT = 10_000;
@@ -66,6 +68,7 @@ export class SchedulerEngine {
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #closedSignal = new CloseGuard();
+  readonly #descriptorOf = (key: string): Descriptor | undefined => this.registry.forKey(key);
 
   constructor(o: ResolvedSchedulerOptions, descriptors: readonly Descriptor[]) {
     this.#o = o;
@@ -74,10 +77,8 @@ export class SchedulerEngine {
     const store = this.#store;
     const registry = this.registry;
     this.#input = {
-      view(key: string): PlanKeyView | undefined {
-        const rec = store.get(key);
-        return rec ? { want: wanted(rec), applied: rec.applied } : undefined;
-      },
+      // The record itself answers `want` and `applied`: a view per lookup would be garbage per key.
+      view: (key: string): PlanKeyView | undefined => store.get(key),
       dependents: (key) => store.dependents(key),
       descriptor: (key) => registry.forKey(key),
     };
@@ -189,18 +190,23 @@ export class SchedulerEngine {
       }
       if (resync === 'full' || resync === 'downstream') await this.#refreshAll();
       changed = resync === null ? [...values.keys()] : [...this.#store.records.keys()];
-      await this.#refreshDirty(changed);
+      // An update's keys all went through #setDesired, which noted whether any was dirty: most
+      // commits then skip the re-read scan (a lookup per key) and its promise.
+      if (resync !== null || tx.sawDirty) await this.#refreshDirty(changed);
     } catch (err) {
       const initError = err instanceof Error ? err : new Error(String(err));
       for (const k of values.keys()) tx.touched.add(k);
       this.#settle(tx.touched);
       return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
     }
-    for (let i = 0; i < changed.length; i++) {
-      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
-      tx.touched.add(changed[i] as string);
+    if (resync !== null) {
+      // (An update's keys are in `touched` already: #setDesired added each.)
+      for (let i = 0; i < changed.length; i++) {
+        if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
+        tx.touched.add(changed[i] as string);
+      }
+      changed = await this.#unsettled(changed);
     }
-    if (resync !== null) changed = await this.#unsettled(changed);
     await this.#runPlan(plan(changed, this.#input), tx, !!options.revert, undefined);
     if (prior && tx.failed) {
       this.#restore(prior);
@@ -222,7 +228,8 @@ export class SchedulerEngine {
       }
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
-    await this.#settleChunked(tx.touched);
+    if (tx.touched.size <= YIELD_CHUNK) this.#settle(tx.touched);
+    else await this.#settleChunked(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
   }
 
@@ -269,7 +276,7 @@ export class SchedulerEngine {
     await run(p.ops, {
       client: this.#o.connector,
       metadata: this.#md,
-      descriptor: (key) => this.registry.forKey(key),
+      descriptor: this.#descriptorOf,
       stopOnError,
       closed: this.#closedSignal,
       onOutcome: (op, outcome) => {
@@ -293,6 +300,7 @@ export class SchedulerEngine {
 
   #setDesired(key: string, value: Value | null | undefined, tx: TxnContext, prior: Map<string, PriorDesired | undefined> | null): void {
     let rec = this.#store.get(key);
+    if (rec?.dirty) tx.sawDirty = true;
     if (prior && !prior.has(key)) prior.set(key, rec ? { desired: rec.desired, state: rec.state, error: rec.error } : undefined);
     tx.touched.add(key);
     if (value === null || value === undefined) {
@@ -448,18 +456,12 @@ export class SchedulerEngine {
     origin: 'commit' | 'retry',
     retryOf?: number,
   ): CommitResult {
-    const rec: SchedulerTxnRecord = {
-      seqNum,
-      resync: resync ?? null,
-      description: options.description ?? '',
-      start,
-      stop: Date.now(),
-      planned: tx.planned,
-      executed: tx.executed,
-      pending: tx.pending,
-      origin,
-      ...(retryOf === undefined ? {} : { retryOf }),
-    };
+    const stop = Date.now();
+    const description = options.description ?? '';
+    const rec: SchedulerTxnRecord =
+      retryOf === undefined
+        ? { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, pending: tx.pending, origin }
+        : { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, pending: tx.pending, origin, retryOf };
     this.#history.add(rec);
     const error = initError || tx.kvErrors.length > 0 ? new TransactionError(tx.kvErrors, initError) : null;
     if (error) this.#o.logger.warn({ seqNum, error: error.message }, 'scheduler transaction failed');

@@ -1,5 +1,6 @@
 import type { Value } from '../api/values.js';
 import { KeyRecord } from './key-record.js';
+import type { Descriptor } from './descriptor.js';
 import type { DescriptorRegistry } from './registry.js';
 
 /**
@@ -36,11 +37,14 @@ export class StateStore {
     rec.desired = desired;
     rec.applied = applied;
     if (oldD === desired && oldA === applied) return;
-    // Each distinct value's dependencies are computed once (the same object is often both).
-    const depsOldD = this.#depsOf(key, oldD);
-    const depsOldA = oldA === oldD ? depsOldD : this.#depsOf(key, oldA);
-    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : this.#depsOf(key, desired);
-    const depsNewA = applied === desired ? depsNewD : applied === oldA ? depsOldA : applied === oldD ? depsOldD : this.#depsOf(key, applied);
+    // The descriptor is found once per change, and each distinct value's dependencies are computed
+    // once (the same object is often both).
+    const d = this.#registry.forKey(key);
+    if (d === undefined) return; // no descriptor: no dependencies, before or after
+    const depsOldD = depsOf(d, key, oldD);
+    const depsOldA = oldA === oldD ? depsOldD : depsOf(d, key, oldA);
+    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : depsOf(d, key, desired);
+    const depsNewA = applied === desired ? depsNewD : applied === oldA ? depsOldA : applied === oldD ? depsOldD : depsOf(d, key, applied);
     if (depsOldD.length + depsOldA.length + depsNewD.length + depsNewA.length === 0) return;
     const before = union(depsOldD, depsOldA);
     const after = union(depsNewD, depsNewA);
@@ -57,19 +61,10 @@ export class StateStore {
   }
 
   #deps(key: string, rec: KeyRecord): readonly string[] {
-    const a = this.#depsOf(key, rec.desired);
-    return rec.desired === rec.applied ? a : union(a, this.#depsOf(key, rec.applied));
-  }
-
-  #depsOf(key: string, value: Value | undefined): readonly string[] {
-    if (value === undefined) return NONE;
     const d = this.#registry.forKey(key);
-    if (!d) return NONE;
-    try {
-      return d.dependencies(key, value);
-    } catch {
-      return NONE; // an invalid value has no usable dependencies
-    }
+    if (d === undefined) return NONE;
+    const a = depsOf(d, key, rec.desired);
+    return rec.desired === rec.applied ? a : union(a, depsOf(d, key, rec.applied));
   }
 
   #link(dep: string, key: string): void {
@@ -87,6 +82,15 @@ export class StateStore {
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+
+function depsOf(d: Descriptor, key: string, value: Value | undefined): readonly string[] {
+  if (value === undefined) return NONE;
+  try {
+    return d.dependencies(key, value);
+  } catch {
+    return NONE; // an invalid value has no usable dependencies
+  }
+}
 
 function union(a: readonly string[], b: readonly string[]): readonly string[] {
   if (a === b || b.length === 0) return a;
