@@ -58,7 +58,8 @@ function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean 
 export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const ops: PlannedOp[] = [];
   const deleted = new Set<string>();
-  const forcedDelete = new Set<string>();
+  // Made on the first re-plan only (an update that lost a dependency), as are `visiting` below.
+  let forcedDelete: Set<string> | undefined;
   const consider: string[] = [];
   const considered = new Set<string>();
   const addConsider = (k: string): void => {
@@ -96,10 +97,11 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       if (!v.want || !d) scheduleDelete(key, undefined);
       else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
     }
-    for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
+    if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
 
     const result = planCreates(ops, deleted, consider, considered, input);
     if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending };
+    forcedDelete ??= new Set();
     for (const k of result.unsatisfied) forcedDelete.add(k);
     // An update would need a missing dependency: remove the value instead, and plan again.
     ops.length = 0;
@@ -127,7 +129,7 @@ function planCreates(
   const unsatisfied: string[] = [];
   /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
   const fate = new Map<string, number>();
-  const visiting = new Set<string>();
+  let visiting: Set<string> | undefined;
 
   const exists = (key: string): boolean => {
     const v = input.view(key);
@@ -138,7 +140,7 @@ function planCreates(
   const resolve = (key: string): number => {
     const known = fate.get(key);
     if (known !== undefined) return known;
-    if (visiting.has(key)) return -2; // a dependency cycle never resolves
+    if (visiting?.has(key)) return -2; // a dependency cycle never resolves
     const v = input.view(key);
     const d = input.descriptor(key);
     const want = v?.want;
@@ -153,7 +155,8 @@ function planCreates(
     let ok = true;
     let level = 0;
     if (deps.length > 0) {
-      visiting.add(key);
+      const vis = (visiting ??= new Set());
+      vis.add(key);
       for (const dep of deps) {
         const r = resolve(dep);
         if (r === -2) {
@@ -166,7 +169,7 @@ function planCreates(
           if (lv > level) level = lv;
         }
       }
-      visiting.delete(key);
+      vis.delete(key);
     }
     let r: number;
     if (exists(key)) {

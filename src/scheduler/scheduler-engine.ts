@@ -250,12 +250,35 @@ export class SchedulerEngine {
     return keys.length === 0 ? null : error;
   }
 
-  async #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
+  /**
+   * Records and executes a plan. A small plan (every event's) is recorded without yielding and its
+   * execution promise returned as is: no async frame of its own, one promise less per commit.
+   */
+  #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
+    if (p.ops.length >= YIELD_CHUNK) return this.#runBigPlan(p, tx, stopOnError, note);
     for (const k of p.pending) {
       tx.touched.add(k);
       tx.pending.push(k);
     }
+    if (p.ops.length === 0) return DONE;
     // One record object per op, shared by `planned` and (when it succeeded) `executed`.
+    const recs: RecordedOp[] = [];
+    for (let i = 0; i < p.ops.length; i++) {
+      const op = p.ops[i] as PlannedOp;
+      tx.touched.add(op.key);
+      const ro = recordedOp(op, note);
+      recs.push(ro);
+      tx.planned.push(ro);
+    }
+    return this.#execute(p, tx, stopOnError, recs);
+  }
+
+  /** `#runPlan` for a plan of YIELD_CHUNK ops or more: yields to the event loop while recording. */
+  async #runBigPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
+    for (const k of p.pending) {
+      tx.touched.add(k);
+      tx.pending.push(k);
+    }
     const recs: RecordedOp[] = [];
     for (let i = 0; i < p.ops.length; i++) {
       if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
@@ -265,7 +288,10 @@ export class SchedulerEngine {
       recs.push(ro);
       tx.planned.push(ro);
     }
-    if (p.ops.length === 0) return;
+    return this.#execute(p, tx, stopOnError, recs);
+  }
+
+  #execute(p: Plan, tx: TxnContext, stopOnError: boolean, recs: readonly RecordedOp[]): Promise<void> {
     const store = this.#store;
     const pool = this.#o.pool;
     // Small plans (every event's commit) go straight to the executor: no pool bookkeeping on that path.
@@ -273,7 +299,7 @@ export class SchedulerEngine {
       pool && pool.workers && p.ops.length >= pool.inlineThreshold
         ? (ops: readonly PlannedOp[], o: ExecuteOptions) => executeWithPool(ops, { ...o, pool, pooledKinds: this.#o.pooledKinds })
         : execute;
-    await run(p.ops, {
+    return run(p.ops, {
       client: this.#o.connector,
       metadata: this.#md,
       descriptor: this.#descriptorOf,
@@ -626,6 +652,8 @@ export class SchedulerEngine {
 function clearError(rec: KeyRecord): void {
   if (rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = undefined;
 }
+
+const DONE: Promise<void> = Promise.resolve();
 
 function recordedOp(op: PlannedOp, note: string | undefined): RecordedOp {
   const n = note && op.note ? `${note}, ${op.note}` : (note ?? op.note);
