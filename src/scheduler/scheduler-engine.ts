@@ -65,6 +65,11 @@ export class SchedulerEngine {
   readonly #input: PlanInput;
   #seq = 0;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Operations passed to #serial and not settled yet. */
+  #queued = 0;
+  readonly #dequeue = (): void => {
+    this.#queued--;
+  };
   #closed = false;
   #closing: Promise<void> | undefined;
   readonly #closedSignal = new CloseGuard();
@@ -151,14 +156,27 @@ export class SchedulerEngine {
     return this.#closing;
   }
 
-  /** Runs `fn` after everything queued before it; after close, fails with SchedulerClosedError. */
+  /**
+   * Runs `fn` after everything queued before it; after close, fails with SchedulerClosedError.
+   * With nothing queued (the usual commit) `fn` starts at once, without a hop through the tail.
+   */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new SchedulerClosedError());
-    const run = this.#tail.then(() => {
-      if (this.#closed) throw new SchedulerClosedError();
-      return fn();
-    });
-    this.#tail = run.catch(() => {});
+    let run: Promise<T>;
+    if (this.#queued === 0) {
+      try {
+        run = fn();
+      } catch (err) {
+        run = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    } else {
+      run = this.#tail.then(() => {
+        if (this.#closed) throw new SchedulerClosedError();
+        return fn();
+      });
+    }
+    this.#queued++;
+    this.#tail = run.then(this.#dequeue, this.#dequeue);
     return run;
   }
 
