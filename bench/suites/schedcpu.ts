@@ -1,0 +1,137 @@
+// The main thread's cost per update event without the transport: controller, 3 handlers putting 5
+// route keys each, scheduler, route descriptors, over a client double that answers every request
+// at once in-process (no rings, no sim thread, no encoding). It is the part of e2e.events that the
+// controller and the scheduler own; CPU time per event is reported (the machines are shared, so
+// wall-clock rates of this process alone would be noisier), beside the controller alone (the same
+// events and handlers committed to a scheduler that does nothing) as the baseline.
+import {
+  DBResync,
+  type CommitOptions,
+  type CommitResult,
+  type Event,
+  type EventHandler,
+  type KVScheduler,
+  type RecordedTxn,
+  type UpdateOperations,
+  type Value,
+} from '../../src/api/index.js';
+import { Controller } from '../../src/controller/index.js';
+import { routeKey } from '../../src/descriptors/index.js';
+import { Scheduler, type BinapiClient, type Reply } from '../../src/scheduler/index.js';
+import { CountedUpdate, UpdateBatch } from '../counted-update.js';
+import { figure, type BenchSuite } from '../figure.js';
+
+const KEYS = 5;
+const HANDLERS = 3;
+const SLOTS = 4096;
+
+function handler(h: number): EventHandler {
+  return {
+    toString: () => `routes-${h}`,
+    handlesEvent: (e: Event) => e instanceof CountedUpdate,
+    resync: () => undefined,
+    update: (event: Event, txn: UpdateOperations) => {
+      const id = (event as CountedUpdate).id;
+      for (let k = 0; k < KEYS; k++) {
+        const slot = (id * KEYS + k) % SLOTS;
+        const round = Math.floor((id * KEYS + k) / SLOTS);
+        const v = { vrfId: 0, dstNetwork: `10.${h}.${slot >>> 4}.${(slot & 15) << 4}/28`, nextHopAddr: '192.168.0.1', weight: 1, preference: round & 1 };
+        txn.put(routeKey(v), v);
+      }
+    },
+    revert: () => undefined,
+  };
+}
+
+const OK: Reply = Object.freeze({ retval: 0 });
+
+/** Answers every request with success at once; counts what it was sent. */
+class InstantClient implements BinapiClient {
+  sent = 0;
+  request(): Promise<Reply> {
+    return Promise.resolve(OK);
+  }
+  requestBatch(msgs: ReadonlyArray<{ name: string }>): Promise<Array<Reply | Error>> {
+    this.sent += msgs.length;
+    return Promise.resolve(msgs.map(() => OK));
+  }
+  dump(): Promise<Reply[]> {
+    return Promise.resolve([]);
+  }
+  onRestart(): () => void {
+    return () => undefined;
+  }
+}
+
+/** Resolves every commit at once: the controller's share alone. */
+class NoopScheduler implements KVScheduler {
+  #seq = 0;
+  keys = 0;
+  commit(values: ReadonlyMap<string, Value | null>, _options: CommitOptions): Promise<CommitResult> {
+    this.keys += values.size;
+    return Promise.resolve({ seqNum: ++this.#seq, error: null });
+  }
+  getRecordedTransaction(_seqNum: number): RecordedTxn | undefined {
+    return undefined;
+  }
+}
+
+/** CPU µs per event (median of `rounds` batches of `n`) through a controller over `scheduler`. */
+async function measure(scheduler: KVScheduler, n: number, rounds: number, check: (n: number) => void): Promise<number> {
+  const batch = new UpdateBatch();
+  const controller = new Controller({ handlers: Array.from({ length: HANDLERS }, (_, h) => handler(h)), scheduler, config: { eventQueueSize: 100_000 } });
+  await controller.start();
+  try {
+    const resync = new DBResync();
+    await new Promise<void>((resolve) => {
+      resync.done = () => resolve();
+      controller.pushEvent(resync);
+    });
+    let id = 0;
+    const run = async (count: number): Promise<void> => {
+      const finished = batch.expect(count);
+      for (let i = 0; i < count; i++) controller.pushEvent(new CountedUpdate(id++, batch, 'Route Update'));
+      await finished;
+      if (batch.errors > 0) throw new Error(`schedcpu: ${batch.errors} events failed: ${batch.firstError?.message}`);
+      check(count);
+    };
+    // Warm-up: every slot of every handler is created, then re-created with the other preference.
+    await run(Math.max(n, Math.ceil((2 * SLOTS) / KEYS)));
+    const perEvent: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const c0 = process.cpuUsage();
+      await run(n);
+      const c = process.cpuUsage(c0);
+      perEvent.push((c.user + c.system) / n);
+    }
+    perEvent.sort((a, b) => a - b);
+    return perEvent[perEvent.length >> 1] as number;
+  } finally {
+    await controller.close();
+  }
+}
+
+export const suite: BenchSuite = {
+  name: 'schedcpu',
+  async run({ quick }) {
+    const n = quick ? 1000 : 5000;
+    const rounds = quick ? 3 : 7;
+    const client = new InstantClient();
+    const scheduler = new Scheduler({ connector: client });
+    const full = await measure(scheduler, n, rounds, (count) => {
+      // Past the warm-up every put changes its route's preference: a delete and a create per key.
+      if (client.sent < count * HANDLERS * KEYS) throw new Error(`schedcpu: ${client.sent} requests for ${count} events`);
+      client.sent = 0;
+    });
+    await scheduler.close();
+    const noop = new NoopScheduler();
+    const loop = await measure(noop, n, rounds, (count) => {
+      if (noop.keys !== count * HANDLERS * KEYS) throw new Error(`schedcpu: ${noop.keys} keys committed for ${count} events`);
+      noop.keys = 0;
+    });
+    process.stderr.write(`  controller + scheduler + descriptors ${full.toFixed(1)} µs CPU per event; controller alone ${loop.toFixed(1)} µs\n`);
+    return {
+      'schedcpu.event-cpu': figure(full, loop, 'µs CPU/event', 'for the record: value = with the scheduler over an instant client, baseline = controller alone'),
+    };
+  },
+};
