@@ -1,6 +1,9 @@
 import type { Value } from '../api/values.js';
 import { StateCode } from './key-status.js';
 
+/** The shared empty dependency list. */
+export const NO_DEPS: readonly string[] = Object.freeze([]);
+
 /** What the scheduler keeps per key: kept small, a million of these must fit comfortably. */
 export class KeyRecord {
   /** The committed value (normalized when valid); undefined = not desired. */
@@ -11,6 +14,12 @@ export class KeyRecord {
   /** The last operation failed: `applied` may not match the dataplane until re-read. */
   dirty = false;
   error: Error | undefined = undefined;
+  /**
+   * The dependencies of `desired` and of `applied` (kept by the state store with them): computed
+   * once per new value, not again for every later change of the other one. Empty = a shared list.
+   */
+  depsD: readonly string[] = NO_DEPS;
+  depsA: readonly string[] = NO_DEPS;
 
   /** What the planner reads (PlanKeyView): the record is its own view, so no view object per lookup. */
   get want(): Value | undefined {

@@ -1,6 +1,5 @@
 import type { Value } from '../api/values.js';
-import { KeyRecord } from './key-record.js';
-import type { Descriptor } from './descriptor.js';
+import { KeyRecord, NO_DEPS } from './key-record.js';
 import type { DescriptorRegistry } from './registry.js';
 
 /**
@@ -34,17 +33,17 @@ export class StateStore {
   set(key: string, rec: KeyRecord, desired: Value | undefined, applied: Value | undefined): void {
     const oldD = rec.desired;
     const oldA = rec.applied;
+    if (oldD === desired && oldA === applied) return;
+    // The record keeps each value's dependencies: only a value new to it has them computed (the
+    // same object is often both desired and applied).
+    const depsOldD = rec.depsD;
+    const depsOldA = rec.depsA;
+    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : this.#depsOf(key, desired);
+    const depsNewA = applied === oldA ? depsOldA : applied === desired ? depsNewD : applied === oldD ? depsOldD : this.#depsOf(key, applied);
     rec.desired = desired;
     rec.applied = applied;
-    if (oldD === desired && oldA === applied) return;
-    // The descriptor is found once per change, and each distinct value's dependencies are computed
-    // once (the same object is often both).
-    const d = this.#registry.forKey(key);
-    if (d === undefined) return; // no descriptor: no dependencies, before or after
-    const depsOldD = depsOf(d, key, oldD);
-    const depsOldA = oldA === oldD ? depsOldD : depsOf(d, key, oldA);
-    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : depsOf(d, key, desired);
-    const depsNewA = applied === desired ? depsNewD : applied === oldA ? depsOldA : applied === oldD ? depsOldD : depsOf(d, key, applied);
+    rec.depsD = depsNewD;
+    rec.depsA = depsNewA;
     if (depsOldD.length + depsOldA.length + depsNewD.length + depsNewA.length === 0) return;
     const before = union(depsOldD, depsOldA);
     const after = union(depsNewD, depsNewA);
@@ -56,15 +55,20 @@ export class StateStore {
   drop(key: string): void {
     const rec = this.records.get(key);
     if (!rec) return;
-    for (const d of this.#deps(key, rec)) this.#unlink(d, key);
+    for (const d of union(rec.depsD, rec.depsA)) this.#unlink(d, key);
     this.records.delete(key);
   }
 
-  #deps(key: string, rec: KeyRecord): readonly string[] {
+  #depsOf(key: string, value: Value | undefined): readonly string[] {
+    if (value === undefined) return NO_DEPS;
     const d = this.#registry.forKey(key);
-    if (d === undefined) return NONE;
-    const a = depsOf(d, key, rec.desired);
-    return rec.desired === rec.applied ? a : union(a, depsOf(d, key, rec.applied));
+    if (d === undefined) return NO_DEPS;
+    try {
+      const deps = d.dependencies(key, value);
+      return deps.length === 0 ? NO_DEPS : deps;
+    } catch {
+      return NO_DEPS; // an invalid value has no usable dependencies
+    }
   }
 
   #link(dep: string, key: string): void {
@@ -78,17 +82,6 @@ export class StateStore {
     if (!s) return;
     s.delete(key);
     if (s.size === 0) this.#dependents.delete(dep);
-  }
-}
-
-const NONE: readonly string[] = Object.freeze([]);
-
-function depsOf(d: Descriptor, key: string, value: Value | undefined): readonly string[] {
-  if (value === undefined) return NONE;
-  try {
-    return d.dependencies(key, value);
-  } catch {
-    return NONE; // an invalid value has no usable dependencies
   }
 }
 
