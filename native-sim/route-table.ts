@@ -1,6 +1,8 @@
 // The simulated FIB: per (table, prefix) a list of paths, with VPP's multipath rules. Stored for
-// 10^6 routes: one Map per table keyed by the prefix text, a lone path kept bare (no array), and a
-// per-interface path count instead of an index of keys (interface deletion scans only when it counts).
+// 10^6 routes: one Map per table keyed by the prefix (an IPv4 prefix as one number), a lone path
+// kept bare (no array) and shared with every identical path, and a per-interface path count instead
+// of an index of keys (interface deletion scans the tables only when that count is not zero).
+import { parseIPv4, parsePrefixLength } from '../src/descriptors/ipv4-text.js';
 
 /** `~0`: "no interface" in a path. */
 const NO_SW_IF_INDEX = 0xffffffff;
@@ -22,11 +24,59 @@ export interface SimRoute {
 /** A prefix's paths: one (the common case) is stored bare, more as an array. */
 type PathList = SimPath | SimPath[];
 
+/** An IPv4 prefix as `address * 64 + length` (a number costs less than its text); IPv6 as text. */
+type PrefixKey = number | string;
+
 interface Fib {
   readonly table_id: number;
   readonly is_ip6: boolean;
   /** prefix → its paths, insertion ordered. */
-  readonly entries: Map<string, PathList>;
+  readonly entries: Map<PrefixKey, PathList>;
+}
+
+function prefixKey(is_ip6: boolean, prefix: string): PrefixKey {
+  if (is_ip6) return prefix;
+  const slash = prefix.indexOf('/');
+  const ip = slash > 0 ? parseIPv4(prefix, 0, slash) : -1;
+  const len = ip < 0 ? -1 : parsePrefixLength(prefix, slash + 1);
+  // Only text that prints back the same (no "/08") becomes a number.
+  if (len < 0 || len > 32 || prefix.length - slash - 1 !== (len < 10 ? 1 : 2)) return prefix;
+  return ip * 64 + len;
+}
+
+function prefixText(key: PrefixKey): string {
+  if (typeof key === 'string') return key;
+  const len = key % 64;
+  const ip = (key - len) / 64;
+  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}/${len}`;
+}
+
+/** nh → sw_if_index → the distinct paths (by weight and preference) handed out. */
+const SHARED_PATHS = new Map<string, Map<number, SimPath[]>>();
+let sharedCount = 0;
+/** Distinct paths kept before the pool starts over (bounds memory; a miss only costs an object). */
+const SHARED_LIMIT = 1 << 16;
+
+/**
+ * A path equal to the arguments, the same object for the same values: at 10^6 routes most paths
+ * go through a few next hops, and a shared path costs nothing per route. Paths are never mutated.
+ */
+export function sharedPath(sw_if_index: number, nh: string, weight: number, preference: number): SimPath {
+  let bySw = SHARED_PATHS.get(nh);
+  const list = bySw?.get(sw_if_index);
+  if (list) for (const p of list) if (p.weight === weight && p.preference === preference) return p;
+  const path: SimPath = Object.freeze({ sw_if_index, nh, weight, preference });
+  if (sharedCount >= SHARED_LIMIT) {
+    SHARED_PATHS.clear();
+    sharedCount = 0;
+    bySw = undefined;
+  }
+  if (!bySw) SHARED_PATHS.set(nh, (bySw = new Map()));
+  const again = bySw.get(sw_if_index);
+  if (again) again.push(path);
+  else bySw.set(sw_if_index, [path]);
+  sharedCount++;
+  return path;
 }
 
 function fibKey(table_id: number, is_ip6: boolean): number {
@@ -74,18 +124,19 @@ export class RouteTable {
   }
 
   *#routesIn(fib: Fib): IterableIterator<SimRoute> {
-    for (const [prefix, list] of fib.entries) yield { table_id: fib.table_id, is_ip6: fib.is_ip6, prefix, paths: asArray(list) };
+    for (const [key, list] of fib.entries) yield { table_id: fib.table_id, is_ip6: fib.is_ip6, prefix: prefixText(key), paths: asArray(list) };
   }
 
   has(table_id: number, is_ip6: boolean, prefix: string): boolean {
-    return this.#fibs.get(fibKey(table_id, is_ip6))?.entries.has(prefix) ?? false;
+    return this.#fibs.get(fibKey(table_id, is_ip6))?.entries.has(prefixKey(is_ip6, prefix)) ?? false;
   }
 
   /** Whole-route add (no multipath): false, changing nothing, when the prefix exists. */
   insert(table_id: number, is_ip6: boolean, prefix: string, paths: readonly SimPath[]): boolean {
     const entries = this.#entries(table_id, is_ip6);
-    if (entries.has(prefix)) return false;
-    entries.set(prefix, paths.length === 1 ? (paths[0] as SimPath) : [...paths]);
+    const key = prefixKey(is_ip6, prefix);
+    if (entries.has(key)) return false;
+    entries.set(key, paths.length === 1 ? (paths[0] as SimPath) : [...paths]);
     this.#size++;
     for (const p of paths) this.#countVia(p, 1);
     return true;
@@ -94,9 +145,10 @@ export class RouteTable {
   /** Whole-route delete: false when the prefix does not exist. */
   remove(table_id: number, is_ip6: boolean, prefix: string): boolean {
     const fib = this.#fibs.get(fibKey(table_id, is_ip6));
-    const list = fib?.entries.get(prefix);
+    const key = prefixKey(is_ip6, prefix);
+    const list = fib?.entries.get(key);
     if (!fib || list === undefined) return false;
-    fib.entries.delete(prefix);
+    fib.entries.delete(key);
     this.#size--;
     for (const p of asArray(list)) this.#countVia(p, -1);
     return true;
@@ -105,15 +157,16 @@ export class RouteTable {
   /** Multipath add: adds the path, or replaces weight and preference of the same path in place. */
   addPath(table_id: number, is_ip6: boolean, prefix: string, path: SimPath): void {
     const entries = this.#entries(table_id, is_ip6);
-    const list = entries.get(prefix);
+    const key = prefixKey(is_ip6, prefix);
+    const list = entries.get(key);
     if (list === undefined) {
-      entries.set(prefix, path);
+      entries.set(key, path);
       this.#size++;
       this.#countVia(path, 1);
     } else if (!Array.isArray(list)) {
-      if (samePath(list as SimPath, path)) entries.set(prefix, path);
+      if (samePath(list as SimPath, path)) entries.set(key, path);
       else {
-        entries.set(prefix, [list as SimPath, path]);
+        entries.set(key, [list as SimPath, path]);
         this.#countVia(path, 1);
       }
     } else {
@@ -128,7 +181,7 @@ export class RouteTable {
 
   /** Whether the prefix has this path. */
   hasPath(table_id: number, is_ip6: boolean, prefix: string, path: SimPath): boolean {
-    const list = this.#fibs.get(fibKey(table_id, is_ip6))?.entries.get(prefix);
+    const list = this.#fibs.get(fibKey(table_id, is_ip6))?.entries.get(prefixKey(is_ip6, prefix));
     if (list === undefined) return false;
     return Array.isArray(list) ? list.some((p) => samePath(p, path)) : samePath(list as SimPath, path);
   }
@@ -136,11 +189,12 @@ export class RouteTable {
   /** Multipath delete: false when the path is absent; the prefix goes with its last path. */
   removePath(table_id: number, is_ip6: boolean, prefix: string, path: SimPath): boolean {
     const fib = this.#fibs.get(fibKey(table_id, is_ip6));
-    const list = fib?.entries.get(prefix);
+    const key = prefixKey(is_ip6, prefix);
+    const list = fib?.entries.get(key);
     if (!fib || list === undefined) return false;
     if (!Array.isArray(list)) {
       if (!samePath(list as SimPath, path)) return false;
-      fib.entries.delete(prefix);
+      fib.entries.delete(key);
       this.#size--;
       this.#countVia(list as SimPath, -1);
       return true;
@@ -149,9 +203,9 @@ export class RouteTable {
     if (i < 0) return false;
     const [gone] = list.splice(i, 1) as [SimPath];
     this.#countVia(gone, -1);
-    if (list.length === 1) fib.entries.set(prefix, list[0] as SimPath);
+    if (list.length === 1) fib.entries.set(key, list[0] as SimPath);
     else if (list.length === 0) {
-      fib.entries.delete(prefix);
+      fib.entries.delete(key);
       this.#size--;
     }
     return true;
@@ -172,25 +226,25 @@ export class RouteTable {
     if (!this.#pathsVia.has(sw_if_index)) return;
     for (const fib of this.#fibs.values()) {
       // Deleting or re-setting the current entry while iterating a Map is well defined.
-      for (const [prefix, list] of fib.entries) {
+      for (const [key, list] of fib.entries) {
         if (!Array.isArray(list)) {
           if ((list as SimPath).sw_if_index !== sw_if_index) continue;
-          fib.entries.delete(prefix);
+          fib.entries.delete(key);
           this.#size--;
           continue;
         }
         const kept = list.filter((p) => p.sw_if_index !== sw_if_index);
         if (kept.length === list.length) continue;
         if (kept.length === 0) {
-          fib.entries.delete(prefix);
+          fib.entries.delete(key);
           this.#size--;
-        } else fib.entries.set(prefix, kept.length === 1 ? (kept[0] as SimPath) : kept);
+        } else fib.entries.set(key, kept.length === 1 ? (kept[0] as SimPath) : kept);
       }
     }
     this.#pathsVia.delete(sw_if_index);
   }
 
-  #entries(table_id: number, is_ip6: boolean): Map<string, PathList> {
+  #entries(table_id: number, is_ip6: boolean): Map<PrefixKey, PathList> {
     const key = fibKey(table_id, is_ip6);
     let fib = this.#fibs.get(key);
     if (!fib) this.#fibs.set(key, (fib = { table_id, is_ip6, entries: new Map() }));
