@@ -35,16 +35,16 @@ let pmTimer: NodeJS.Timeout | null = null;
 let collectGarbage: (() => void) | null = null;
 
 function heapUsage(collect: boolean): SimHeapUsage {
-  const used = getHeapStatistics().used_heap_size;
-  if (collect) {
-    if (!collectGarbage) {
-      // Only when asked (benchmarks): exposes gc to a fresh context, as the main thread's bench does.
-      setFlagsFromString('--expose-gc');
-      collectGarbage = runInNewContext('gc') as () => void;
-    }
-    collectGarbage();
-    collectGarbage();
+  const before = getHeapStatistics();
+  const used = before.used_heap_size;
+  if (!collect) return { used, live: used, total: before.total_heap_size };
+  if (!collectGarbage) {
+    // Only when asked (benchmarks): exposes gc to a fresh context, as the main thread's bench does.
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
   }
+  collectGarbage();
+  collectGarbage();
   const after = getHeapStatistics();
   return { used, live: after.used_heap_size, total: after.total_heap_size };
 }
