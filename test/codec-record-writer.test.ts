@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Mulberry32 } from '../native-sim/prng.js';
-import { DETAILS_FIELDS, REQUEST_FIELDS, catalogStructures } from '../src/connector/catalog-structures.js';
+import { DETAILS_FIELDS, REPLY_EXTRA_FIELDS, REQUEST_FIELDS, catalogShapesFor, catalogStructures } from '../src/connector/catalog-structures.js';
 import { FrameCodec } from '../src/connector/index.js';
 import { RecordWriter } from '../src/connector/record-writer.js';
 
@@ -55,6 +55,7 @@ function catalogMessages(seed: number, n: number): Array<Record<string, unknown>
     ...Object.entries(REQUEST_FIELDS),
     ...Object.entries(DETAILS_FIELDS),
     ...Object.keys(REQUEST_FIELDS).map((name): [string, readonly string[]] => [`${name}_reply`, ['retval']]),
+    ...Object.entries(REPLY_EXTRA_FIELDS).map(([name, extra]): [string, readonly string[]] => [`${name}_reply`, ['retval', ...extra]]),
   ];
   return Array.from({ length: n }, () => {
     const [name, fields] = shapes[Math.floor(rnd.next() * shapes.length)] as [string, readonly string[]];
@@ -63,7 +64,7 @@ function catalogMessages(seed: number, n: number): Array<Record<string, unknown>
 }
 
 test('V1: the record writer writes catalog messages byte for byte as msgpackr does (seeded, 3,000 messages)', (t) => {
-  const writer = new RecordWriter(catalogStructures());
+  const writer = new RecordWriter(catalogStructures(), catalogShapesFor);
   const msgpackr = new FrameCodec({ recordWriter: false });
   const decoder = new FrameCodec();
   let nested = 0;
@@ -79,7 +80,7 @@ test('V1: the record writer writes catalog messages byte for byte as msgpackr do
 });
 
 test('V1: values outside the writer fall back to msgpackr and still round-trip', (t) => {
-  const writer = new RecordWriter(catalogStructures());
+  const writer = new RecordWriter(catalogStructures(), catalogShapesFor);
   const codec = new FrameCodec();
   const base = () => ({ _msgname: 'ip_route_add_del', context: 1, is_add: true, is_multipath: false, route: { table_id: 0, prefix: '10.0.0.0/8', paths: [] as unknown[] } });
   const cases: Array<[string, Record<string, unknown>]> = [
@@ -107,7 +108,7 @@ test('V1: values outside the writer fall back to msgpackr and still round-trip',
 });
 
 test('V1: bytes handed out stay valid while the writer moves on to new chunks', (t) => {
-  const writer = new RecordWriter(catalogStructures());
+  const writer = new RecordWriter(catalogStructures(), catalogShapesFor);
   const messages = catalogMessages(11, 4000);
   const views = messages.map((m) => writer.write(m) as Uint8Array);
   const total = views.reduce((a, v) => a + v.length, 0);

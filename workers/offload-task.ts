@@ -6,7 +6,8 @@ import { RingWriter } from '../src/connector/ring.js';
 import { requestMessage } from '../src/connector/request-message.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { KindTable, diffShard, encodeSegment, packSegment, unpackSegment, TaskMetadata, type RequestSink } from '../src/offload/shard-work.js';
-import { decodeShard, toShared } from '../src/offload/state-snapshot.js';
+import { ShardView } from '../src/offload/shard-bytes.js';
+import { toShared } from '../src/offload/state-snapshot.js';
 import type { DiffTask, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask } from '../src/offload/task-protocol.js';
 import type { BinapiRequest } from '../src/scheduler/binapi-client.js';
 
@@ -68,7 +69,7 @@ class ArraySink implements RequestSink {
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const out = diffShard(decodeShard(t.desired), decodeShard(t.applied), kinds);
+  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds);
   const waves: Array<Uint8Array | null> = [];
   const counts: number[] = [];
   for (let w = 0; w < kinds.waveCount; w++) {

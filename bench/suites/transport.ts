@@ -177,6 +177,123 @@ async function framesFigure(quick: boolean, kind: 'encoded' | 'e2e'): Promise<Fr
   return { ring: ring ?? NaN, pm: pm ?? NaN };
 }
 
+/**
+ * The receiving thread of the ringbuf.js lane: ringbuf.js carries elements, not frames, so each
+ * frame travels as one push of [u32 length][payload] (one push, so a frame is never seen half
+ * written); the reader pops the length, then copies the payload out into a scratch buffer (where
+ * msgpackr would decode it; ours is read in place). ringbuf.js has no wait/notify (it is made for audio worklets that poll), so
+ * the lane adds the doorbell a user would: an idle reader raises counter[3] and sleeps on
+ * counter[4]; the sender rings it every 64 frames while the flag is up, as our ring does.
+ */
+const RINGBUF_RECEIVER = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { sab, counter: counterSab, ringbuf } = workerData;
+const counter = new Int32Array(counterSab);
+import(ringbuf).then(({ RingBuffer }) => {
+  const rb = new RingBuffer(sab, Uint8Array);
+  const head = new Uint8Array(4);
+  const headView = new DataView(head.buffer);
+  const scratch = new Uint8Array(1 << 16);
+  let count = 0, sum = 0;
+  parentPort.postMessage('ready');
+  for (;;) {
+    let n = 0;
+    while (rb.availableRead() >= 4) {
+      rb.pop(head, 4);
+      const len = headView.getUint32(0, true);
+      rb.pop(scratch, len);
+      count++;
+      sum = (sum + len) | 0;
+      n++;
+    }
+    if (n > 0) { Atomics.store(counter, 1, sum); Atomics.store(counter, 0, count); continue; }
+    if (Atomics.load(counter, 2) === 1) break;
+    const bell = Atomics.load(counter, 4);
+    Atomics.store(counter, 3, 1);
+    if (rb.availableRead() < 4) Atomics.wait(counter, 4, bell, 20);
+    Atomics.store(counter, 3, 0);
+  }
+});
+`;
+
+/**
+ * Our ring against ringbuf.js (the SPSC SharedArrayBuffer ring the issue asked us to consider),
+ * the same pre-encoded frames one way, counted (not decoded: that costs both the same) by the
+ * receiver: frames/s, ours ÷ ringbuf.js.
+ */
+async function ringbufFigure(quick: boolean): Promise<{ ours: number; ringbuf: number }> {
+  const { RingBuffer } = await import('ringbuf.js');
+  const msgs = messages(4096);
+  const codec = new FrameCodec();
+  const frames = msgs.map((m) => codec.encode(m).slice());
+  const ringSab = createRing(1 << 20);
+  const writer = new RingWriter(ringSab);
+  const ours = await startReceiver('ring', ringSab, false);
+  const rbSab = RingBuffer.getStorageForCapacity(1 << 20, Uint8Array);
+  const rb = new RingBuffer(rbSab, Uint8Array);
+  const counterSab = new SharedArrayBuffer(32);
+  const worker = new Worker(RINGBUF_RECEIVER, {
+    eval: true,
+    workerData: { sab: rbSab, counter: counterSab, ringbuf: import.meta.resolve('ringbuf.js') },
+  });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const theirs: Receiver = { worker, counter: new Int32Array(counterSab) };
+  // Each frame as one element run: [u32 length][payload], built once (the copy a user would make).
+  const pushed = frames.map((f) => {
+    const b = new Uint8Array(4 + f.length);
+    new DataView(b.buffer).setUint32(0, f.length, true);
+    b.set(f, 4);
+    return b;
+  });
+  let oursSent = 0;
+  let theirsSent = 0;
+  const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
+  bench.add('our ring', () => {
+    for (const f of frames) {
+      while (!writer.write(f)) writer.commit();
+      if (writer.staged === 64) writer.commit();
+    }
+    writer.commit();
+    oursSent += frames.length;
+    awaitCount(ours, oursSent);
+  });
+  const bell = theirs.counter;
+  const ring = (): void => {
+    if (Atomics.load(bell, 3) === 0) return;
+    Atomics.add(bell, 4, 1);
+    Atomics.notify(bell, 4);
+  };
+  bench.add('ringbuf.js', () => {
+    for (let i = 0; i < pushed.length; i++) {
+      const b = pushed[i] as Uint8Array;
+      while (rb.availableWrite() < b.length) ring(); // a partial push would split the frame
+      rb.push(b);
+      if ((i & 63) === 63) ring();
+    }
+    ring();
+    theirsSent += pushed.length;
+    awaitCount(theirs, theirsSent);
+  });
+  await bench.run();
+  const perRound = frames.reduce((a, f) => (a + f.length) | 0, 0);
+  for (const [rx, sent] of [[ours, oursSent], [theirs, theirsSent]] as const) {
+    if (Atomics.load(rx.counter, 0) !== sent || Atomics.load(rx.counter, 1) !== (Math.imul(perRound, sent / msgs.length) | 0)) {
+      throw new Error(`ringbuf figure: receiver lost or corrupted frames (${Atomics.load(rx.counter, 0)} of ${sent})`);
+    }
+  }
+  Atomics.store(ours.counter, 2, 1);
+  Atomics.store(theirs.counter, 2, 1);
+  await Promise.all([ours.worker.terminate(), theirs.worker.terminate()]);
+  const [a, b] = bench.tasks.map((t) => {
+    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
+    return t.result.throughput.mean * frames.length;
+  });
+  return { ours: a ?? NaN, ringbuf: b ?? NaN };
+}
+
 function frameSizes(): [number, number] {
   const codec = new FrameCodec();
   const sizes = messages(4096).map((m) => codec.encode(m).length);
@@ -233,6 +350,7 @@ export const suite: BenchSuite = {
     process.stderr.write(`transport.frames: msgpack frames of ${min}–${max} B\n`);
     const frames = await framesFigure(quick, 'encoded');
     const e2e = await framesFigure(quick, 'e2e');
+    const vsRingbuf = await ringbufFigure(quick);
     const ringRtt = await rttP50('ring', quick);
     const pmRtt = await rttP50('postMessage', quick);
     const enc = await encodeFigure(quick);
@@ -240,6 +358,8 @@ export const suite: BenchSuite = {
       'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
       // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
       'transport.frames.e2e': figure(e2e.ring, e2e.pm, 'msgs/s'),
+      // Why our own ring: the same frames, decoded by the receiver, against ringbuf.js.
+      'transport.ringbuf': figure(vsRingbuf.ours, vsRingbuf.ringbuf, 'frames/s', 'ratio >= 1 (ours vs ringbuf.js)', vsRingbuf.ours >= vsRingbuf.ringbuf),
       'transport.rtt': figure(ringRtt, pmRtt, 'µs p50', 'ratio <= 0.2', ringRtt <= 0.2 * pmRtt),
       'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
     };

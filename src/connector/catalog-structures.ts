@@ -93,6 +93,22 @@ const NESTED: ReadonlyArray<readonly string[]> = [
   ['sw_if_index'],
 ];
 
+/**
+ * The structures a message of this name may take: its request, details or reply shape (a reply
+ * with extras may also come without them, as an error reply does); none for names outside the catalog.
+ */
+export function catalogShapesFor(name: string): string[][] {
+  const request = REQUEST_FIELDS[name];
+  if (request !== undefined) return [[...HEAD, ...request]];
+  const details = DETAILS_FIELDS[name];
+  if (details !== undefined) return [[...HEAD, ...details]];
+  if (!name.endsWith('_reply')) return [];
+  const base = name.slice(0, -'_reply'.length);
+  if (REQUEST_FIELDS[base] === undefined) return [];
+  const extra = REPLY_EXTRA_FIELDS[base];
+  return extra === undefined ? [[...HEAD, 'retval']] : [[...HEAD, 'retval', ...extra], [...HEAD, 'retval']];
+}
+
 /** A fresh copy of the shared structures list (msgpackr may append private entries to it). */
 export function catalogStructures(): string[][] {
   const out: string[][] = [];

@@ -1,6 +1,6 @@
 // msgpackr encoding of binary-API messages (importable from any thread).
 import { Packr } from 'msgpackr';
-import { catalogStructures } from './catalog-structures.js';
+import { catalogShapesFor, catalogStructures } from './catalog-structures.js';
 import { RecordWriter } from './record-writer.js';
 
 const SHARED = catalogStructures().length;
@@ -36,7 +36,7 @@ export class FrameCodec {
       moreTypes: false,
     });
     const on = options.recordWriter ?? process.env['ENGINE_RECORD_WRITER'] !== 'off';
-    this.#writer = on ? new RecordWriter(catalogStructures()) : null;
+    this.#writer = on ? new RecordWriter(catalogStructures(), catalogShapesFor) : null;
   }
 
   /** Encodes one message; the bytes stay valid until they are copied (they are not reused). */

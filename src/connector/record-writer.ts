@@ -24,23 +24,30 @@ interface Shape {
  * Writes binary-API messages as msgpack records, byte for byte what msgpackr (`useRecords`, the
  * same shared structures, no float32) writes, so msgpackr decodes them — without msgpackr's walk of
  * its key-transition tree for every object: a message's shape is found from its `_msgname`, a
- * nested object's from the key it sits under, and either is checked by comparing keys in order.
+ * nested object's from the key it sits under (last match first), and either is checked by comparing
+ * keys in order.
  * It takes plain objects of a shared structure, arrays, ASCII strings under 256 bytes, booleans,
  * null and 32-bit integers; anything else (a float, an unlisted shape, undefined, a long or
  * non-ASCII string) makes `write` return undefined, and the caller falls back to msgpackr.
  */
 export class RecordWriter {
   readonly #sink = new ByteSink();
-  readonly #top: Shape[];
-  /** `_msgname` → the message shapes (last match first) and the name's encoded bytes. */
+  readonly #shapesFor: (name: string) => ReadonlyArray<readonly string[]>;
+  /** Shapes by their keys joined with ','. */
+  readonly #byKeys = new Map<string, Shape>();
+  /** `_msgname` → the shapes a message of that name may take (last match first) and the name's encoded bytes. */
   readonly #byName = new Map<string, { shapes: Shape[]; name: Uint8Array }>();
 
-  /** `structures` in msgpackr's shared order: entry i has record id 0x40 + i. */
-  constructor(structures: ReadonlyArray<readonly string[]>) {
+  /**
+   * `structures` in msgpackr's shared order (entry i has record id 0x40 + i); `shapesFor` names the
+   * structures a message of a given `_msgname` may take (none: msgpackr writes it).
+   */
+  constructor(structures: ReadonlyArray<readonly string[]>, shapesFor: (name: string) => ReadonlyArray<readonly string[]>) {
+    this.#shapesFor = shapesFor;
     const twoByte = structures.length > 32;
     const shapes: Shape[] = structures.map((keys) => ({ keys, nested: [], write: () => false }));
-    // Whole messages are looked up by name; a nested object may take any other shape.
-    this.#top = shapes.filter((s) => s.keys[0] === '_msgname');
+    for (const s of shapes) this.#byKeys.set(s.keys.join(','), s);
+    // A nested object may take any shape that is not a whole message.
     const inner = shapes.filter((s) => s.keys[0] !== '_msgname');
     shapes.forEach((s, i) => {
       for (let k = 0; k < s.keys.length; k++) s.nested.push([...inner]);
@@ -58,8 +65,10 @@ export class RecordWriter {
     if (entry === undefined) {
       const bytes = this.#sink.encodedString(name);
       if (bytes === undefined) return undefined;
-      this.#byName.set(name, (entry = { shapes: [...this.#top], name: bytes }));
+      const shapes = this.#shapesFor(name).flatMap((keys) => this.#byKeys.get(keys.join(',')) ?? []);
+      this.#byName.set(name, (entry = { shapes, name: bytes }));
     }
+    if (entry.shapes.length === 0) return undefined;
     const sink = this.#sink;
     sink.begin();
     try {

@@ -24,3 +24,10 @@ export class OffloadKeyError extends EngineError {
     this.key = key;
   }
 }
+
+/** Bytes handed in as a state shard that are not one (bad header, offsets outside their areas, a value that is not msgpack). */
+export class ShardFormatError extends EngineError {
+  constructor(message: string) {
+    super('ERR_SHARD_FORMAT', message);
+  }
+}

@@ -11,6 +11,7 @@ import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, packSegment, unpackSegment } from './shard-work.js';
+import { ShardView } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { DiffTaskResult, EncodeTaskResult, OffloadTask } from './task-protocol.js';
 
@@ -174,7 +175,7 @@ class OffloadEngine {
       });
     } else {
       for (let s = 0; s < n; s++) {
-        const out = diffShard(decodeShard(desired.shards[s] as Uint8Array), decodeShard(applied.shards[s] as Uint8Array), this.kinds);
+        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds);
         for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
         out.waves.forEach((seg, w) => {
           if (!seg) return;

@@ -5,7 +5,7 @@ import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { Descriptor } from '../scheduler/descriptor.js';
 import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
-import type { ShardData } from './state-snapshot.js';
+import { ShardView } from './shard-bytes.js';
 
 export const OpCode = Object.freeze({ Delete: 0, Create: 1, Update: 2 } as const);
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
@@ -129,38 +129,45 @@ function failure(key: string, err: unknown, fallbackCode: string): KeyFailure {
 
 /**
  * Merges the sorted keys of desired and applied: creates what is only desired, deletes what is
- * only applied, updates (or re-creates) what differs. Desired values are validated only when they
- * differ from the applied ones (equal raw values need no work).
+ * only applied, updates (or re-creates) what differs. Entries whose value bytes are equal are
+ * skipped without decoding anything; desired values are validated only when they differ from the
+ * applied ones.
  */
-export function diffShard(desired: ShardData, applied: ShardData, kinds: KindTable): DiffOutcome {
+export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable): DiffOutcome {
   const waves: Array<OpSegment | undefined> = new Array<OpSegment | undefined>(kinds.waveCount);
   const failures: KeyFailure[] = [];
   const seg = (w: number): OpSegment => (waves[w] ??= newSegment());
-  const dk = desired.keys;
-  const ak = applied.keys;
+  const dn = desired.length;
+  const an = applied.length;
   let i = 0;
   let j = 0;
   let compared = 0;
-  while (i < dk.length || j < ak.length) {
-    const a = i < dk.length ? (dk[i] as string) : undefined;
-    const b = j < ak.length ? (ak[j] as string) : undefined;
+  while (i < dn || j < an) {
     compared++;
-    if (b === undefined || (a !== undefined && a < b)) {
-      const key = a as string;
-      const v = validDesired(kinds, key, desired.values[i++] as Value, failures);
+    const order = i >= dn ? 1 : j >= an ? -1 : ShardView.compareKeys(desired, i, applied, j);
+    if (order < 0) {
+      const key = desired.key(i);
+      const v = validDesired(kinds, key, desired.value(i++), failures);
       if (!v) continue;
       push(seg(kinds.applyWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Create, key, v.norm, null);
-    } else if (a === undefined || b < a) {
-      const key = b;
-      const had = applied.values[j++] as Value;
+    } else if (order > 0) {
+      const key = applied.key(j);
       const d = kinds.forKey(key);
-      if (!d) continue; // never applied by us
-      const old = validOr(d, key, had);
+      if (!d) {
+        j++;
+        continue; // never applied by us
+      }
+      const old = validOr(d, key, applied.value(j++));
       push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), OpCode.Delete, key, old, null);
     } else {
-      const key = a;
-      const want = desired.values[i++] as Value;
-      const had = applied.values[j++] as Value;
+      if (ShardView.sameValue(desired, i, applied, j)) {
+        i++;
+        j++;
+        continue;
+      }
+      const key = desired.key(i);
+      const want = desired.value(i++);
+      const had = applied.value(j++);
       if (deepEqual(want, had)) continue;
       const v = validDesired(kinds, key, want, failures);
       if (!v) continue;

@@ -1,6 +1,6 @@
-// A key-value state cut into shards of msgpack bytes in SharedArrayBuffers (importable from workers).
-import { Packr } from 'msgpackr';
+// A key-value state cut into shards of bytes in SharedArrayBuffers (importable from workers).
 import type { Value } from '../api/values.js';
+import { ShardView, checkShardHeader, writeShard } from './shard-bytes.js';
 
 /** One decoded shard: keys sorted ascending, values at the same index. */
 export interface ShardData {
@@ -9,11 +9,6 @@ export interface ShardData {
 }
 
 const EMPTY: ShardData = Object.freeze({ keys: [], values: [] });
-
-/** Records are defined inside each shard's bytes: any thread decodes them with a fresh Packr. */
-function packr(): Packr {
-  return new Packr({ useRecords: true, moreTypes: false });
-}
 
 /** FNV-1a over the key's UTF-16 units: cheap, stable across threads and runs. */
 export function shardOf(key: string, shards: number): number {
@@ -32,17 +27,22 @@ export function toShared(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A shard's bytes (in shared memory) from its keys, sorted ascending, and their values. */
 export function encodeShard(data: ShardData): Uint8Array {
-  return toShared(packr().pack(data));
+  return writeShard(data.keys, data.values);
 }
 
+/** Every entry of a shard, decoded (O(shard): the diff reads shards through a ShardView instead). */
 export function decodeShard(bytes: Uint8Array): ShardData {
   if (bytes.length === 0) return EMPTY;
-  const d = packr().unpack(bytes) as ShardData;
-  if (typeof d !== 'object' || d === null || !Array.isArray(d.keys) || !Array.isArray(d.values) || d.keys.length !== d.values.length) {
-    throw new TypeError('shard: not a state shard (expected { keys: string[], values: Value[] })');
+  const view = new ShardView(bytes);
+  const keys: string[] = new Array<string>(view.length);
+  const values: Value[] = new Array<Value>(view.length);
+  for (let i = 0; i < view.length; i++) {
+    keys[i] = view.key(i);
+    values[i] = view.value(i);
   }
-  return d;
+  return { keys, values };
 }
 
 /**
@@ -58,6 +58,7 @@ export class StateSnapshot {
       throw new TypeError(`shards: expected a non-empty array of Uint8Array, received ${Array.isArray(shards) ? `an array of ${shards.length}` : typeof shards}`);
     }
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`size: expected an integer >= 0, received ${String(size)}`);
+    for (const s of shards) checkShardHeader(s);
     this.shards = shards;
     this.size = size;
   }
