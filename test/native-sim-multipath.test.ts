@@ -3,6 +3,7 @@
 import test from 'ava';
 import { VppRetval } from '../src/binapi/retval.js';
 import { DataplaneState } from '../native-sim/dataplane-state.js';
+import { sharedPath } from '../native-sim/route-table.js';
 import { call, dump, newEngine, retval } from './helpers/dataplane-engine.js';
 
 const R = VppRetval;
@@ -129,4 +130,21 @@ test('N2 N5: the route count and the snapshot follow prefixes (not paths); a del
   t.deepEqual([...s.routesOf(7, false)], []);
   s.addDelTable(true, 7, false, '');
   t.deepEqual([...s.routesOf(7, false)], [], 'a re-created table starts empty');
+});
+
+test('N2 N3: prefixes come back from the table exactly as stored (IPv4 range edges, IPv6); identical paths are shared', (t) => {
+  const s = new DataplaneState();
+  const v4 = ['0.0.0.0/0', '255.255.255.255/32', '10.0.0.0/8', '192.168.1.128/25', '1.2.3.4/9', '10.0.0.0/08'];
+  for (const prefix of v4) s.addDelRoute(true, { table_id: 0, is_ip6: false, prefix, paths: [path(0xffffffff, '192.168.0.1')] }, true);
+  s.addDelRoute(true, { table_id: 0, is_ip6: true, prefix: 'fd00::/8', paths: [path(0xffffffff, 'fd00::1')] }, true);
+  t.deepEqual([...s.routesOf(0, false)].map((r) => r.prefix), v4);
+  t.deepEqual([...s.routesOf(0, true)].map((r) => r.prefix), ['fd00::/8']);
+  // The request handler shares identical paths; one route's in-place update leaves the others alone.
+  t.is(sharedPath(0xffffffff, '192.168.0.1', 1, 0), sharedPath(0xffffffff, '192.168.0.1', 1, 0));
+  t.not(sharedPath(0xffffffff, '192.168.0.1', 1, 0), sharedPath(0xffffffff, '192.168.0.1', 4, 0));
+  t.deepEqual(sharedPath(3, '', 1, 0), path(3, ''));
+  s.addDelRoute(true, { table_id: 0, is_ip6: false, prefix: '10.0.0.0/8', paths: [path(0xffffffff, '192.168.0.1', 4)] }, true);
+  t.deepEqual([...s.routesOf(0, false)].map((r) => r.paths[0]?.weight), [1, 1, 4, 1, 1, 1]);
+  for (const prefix of v4) s.addDelRoute(false, { table_id: 0, is_ip6: false, prefix, paths: [path(0xffffffff, '192.168.0.1')] }, true);
+  t.is(s.routes.size, 1);
 });
