@@ -5,6 +5,7 @@ import type { SimFaults } from './sim-types.js';
 export type ControlRequest =
   | { readonly id: number; readonly op: 'hello' | 'snapshot' | 'counters' | 'restart' | 'close' }
   | { readonly id: number; readonly op: 'faults'; readonly faults: SimFaults }
+  | { readonly id: number; readonly op: 'heap'; readonly collect: boolean }
   | { readonly id: number; readonly op: 'attach-ring'; readonly ring: SharedArrayBuffer; readonly ringId: number }
   | { readonly id: number; readonly op: 'detach-ring'; readonly ringId: number }
   | { readonly id: number; readonly op: 'serve-rings' }

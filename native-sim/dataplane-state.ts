@@ -1,6 +1,9 @@
 import type { AclRule } from '../src/binapi/messages.js';
 import { VppRetval } from '../src/binapi/retval.js';
 import { FieldError } from './field-readers.js';
+import { RouteTable, type SimPath, type SimRoute } from './route-table.js';
+
+export type { SimPath, SimRoute } from './route-table.js';
 
 /** `~0`: "no interface" in paths and filters. */
 export const NO_INTERFACE = 0xffffffff;
@@ -37,20 +40,6 @@ export interface SimTable {
   readonly table_id: number;
   readonly is_ip6: boolean;
   name: string;
-}
-
-export interface SimPath {
-  readonly sw_if_index: number;
-  readonly nh: string;
-  readonly weight: number;
-  readonly preference: number;
-}
-
-export interface SimRoute {
-  readonly table_id: number;
-  readonly is_ip6: boolean;
-  readonly prefix: string;
-  readonly paths: readonly SimPath[];
 }
 
 export interface SimNeighbor {
@@ -104,8 +93,8 @@ function tableKey(tableId: number, ip6: boolean): string {
 export class DataplaneState {
   readonly interfaces = new Map<number, SimInterface>();
   readonly tables = new Map<string, SimTable>();
-  /** key: `table:prefix`. */
-  readonly routes = new Map<string, SimRoute>();
+  /** Every table's routes (prefix → paths). */
+  readonly routes = new RouteTable();
   /** key: `sw_if_index:ip`. */
   readonly neighbors = new Map<string, SimNeighbor>();
   readonly acls = new Map<number, SimAcl>();
@@ -126,10 +115,6 @@ export class DataplaneState {
   readonly #tapHosts = new Set<string>();
   /** `socket_id/id` of existing memifs. */
   readonly #memifs = new Set<string>();
-  /** sw_if_index → keys of the routes with a path through it. */
-  readonly #routesByIf = new Map<number, Set<string>>();
-  /** table key → (route key → route). */
-  readonly #routesByTable = new Map<string, Map<string, SimRoute>>();
   /** sw_if_index → keys of its neighbors. */
   readonly #neighborsByIf = new Map<number, Set<string>>();
   /** sw_if_index → interfaces unnumbered to it. */
@@ -201,7 +186,7 @@ export class DataplaneState {
 
   /** The routes of one table. */
   routesOf(tableId: number, ip6: boolean): Iterable<SimRoute> {
-    return this.#routesByTable.get(tableKey(tableId, ip6))?.values() ?? [];
+    return this.routes.routesOf(tableId, ip6);
   }
 
   /** The neighbors on one interface. */
@@ -282,7 +267,7 @@ export class DataplaneState {
     // Like VPP, deleting an interface takes with it everything that hangs on it.
     for (const key of this.#neighborsByIf.get(sw_if_index) ?? []) this.neighbors.delete(key);
     this.#neighborsByIf.delete(sw_if_index);
-    for (const key of [...(this.#routesByIf.get(sw_if_index) ?? [])]) this.#removeRoute(key);
+    this.routes.dropInterface(sw_if_index);
     this.#unbindAcls(sw_if_index);
     for (const other of this.#unnumberedTo.get(sw_if_index) ?? []) other.unnumbered = NO_INTERFACE;
     this.#unnumberedTo.delete(sw_if_index);
@@ -299,14 +284,6 @@ export class DataplaneState {
       this.#memifs.delete(`${iface.socket_id}/${iface.id}`);
     }
     this.interfaces.delete(sw_if_index);
-  }
-
-  #removeRoute(key: string): void {
-    const r = this.routes.get(key);
-    if (!r) return;
-    this.routes.delete(key);
-    this.#routesByTable.get(tableKey(r.table_id, r.is_ip6))?.delete(key);
-    for (const p of r.paths) this.#routesByIf.get(p.sw_if_index)?.delete(key);
   }
 
   #unbindAcls(sw_if_index: number): void {
@@ -389,31 +366,36 @@ export class DataplaneState {
       const user = [...this.interfaces.values()].find((i) => (is_ip6 ? i.vrf6 : i.vrf4) === table_id);
       fail(VppRetval.INVALID_VALUE, `table ${table_id} is still used by sw_if_index ${user?.sw_if_index}`);
     }
-    for (const k of [...(this.#routesByTable.get(key)?.keys() ?? [])]) this.#removeRoute(k);
-    this.#routesByTable.delete(key);
+    this.routes.dropTable(table_id, is_ip6);
     this.tables.delete(key);
   }
 
-  addDelRoute(is_add: boolean, route: SimRoute): void {
-    const tk = tableKey(route.table_id, route.is_ip6);
-    if (!this.tables.has(tk)) fail(VppRetval.NO_SUCH_TABLE, `no IPv${route.is_ip6 ? 6 : 4} table ${route.table_id}`);
-    const key = `${tk}:${route.prefix}`;
+  /**
+   * `ip_route_add_del`. With `multipath` each path is added (or, when the prefix has the same path
+   * already, its weight and preference replaced in place) or deleted on its own, and the prefix goes
+   * with its last path; without it the route is added or deleted whole, as before.
+   */
+  addDelRoute(is_add: boolean, route: SimRoute, multipath = false): void {
+    const { table_id, is_ip6, prefix, paths } = route;
+    if (!this.tables.has(tableKey(table_id, is_ip6))) fail(VppRetval.NO_SUCH_TABLE, `no IPv${is_ip6 ? 6 : 4} table ${table_id}`);
     if (!is_add) {
-      if (!this.routes.has(key)) fail(VppRetval.NO_SUCH_ENTRY, `no route ${route.prefix} in table ${route.table_id}`);
-      this.#removeRoute(key);
+      if (multipath && paths.length > 0) {
+        // All or nothing: every path must be there before any goes.
+        for (const p of paths) {
+          if (!this.routes.hasPath(table_id, is_ip6, prefix, p)) fail(VppRetval.NO_SUCH_ENTRY, `no path ${describePath(p)} of ${prefix} in table ${table_id}`);
+        }
+        for (const p of paths) this.routes.removePath(table_id, is_ip6, prefix, p);
+      } else if (!this.routes.remove(table_id, is_ip6, prefix)) {
+        fail(VppRetval.NO_SUCH_ENTRY, `no route ${prefix} in table ${table_id}`);
+      }
       return;
     }
-    for (const p of route.paths) if (p.sw_if_index !== NO_INTERFACE) this.interface(p.sw_if_index);
-    if (this.routes.has(key)) fail(VppRetval.ENTRY_ALREADY_EXISTS, `route ${route.prefix} exists in table ${route.table_id}`);
-    this.routes.set(key, route);
-    let inTable = this.#routesByTable.get(tk);
-    if (!inTable) this.#routesByTable.set(tk, (inTable = new Map()));
-    inTable.set(key, route);
-    for (const p of route.paths) {
-      if (p.sw_if_index === NO_INTERFACE) continue;
-      let set = this.#routesByIf.get(p.sw_if_index);
-      if (!set) this.#routesByIf.set(p.sw_if_index, (set = new Set()));
-      set.add(key);
+    for (const p of paths) if (p.sw_if_index !== NO_INTERFACE) this.interface(p.sw_if_index);
+    if (multipath) {
+      if (paths.length === 0) fail(VppRetval.INVALID_VALUE, `a multipath add of ${prefix} names no path`);
+      for (const p of paths) this.routes.addPath(table_id, is_ip6, prefix, p);
+    } else if (!this.routes.insert(table_id, is_ip6, prefix, paths)) {
+      fail(VppRetval.ENTRY_ALREADY_EXISTS, `route ${prefix} exists in table ${table_id}`);
     }
   }
 
@@ -519,6 +501,10 @@ export class DataplaneState {
     const set = this.#bdMembers.get(bd_id);
     return set ? [...set].sort((a, b) => a.sw_if_index - b.sw_if_index) : [];
   }
+}
+
+function describePath(p: SimPath): string {
+  return `via ${p.nh || '-'} sw_if_index ${p.sw_if_index === NO_INTERFACE ? '~0' : p.sw_if_index}`;
 }
 
 function checkMtu(mtu: number): void {

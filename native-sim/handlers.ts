@@ -15,6 +15,7 @@ import {
   str,
   u32,
 } from './field-readers.js';
+import { sharedPath } from './route-table.js';
 
 /** Applies one request; returns the reply fields beyond `retval` (throws FieldError to reject). */
 export type RequestHandler = (state: DataplaneState, msg: Fields) => Record<string, unknown> | undefined;
@@ -83,6 +84,7 @@ export const REQUEST_HANDLERS: Readonly<Record<string, RequestHandler>> = Object
   },
   ip_route_add_del: (s, m) => {
     const is_add = bool(m, 'is_add');
+    const is_multipath = bool(m, 'is_multipath', false);
     const r = obj(m, 'route');
     const prefix = ipPrefix(r, 'prefix');
     const list = arr(r, 'paths', []);
@@ -93,9 +95,9 @@ export const REQUEST_HANDLERS: Readonly<Record<string, RequestHandler>> = Object
       const p = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : asFields(v, `paths[${i}]`);
       const nhText = str(p, 'nh', '');
       const nh = nhText === '' ? '' : ipAddress(p, 'nh').ip;
-      paths.push({ sw_if_index: u32(p, 'sw_if_index', NO_INTERFACE), nh, weight: u32(p, 'weight', 1), preference: u32(p, 'preference', 0) });
+      paths.push(sharedPath(u32(p, 'sw_if_index', NO_INTERFACE), nh, u32(p, 'weight', 1), u32(p, 'preference', 0)));
     }
-    return void s.addDelRoute(is_add, { table_id: u32(r, 'table_id', 0), is_ip6: prefix.v6, prefix: prefix.key, paths });
+    return void s.addDelRoute(is_add, { table_id: u32(r, 'table_id', 0), is_ip6: prefix.v6, prefix: prefix.key, paths }, is_multipath);
   },
   ip_neighbor_add_del: (s, m) => {
     const is_add = bool(m, 'is_add');

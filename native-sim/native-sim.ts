@@ -5,7 +5,7 @@ import { createDoorbell, createRing } from '../src/connector/ring.js';
 import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
 import { validateFaults } from './sim-engine.js';
 import { SimBusyError, SimClosedError, SimControlError } from './sim-errors.js';
-import type { SimCounters, SimFaults, SimSnapshot } from './sim-types.js';
+import type { SimCounters, SimFaults, SimHeapUsage, SimSnapshot } from './sim-types.js';
 
 export interface NativeSimOptions {
   /** Seed of the fault-injection PRNG. @default 1 */
@@ -130,6 +130,12 @@ export class NativeSim {
   /** Message, injected-error and protocol-error counters (N5). */
   async counters(): Promise<SimCounters> {
     return (await this.#e.call({ op: 'counters' })) as SimCounters;
+  }
+
+  /** The sim thread's heap; `collect` runs a full GC there first (diagnostics, for benchmarks). */
+  async heapUsage(collect = false): Promise<SimHeapUsage> {
+    if (typeof collect !== 'boolean') throw new TypeError(`collect: expected a boolean, received ${typeof collect}`);
+    return (await this.#e.call({ op: 'heap', collect })) as SimHeapUsage;
   }
 
   /** Changes fault injection (N4); fields left out keep their setting. */

@@ -76,3 +76,13 @@ export interface SimFaults {
   /** Re-seed the fault PRNG. */
   readonly seed?: number;
 }
+
+/** The sim thread's own V8 heap, in bytes (diagnostics: the bench tells live state from garbage). */
+export interface SimHeapUsage {
+  /** Heap in use when asked. */
+  readonly used: number;
+  /** Heap in use after a full collection of the sim isolate (= `used` when none was asked for). */
+  readonly live: number;
+  /** Heap reserved by the isolate after that collection. */
+  readonly total: number;
+}

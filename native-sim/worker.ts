@@ -1,10 +1,13 @@
 // The native-sim thread: owns the simulated dataplane, serves the rings (or postMessage).
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
 import { RingReader, RingWriter } from '../src/connector/ring.js';
 import { RecentWaits } from '../src/connector/adaptive-spin.js';
 import type { ControlReply, ControlRequest, SimWorkerData } from './control-protocol.js';
+import type { SimHeapUsage } from './sim-types.js';
 import { type OutMessage, SimEngine, validateFaults } from './sim-engine.js';
 
 const data = workerData as SimWorkerData;
@@ -29,6 +32,23 @@ let mode: Mode = { kind: 'rings' };
 const delayed: Array<{ due: number; bytes: Uint8Array | null; msg: OutMessage | null }> = [];
 let pmTimer: NodeJS.Timeout | null = null;
 
+let collectGarbage: (() => void) | null = null;
+
+function heapUsage(collect: boolean): SimHeapUsage {
+  const before = getHeapStatistics();
+  const used = before.used_heap_size;
+  if (!collect) return { used, live: used, total: before.total_heap_size };
+  if (!collectGarbage) {
+    // Only when asked (benchmarks): exposes gc to a fresh context, as the main thread's bench does.
+    setFlagsFromString('--expose-gc');
+    collectGarbage = runInNewContext('gc') as () => void;
+  }
+  collectGarbage();
+  collectGarbage();
+  const after = getHeapStatistics();
+  return { used, live: after.used_heap_size, total: after.total_heap_size };
+}
+
 function reply(r: ControlReply): void {
   control.postMessage(r);
 }
@@ -42,6 +62,8 @@ function handleControl(req: ControlRequest): void {
         return reply({ id: req.id, ok: true, value: engine.snapshot() });
       case 'counters':
         return reply({ id: req.id, ok: true, value: engine.counters() });
+      case 'heap':
+        return reply({ id: req.id, ok: true, value: heapUsage(req.collect) });
       case 'faults':
         engine.setFaults(validateFaults(req.faults), performance.now());
         return reply({ id: req.id, ok: true, value: null });

@@ -82,7 +82,7 @@ test('V1: the record writer writes catalog messages byte for byte as msgpackr do
 test('V1: values outside the writer fall back to msgpackr and still round-trip', (t) => {
   const writer = new RecordWriter(catalogStructures(), catalogShapesFor);
   const codec = new FrameCodec();
-  const base = () => ({ _msgname: 'ip_route_add_del', context: 1, is_add: true, route: { table_id: 0, prefix: '10.0.0.0/8', paths: [] as unknown[] } });
+  const base = () => ({ _msgname: 'ip_route_add_del', context: 1, is_add: true, is_multipath: false, route: { table_id: 0, prefix: '10.0.0.0/8', paths: [] as unknown[] } });
   const cases: Array<[string, Record<string, unknown>]> = [
     ['a float', { ...base(), is_add: 1.5 }],
     ['an integer beyond 32 bits', { ...base(), context: 2 ** 40 }],

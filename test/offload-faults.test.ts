@@ -63,8 +63,9 @@ test('V4, S5: a non-zero retval from the sim is a VppApiError for that key only'
   const s = await startOffloadStack({ inlineThreshold: 0 });
   t.teardown(() => s.close());
   const desired = StateSnapshot.fromEntries(Array.from({ length: 100 }, (_, i) => route(i)), SHARDS);
-  // The applied snapshot claims route 7 exists, but the sim never had it: its delete fails.
-  const ghost = route(7, { preference: 9 });
+  // The applied snapshot claims route 700 exists, but the sim never had it: its delete fails
+  // (NO_SUCH_ENTRY). A changed route would not do: its update is a multipath add, which succeeds.
+  const ghost = route(700);
   const applied = StateSnapshot.fromEntries([ghost], SHARDS);
   const r = await s.pool.sync(desired, applied, { mode: 'pool' });
   t.is(r.errors.length, 1);

@@ -33,7 +33,7 @@ test('S3, S4: a sharded resync creates dependencies first and deletes dependents
   t.is(after.tables.filter((x) => x.table_id !== 0).length, 0);
 });
 
-test('S1: an unchanged state is a no-op, a changed value is re-created, and the shard count does not change the outcome', async (t) => {
+test('S1: an unchanged state is a no-op, a changed value is updated, and the shard count does not change the outcome', async (t) => {
   const s = await startOffloadStack({ inlineThreshold: 0 });
   t.teardown(() => s.close());
   for (const shards of [1, 3, 16]) {
@@ -46,7 +46,7 @@ test('S1: an unchanged state is a no-op, a changed value is re-created, and the 
     const changed = state.map(([k, v]): [string, Record<string, unknown>] => (k.includes('/route/') && (v['dstNetwork'] as string).endsWith('.0.0/24') ? [k, { ...v, preference: 5 }] : [k, v]));
     const r = await s.pool.sync(StateSnapshot.fromEntries(changed, shards), first.applied);
     t.deepEqual(r.errors, []);
-    t.is(r.ops, 2, 'one route: delete + create (routes have no update)');
+    t.is(r.ops, 1, 'one route: a preference change is one in-place update');
     const gone = await s.pool.sync(StateSnapshot.empty(shards), r.applied);
     t.deepEqual(gone.errors, []);
   }

@@ -17,10 +17,10 @@ function base(): Values {
   return new Map<string, Value>([...layeredState(ROUTES), ...Array.from({ length: 40 }, (_, i) => arp(i))]);
 }
 
-/** 10 % of the routes change (a re-create), 5 % go, 5 % are new; one loopback goes with its routes. */
+/** 10 % of the routes change (an in-place update), 5 % go, 5 % are new; one loopback goes with its routes. */
 function changed(): Values {
   const m = base();
-  // The key holds no preference: the same key with a new value, which routes can only re-create.
+  // The key holds no preference: the same key with a new value, which routes update in place.
   for (let i = 0; i < ROUTES; i += 10) m.set(...(route(i, i % 3 === 0 ? { vrf: 1, via: 'loop1', preference: 7 } : { vrf: 1, preference: 7 }) as [string, Value]));
   for (let i = 5; i < ROUTES; i += 20) m.delete(route(i, i % 3 === 0 ? { vrf: 2, via: 'loop2' } : { vrf: 2 })[0]);
   for (let i = ROUTES; i < ROUTES + 60; i++) m.set(...(route(i, { vrf: 1 }) as [string, Value]));
@@ -48,7 +48,7 @@ async function compare(t: ExecutionContext, pooled: SchedStack, inline: SchedSta
   for (const k of keys) t.deepEqual(pooled.s.getStatus(k), inline.s.getStatus(k), `${label}: status of ${k}`);
 }
 
-test('S1, S4, S7: a full resync through the pool gives the same sb dump, records and statuses as inline (create, re-create, delete)', async (t) => {
+test('S1, S4, S7: a full resync through the pool gives the same sb dump, records and statuses as inline (create, update, delete)', async (t) => {
   const [pooled, inline] = await Promise.all([schedStack(t, { offload: { inlineThreshold: 200 } }), schedStack(t, { offload: null })]);
   await compare(t, pooled, inline, base(), 'initial');
   await compare(t, pooled, inline, changed(), '10 % changed');

@@ -124,11 +124,16 @@ export const suite: BenchSuite = {
       out['commit.latency.p50'] = figure(small.p50, raw.p50, 'µs', '<= 30 (baseline: bare connector round trip)', small.p50 <= 30);
       out['commit.latency.p99'] = figure(small.p99, raw.p99, 'µs', '<= 300 (baseline: bare connector round trip)', small.p99 <= 300);
 
+      const simBefore = await sim.heapUsage(true);
       const rssBefore = rssMB();
       const heapBefore = process.memoryUsage().heapUsed;
       const t0 = performance.now();
       await populate(s, 1000, big + 1000);
       const populateS = (performance.now() - t0) / 1000;
+      // First as before (only this isolate collected), then with the sim isolate's garbage gone too:
+      // decoded messages left in the sim thread are not state, but RSS counts them until its GC runs.
+      const grownNoSimGc = rssMB() - rssBefore;
+      const simAfter = await sim.heapUsage(true);
       const grown = rssMB() - rssBefore;
       const heapGrown = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
       const applied = (await s.dump('config/vpp/v2/route/', 'cached')).size;
@@ -141,6 +146,9 @@ export const suite: BenchSuite = {
       out['update.scale'] = figure(large.p50, small.p50, 'µs p50', `<= 1.5 (${tag} vs 1k applied)`, ratio <= 1.5);
       out[`memory.${tag}`] = figure(grown, null, 'MB RSS', quick ? 'for the record (scheduler + sim)' : '<= 600 (scheduler + sim)', quick ? undefined : grown <= 600);
       out[`memory.${tag}.heap`] = figure(heapGrown, null, 'MB heap', 'for the record: main-thread heap (scheduler + connector)');
+      out[`memory.${tag}.nosimgc`] = figure(grownNoSimGc, null, 'MB RSS', 'for the record: RSS growth before the sim isolate is collected');
+      out[`memory.${tag}.sim`] = figure((simAfter.live - simBefore.live) / 1024 / 1024, null, 'MB heap', 'for the record: live sim-isolate heap growth (its state)');
+      out[`memory.${tag}.sim.garbage`] = figure((simAfter.used - simAfter.live) / 1024 / 1024, null, 'MB heap', 'for the record: sim-isolate garbage its GC had not yet reclaimed');
     } finally {
       await s.close();
       await connector.close();

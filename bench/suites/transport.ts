@@ -17,6 +17,7 @@ function messages(n: number): Array<Record<string, unknown>> {
       case 0:
         out.push(requestMessage('ip_route_add_del', ctx, {
           is_add: true,
+          is_multipath: true,
           route: {
             table_id: i % 3,
             prefix: `10.${octet}.${(i >> 8) & 0xff}.0/24`,

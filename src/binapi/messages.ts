@@ -38,6 +38,8 @@ export interface Requests {
   ip_table_add_del: { is_add: boolean; table: { table_id: number; is_ip6: boolean; name?: string } };
   ip_route_add_del: {
     is_add: boolean;
+    /** Add or remove one path of the prefix (an add of an existing path replaces its weight and preference). */
+    is_multipath?: boolean;
     route: {
       table_id: number;
       prefix: string;

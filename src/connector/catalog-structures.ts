@@ -22,7 +22,7 @@ export const REQUEST_FIELDS: Readonly<Record<string, readonly string[]>> = Objec
   sw_interface_set_unnumbered: ['sw_if_index', 'unnumbered_sw_if_index', 'is_add'],
   sw_interface_add_del_address: ['sw_if_index', 'is_add', 'prefix'],
   ip_table_add_del: ['is_add', 'table'],
-  ip_route_add_del: ['is_add', 'route'],
+  ip_route_add_del: ['is_add', 'is_multipath', 'route'],
   ip_neighbor_add_del: ['is_add', 'neighbor'],
   acl_add_replace: ['acl_index', 'tag', 'r'],
   acl_del: ['acl_index'],

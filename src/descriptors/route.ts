@@ -26,9 +26,11 @@ function zeroAddr(dst: string): string {
   return isIPv6(dst) ? '::' : '0.0.0.0';
 }
 
+/** One path of the prefix, added (or replaced in place) or deleted on its own: VPP's multipath. */
 function routeFields(v: RouteValue, isAdd: boolean, sw: number): Record<string, unknown> {
   return {
     is_add: isAdd,
+    is_multipath: true,
     route: {
       table_id: v.vrfId,
       prefix: v.dstNetwork,
@@ -44,7 +46,11 @@ function outgoingIndex(v: RouteValue, md: { get(key: string): number | undefined
   return sw;
 }
 
-/** Static routes (ip_route_add_del), one path per key. Any change is a re-create. */
+/**
+ * Static routes (ip_route_add_del), one path per key: keys with the same destination and different
+ * next hops or interfaces are paths of one prefix. The key holds everything but weight and
+ * preference, so an update is one multipath add that replaces the path in place.
+ */
 export const routeDescriptor: Descriptor = {
   name: 'vpp-route',
   keyPrefix: ROUTE_PREFIX,
@@ -79,6 +85,11 @@ export const routeDescriptor: Descriptor = {
   create(_key, value, md) {
     const v = asRoute(value);
     return { requests: [{ name: 'ip_route_add_del', fields: routeFields(v, true, outgoingIndex(v, md)) }] };
+  },
+
+  update(_key, _oldValue, newValue, md) {
+    const v = asRoute(newValue);
+    return [{ name: 'ip_route_add_del', fields: routeFields(v, true, outgoingIndex(v, md)) }];
   },
 
   delete(_key, value, md) {
