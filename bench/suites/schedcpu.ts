@@ -119,7 +119,7 @@ export const suite: BenchSuite = {
     const client = new InstantClient();
     const scheduler = new Scheduler({ connector: client });
     const full = await measure(scheduler, n, rounds, (count) => {
-      // Past the warm-up every put changes its route's preference: a delete and a create per key.
+      // Past the warm-up every put changes its route's preference: at least one request per key.
       if (client.sent < count * HANDLERS * KEYS) throw new Error(`schedcpu: ${client.sent} requests for ${count} events`);
       client.sent = 0;
     });
