@@ -166,3 +166,25 @@ test('C13: a done() that throws is logged and the loop goes on', async (t) => {
   t.true(h.logger.entries.some((e) => e.level === 'error' && e.msg.includes('done exploded')));
   await h.controller.close();
 });
+
+test('C1: a run of slow events yields to timers and I/O every few milliseconds, not only every 512 events', async (t) => {
+  const h = harness(['A']);
+  let processed = 0;
+  h.handlers[0]!.onUpdate = () => {
+    // A synchronous handler that takes 1 ms: 100 of them would hold the loop for 100 ms.
+    const until = performance.now() + 1;
+    while (performance.now() < until);
+    processed++;
+  };
+  await h.controller.start();
+  const resync = tracked(new DBResync());
+  h.controller.pushEvent(resync);
+  await resync.settled;
+  const events = Array.from({ length: 100 }, (_, i) => tracked(pod(`p${i}`)));
+  for (const ev of events) h.controller.pushEvent(ev);
+  const seenByTimer = await new Promise<number>((r) => setImmediate(() => r(processed)));
+  await Promise.all(events.map((e) => e.settled));
+  t.is(processed, 100);
+  t.true(seenByTimer < 50, `a timer ran only after ${seenByTimer} of 100 events`);
+  await h.controller.close();
+});

@@ -56,8 +56,10 @@ export const CONTROLLER_STATUS_NAME = 'controller';
 export const DB_SOURCE = 'db';
 
 const MINUTE_MS = 60_000;
-// Events processed back to back before the loop yields a macrotask to timers and I/O.
+// Events processed back to back before the loop yields a macrotask to timers and I/O: at most
+// this many, and no longer than TURN_MS (the clock is read every 16 events: a read costs ~0.5 µs).
 const EVENTS_PER_TURN = 512;
+const TURN_MS = 10;
 const METHOD_NAMES = ['FullResync', 'DownstreamResync', 'UpstreamResync', 'Update'] as const;
 
 /** A queued follow-up; the main queue holds bare events (pushed from outside: no follow-up). */
@@ -142,6 +144,7 @@ export class ControllerEngine {
   #busy = false;
   #drainScheduled = false;
   #sinceYield = 0;
+  #turnStart = 0;
   #seqNum = 0;
   #resyncCount = 0;
 
@@ -383,6 +386,7 @@ export class ControllerEngine {
   readonly #drain = (): void => {
     this.#drainScheduled = false;
     this.#sinceYield = 0;
+    this.#turnStart = performance.now();
     this.#pump();
   };
 
@@ -393,7 +397,8 @@ export class ControllerEngine {
    */
   #pump(): void {
     while (!this.#busy && !this.#loopEnded && this.#started) {
-      if (++this.#sinceYield > EVENTS_PER_TURN) {
+      const n = ++this.#sinceYield;
+      if (n > EVENTS_PER_TURN || ((n & 15) === 0 && performance.now() - this.#turnStart > TURN_MS)) {
         this.#scheduleDrain();
         return;
       }
