@@ -1,11 +1,11 @@
 import type { VppConnector } from '../connector/index.js';
 
 /**
- * The crossover measured by `bench/suites/resync.ts` (`resync.crossover`, 2 cores): once
- * native-sim's per-message cost had halved, the pool was slower at 3,000 keys, won or lost at
- * 10,000 from run to run, tied at 30,000 and won from 100,000 on (before, it won from 3,000 on).
+ * The crossover measured by `bench/suites/resync.ts` (`resync.crossover`, 2 cores): since the diff
+ * compares unchanged entries as bytes, the pool is slower at 3,000 keys and wins from 10,000 on in
+ * every run (0.72–0.74 at 10,000; before, it won or lost there and the default was 30,000).
  */
-export const DEFAULT_INLINE_THRESHOLD = 30_000;
+export const DEFAULT_INLINE_THRESHOLD = 10_000;
 
 export interface OffloadOptions {
   /** The connector whose producer rings the workers write into. */
