@@ -61,6 +61,27 @@ test('S2: bad routes are invalid: host bits set, key not matching the value, mix
   t.regex(msgs, /same address family/);
 });
 
+test('S2: the IPv4 fast path of route validation refuses what the general readers refuse, with the same messages', async (t) => {
+  const { s } = await realStack(t);
+  const bad = new Map<string, Record<string, unknown>>([
+    ['config/vpp/v2/route/vrf/0/dst/fd00::/64/gw/10.0.0.1', { vrfId: 0, dstNetwork: 'fd00::/64', nextHopAddr: '10.0.0.1' }],
+    ['config/vpp/v2/route/vrf/0/dst/10.3.0.0/33', { vrfId: 0, dstNetwork: '10.3.0.0/33' }],
+    ['config/vpp/v2/route/vrf/0/dst/10.4.0.0/24/gw/10.0.0.256', { vrfId: 0, dstNetwork: '10.4.0.0/24', nextHopAddr: '10.0.0.256' }],
+    ['config/vpp/v2/route/vrf/0/dst/10.5.0.0/24', { vrfId: 0, dstNetwork: 7 }],
+  ]);
+  const r = await s.commit(bad, {});
+  const byKey = new Map(r.error?.kvErrors.map((e) => [e.key, e.error.message]));
+  t.is(byKey.size, 4);
+  t.regex(byKey.get('config/vpp/v2/route/vrf/0/dst/fd00::/64/gw/10.0.0.1') ?? '', /same address family/);
+  t.regex(byKey.get('config/vpp/v2/route/vrf/0/dst/10.3.0.0/33') ?? '', /dstNetwork must be a CIDR/);
+  t.regex(byKey.get('config/vpp/v2/route/vrf/0/dst/10.4.0.0/24/gw/10.0.0.256') ?? '', /nextHopAddr must be an IP address/);
+  t.regex(byKey.get('config/vpp/v2/route/vrf/0/dst/10.5.0.0/24') ?? '', /dstNetwork must be a CIDR.*number 7/);
+  // IPv6 routes still take the general readers.
+  const v6 = { vrfId: 0, dstNetwork: 'fd00::/64', nextHopAddr: 'fd00::1' };
+  const ok = await s.commit(new Map([['config/vpp/v2/route/vrf/0/dst/fd00::/64/gw/fd00::1', v6]]), {});
+  t.falsy(ok.error);
+});
+
 test('S2: ARP entries depend on their interface; VRF labels round-trip', async (t) => {
   const { s } = await realStack(t);
   const arp = { interface: 'e1', ipAddress: '10.0.0.5', physAddress: '02:00:00:00:00:05', static: true };

@@ -2,7 +2,8 @@ import type { Value } from '../api/values.js';
 import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
 import { INTERFACE_PREFIX, ROUTE_PREFIX, interfaceKey, routeKey, vrfTableKey } from './keys.js';
-import { FieldReader, isIPv6, isNetworkAddress } from './value-checks.js';
+import { parseIPv4 } from './ipv4-text.js';
+import { FieldReader, IPV4_HOST_BITS, NOT_IPV4_CIDR, ipv4Network, isIPv6, isNetworkAddress } from './value-checks.js';
 
 /** The normalized route value. */
 export interface RouteValue {
@@ -58,12 +59,26 @@ export const routeDescriptor: Descriptor = {
 
   validate(key, value) {
     const f = new FieldReader(key, value);
-    const dst = f.cidr('dstNetwork');
-    if (!isNetworkAddress(dst)) f.fail('dstNetwork', 'a network address (host bits zero)', dst);
+    // IPv4 text is read once here (the common case, validated per put and per changed resync
+    // entry); anything else takes the general readers.
+    const rawDst = f.raw('dstNetwork');
+    const net = typeof rawDst === 'string' ? ipv4Network(rawDst) : NOT_IPV4_CIDR;
+    let dst: string;
+    let dst6: boolean;
+    if (net >= 0) {
+      dst = rawDst as string;
+      dst6 = false;
+    } else {
+      dst = f.cidr('dstNetwork');
+      if (net === IPV4_HOST_BITS || !isNetworkAddress(dst)) f.fail('dstNetwork', 'a network address (host bits zero)', dst);
+      dst6 = isIPv6(dst);
+    }
     const out: Record<string, unknown> = { vrfId: f.uint('vrfId', 0), dstNetwork: dst };
     if (f.has('nextHopAddr') && f.raw('nextHopAddr') !== '') {
-      const nh = f.ip('nextHopAddr');
-      if (isIPv6(nh) !== isIPv6(dst)) f.fail('nextHopAddr', 'of the same address family as dstNetwork', nh);
+      const rawNh = f.raw('nextHopAddr');
+      const nh4 = typeof rawNh === 'string' && parseIPv4(rawNh) >= 0;
+      const nh = nh4 ? (rawNh as string) : f.ip('nextHopAddr');
+      if ((!nh4 && isIPv6(nh)) !== dst6) f.fail('nextHopAddr', 'of the same address family as dstNetwork', nh);
       out.nextHopAddr = nh;
     }
     if (f.has('outgoingInterface') && f.raw('outgoingInterface') !== '') out.outgoingInterface = f.name('outgoingInterface');

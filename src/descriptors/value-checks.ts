@@ -136,6 +136,24 @@ export function isIPv6(addr: string): boolean {
   return isIP(addr.slice(0, end)) === 6;
 }
 
+/** `ipv4Network` of a CIDR that is not an IPv4 one. */
+export const NOT_IPV4_CIDR = -2;
+/** `ipv4Network` of an IPv4 CIDR with host bits set. */
+export const IPV4_HOST_BITS = -1;
+
+/**
+ * One pass over an IPv4 CIDR (the form `isCidr` accepts): its address when the host bits are zero,
+ * IPV4_HOST_BITS when they are not, NOT_IPV4_CIDR for anything else (IPv6, malformed).
+ */
+export function ipv4Network(cidr: string): number {
+  const slash = cidr.indexOf('/');
+  const addr = slash < 0 ? -1 : parseIPv4(cidr, 0, slash);
+  if (addr < 0) return NOT_IPV4_CIDR;
+  const len = parsePrefixLength(cidr, slash + 1);
+  if (len < 0 || len > 32) return NOT_IPV4_CIDR;
+  return len === 32 || addr % 2 ** (32 - len) === 0 ? addr : IPV4_HOST_BITS;
+}
+
 /** For IPv4 CIDRs: whether the host bits are zero (a network address). IPv6 is not checked. */
 export function isNetworkAddress(cidr: string): boolean {
   const slash = cidr.indexOf('/');
