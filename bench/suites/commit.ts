@@ -8,6 +8,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
 import { type BenchSuite, type Figure, figure } from '../figure.js';
+import { InstantClient } from '../route-updates.js';
 import { startNativeSim } from '../../native-sim/index.js';
 import { VppConnector } from '../../src/connector/index.js';
 import { Scheduler } from '../../src/scheduler/index.js';
@@ -85,13 +86,7 @@ async function measureRaw(connector: VppConnector, swIfIndex: number, quick: boo
  * client. Heap, not RSS: it runs after the whole-stack figure, whose freed pages RSS would hide.
  */
 async function schedulerOnlyMemory(n: number): Promise<number> {
-  const ok = { retval: 0 };
-  const instant = {
-    request: () => Promise.resolve(ok),
-    requestBatch: (msgs: ReadonlyArray<unknown>) => Promise.resolve(msgs.map(() => ok)),
-    dump: () => Promise.resolve([]),
-    onRestart: () => () => {},
-  };
+  const instant = new InstantClient();
   rssMB(); // collects garbage
   const before = process.memoryUsage().heapUsed;
   const s = new Scheduler({ connector: instant, historySize: 100 });

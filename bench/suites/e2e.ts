@@ -2,12 +2,7 @@
 // each, scheduler, connector over SharedArrayBuffer rings, native-sim, replies — beside the same
 // engine with the postMessage (structured clone) transport.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import {
-  DBResync,
-  type Event,
-  type EventHandler,
-  type UpdateOperations,
-} from '../../src/api/index.js';
+import { DBResync } from '../../src/api/index.js';
 import { Piscina } from 'piscina';
 import { Bench } from 'tinybench';
 import { FrameCodec, requestMessage } from '../../src/connector/index.js';
@@ -17,36 +12,14 @@ import { toShared } from '../../src/offload/state-snapshot.js';
 import type { EncodeTaskResult } from '../../src/offload/task-protocol.js';
 import { Engine } from '../../src/engine/index.js';
 import { CountedUpdate, UpdateBatch } from '../counted-update.js';
+import { HANDLERS, KEYS, SLOTS, routeUpdateHandlers } from '../route-updates.js';
 import { figure, type BenchSuite, type Figure } from '../figure.js';
-
-const KEYS = 5;
-const HANDLERS = 3;
-/** Distinct routes per handler; events cycle through them, flipping the preference each round. */
-const SLOTS = 4096;
 
 const routeUpdates = new UpdateBatch();
 
-function handler(h: number): EventHandler {
-  return {
-    toString: () => `routes-${h}`,
-    handlesEvent: (e: Event) => e instanceof CountedUpdate,
-    resync: () => undefined,
-    update: (event: Event, txn: UpdateOperations) => {
-      const id = (event as CountedUpdate).id;
-      for (let k = 0; k < KEYS; k++) {
-        const slot = (id * KEYS + k) % SLOTS;
-        const round = Math.floor((id * KEYS + k) / SLOTS);
-        const v = { vrfId: 0, dstNetwork: `10.${h}.${slot >>> 4}.${(slot & 15) << 4}/28`, nextHopAddr: '192.168.0.1', weight: 1, preference: round & 1 };
-        txn.put(routeKey(v), v);
-      }
-    },
-    revert: () => undefined,
-  };
-}
-
 async function start(transport: 'ring' | 'postMessage'): Promise<Engine> {
   const engine = await Engine.start({
-    handlers: Array.from({ length: HANDLERS }, (_, h) => handler(h)),
+    handlers: routeUpdateHandlers(),
     config: { eventQueueSize: 100_000 },
     stack: { connector: { transport, pingInterval: 0, replyTimeout: 30_000 } },
   });

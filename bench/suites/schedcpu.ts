@@ -8,60 +8,15 @@ import {
   DBResync,
   type CommitOptions,
   type CommitResult,
-  type Event,
-  type EventHandler,
   type KVScheduler,
   type RecordedTxn,
-  type UpdateOperations,
   type Value,
 } from '../../src/api/index.js';
 import { Controller } from '../../src/controller/index.js';
-import { routeKey } from '../../src/descriptors/index.js';
-import { Scheduler, type BinapiClient, type Reply } from '../../src/scheduler/index.js';
+import { Scheduler } from '../../src/scheduler/index.js';
 import { CountedUpdate, UpdateBatch } from '../counted-update.js';
+import { HANDLERS, InstantClient, KEYS, SLOTS, routeUpdateHandlers } from '../route-updates.js';
 import { figure, type BenchSuite } from '../figure.js';
-
-const KEYS = 5;
-const HANDLERS = 3;
-const SLOTS = 4096;
-
-function handler(h: number): EventHandler {
-  return {
-    toString: () => `routes-${h}`,
-    handlesEvent: (e: Event) => e instanceof CountedUpdate,
-    resync: () => undefined,
-    update: (event: Event, txn: UpdateOperations) => {
-      const id = (event as CountedUpdate).id;
-      for (let k = 0; k < KEYS; k++) {
-        const slot = (id * KEYS + k) % SLOTS;
-        const round = Math.floor((id * KEYS + k) / SLOTS);
-        const v = { vrfId: 0, dstNetwork: `10.${h}.${slot >>> 4}.${(slot & 15) << 4}/28`, nextHopAddr: '192.168.0.1', weight: 1, preference: round & 1 };
-        txn.put(routeKey(v), v);
-      }
-    },
-    revert: () => undefined,
-  };
-}
-
-const OK: Reply = Object.freeze({ retval: 0 });
-
-/** Answers every request with success at once; counts what it was sent. */
-class InstantClient implements BinapiClient {
-  sent = 0;
-  request(): Promise<Reply> {
-    return Promise.resolve(OK);
-  }
-  requestBatch(msgs: ReadonlyArray<{ name: string }>): Promise<Array<Reply | Error>> {
-    this.sent += msgs.length;
-    return Promise.resolve(msgs.map(() => OK));
-  }
-  dump(): Promise<Reply[]> {
-    return Promise.resolve([]);
-  }
-  onRestart(): () => void {
-    return () => undefined;
-  }
-}
 
 /** Resolves every commit at once: the controller's share alone. */
 class NoopScheduler implements KVScheduler {
@@ -79,7 +34,7 @@ class NoopScheduler implements KVScheduler {
 /** CPU µs per event (median of `rounds` batches of `n`) through a controller over `scheduler`. */
 async function measure(scheduler: KVScheduler, n: number, rounds: number, check: (n: number) => void): Promise<number> {
   const batch = new UpdateBatch();
-  const controller = new Controller({ handlers: Array.from({ length: HANDLERS }, (_, h) => handler(h)), scheduler, config: { eventQueueSize: 100_000 } });
+  const controller = new Controller({ handlers: routeUpdateHandlers(), scheduler, config: { eventQueueSize: 100_000 } });
   await controller.start();
   try {
     const resync = new DBResync();

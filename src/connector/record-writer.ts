@@ -128,13 +128,13 @@ class ByteSink {
     this.begin();
     try {
       this.value(s, []);
+      return this.#buf.slice(this.#start, this.#pos);
     } catch (e) {
       if (e !== DECLINE) throw e;
       return undefined;
     } finally {
       this.abandon();
     }
-    return this.#buf.slice(this.#start, this.#start + (s.length < 0x20 ? 1 : 2) + s.length);
   }
 
   /** Writes `o` as the first candidate shape it matches, which then moves to the front. */

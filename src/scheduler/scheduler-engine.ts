@@ -53,6 +53,27 @@ class TxnContext {
 const REMOVED_KEPT = 10_000;
 
 /** The scheduler's engine: state, planning, execution, records (the facade validates). */
+/** Notes a plan's pending keys in the transaction; returns the (empty) list its op records go to. */
+function notePending(p: Plan, tx: TxnContext): RecordedOp[] {
+  for (const k of p.pending) {
+    tx.touched.add(k);
+    tx.pending.push(k);
+  }
+  return [];
+}
+
+/** Records ops [from, to) of a plan: one record per op, shared by `planned` and (when it succeeded) `executed`. */
+function recordOps(p: Plan, tx: TxnContext, note: string | undefined, from: number, to: number, recs: RecordedOp[]): RecordedOp[] {
+  for (let i = from; i < to; i++) {
+    const op = p.ops[i] as PlannedOp;
+    tx.touched.add(op.key);
+    const ro = recordedOp(op, note);
+    recs.push(ro);
+    tx.planned.push(ro);
+  }
+  return recs;
+}
+
 export class SchedulerEngine {
   readonly registry = new DescriptorRegistry();
   readonly #store = new StateStore(this.registry);
@@ -274,37 +295,19 @@ export class SchedulerEngine {
    */
   #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
     if (p.ops.length >= YIELD_CHUNK) return this.#runBigPlan(p, tx, stopOnError, note);
-    for (const k of p.pending) {
-      tx.touched.add(k);
-      tx.pending.push(k);
+    if (p.ops.length === 0) {
+      notePending(p, tx);
+      return DONE;
     }
-    if (p.ops.length === 0) return DONE;
-    // One record object per op, shared by `planned` and (when it succeeded) `executed`.
-    const recs: RecordedOp[] = [];
-    for (let i = 0; i < p.ops.length; i++) {
-      const op = p.ops[i] as PlannedOp;
-      tx.touched.add(op.key);
-      const ro = recordedOp(op, note);
-      recs.push(ro);
-      tx.planned.push(ro);
-    }
-    return this.#execute(p, tx, stopOnError, recs);
+    return this.#execute(p, tx, stopOnError, recordOps(p, tx, note, 0, p.ops.length, notePending(p, tx)));
   }
 
   /** `#runPlan` for a plan of YIELD_CHUNK ops or more: yields to the event loop while recording. */
   async #runBigPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
-    for (const k of p.pending) {
-      tx.touched.add(k);
-      tx.pending.push(k);
-    }
-    const recs: RecordedOp[] = [];
-    for (let i = 0; i < p.ops.length; i++) {
-      if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
-      const op = p.ops[i] as PlannedOp;
-      tx.touched.add(op.key);
-      const ro = recordedOp(op, note);
-      recs.push(ro);
-      tx.planned.push(ro);
+    const recs = notePending(p, tx);
+    for (let from = 0; from < p.ops.length; from += YIELD_CHUNK) {
+      if (from > 0) await yieldToLoop();
+      recordOps(p, tx, note, from, Math.min(p.ops.length, from + YIELD_CHUNK), recs);
     }
     return this.#execute(p, tx, stopOnError, recs);
   }
