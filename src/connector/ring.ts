@@ -69,6 +69,8 @@ export class RingWriter {
   /** Local (staged) head; equals the published HEAD after commit. */
   #head: number;
   #staged = 0;
+  /** Free bytes known at the last read of TAIL, less what was staged since; -1: read it again. */
+  #free = -1;
 
   constructor(ring: SharedArrayBuffer, doorbell?: SharedArrayBuffer) {
     const v = view(ring);
@@ -112,22 +114,30 @@ export class RingWriter {
 
   #put(payload: Uint8Array, declared: number): boolean {
     // HEAD is ours: re-reading it at the start of a batch lets several writer objects share a ring.
-    if (this.#staged === 0) this.#head = Atomics.load(this.#header, RingSlot.HEAD);
+    if (this.#staged === 0) {
+      this.#head = Atomics.load(this.#header, RingSlot.HEAD);
+      this.#free = -1;
+    }
     const total = align(FRAME_HEADER_BYTES + payload.length);
     if (total > this.#maxFrame) throw new FrameTooLargeError(payload.length, this.maxPayloadBytes);
-    const free = this.freeBytes();
     let at = this.#head;
     const toEnd = this.#cap - at;
-    if (total <= toEnd) {
-      if (total > free) return false;
-    } else {
-      if (toEnd + total > free) return false;
+    const need = total <= toEnd ? total : toEnd + total;
+    // Free space only grows while we write (the consumer frees it): TAIL is read again only when
+    // the room known from the last read runs out.
+    if (need > this.#free) {
+      this.#free = this.freeBytes();
+      if (need > this.#free) return false;
+    }
+    if (total > toEnd) {
       this.#words[at >>> 2] = WRAP_MARKER;
       at = 0;
     }
     this.#words[at >>> 2] = declared >>> 0;
     this.#data.set(payload, at + FRAME_HEADER_BYTES);
-    this.#head = (at + total) % this.#cap;
+    at += total;
+    this.#head = at === this.#cap ? 0 : at;
+    this.#free -= need;
     this.#staged++;
     return true;
   }
@@ -230,16 +240,19 @@ export class RingReader {
           if (tail === head) break;
           len = this.#words[0] as number;
         }
-        const available = (head - tail + this.#cap) % this.#cap;
+        // A frame never straddles the end, so it must fit before HEAD or, past it, before the end
+        // (which also bounds it by the bytes published).
         const contiguous = head > tail ? head - tail : this.#cap - tail;
         const total = align(FRAME_HEADER_BYTES + len);
-        if (total > available || total > contiguous) {
+        if (total > contiguous) {
+          const available = (head - tail + this.#cap) % this.#cap;
           tail = head;
           onCorrupt({ kind: 'bad-length', length: len, available });
           break;
         }
         const start = tail + FRAME_HEADER_BYTES;
-        tail = (tail + total) % this.#cap;
+        tail += total;
+        if (tail === this.#cap) tail = 0;
         n++;
         onFrame(this.#data.subarray(start, start + len));
       }
