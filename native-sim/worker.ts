@@ -29,7 +29,7 @@ type Mode = { readonly kind: 'rings' } | { readonly kind: 'postmessage'; readonl
 let mode: Mode = { kind: 'rings' };
 
 /** Replies held back by `latencyMs`, FIFO so replies never overtake each other. */
-const delayed: Array<{ due: number; bytes: Uint8Array | null; msg: OutMessage | null }> = [];
+const delayed: Array<{ due: number; bytes: Uint8Array | null; msg: OutMessage | string | null }> = [];
 let pmTimer: NodeJS.Timeout | null = null;
 
 let collectGarbage: (() => void) | null = null;
@@ -259,15 +259,27 @@ function runRings(): void {
 
 // --- postMessage transport: the baseline, same engine, event driven ---
 
-function onPostedRequest(msg: unknown): void {
+function onPostedRequest(posted: unknown): void {
   if (mode.kind !== 'postmessage') return;
+  // A request posted as JSON text is answered in JSON text (the connector's 'json' encoding).
+  const json = typeof posted === 'string';
+  let msg = posted;
+  if (json) {
+    try {
+      msg = JSON.parse(posted);
+    } catch {
+      engine.protocolError();
+      return;
+    }
+  }
   const out = engine.handle(msg);
   if (out === null) return;
   const now = performance.now();
   const due = now + Math.max(engine.latencyMs, engine.stallRemaining(now));
   for (const m of out) {
-    if (due > now || delayed.length > 0) delayed.push({ due, bytes: null, msg: m });
-    else mode.port.postMessage(m);
+    const reply = json ? JSON.stringify(m) : m;
+    if (due > now || delayed.length > 0) delayed.push({ due, bytes: null, msg: reply });
+    else mode.port.postMessage(reply);
   }
   schedulePosted();
 }

@@ -1,11 +1,19 @@
+import { MessageChannel } from 'node:worker_threads';
 import test from 'ava';
 import { startNativeSim } from '../native-sim/index.js';
 import { InvalidMessageError, UnknownMessageError, VppApiError, VppConnector } from '../src/connector/index.js';
 
-for (const transport of ['ring', 'postMessage'] as const) {
+// The ring, and the postMessage baselines: structured clone and JSON text.
+const TRANSPORTS = [
+  ['ring', { transport: 'ring' }],
+  ['postMessage', { transport: 'postMessage' }],
+  ['postMessage json', { transport: 'postMessage', postMessageEncoding: 'json' }],
+] as const;
+
+for (const [transport, options] of TRANSPORTS) {
   test(`V1 V4 N1: request resolves with the reply or rejects with VppApiError (${transport})`, async (t) => {
     const sim = await startNativeSim();
-    const c = await VppConnector.connect(sim, { transport, pingInterval: 0 });
+    const c = await VppConnector.connect(sim, { ...options, pingInterval: 0 });
     try {
       const r = await c.request('create_loopback', { tag: 'x' });
       t.like(r, { _msgname: 'create_loopback_reply', retval: 0, sw_if_index: 1 });
@@ -27,7 +35,7 @@ for (const transport of ['ring', 'postMessage'] as const) {
 
   test(`V1 V4: requestBatch returns one result per item, errors in place (${transport})`, async (t) => {
     const sim = await startNativeSim();
-    const c = await VppConnector.connect(sim, { transport, pingInterval: 0 });
+    const c = await VppConnector.connect(sim, { ...options, pingInterval: 0 });
     try {
       const res = await c.requestBatch([
         { name: 'create_loopback', fields: { tag: 'a' } },
@@ -54,7 +62,7 @@ for (const transport of ['ring', 'postMessage'] as const) {
 
   test(`V2 N3: dump collects details until the control_ping_reply; dumps reflect state (${transport})`, async (t) => {
     const sim = await startNativeSim();
-    const c = await VppConnector.connect(sim, { transport, pingInterval: 0 });
+    const c = await VppConnector.connect(sim, { ...options, pingInterval: 0 });
     try {
       t.deepEqual((await c.dump('sw_interface_dump')).map((d) => d['interface_name']), ['local0']);
       await c.request('create_loopback');
@@ -73,3 +81,36 @@ for (const transport of ['ring', 'postMessage'] as const) {
     }
   });
 }
+
+test('V6 N5: JSON text that does not parse is a counted protocol error in the sim, and the connection goes on (postMessage json)', async (t) => {
+  const sim = await startNativeSim();
+  const c = await VppConnector.connect(sim, { transport: 'postMessage', postMessageEncoding: 'json', pingInterval: 0 });
+  try {
+    const before = (await sim.counters()).protocolErrors;
+    // What a broken producer on the same port would send: text that is not JSON.
+    const { port1, port2 } = new MessageChannel();
+    await c.close();
+    await sim.serve('postMessage', port2);
+    port1.postMessage('{"_msgname": "control_ping", ');
+    port1.postMessage(JSON.stringify({ _msgname: 'control_ping', context: 7 }));
+    const reply = await new Promise<unknown>((resolve) => port1.once('message', resolve));
+    t.is(typeof reply, 'string', 'answered in the encoding it was asked in');
+    t.like(JSON.parse(reply as string), { _msgname: 'control_ping_reply', context: 7, retval: 0 });
+    t.is((await sim.counters()).protocolErrors, before + 1);
+    port1.close();
+  } finally {
+    await sim.close();
+  }
+});
+
+test('V1: postMessageEncoding is validated', async (t) => {
+  const sim = await startNativeSim();
+  try {
+    await t.throwsAsync(VppConnector.connect(sim, { transport: 'postMessage', postMessageEncoding: 'xml' as 'json' }), {
+      instanceOf: TypeError,
+      message: /postMessageEncoding: expected 'clone' or 'json', received string xml/,
+    });
+  } finally {
+    await sim.close();
+  }
+});

@@ -640,7 +640,7 @@ export class VppConnector {
     }
     const e = new ConnectorEngine(o);
     e.sim = sim;
-    e.transport = o.transport === 'ring' ? new RingTransport(sim, e, o.spinMicros) : await PostMessageTransport.open(sim, e);
+    e.transport = o.transport === 'ring' ? new RingTransport(sim, e, o.spinMicros) : await PostMessageTransport.open(sim, e, o.postMessageEncoding === 'json');
     try {
       // The sim thread may still be starting (or the machine busy): retry the first ping until
       // connectTimeout, each try bounded by replyTimeout.

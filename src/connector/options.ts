@@ -24,6 +24,12 @@ export interface ConnectorOptions {
   readonly spinMicros?: number;
   /** 'ring': SharedArrayBuffer rings; 'postMessage': the structured-clone baseline over a MessagePort. @default 'ring' */
   readonly transport?: 'ring' | 'postMessage';
+  /**
+   * How the postMessage transport carries a message: 'clone' posts the object (structured clone),
+   * 'json' posts its JSON text and parses replies (the issue's "postMessage + JSON" baseline).
+   * Ignored by the ring transport. @default 'clone'
+   */
+  readonly postMessageEncoding?: 'clone' | 'json';
   /** Channel id: the high 16 bits of every context this connector issues (1..65535). @default 1 */
   readonly channel?: number;
   /** Most requests awaiting a reply at once (also bounds context reuse: < 32768). @default 16384 */
@@ -40,6 +46,7 @@ export interface ResolvedConnectorOptions {
   readonly pingInterval: number;
   readonly spinMicros: number;
   readonly transport: 'ring' | 'postMessage';
+  readonly postMessageEncoding: 'clone' | 'json';
   readonly channel: number;
   readonly maxInFlight: number;
   readonly initialSequence: number;
@@ -70,6 +77,10 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
   if (transport !== 'ring' && transport !== 'postMessage') {
     throw new TypeError(`transport: expected 'ring' or 'postMessage', received ${describe(transport)}`);
   }
+  const postMessageEncoding = o['postMessageEncoding'] ?? 'clone';
+  if (postMessageEncoding !== 'clone' && postMessageEncoding !== 'json') {
+    throw new TypeError(`postMessageEncoding: expected 'clone' or 'json', received ${describe(postMessageEncoding)}`);
+  }
   const logger = o['logger'] ?? SILENT;
   if (typeof logger !== 'object' || logger === null || typeof (logger as ConnectorLogger).warn !== 'function' || typeof (logger as ConnectorLogger).debug !== 'function') {
     throw new TypeError(`logger: expected an object with warn() and debug(), received ${describe(logger)}`);
@@ -80,6 +91,7 @@ export function resolveConnectorOptions(options: unknown): ResolvedConnectorOpti
     pingInterval: int(o, 'pingInterval', 1000, 0, 3_600_000),
     spinMicros: int(o, 'spinMicros', 50, 0, 100_000),
     transport,
+    postMessageEncoding,
     channel: int(o, 'channel', 1, 1, 0xffff),
     maxInFlight: int(o, 'maxInFlight', 16384, 1, 32767),
     initialSequence: int(o, 'initialSequence', 0, 0, 0xffff),

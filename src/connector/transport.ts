@@ -214,21 +214,37 @@ export class RingTransport implements Transport {
   }
 }
 
-/** The baseline: structured-clone messages over a MessagePort (STYLE #11: the off switch). */
+/**
+ * The baseline: messages over a MessagePort, structured-cloned or as JSON text (STYLE #11: the off
+ * switch). The sim answers in the encoding each request came in.
+ */
 export class PostMessageTransport implements Transport {
   readonly #sim: NativeSim;
   readonly #port: MessagePort;
+  readonly #json: boolean;
 
-  private constructor(sim: NativeSim, port: MessagePort, sink: TransportSink) {
+  private constructor(sim: NativeSim, port: MessagePort, sink: TransportSink, json: boolean) {
     this.#sim = sim;
     this.#port = port;
+    this.#json = json;
     port.on('message', (m: unknown) => {
-      sink.onMessage(m);
+      if (json) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(m as string);
+        } catch {
+          sink.onProtocolError('reply is not JSON text');
+          return;
+        }
+        sink.onMessage(parsed);
+      } else {
+        sink.onMessage(m);
+      }
       sink.onDrained();
     });
   }
 
-  static async open(sim: NativeSim, sink: TransportSink): Promise<PostMessageTransport> {
+  static async open(sim: NativeSim, sink: TransportSink, json = false): Promise<PostMessageTransport> {
     sim.attachConnector();
     const { port1, port2 } = new MessageChannel();
     try {
@@ -238,12 +254,12 @@ export class PostMessageTransport implements Transport {
       port1.close();
       throw err;
     }
-    return new PostMessageTransport(sim, port1, sink);
+    return new PostMessageTransport(sim, port1, sink, json);
   }
 
   write(message: object): boolean {
-    // Posted at once: a value structured clone cannot carry throws here, for this message only.
-    this.#port.postMessage(message);
+    // Posted at once: a value structured clone (or JSON) cannot carry throws here, for this message only.
+    this.#port.postMessage(this.#json ? JSON.stringify(message) : message);
     return true;
   }
 
