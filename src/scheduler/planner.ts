@@ -8,6 +8,8 @@ export interface PlanKeyView {
   readonly want: Value | undefined;
   /** What the dataplane holds. */
   readonly applied: Value | undefined;
+  /** The last operation on the key failed: `applied` may not be what the dataplane holds. */
+  readonly dirty?: boolean;
 }
 
 /** Read-only view of the scheduler state the planner works on. */
@@ -40,6 +42,11 @@ export interface Plan {
   readonly ops: readonly PlannedOp[];
   /** Keys that are desired but cannot be created: a dependency is missing. */
   readonly pending: readonly string[];
+  /**
+   * Dirty keys the plan looked at (to act on them or on what depends on them): the plan trusted
+   * their possibly stale `applied`. Re-read them and plan again before executing it.
+   */
+  readonly stale: readonly string[];
 }
 
 function equivalent(d: Descriptor, key: string, a: Value, b: Value): boolean {
@@ -57,6 +64,11 @@ function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean 
  */
 export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const ops: PlannedOp[] = [];
+  // Made on the first dirty key only: most plans meet none.
+  let stale: Set<string> | undefined;
+  const noteStale = (key: string): void => {
+    (stale ??= new Set()).add(key);
+  };
   const deleted = new Set<string>();
   // Made on the first re-plan only (an update that lost a dependency), as are `visiting` below.
   let forcedDelete: Set<string> | undefined;
@@ -72,6 +84,7 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const scheduleDelete = (key: string, note: string | undefined): void => {
     if (deleted.has(key)) return;
     const v = input.view(key);
+    if (v?.dirty) noteStale(key);
     if (!v?.applied) return;
     deleted.add(key);
     const dependents = input.dependents(key);
@@ -79,6 +92,8 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       for (const dk of dependents) {
         const dv = input.view(dk);
         const dd = input.descriptor(dk);
+        // A dependent whose last operation failed may be on the dataplane though `applied` says not.
+        if (dv?.dirty) noteStale(dk);
         if (!dv?.applied || !dd || deleted.has(dk)) continue;
         if (dd.dependencies(dk, dv.applied).includes(key)) scheduleDelete(dk, 'cascade');
         addConsider(dk);
@@ -93,14 +108,15 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       addConsider(key);
       const v = input.view(key);
       const d = input.descriptor(key);
+      if (v?.dirty) noteStale(key);
       if (!v?.applied) continue;
       if (!v.want || !d) scheduleDelete(key, undefined);
       else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
     }
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
 
-    const result = planCreates(ops, deleted, consider, considered, input);
-    if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending };
+    const result = planCreates(ops, deleted, consider, considered, input, noteStale);
+    if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
     forcedDelete ??= new Set();
     for (const k of result.unsatisfied) forcedDelete.add(k);
     // An update would need a missing dependency: remove the value instead, and plan again.
@@ -117,6 +133,7 @@ function planCreates(
   consider: string[],
   considered: Set<string>,
   input: PlanInput,
+  noteStale: (key: string) => void,
 ): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
@@ -142,6 +159,7 @@ function planCreates(
     if (known !== undefined) return known;
     if (visiting?.has(key)) return -2; // a dependency cycle never resolves
     const v = input.view(key);
+    if (v?.dirty) noteStale(key);
     const d = input.descriptor(key);
     const want = v?.want;
     if (!want || !d) {
@@ -216,3 +234,4 @@ function planCreates(
 }
 
 const NO_AFTER: readonly number[] = Object.freeze([]);
+const NO_STALE: readonly string[] = Object.freeze([]);
