@@ -66,6 +66,8 @@ test('S3 S4 S5 V3: an ACL create that timed out but was applied late is re-read 
   t.is(s.getStatus(ACL0)?.state, 'failed');
   // Resumed, it executes the create it had queued (its reply comes too late and is discarded).
   await sim.setFaults({ stallMs: 0 });
-  await recreateDependencyThenResync(t, sim, s);
+  // The sim answers in order: once a later ping is answered, the create has been applied.
+  await connector.ping();
   t.is(connector.stats().lateReplies, 1);
+  await recreateDependencyThenResync(t, sim, s);
 });

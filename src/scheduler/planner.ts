@@ -72,6 +72,8 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const deleted = new Set<string>();
   // Made on the first re-plan only (an update that lost a dependency), as are `visiting` below.
   let forcedDelete: Set<string> | undefined;
+  // Keys reached through a dependency whose change an update cannot make (re-planned as delete + create).
+  let forcedRecreate: Set<string> | undefined;
   const consider: string[] = [];
   const considered = new Set<string>();
   const addConsider = (k: string): void => {
@@ -114,12 +116,16 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
     }
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
+    if (forcedRecreate) for (const key of forcedRecreate) scheduleDelete(key, 'recreate');
 
     const result = planCreates(ops, deleted, consider, considered, input, noteStale);
-    if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
-    forcedDelete ??= new Set();
-    for (const k of result.unsatisfied) forcedDelete.add(k);
-    // An update would need a missing dependency: remove the value instead, and plan again.
+    if (result.unsatisfied.length === 0 && result.recreate.length === 0) {
+      return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
+    }
+    for (const k of result.unsatisfied) (forcedDelete ??= new Set()).add(k);
+    for (const k of result.recreate) (forcedRecreate ??= new Set()).add(k);
+    // An update would need a missing dependency: remove the value instead, and plan again. (An
+    // update that only a re-create can make: delete it first, and plan again.)
     ops.length = 0;
     deleted.clear();
     considered.clear();
@@ -134,7 +140,7 @@ function planCreates(
   considered: Set<string>,
   input: PlanInput,
   noteStale: (key: string) => void,
-): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
+): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[] } {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
   let deleteIndex: Map<string, number> | undefined;
@@ -144,6 +150,7 @@ function planCreates(
   }
   const pending: string[] = [];
   const unsatisfied: string[] = [];
+  const recreate: string[] = [];
   /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
   const fate = new Map<string, number>();
   let visiting: Set<string> | undefined;
@@ -197,6 +204,10 @@ function planCreates(
         r = -1;
       } else if (equivalent(d, key, applied, want)) {
         r = -1;
+      } else if (needsRecreate(d, key, applied, want)) {
+        // Not among the changed keys (those were handled above): reached as a dependency or dependent.
+        recreate.push(key);
+        r = -1;
       } else {
         r = ops.length;
         ops.push({ key, op: 'update', value: want, old: applied, after: after ?? NO_AFTER, level });
@@ -230,7 +241,7 @@ function planCreates(
   };
 
   for (let i = 0; i < consider.length; i++) resolve(consider[i] as string);
-  return { ops, pending, unsatisfied };
+  return { ops, pending, unsatisfied, recreate };
 }
 
 const NO_AFTER: readonly number[] = Object.freeze([]);
