@@ -119,7 +119,8 @@ test('V1: bytes handed out stay valid while the writer moves on to new chunks', 
 
 test('V1: the off switch (option and ENGINE_RECORD_WRITER=off) sends everything through msgpackr, with the same bytes', (t) => {
   const messages = catalogMessages(3, 200);
-  const on = new FrameCodec();
+  // `on` is explicit: the suite also runs with ENGINE_RECORD_WRITER=off in the environment.
+  const on = new FrameCodec({ recordWriter: true });
   const off = new FrameCodec({ recordWriter: false });
   const saved = process.env['ENGINE_RECORD_WRITER'];
   process.env['ENGINE_RECORD_WRITER'] = 'off';

@@ -75,7 +75,9 @@ test('V4, S5: a non-zero retval from the sim is a VppApiError for that key only'
 });
 
 test('V3, S5: a dataplane that stops answering fails the unanswered keys with ERR_REPLY_TIMEOUT; the pool goes on', async (t) => {
-  const s = await startOffloadStack({ inlineThreshold: 0, workers: true, stallTimeout: 200 });
+  // Rings pinned on: stallTimeout bounds the wait for replies on a worker's own ring (with rings
+  // off the connector's replyTimeout applies, tested in connector-timeouts).
+  const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, stallTimeout: 200 });
   t.teardown(() => s.close());
   const desired = StateSnapshot.fromEntries(Array.from({ length: 200 }, (_, i) => route(i)), SHARDS);
   // Workers loaded first, and a stall far longer than stallTimeout: the sync meets the stall.

@@ -87,13 +87,20 @@ function compile(shape: Shape, ids: readonly number[]): WriteFields {
   const keys = shape.keys;
   const lines = [
     'let i = 0;',
+    'let v;',
     'for (const k in o) { if (k !== K[i]) return false; i++; }',
     `if (i !== ${keys.length}) return false;`,
     `sink.id(${ids.join(', ')});`,
   ];
   keys.forEach((key, i) => {
     const read = `o[${JSON.stringify(key)}]`;
-    lines.push(i === 0 && key === '_msgname' ? `if (name !== null) sink.raw(name); else sink.value(${read}, N[0]);` : `sink.value(${read}, N[${i}]);`);
+    // Per-field type checks give each field its own call sites, which V8 inlines; `value` is the
+    // general (megamorphic) path for objects, arrays and the rest.
+    lines.push(
+      i === 0 && key === '_msgname'
+        ? `if (name !== null) sink.raw(name); else sink.value(${read}, N[0]);`
+        : `v = ${read}; if (typeof v === 'string') sink.string(v); else if (typeof v === 'number') sink.number(v); else sink.value(v, N[${i}]);`,
+    );
   });
   lines.push('return true;');
   const make = new Function('K', 'N', `return function writeFields(o, sink, name) {\n${lines.join('\n')}\n};`) as (
@@ -166,10 +173,10 @@ class ByteSink {
   value(v: unknown, nested: Shape[]): void {
     switch (typeof v) {
       case 'string':
-        this.#string(v);
+        this.string(v);
         return;
       case 'number':
-        this.#number(v);
+        this.number(v);
         return;
       case 'boolean':
         this.#reserve(1);
@@ -219,7 +226,7 @@ class ByteSink {
   }
 
   /** Integers as msgpackr writes them with records on (0x40–0x7f are record ids, so fixints stop at 0x3f). */
-  #number(v: number): void {
+  number(v: number): void {
     this.#reserve(5);
     const b = this.#buf;
     if (v >>> 0 === v) {
@@ -254,7 +261,7 @@ class ByteSink {
   }
 
   /** ASCII strings under 256 bytes; anything longer or wider is left to msgpackr. */
-  #string(s: string): void {
+  string(s: string): void {
     const n = s.length;
     if (n >= 0x100) throw DECLINE;
     this.#reserve(n + 2);
