@@ -141,6 +141,11 @@ export const interfaceDescriptor: Descriptor = {
       if (!n.ipAddresses.includes(prefix)) out.push({ name: 'sw_interface_add_del_address', fields: { sw_if_index: sw, is_add: false, prefix } });
     }
     if (n.vrf !== 0 && n.ipAddresses.some(isIPv6) && !o.ipAddresses.some(isIPv6)) out.push(...tableRequests(sw, n).slice(1));
+    // The last IPv6 address gone (removed above), the value no longer depends on the IPv6 table:
+    // leave it, or that table could never be deleted while the interface lives.
+    if (o.vrf !== 0 && o.ipAddresses.some(isIPv6) && !n.ipAddresses.some(isIPv6)) {
+      out.push({ name: 'sw_interface_set_table', fields: { sw_if_index: sw, is_ipv6: true, vrf_id: 0 } });
+    }
     for (const prefix of n.ipAddresses) {
       if (!o.ipAddresses.includes(prefix)) out.push({ name: 'sw_interface_add_del_address', fields: { sw_if_index: sw, is_add: true, prefix } });
     }

@@ -8,6 +8,8 @@ export interface PlanKeyView {
   readonly want: Value | undefined;
   /** What the dataplane holds. */
   readonly applied: Value | undefined;
+  /** The last operation on the key failed: `applied` may not be what the dataplane holds. */
+  readonly dirty?: boolean;
 }
 
 /** Read-only view of the scheduler state the planner works on. */
@@ -40,6 +42,11 @@ export interface Plan {
   readonly ops: readonly PlannedOp[];
   /** Keys that are desired but cannot be created: a dependency is missing. */
   readonly pending: readonly string[];
+  /**
+   * Dirty keys the plan looked at (to act on them or on what depends on them): the plan trusted
+   * their possibly stale `applied`. Re-read them and plan again before executing it.
+   */
+  readonly stale: readonly string[];
 }
 
 function equivalent(d: Descriptor, key: string, a: Value, b: Value): boolean {
@@ -57,9 +64,16 @@ function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean 
  */
 export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const ops: PlannedOp[] = [];
+  // Made on the first dirty key only: most plans meet none.
+  let stale: Set<string> | undefined;
+  const noteStale = (key: string): void => {
+    (stale ??= new Set()).add(key);
+  };
   const deleted = new Set<string>();
   // Made on the first re-plan only (an update that lost a dependency), as are `visiting` below.
   let forcedDelete: Set<string> | undefined;
+  // Keys reached through a dependency whose change an update cannot make (re-planned as delete + create).
+  let forcedRecreate: Set<string> | undefined;
   const consider: string[] = [];
   const considered = new Set<string>();
   const addConsider = (k: string): void => {
@@ -72,6 +86,7 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   const scheduleDelete = (key: string, note: string | undefined): void => {
     if (deleted.has(key)) return;
     const v = input.view(key);
+    if (v?.dirty) noteStale(key);
     if (!v?.applied) return;
     deleted.add(key);
     const dependents = input.dependents(key);
@@ -79,6 +94,8 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       for (const dk of dependents) {
         const dv = input.view(dk);
         const dd = input.descriptor(dk);
+        // A dependent whose last operation failed may be on the dataplane though `applied` says not.
+        if (dv?.dirty) noteStale(dk);
         if (!dv?.applied || !dd || deleted.has(dk)) continue;
         if (dd.dependencies(dk, dv.applied).includes(key)) scheduleDelete(dk, 'cascade');
         addConsider(dk);
@@ -93,17 +110,22 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
       addConsider(key);
       const v = input.view(key);
       const d = input.descriptor(key);
+      if (v?.dirty) noteStale(key);
       if (!v?.applied) continue;
       if (!v.want || !d) scheduleDelete(key, undefined);
       else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
     }
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
+    if (forcedRecreate) for (const key of forcedRecreate) scheduleDelete(key, 'recreate');
 
-    const result = planCreates(ops, deleted, consider, considered, input);
-    if (result.unsatisfied.length === 0) return { ops: result.ops, pending: result.pending };
-    forcedDelete ??= new Set();
-    for (const k of result.unsatisfied) forcedDelete.add(k);
-    // An update would need a missing dependency: remove the value instead, and plan again.
+    const result = planCreates(ops, deleted, consider, considered, input, noteStale);
+    if (result.unsatisfied.length === 0 && result.recreate.length === 0) {
+      return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
+    }
+    for (const k of result.unsatisfied) (forcedDelete ??= new Set()).add(k);
+    for (const k of result.recreate) (forcedRecreate ??= new Set()).add(k);
+    // An update would need a missing dependency: remove the value instead, and plan again. (An
+    // update that only a re-create can make: delete it first, and plan again.)
     ops.length = 0;
     deleted.clear();
     considered.clear();
@@ -117,7 +139,8 @@ function planCreates(
   consider: string[],
   considered: Set<string>,
   input: PlanInput,
-): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[] } {
+  noteStale: (key: string) => void,
+): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[] } {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
   let deleteIndex: Map<string, number> | undefined;
@@ -127,6 +150,7 @@ function planCreates(
   }
   const pending: string[] = [];
   const unsatisfied: string[] = [];
+  const recreate: string[] = [];
   /** key -> index of its create/update op, -1 = exists without op, -2 = cannot exist. */
   const fate = new Map<string, number>();
   let visiting: Set<string> | undefined;
@@ -142,6 +166,7 @@ function planCreates(
     if (known !== undefined) return known;
     if (visiting?.has(key)) return -2; // a dependency cycle never resolves
     const v = input.view(key);
+    if (v?.dirty) noteStale(key);
     const d = input.descriptor(key);
     const want = v?.want;
     if (!want || !d) {
@@ -179,6 +204,10 @@ function planCreates(
         r = -1;
       } else if (equivalent(d, key, applied, want)) {
         r = -1;
+      } else if (needsRecreate(d, key, applied, want)) {
+        // Not among the changed keys (those were handled above): reached as a dependency or dependent.
+        recreate.push(key);
+        r = -1;
       } else {
         r = ops.length;
         ops.push({ key, op: 'update', value: want, old: applied, after: after ?? NO_AFTER, level });
@@ -212,7 +241,8 @@ function planCreates(
   };
 
   for (let i = 0; i < consider.length; i++) resolve(consider[i] as string);
-  return { ops, pending, unsatisfied };
+  return { ops, pending, unsatisfied, recreate };
 }
 
 const NO_AFTER: readonly number[] = Object.freeze([]);
+const NO_STALE: readonly string[] = Object.freeze([]);

@@ -208,6 +208,12 @@ export class SchedulerEngine {
     const resync = options.resync ?? null;
     const prior = options.revert ? new Map<string, PriorDesired | undefined>() : null;
     let changed: string[];
+    const failInit = (err: unknown): CommitResult => {
+      const initError = err instanceof Error ? err : new Error(String(err));
+      for (const k of values.keys()) tx.touched.add(k);
+      this.#settle(tx.touched);
+      return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
+    };
     try {
       let n = 0;
       if (resync !== 'downstream') {
@@ -233,10 +239,7 @@ export class SchedulerEngine {
       // commits then skip the re-read scan (a lookup per key) and its promise.
       if (resync !== null || tx.sawDirty) await this.#refreshDirty(changed);
     } catch (err) {
-      const initError = err instanceof Error ? err : new Error(String(err));
-      for (const k of values.keys()) tx.touched.add(k);
-      this.#settle(tx.touched);
-      return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
+      return failInit(err);
     }
     if (resync !== null) {
       // (An update's keys are in `touched` already: #setDesired added each.)
@@ -246,13 +249,22 @@ export class SchedulerEngine {
       }
       changed = await this.#unsettled(changed);
     }
-    await this.#runPlan(plan(changed, this.#input), tx, !!options.revert, undefined);
+    let p = plan(changed, this.#input);
+    if (p.stale.length > 0) {
+      try {
+        p = await this.#replan(changed, p, tx);
+      } catch (err) {
+        return failInit(err);
+      }
+    }
+    await this.#runPlan(p, tx, !!options.revert, undefined);
     if (prior && tx.failed) {
       this.#restore(prior);
       const keys = [...new Set([...prior.keys(), ...tx.executed.map((e) => e.key)])];
       try {
         await this.#refreshDirty(keys);
-        await this.#runPlan(plan(keys, this.#input), tx, false, 'revert');
+        const rp = plan(keys, this.#input);
+        await this.#runPlan(rp.stale.length > 0 ? await this.#replan(keys, rp, tx) : rp, tx, false, 'revert');
       } catch (err) {
         tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -270,6 +282,22 @@ export class SchedulerEngine {
     if (tx.touched.size <= YIELD_CHUNK) this.#settle(tx.touched);
     else await this.#settleChunked(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+  }
+
+  /**
+   * A plan that reached keys whose last operation failed (dependents, dependencies) trusted their
+   * possibly stale `applied`: e.g. an ACL whose create failed after the dataplane made it would be
+   * created a second time when its interface is re-created, and the lost copy would survive every
+   * later delete and resync. Re-reads those keys (they become part of this transaction) and plans
+   * again, until the plan meets no dirty key; each round cleans at least one, so it ends.
+   */
+  async #replan(keys: readonly string[], p: Plan, tx: TxnContext): Promise<Plan> {
+    while (p.stale.length > 0) {
+      await this.#refreshDirty(p.stale);
+      for (const k of p.stale) tx.touched.add(k);
+      p = plan(keys, this.#input);
+    }
+    return p;
   }
 
   /** Retries failed keys inside the running commit; resolves with what still fails (null = all repaired). */
@@ -555,7 +583,8 @@ export class SchedulerEngine {
     let initError: Error | null = null;
     try {
       await this.#refreshDirty(keys);
-      await this.#runPlan(plan(keys, this.#input), tx, false, 'retry');
+      const p = plan(keys, this.#input);
+      await this.#runPlan(p.stale.length > 0 ? await this.#replan(keys, p, tx) : p, tx, false, 'retry');
     } catch (err) {
       initError = err instanceof Error ? err : new Error(String(err));
       tx.failed = true;
