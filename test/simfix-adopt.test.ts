@@ -37,7 +37,8 @@ test('S5: a timed-out tap_create_v3 that did happen is adopted when a dependent 
   const stack = await realStack(t, 1, 200);
   const { sim, s } = stack;
   await lostCreate(t, stack, tap('t1'));
-  // Only the route changes: the failed tap is planned as its dependency (not re-read first).
+  // Only the route changes: the plan reaches the failed tap as its dependency, re-reads it (a dirty key)
+  // and finds the tap the sim created late: it is adopted, not created twice.
   const r = await s.commit(new Map([[routeKey(route), route]]), {});
   t.is(r.error, null, String(r.error?.kvErrors.map((e) => e.error.message)));
   t.is(s.getStatus(interfaceKey('t1'))?.state, 'configured');
