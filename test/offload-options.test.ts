@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import test from 'ava';
 import { OffloadClosedError, OffloadKeyError, OffloadPool, StateSnapshot, WorkerTaskError, envSwitches, DEFAULT_INLINE_THRESHOLD } from '../src/offload/index.js';
 import { route, startOffloadStack } from './helpers/offload-stack.js';
@@ -67,6 +69,8 @@ test('bad options are TypeError/RangeError naming the option; bad sync arguments
   await t.throwsAsync(OffloadPool.start({ connector, inlineThreshold: -1 }), { instanceOf: RangeError, message: /options\.inlineThreshold/ });
   await t.throwsAsync(OffloadPool.start({ connector, workers: 'yes' as never }), { instanceOf: TypeError, message: /options\.workers must be a boolean, received "yes"/ });
   await t.throwsAsync(OffloadPool.start({ connector, rings: 1 as never }), { instanceOf: TypeError, message: /options\.rings must be a boolean/ });
+  await t.throwsAsync(OffloadPool.start({ connector, workerNice: 20 }), { instanceOf: RangeError, message: /options\.workerNice must be in 0\.\.19, received 20/ });
+  await t.throwsAsync(OffloadPool.start({ connector, workerNice: '5' as never }), { instanceOf: TypeError, message: /options\.workerNice must be an integer, received "5"/ });
   await t.throwsAsync(OffloadPool.start({ connector, descriptorsModule: './x.js' }), { instanceOf: TypeError, message: /options\.descriptorsModule must be a file: URL/ });
   const e = StateSnapshot.empty(2);
   await t.throwsAsync(s.pool.sync({} as never, e), { instanceOf: TypeError, message: /desired: expected a StateSnapshot/ });
@@ -74,6 +78,36 @@ test('bad options are TypeError/RangeError naming the option; bad sync arguments
   await t.throwsAsync(s.pool.sync(e, e, { mode: 'fast' as never }), { instanceOf: TypeError, message: /options\.mode/ });
   t.throws(() => StateSnapshot.fromEntries([], 0), { instanceOf: RangeError, message: /shardCount/ });
   t.throws(() => StateSnapshot.fromEntries([['a', {}], ['a', {}]], 1), { instanceOf: TypeError, message: /duplicate key a/ });
+});
+
+/** Nice values of this process's threads above the process's own (Linux: one stat file per thread). */
+function lowered(): number[] {
+  const own = getPriority();
+  return readdirSync('/proc/self/task')
+    .map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    })
+    .filter((n) => n > own);
+}
+
+// Serial: ava runs serial tests before the concurrent ones, so no other pool's threads are counted.
+test.serial('B1: the pool threads run workerNice lower than the process, each thread alone; 0 leaves them as they are', async (t) => {
+  if (!existsSync('/proc/self/task')) return t.pass('no per-thread stat files on this system');
+  const before = lowered().length;
+  const s = await startOffloadStack({ workers: true, threads: 2, workerNice: 7 });
+  t.teardown(() => s.close());
+  // A sync makes sure both threads have loaded the task module (warm pools start them up front).
+  const desired = StateSnapshot.fromEntries(Array.from({ length: 60 }, (_, i) => route(i)), 2);
+  t.deepEqual((await s.pool.sync(desired, StateSnapshot.empty(2), { mode: 'pool' })).errors, []);
+  const nices = lowered();
+  t.is(nices.length - before, 2, `two threads lowered (${nices.join(', ')})`);
+  t.true(nices.every((n) => n === Math.min(19, getPriority() + 7)));
+  t.is(getPriority(), getPriority(0), 'the main thread keeps its priority');
+  const plain = await startOffloadStack({ workers: true, threads: 2, workerNice: 0 });
+  t.teardown(() => plain.close());
+  t.deepEqual((await plain.pool.sync(desired, StateSnapshot.empty(2), { mode: 'pool' })).errors, []);
+  t.is(lowered().length, nices.length, 'workerNice 0 lowers nothing');
 });
 
 test('error classes carry stable codes', (t) => {

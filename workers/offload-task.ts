@@ -1,5 +1,7 @@
 // Piscina task module of the offload pool: diff a shard, or encode a wave's ops into a producer ring.
+import { getPriority, setPriority } from 'node:os';
 import { Packr } from 'msgpackr';
+import { workerData } from 'piscina';
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
@@ -8,8 +10,19 @@ import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { KindTable, diffShard, encodeSegment, packSegment, unpackSegment, TaskMetadata, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
-import type { DiffTask, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask } from '../src/offload/task-protocol.js';
+import type { DiffTask, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData } from '../src/offload/task-protocol.js';
 import type { BinapiRequest } from '../src/scheduler/binapi-client.js';
+
+// Lower this thread alone (on Linux a nice value is per thread): the main thread's event loop keeps
+// its core while a big resync keeps the pool busy. Not permitted or not supported: run as we are.
+const nice = (workerData as OffloadWorkerData | undefined)?.nice ?? 0;
+if (nice > 0) {
+  try {
+    setPriority(Math.min(19, getPriority() + nice));
+  } catch {
+    // keep the process's priority
+  }
+}
 
 const tables = new Map<string, Promise<KindTable>>();
 function kindTable(module: string | undefined): Promise<KindTable> {

@@ -13,7 +13,7 @@ import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions
 import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, packSegment, unpackSegment } from './shard-work.js';
 import { ShardView } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
-import type { DiffTaskResult, EncodeTaskResult, OffloadTask } from './task-protocol.js';
+import type { DiffTaskResult, EncodeTaskResult, OffloadTask, OffloadWorkerData } from './task-protocol.js';
 
 export type SyncMode = 'inline' | 'pool';
 
@@ -105,6 +105,7 @@ class OffloadEngine {
           minThreads: o.warm ? o.threads : 0,
           maxThreads: o.threads,
           idleTimeout: 60_000,
+          workerData: { nice: o.workerNice } satisfies OffloadWorkerData,
         })
       : null;
   }

@@ -52,6 +52,13 @@ export interface OffloadOptions {
    * @default true
    */
   readonly warm?: boolean;
+  /**
+   * How much lower the pool's threads run than the process (a Unix nice increment, 0..19, applied
+   * to each worker thread alone): the main thread's event loop and the sim keep their core while a
+   * big resync keeps the workers busy. 0 runs them at the process's own priority.
+   * @default 10
+   */
+  readonly workerNice?: number;
 }
 
 export interface ResolvedOffloadOptions {
@@ -64,6 +71,7 @@ export interface ResolvedOffloadOptions {
   readonly stallTimeout: number;
   readonly ringBytes: number | undefined;
   readonly warm: boolean;
+  readonly workerNice: number;
 }
 
 function received(v: unknown): string {
@@ -121,5 +129,6 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
     stallTimeout: int(o, 'stallTimeout', 10_000, 1, 3_600_000),
     ringBytes: ringBytes as number | undefined,
     warm: bool(o, 'warm', true),
+    workerNice: int(o, 'workerNice', 10, 0, 19),
   };
 }

@@ -36,3 +36,9 @@ export interface EncodeTaskResult extends EncodeOutcome {
 }
 
 export type OffloadTask = DiffTask | EncodeTask;
+
+/** Given to every pool thread when it starts (piscina's `workerData`). */
+export interface OffloadWorkerData {
+  /** Nice increment for this thread alone (0: the process's priority). */
+  readonly nice: number;
+}
