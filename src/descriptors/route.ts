@@ -1,6 +1,7 @@
 import type { Value } from '../api/values.js';
 import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
+import { YIELD_CHUNK, yieldToLoop } from '../scheduler/loop-yield.js';
 import { INTERFACE_PREFIX, ROUTE_PREFIX, interfaceKey, routeKey, vrfTableKey } from './keys.js';
 import { parseIPv4 } from './ipv4-text.js';
 import { FieldReader, IPV4_HOST_BITS, NOT_IPV4_CIDR, ipv4Network, isIPv6, isNetworkAddress } from './value-checks.js';
@@ -123,8 +124,11 @@ export const routeDescriptor: Descriptor = {
     }
     const out: RetrievedValue[] = [];
     const seen = new Set<string>();
+    let n = 0;
     for (const table of tables) {
       for (const d of await ctx.dump('ip_route_dump', { table })) {
+        // A big table is read in chunks: the event loop runs between them (a full resync of 10⁵ routes).
+        if (++n % YIELD_CHUNK === 0) await yieldToLoop();
         const r = (d.route ?? d) as { table_id?: unknown; prefix?: unknown; paths?: unknown };
         if (typeof r.prefix !== 'string' || !Array.isArray(r.paths)) continue;
         const vrfId = typeof r.table_id === 'number' ? r.table_id : table.table_id;

@@ -8,6 +8,7 @@ import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
 import { adoptExisting, isAlreadyExists } from './adopt.js';
+import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
 
 /** How an op ended: `error` null = success; `skipped` = a dependency failed, nothing was sent. */
 export interface OpOutcome {
@@ -90,9 +91,12 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
 
   let adoptErrors: Map<number, Error> | undefined;
   while (active.length > 0) {
-    const batch: BinapiRequest[] = [];
+    let batch: BinapiRequest[] = [];
     const owner: number[] = [];
     const next: number[] = [];
+    // A big wave goes out in slices of YIELD_CHUNK requests, with the event loop running between
+    // them (a resync's 10⁵ updates): the dataplane starts on a slice while the next is built.
+    const sent: Array<Promise<Array<Reply | Error>>> = [];
     // Build this wave; ops that need no request finish at once and may ready others.
     for (let a = 0; a < active.length; a++) {
       const i = active[a] as number;
@@ -116,11 +120,19 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         batch.push(r);
         owner.push(i);
       }
+      if (batch.length >= YIELD_CHUNK) {
+        const slice = o.closed.guard(o.client.requestBatch(batch));
+        slice.catch(() => {}); // seen by Promise.all below; not unhandled while we yield
+        sent.push(slice);
+        batch = [];
+        await yieldToLoop();
+      }
     }
-    if (batch.length > 0) {
+    if (batch.length > 0) sent.push(o.closed.guard(o.client.requestBatch(batch)));
+    if (sent.length > 0) {
       let replies: Array<Reply | Error>;
       try {
-        replies = await o.closed.guard(o.client.requestBatch(batch));
+        replies = sent.length === 1 ? await (sent[0] as Promise<Array<Reply | Error>>) : (await Promise.all(sent)).flat();
       } catch (err) {
         const e = err instanceof Error ? err : new DescriptorError('batch', String(err));
         for (let k = 0; k < owner.length; k++) {
@@ -134,7 +146,9 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
       // Per op: the first error, and the capture from its first reply.
       let adopt: number[] | undefined;
       let k = 0;
+      let slice = 0;
       while (k < owner.length) {
+        if (++slice % YIELD_CHUNK === 0) await yieldToLoop();
         const i = owner[k] as number;
         const op = ops[i] as PlannedOp;
         const first = replies[k];

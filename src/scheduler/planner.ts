@@ -58,11 +58,27 @@ function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean 
   return d.needsRecreate ? d.needsRecreate(key, a, b) : false;
 }
 
+/** Keys a plan walks between two pauses of `planSteps`. */
+export const PLAN_SLICE = 1024;
+
 /**
  * Turns a set of changed keys into an ordered plan. Pure: reads the state through `input`,
  * touches only the changed keys, their dependencies and their dependents.
  */
 export function plan(changed: Iterable<string>, input: PlanInput): Plan {
+  const steps = planSteps(changed, input);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * `plan` in slices: pauses (yields) every PLAN_SLICE keys of its loops, so a caller can let the
+ * event loop run between slices of a big resync's plan. The state read through `input` must not
+ * change while it is paused (the scheduler runs one commit at a time).
+ */
+export function* planSteps(changed: Iterable<string>, input: PlanInput): Generator<void, Plan, void> {
   const ops: PlannedOp[] = [];
   // Made on the first dirty key only: most plans meet none.
   let stale: Set<string> | undefined;
@@ -106,7 +122,9 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   };
 
   for (;;) {
+    let n = 0;
     for (const key of changed) {
+      if (++n % PLAN_SLICE === 0) yield;
       addConsider(key);
       const v = input.view(key);
       const d = input.descriptor(key);
@@ -118,7 +136,7 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
     if (forcedRecreate) for (const key of forcedRecreate) scheduleDelete(key, 'recreate');
 
-    const result = planCreates(ops, deleted, consider, considered, input, noteStale);
+    const result = yield* planCreates(ops, deleted, consider, considered, input, noteStale);
     if (result.unsatisfied.length === 0 && result.recreate.length === 0) {
       return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
     }
@@ -133,14 +151,14 @@ export function plan(changed: Iterable<string>, input: PlanInput): Plan {
   }
 }
 
-function planCreates(
+function* planCreates(
   deletes: PlannedOp[],
   deleted: ReadonlySet<string>,
   consider: string[],
   considered: Set<string>,
   input: PlanInput,
   noteStale: (key: string) => void,
-): { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[] } {
+): Generator<void, { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[] }, void> {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
   let deleteIndex: Map<string, number> | undefined;
@@ -240,7 +258,10 @@ function planCreates(
     return r;
   };
 
-  for (let i = 0; i < consider.length; i++) resolve(consider[i] as string);
+  for (let i = 0; i < consider.length; i++) {
+    if (i % PLAN_SLICE === PLAN_SLICE - 1) yield;
+    resolve(consider[i] as string);
+  }
   return { ops, pending, unsatisfied, recreate };
 }
 

@@ -14,7 +14,7 @@ import { StateCode } from './key-status.js';
 import { MetadataStore } from './metadata-store.js';
 import type { ResolvedSchedulerOptions } from './options.js';
 import type { Plan, PlanInput, PlanKeyView, PlannedOp } from './planner.js';
-import { plan } from './planner.js';
+import { plan, planSteps } from './planner.js';
 import { executeWithPool } from './pooled-execution.js';
 import { DescriptorRegistry } from './registry.js';
 import { StateStore } from './state-store.js';
@@ -249,7 +249,7 @@ export class SchedulerEngine {
       }
       changed = await this.#unsettled(changed);
     }
-    let p = plan(changed, this.#input);
+    let p = changed.length < YIELD_CHUNK ? plan(changed, this.#input) : await planSliced(changed, this.#input);
     if (p.stale.length > 0) {
       try {
         p = await this.#replan(changed, p, tx);
@@ -695,6 +695,16 @@ export class SchedulerEngine {
       }
     }
     return { values, descriptors };
+  }
+}
+
+/** A big plan (a resync's) in slices, with the event loop running between them. */
+async function planSliced(changed: readonly string[], input: PlanInput): Promise<Plan> {
+  const steps = planSteps(changed, input);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+    await yieldToLoop();
   }
 }
 
