@@ -3,32 +3,13 @@
 // dependency whose change needs a re-create. Plain data through a PlanInput built here.
 import test from 'ava';
 import type { Value } from '../src/api/values.js';
-import { plan, type PlanInput } from '../src/scheduler/index.js';
-import { THING_PREFIX, thing, thingDescriptor } from './helpers/scheduler-fake-dataplane.js';
+import { plan } from '../src/scheduler/index.js';
+import { planInput } from './helpers/planner-input.js';
+import { THING_PREFIX, thing } from './helpers/scheduler-fake-dataplane.js';
 
 const K = (name: string): string => THING_PREFIX + name;
 const named = (name: string, v: Value): Value => ({ name, ...v });
 
-function input(applied: Map<string, Value>, desired: Map<string, Value>, dirty: ReadonlySet<string> = new Set()): PlanInput {
-  const d = thingDescriptor();
-  const dependents = new Map<string, Set<string>>();
-  for (const m of [applied, desired]) {
-    for (const [k, v] of m) {
-      for (const dep of d.dependencies(k, v)) {
-        if (!dependents.has(dep)) dependents.set(dep, new Set());
-        dependents.get(dep)?.add(k);
-      }
-    }
-  }
-  return {
-    view(key) {
-      if (!applied.has(key) && !desired.has(key)) return undefined;
-      return { want: desired.get(key), applied: applied.get(key), dirty: dirty.has(key) };
-    },
-    dependents: (key) => dependents.get(key),
-    descriptor: (key) => (key.startsWith(THING_PREFIX) ? d : undefined),
-  };
-}
 
 const ops = (p: ReturnType<typeof plan>): string[] => p.ops.map((o) => `${o.op} ${o.key.slice(THING_PREFIX.length)}${o.note ? ` (${o.note})` : ''}`);
 
@@ -39,10 +20,10 @@ test('S3 S5: a dependent reached only through its dependency\'s re-create is nam
     [K('p'), named('p', thing(1, undefined, true))],
     [K('child'), named('child', thing(1, 'p'))],
   ]);
-  const clean = plan([K('p')], input(applied, desired));
+  const clean = plan([K('p')], planInput(applied, desired));
   t.deepEqual(ops(clean), ['delete p (recreate)', 'create p (recreate)', 'create child']);
   t.deepEqual(clean.stale, []);
-  const p = plan([K('p')], input(applied, desired, new Set([K('child')])));
+  const p = plan([K('p')], planInput(applied, desired, { dirty: new Set([K('child')]) }));
   t.deepEqual(p.stale, [K('child')], 'the create of child relied on its possibly stale applied state');
 });
 
@@ -52,7 +33,7 @@ test('S3 S5: a dirty key the plan never reaches is not named stale', (t) => {
     [K('a'), named('a', thing(2))],
     [K('other'), named('other', thing(1))],
   ]);
-  const p = plan([K('a')], input(applied, desired, new Set([K('other')])));
+  const p = plan([K('a')], planInput(applied, desired, { dirty: new Set([K('other')]) }));
   t.deepEqual(ops(p), ['update a']);
   t.deepEqual(p.stale, []);
 });
@@ -65,7 +46,7 @@ test('S2 S3: a dependency reached through a changed key, whose change an update 
     [K('p'), named('p', thing(1, undefined, true))],
     [K('child'), named('child', thing(1, 'p'))],
   ]);
-  const p = plan([K('child')], input(applied, desired));
+  const p = plan([K('child')], planInput(applied, desired));
   t.deepEqual(ops(p), ['delete p (recreate)', 'create p (recreate)', 'create child']);
   const create = p.ops.findIndex((o) => o.key === K('p') && o.op === 'create');
   t.deepEqual(p.ops[create]?.after, [p.ops.findIndex((o) => o.key === K('p') && o.op === 'delete')]);

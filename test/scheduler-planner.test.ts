@@ -1,30 +1,10 @@
 // The pure planner, fed plain data through a PlanInput built here (no scheduler, no connector).
 import test from 'ava';
 import type { Value } from '../src/api/values.js';
-import { plan, type PlanInput } from '../src/scheduler/index.js';
-import { THING_PREFIX, thingDescriptor } from './helpers/scheduler-fake-dataplane.js';
+import { plan } from '../src/scheduler/index.js';
+import { planInput } from './helpers/planner-input.js';
+import { THING_PREFIX } from './helpers/scheduler-fake-dataplane.js';
 
-function input(applied: Map<string, Value>, desired: Map<string, Value>, counter: { views: number }): PlanInput {
-  const d = thingDescriptor();
-  const dependents = new Map<string, Set<string>>();
-  for (const m of [applied, desired]) {
-    for (const [k, v] of m) {
-      for (const dep of d.dependencies(k, v)) {
-        if (!dependents.has(dep)) dependents.set(dep, new Set());
-        dependents.get(dep)?.add(k);
-      }
-    }
-  }
-  return {
-    view(key) {
-      counter.views++;
-      if (!applied.has(key) && !desired.has(key)) return undefined;
-      return { want: desired.get(key), applied: applied.get(key) };
-    },
-    dependents: (key) => dependents.get(key),
-    descriptor: (key) => (key.startsWith(THING_PREFIX) ? d : undefined),
-  };
-}
 
 function state(n: number): { applied: Map<string, Value>; desired: Map<string, Value> } {
   const applied = new Map<string, Value>([[THING_PREFIX + 'root', { name: 'root', x: 0 }]]);
@@ -38,7 +18,7 @@ test('S1: planning a single-key change reads only that key, whatever the state s
     const { applied, desired } = state(n);
     desired.set(`${THING_PREFIX}k5`, { name: 'k5', x: -1, parent: 'root' });
     const counter = { views: 0 };
-    const p = plan([`${THING_PREFIX}k5`], input(applied, desired, counter));
+    const p = plan([`${THING_PREFIX}k5`], planInput(applied, desired, { counter }));
     t.deepEqual(p.ops.map((o) => `${o.op} ${o.key}`), [`update ${THING_PREFIX}k5`]);
     counts.push(counter.views);
   }
@@ -56,7 +36,7 @@ test('S3: the plan orders creates by dependency level and deletes dependents-fir
     [THING_PREFIX + 'a', { name: 'a', x: 1 }],
     [THING_PREFIX + 'oldchild', { name: 'oldchild', x: 1, parent: 'old' }],
   ]);
-  const p = plan([THING_PREFIX + 'c', THING_PREFIX + 'b', THING_PREFIX + 'a', THING_PREFIX + 'old'], input(applied, desired, { views: 0 }));
+  const p = plan([THING_PREFIX + 'c', THING_PREFIX + 'b', THING_PREFIX + 'a', THING_PREFIX + 'old'], planInput(applied, desired));
   t.deepEqual(
     p.ops.map((o) => `${o.op} ${o.key.slice(THING_PREFIX.length)} L${o.level}`),
     ['delete oldchild L0', 'delete old L0', 'create a L0', 'create b L1', 'create c L2'],
@@ -69,7 +49,7 @@ test('S3: the plan orders creates by dependency level and deletes dependents-fir
 test('S3: an update that needs a missing dependency becomes a delete + pending', (t) => {
   const applied = new Map<string, Value>([[THING_PREFIX + 'x', { name: 'x', x: 1 }]]);
   const desired = new Map<string, Value>([[THING_PREFIX + 'x', { name: 'x', x: 1, parent: 'nope' }]]);
-  const p = plan([THING_PREFIX + 'x'], input(applied, desired, { views: 0 }));
+  const p = plan([THING_PREFIX + 'x'], planInput(applied, desired));
   t.deepEqual(p.ops.map((o) => `${o.op} ${o.note ?? ''}`), ['delete dependency missing']);
   t.deepEqual(p.pending, [THING_PREFIX + 'x']);
 });
