@@ -1,4 +1,4 @@
-// A wave bigger than one slice (YIELD_CHUNK requests) goes out in slices with the event loop
+// A wave of thousands of requests goes out in slices (256 requests) with the event loop
 // running between them; replies must still land on their own ops. Real native-sim, no pool.
 import test from 'ava';
 import type { Value } from '../src/api/values.js';

@@ -10,6 +10,12 @@ import type { PlannedOp } from './planner.js';
 import { adoptExisting, isAlreadyExists } from './adopt.js';
 import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
 
+/**
+ * Requests per slice of a big wave: building and encoding one costs a few µs (tens on a loaded
+ * machine), so a slice holds the event loop about as long as YIELD_CHUNK keys of the cheaper loops.
+ */
+const WAVE_SLICE = 256;
+
 /** How an op ended: `error` null = success; `skipped` = a dependency failed, nothing was sent. */
 export interface OpOutcome {
   readonly index: number;
@@ -94,7 +100,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
     let batch: BinapiRequest[] = [];
     const owner: number[] = [];
     const next: number[] = [];
-    // A big wave goes out in slices of YIELD_CHUNK requests, with the event loop running between
+    // A big wave goes out in slices of WAVE_SLICE requests, with the event loop running between
     // them (a resync's 10⁵ updates): the dataplane starts on a slice while the next is built.
     const sent: Array<Promise<Array<Reply | Error>>> = [];
     // Build this wave; ops that need no request finish at once and may ready others.
@@ -120,7 +126,7 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
         batch.push(r);
         owner.push(i);
       }
-      if (batch.length >= YIELD_CHUNK) {
+      if (batch.length >= WAVE_SLICE) {
         const slice = o.closed.guard(o.client.requestBatch(batch));
         slice.catch(() => {}); // seen by Promise.all below; not unhandled while we yield
         sent.push(slice);
