@@ -175,7 +175,17 @@ export class RingTransport implements Transport {
 
   /** Keeps exactly one Atomics.waitAsync on the reply HEAD pending while open. */
   #park(): void {
+    const until = performance.now() + DRAIN_BUDGET_MS;
     while (!this.#parked && !this.#closed) {
+      // Replies streaming in (worker rings in a big resync) could keep this loop draining: after the
+      // budget the rest is delivered from setImmediate, as a drain that hits its budget does.
+      if (performance.now() >= until && this.#reader.hasData()) {
+        if (!this.#resumeScheduled) {
+          this.#resumeScheduled = true;
+          setImmediate(this.#resume);
+        }
+        return;
+      }
       // READER_WAITING is set before HEAD is read, so the sim either sees the flag and notifies,
       // or published before our read and we drain below instead of waiting.
       const head = this.#reader.park();

@@ -6,6 +6,7 @@ import type { ProducerRing, Reply } from '../connector/index.js';
 import { VppApiError } from '../connector/index.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { DescriptorError } from '../scheduler/errors.js';
+import { YIELD_CHUNK, yieldToLoop } from '../scheduler/loop-yield.js';
 import type { OpPool, PoolOp, PoolWaveResult } from '../scheduler/op-pool.js';
 import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
@@ -75,6 +76,20 @@ const ALLOC_START = 1 << 16;
 const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
 const OP_NAME = ['delete', 'create', 'update'] as const;
+
+/** Rejects a wave with a malformed op or a key twice; checked in slices (a resync's wave is big). */
+async function checkWave(ops: readonly PoolOp[]): Promise<void> {
+  const seen = new Set<string>();
+  for (let i = 0; i < ops.length; i++) {
+    if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
+    const o = ops[i];
+    if (typeof o !== 'object' || o === null || typeof o.key !== 'string' || !Object.hasOwn(OP_CODE, o.op)) {
+      throw new TypeError(`ops: expected { op: 'create' | 'update' | 'delete', key, value }, received ${JSON.stringify(o)}`);
+    }
+    if (seen.has(o.key)) throw new TypeError(`ops: key ${o.key} appears twice in one wave`);
+    seen.add(o.key);
+  }
+}
 
 function keepReply(r: Reply): boolean {
   if (r['retval'] !== 0) return true;
@@ -559,16 +574,8 @@ export class OffloadPool implements OpPool {
   executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]> = []): Promise<PoolWaveResult> {
     if (!Array.isArray(ops)) return Promise.reject(new TypeError(`ops: expected an array of ops, received ${typeof ops}`));
     if (!Array.isArray(metadata)) return Promise.reject(new TypeError(`metadata: expected an array of [key, number], received ${typeof metadata}`));
-    const seen = new Set<string>();
-    for (const o of ops) {
-      if (typeof o !== 'object' || o === null || typeof o.key !== 'string' || !Object.hasOwn(OP_CODE, o.op)) {
-        return Promise.reject(new TypeError(`ops: expected { op: 'create' | 'update' | 'delete', key, value }, received ${JSON.stringify(o)}`));
-      }
-      if (seen.has(o.key)) return Promise.reject(new TypeError(`ops: key ${o.key} appears twice in one wave`));
-      seen.add(o.key);
-    }
     if (ops.length === 0) return Promise.resolve({ errors: [], metadata: [] });
-    return this.#e.executeWave(ops, metadata);
+    return checkWave(ops).then(() => this.#e.executeWave(ops, metadata));
   }
 
   /** Waits for the sync in flight, then stops the workers and retires the rings; twice is harmless. */

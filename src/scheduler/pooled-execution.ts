@@ -21,11 +21,13 @@ const Done = Object.freeze({ No: 0, Ok: 1, Failed: 2, Skipped: 3 } as const);
  * configure stage, encoded by the same descriptor in the workers, and no inline op waits for it:
  * so pooled deletes can run before every inline op and pooled creates/updates after them.
  */
-export function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptions): Uint8Array | null {
+export async function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptions): Promise<Uint8Array | null> {
   const n = ops.length;
   if (!o.pool.workers || n === 0 || n < o.pool.inlineThreshold) return null;
   const pooled = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
+    // Two descriptor lookups per op: in slices, as every O(plan) loop of a big commit.
+    if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
     const key = (ops[i] as PlannedOp).key;
     const d = o.descriptor(key);
     if (d && !d.configure && o.pooledKinds.has(d.name) && o.pool.descriptorName(key) === d.name) pooled[i] = 1;
@@ -71,7 +73,7 @@ function dependenciesOf(op: PlannedOp, o: ExecuteOptions): readonly string[] {
  * ready ops. A pooled create refused with "already exists" goes to the executor, which adopts it.
  */
 export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecuteOptions): Promise<void> {
-  const pooled = poolShare(ops, o);
+  const pooled = await poolShare(ops, o);
   if (!pooled) return execute(ops, o);
   const n = ops.length;
   const done = new Uint8Array(n);
