@@ -1,9 +1,10 @@
 // Failure-path audit of the offload pool: close() and a dead connector while a sync or a wave is in
 // flight must fail the work cleanly (typed per-key errors) and never leave a task or close() hanging.
 import test from 'ava';
-import { StateSnapshot } from '../src/offload/index.js';
+import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import type { PoolOp } from '../src/scheduler/op-pool.js';
-import { route, startOffloadStack } from './helpers/offload-stack.js';
+import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
+import { route, startOffloadStack, type Entry } from './helpers/offload-stack.js';
 
 // More shards than threads: segments of one wave queue for the producer rings the workers write into.
 const SHARDS = 4;
@@ -46,4 +47,27 @@ test('S5 V3: a wave in flight when the connector closes fails its ops with typed
   t.is(r.errors.length, ops.length);
   t.true(r.errors.every((e) => e !== null && typeof (e as { code?: unknown }).code === 'string'), 'every op has a typed error');
   await s.pool.close();
+});
+
+test('S5: workers that die mid-task while the pool is closing are replaced until the sync is done; every key of theirs fails with WorkerTaskError', async (t) => {
+  const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+  const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, threads: THREADS, descriptorsModule });
+  t.teardown(() => s.close());
+  // One key per shard that kills its worker while encoding: every segment of the wave crashes, and
+  // the segments beyond the first THREADS wait for a ring the crashed ones held.
+  const bad: Entry[] = [];
+  const covered = new Set<number>();
+  for (let i = 0; covered.size < SHARDS; i++) {
+    const key = `${CRASH_PREFIX}k${i}`;
+    if (covered.has(shardOf(key, SHARDS))) continue;
+    covered.add(shardOf(key, SHARDS));
+    bad.push([key, { action: 'exit', when: 'encode' }]);
+  }
+  const inFlight = s.pool.sync(StateSnapshot.fromEntries(bad, SHARDS), StateSnapshot.empty(SHARDS));
+  const closed = s.pool.close();
+  const r = await inFlight;
+  await closed;
+  t.deepEqual(r.errors.map((e) => e.key).sort(), bad.map(([k]) => k).sort());
+  for (const e of r.errors) t.true(e.error instanceof WorkerTaskError, `${e.key}: ${e.error.message}`);
+  t.is(r.applied.size, 0, 'nothing recorded as applied');
 });
