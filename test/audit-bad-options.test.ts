@@ -36,3 +36,11 @@ test('F1: a misspelt flood option is a TypeError naming it (not a run with the d
   // Known options still resolve (runFlood takes its own stack/onProgress apart first: flood-run covers it).
   t.is(resolveFloodOptions({ events: 3 }).events, 3);
 });
+
+test('N4: a misspelt or non-finite native-sim fault is a TypeError naming it (not a fault silently not injected)', async (t) => {
+  const sim = await startNativeSim();
+  t.teardown(() => sim.close());
+  await t.throwsAsync(sim.setFaults({ stallMS: 100 } as never), { instanceOf: TypeError, message: /^faults\.stallMS is not a fault \(known: .*stallMs/ });
+  await t.throwsAsync(sim.setFaults({ errorRate: Number.NaN }), { instanceOf: TypeError, message: /^faults\.errorRate: expected a finite number, received NaN/ });
+  await t.notThrowsAsync(sim.setFaults({ errorRate: 0, stallMs: 0, latencyMs: 0, seed: 3, messages: [] }), 'every known fault is accepted');
+});
