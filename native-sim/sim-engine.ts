@@ -164,9 +164,9 @@ export class SimEngine {
   }
 }
 
-/** Validates fault settings (one place); throws TypeError/RangeError naming the field. */
 const FAULT_NAMES: ReadonlySet<string> = new Set<keyof SimFaults>(['errorRate', 'messages', 'latencyMs', 'stallMs', 'seed']);
 
+/** Validates fault settings (one place); throws TypeError/RangeError naming the field. */
 export function validateFaults(f: unknown): SimFaults {
   if (typeof f !== 'object' || f === null) throw new TypeError(`faults: expected an object, received ${f === null ? 'null' : typeof f}`);
   const o = f as Record<string, unknown>;
