@@ -164,14 +164,20 @@ export class SimEngine {
   }
 }
 
+const FAULT_NAMES: ReadonlySet<string> = new Set<keyof SimFaults>(['errorRate', 'messages', 'latencyMs', 'stallMs', 'seed']);
+
 /** Validates fault settings (one place); throws TypeError/RangeError naming the field. */
 export function validateFaults(f: unknown): SimFaults {
   if (typeof f !== 'object' || f === null) throw new TypeError(`faults: expected an object, received ${f === null ? 'null' : typeof f}`);
   const o = f as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    // A misspelt fault would silently inject nothing.
+    if (!FAULT_NAMES.has(k)) throw new TypeError(`faults.${k} is not a fault (known: ${[...FAULT_NAMES].join(', ')})`);
+  }
   const num = (k: string, max: number): void => {
     const v = o[k];
     if (v === undefined) return;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`faults.${k}: expected a number, received ${typeof v}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`faults.${k}: expected a finite number, received ${typeof v === 'number' ? String(v) : typeof v}`);
     if (v < 0 || v > max) throw new RangeError(`faults.${k}: expected 0..${max}, received ${v}`);
   };
   num('errorRate', 1);

@@ -495,15 +495,24 @@ class ConnectorEngine implements TransportSink {
   #observeEpoch(epoch: number): void {
     const previous = this.epoch;
     this.epoch = epoch;
-    if (previous !== 0 && previous !== epoch) {
-      for (const l of this.restartListeners) l(epoch);
-    }
+    if (previous !== 0 && previous !== epoch) this.notify(this.restartListeners, epoch, 'restart');
   }
 
   #setState(s: ConnectorState): void {
     if (this.state === s || this.state === 'closed') return;
     this.state = s;
-    for (const l of this.stateListeners) l(s);
+    this.notify(this.stateListeners, s, 'state');
+  }
+
+  /** Calls user listeners; one that throws is logged and never stops the connector (close() above all). */
+  notify<T>(listeners: Iterable<(v: T) => void>, v: T, what: string): void {
+    for (const l of listeners) {
+      try {
+        l(v);
+      } catch (err) {
+        this.o.logger.warn({ err }, `vpp connector: a ${what} listener threw: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
   }
 
   submitOne(kind: OpKind, name: string, fields: Readonly<Record<string, unknown>> | undefined): Promise<unknown> {
@@ -550,9 +559,7 @@ class ConnectorEngine implements TransportSink {
       if (channel === this.o.channel) throw new RangeError('channel: every channel id is in use');
     } while (this.producerListeners.has(channel));
     const listeners = new Set<(r: Reply) => void>();
-    const deliver = (r: Reply): void => {
-      for (const l of listeners) l(r);
-    };
+    const deliver = (r: Reply): void => this.notify(listeners, r, 'producer reply');
     this.producerListeners.set(channel, deliver);
     const sim = this.sim;
     try {

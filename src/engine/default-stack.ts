@@ -41,6 +41,29 @@ export interface DefaultStack {
   close(): Promise<void>;
 }
 
+function kindOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** The shape of the stack's options, checked before any thread starts; each part validates its own fields. */
+function checkStackOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`options must be an object, received ${kindOf(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  for (const part of ['sim', 'connector', 'scheduler', 'offload', 'orchestrator'] as const) {
+    const v = o[part];
+    if (v === undefined || (part === 'offload' && v === false)) continue;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      throw new TypeError(`options.${part} must be an object${part === 'offload' ? ' or false' : ''}, received ${kindOf(v)}`);
+    }
+  }
+  const loop = o['eventLoop'];
+  if (loop !== undefined && (typeof loop !== 'object' || loop === null || typeof (loop as { pushEvent?: unknown }).pushEvent !== 'function')) {
+    throw new TypeError(`options.eventLoop must have a pushEvent() method, received ${kindOf(loop)}`);
+  }
+}
+
 /** Starts the simulated VPP, connects to it and builds the scheduler over it. */
 /**
  * Ops from which the scheduler's plans go through the pool. Measured by the `scheduler-resync`
@@ -51,6 +74,7 @@ export interface DefaultStack {
 export const SCHEDULER_POOL_THRESHOLD = 30_000;
 
 export async function startDefaultStack(options: DefaultStackOptions = {}): Promise<DefaultStack> {
+  checkStackOptions(options);
   const sim = await startNativeSim(options.sim);
   let connector: VppConnector;
   try {

@@ -23,7 +23,13 @@ export class Engine {
 
   /** Builds and starts the engine; the controller then waits for its first DBResync (SPEC C4). */
   static async start(options: EngineOptions): Promise<Engine> {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new TypeError(`options must be an object with at least { handlers }, received ${options === null ? 'null' : typeof options}`);
+    }
     const { stack: stackOptions, ...controllerOptions } = options;
+    if (stackOptions !== undefined && (typeof stackOptions !== 'object' || stackOptions === null || Array.isArray(stackOptions))) {
+      throw new TypeError(`options.stack must be an object, received ${stackOptions === null ? 'null' : typeof stackOptions}`);
+    }
     const stack = await startDefaultStack(stackOptions);
     let controller: Controller;
     try {

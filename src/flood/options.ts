@@ -84,9 +84,30 @@ function dataplane(v: unknown): 'thread' | 'inline' {
   return v;
 }
 
+const FLOOD_OPTION_NAMES: ReadonlySet<string> = new Set<keyof FloodOptions>([
+  'events',
+  'durationS',
+  'rate',
+  'handlers',
+  'keysPerEvent',
+  'faults',
+  'resyncEvery',
+  'restarts',
+  'seed',
+  'queueSize',
+  'pods',
+  'healingDelayMs',
+  'dataplane',
+  'stallTimeoutMs',
+]);
+
 export function resolveFloodOptions(options: FloodOptions | undefined): ResolvedFloodOptions {
   const o = options ?? {};
   if (typeof o !== 'object' || o === null) throw new TypeError(`options must be an object, received ${describe(o)}`);
+  for (const key of Object.keys(o)) {
+    // A misspelt option would silently run with the default.
+    if (!FLOOD_OPTION_NAMES.has(key)) throw new TypeError(`${key} is not a flood option (known: ${[...FLOOD_OPTION_NAMES].join(', ')})`);
+  }
   const durationS = num('durationS', o.durationS, 0.001, 86_400, Number.POSITIVE_INFINITY);
   const events = int('events', o.events, 1, 1e9, Number.isFinite(durationS) ? 1e9 : 10_000);
   let rate = Number.POSITIVE_INFINITY;

@@ -71,10 +71,11 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 
 /** Runs a flood and returns its report (it never throws for a failed run: `ok` says). */
 export async function runFlood(options: RunFloodOptions = {}): Promise<FloodReport> {
-  const o = resolveFloodOptions(options);
-  const factory = options.stack ?? createFloodStack;
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, received ${options === null ? 'null' : typeof options}`);
+  const { stack: stackFactory, onProgress, ...floodOptions } = options;
+  const o = resolveFloodOptions(floodOptions);
+  const factory = stackFactory ?? createFloodStack;
   if (typeof factory !== 'function') throw new TypeError(`stack must be a function, received ${typeof factory}`);
-  const onProgress = options.onProgress;
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`onProgress must be a function, received ${typeof onProgress}`);
   }

@@ -15,6 +15,9 @@ export function loadDescriptors(module: string | undefined): Promise<Descriptor[
     p = import(module).then((m: { descriptors?: unknown }) => {
       if (typeof m.descriptors !== 'function') throw new TypeError(`descriptorsModule: ${module} must export descriptors(), it does not`);
       return (m.descriptors as () => Descriptor[])();
+    }, (err: unknown) => {
+      // A module that cannot be found or fails to load is a bad option, not a crash of the pool.
+      throw new TypeError(`descriptorsModule: cannot import ${module}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     });
     cache.set(module, p);
   }

@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import type { ProducerRing, Reply } from '../connector/index.js';
-import { VppApiError } from '../connector/index.js';
+import { ConnectorClosedError, VppApiError } from '../connector/index.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { DescriptorError } from '../scheduler/errors.js';
 import { YIELD_CHUNK, yieldToLoop } from '../scheduler/loop-yield.js';
@@ -104,7 +104,9 @@ class OffloadEngine {
   readonly kinds: KindTable;
   readonly #piscina: Piscina | null;
   readonly #free: Lease[] = [];
-  readonly #leaseWaiters: Array<(l: Lease) => void> = [];
+  readonly #leaseWaiters: Array<{ resolve: (l: Lease) => void; reject: (err: Error) => void }> = [];
+  // Rings alive, free or lent: when the last one is retired without a replacement, waiters fail.
+  #leases = 0;
   readonly metadata = new Map<string, number>();
   #allocNext = ALLOC_START;
   #tail: Promise<unknown> = Promise.resolve();
@@ -127,7 +129,10 @@ class OffloadEngine {
 
   async openRings(): Promise<void> {
     if (!this.#piscina || !this.o.rings) return;
-    for (let i = 0; i < this.o.threads; i++) this.#free.push(await this.#newLease());
+    for (let i = 0; i < this.o.threads; i++) {
+      this.#free.push(await this.#newLease());
+      this.#leases++;
+    }
   }
 
   async #newLease(): Promise<Lease> {
@@ -144,13 +149,36 @@ class OffloadEngine {
   #acquire(): Promise<Lease> {
     const l = this.#free.pop();
     if (l) return Promise.resolve(l);
-    return new Promise((resolve) => this.#leaseWaiters.push(resolve));
+    if (this.#leases === 0) return Promise.reject(new ConnectorClosedError('no producer ring left: the connector is closed'));
+    return new Promise((resolve, reject) => this.#leaseWaiters.push({ resolve, reject }));
   }
 
   #release(l: Lease): void {
     const w = this.#leaseWaiters.shift();
-    if (w) w(l);
+    if (w) w.resolve(l);
     else this.#free.push(l);
+  }
+
+  /**
+   * Retires a ring whose frames may still be answered (its channel goes with it) and lends a new one
+   * in its place, also while closing: close() frees the rings only after the work in flight. With the
+   * connector gone there is none to make; when the last ring goes, the segments waiting for one fail.
+   */
+  async #retire(lease: Lease): Promise<void> {
+    lease.off();
+    void lease.ring.close().catch(() => {});
+    let next: Lease | null = null;
+    if (this.o.connector.state !== 'closed') {
+      try {
+        next = await this.#newLease();
+      } catch {
+        next = null;
+      }
+    }
+    if (next !== null) return this.#release(next);
+    if (--this.#leases > 0) return;
+    const err = new ConnectorClosedError('no producer ring left: the connector is closed');
+    for (const w of this.#leaseWaiters.splice(0)) w.reject(err);
   }
 
   sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
@@ -311,7 +339,16 @@ class OffloadEngine {
       this.#settle(ref, stage, r, b, replies, null);
       return { frames: r.frames, needsConfigure: r.needsConfigure };
     }
-    const lease = await this.#acquire();
+    let lease: Lease;
+    try {
+      lease = await this.#acquire();
+    } catch (err) {
+      // Not sent at all: the keys keep what was applied before.
+      for (const key of this.#segment(ref).keys) {
+        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError('ERR_CONNECTOR_CLOSED', key, `${key}: not sent: ${(err as Error).message}`));
+      }
+      return { frames: 0, needsConfigure: false };
+    }
     lease.replies = 0;
     lease.expect = -1;
     lease.kept.clear();
@@ -323,10 +360,8 @@ class OffloadEngine {
     } catch (err) {
       // Frames it published may still be answered: that ring is retired with its channel, and the
       // shard's keys are reported failed (their dataplane state is unknown until a resync).
-      lease.off();
-      void lease.ring.close();
       this.#failSegment(ref, err, b.failed);
-      if (!this.closed) this.#release(await this.#newLease());
+      await this.#retire(lease);
       return { frames: 0, needsConfigure: false };
     }
     lease.sequence = (lease.sequence + r.frames) & 0xffff;
@@ -338,14 +373,12 @@ class OffloadEngine {
       // No reply for stallTimeout (sim stalled, connector closed): ops without a reply fail; the
       // ring is retired with its channel so a late reply can never be counted for another task.
       const got = lease.replies;
-      lease.off();
-      void lease.ring.close();
       const seg = this.#segment(ref);
       for (let f = got; f < r.frames; f++) {
         const key = seg.keys[r.frameOp[f] as number] as string;
         if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
       }
-      if (!this.closed && this.o.connector.state !== 'closed') this.#release(await this.#newLease());
+      await this.#retire(lease);
     } else {
       this.#release(lease);
     }
