@@ -13,9 +13,12 @@ function state(extra: Entry[]): Entry[] {
 for (const [when, action] of [
   ['encode', 'exit'],
   ['diff', 'exit'],
+  ['encode', 'hang'],
+  ['diff', 'hang'],
 ] as const) {
-  test(`S5: a worker that dies while ${when === 'diff' ? 'diffing' : 'encoding'} (${action}) fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
-    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true });
+  // A hung task is ended by taskTimeout: its thread is terminated, as if it had died.
+  test(`S5: a worker that ${action === 'exit' ? 'dies' : 'hangs'} while ${when === 'diff' ? 'diffing' : 'encoding'} fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 2000 });
     t.teardown(() => s.close());
     const bad: Entry = [`${CRASH_PREFIX}k`, { action, when }];
     const first = await s.pool.sync(StateSnapshot.fromEntries(state([bad]), SHARDS), StateSnapshot.empty(SHARDS));
@@ -23,6 +26,7 @@ for (const [when, action] of [
     t.truthy(crashed, 'the key whose worker died is reported');
     t.true(crashed?.error instanceof WorkerTaskError);
     t.is((crashed?.error as WorkerTaskError).code, 'ERR_WORKER_TASK');
+    if (action === 'hang') t.regex(crashed?.error.message ?? '', /taskTimeout \(2000 ms\)/);
     for (const e of first.errors) t.true(e.error instanceof WorkerTaskError, `${e.key}: ${e.error.message}`);
     // Keys that failed are not recorded as applied; the rest is.
     const applied = new Map(first.applied.entries());

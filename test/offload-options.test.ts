@@ -69,6 +69,7 @@ test('bad options are TypeError/RangeError naming the option; bad sync arguments
   await t.throwsAsync(OffloadPool.start({ connector, inlineThreshold: -1 }), { instanceOf: RangeError, message: /options\.inlineThreshold/ });
   await t.throwsAsync(OffloadPool.start({ connector, workers: 'yes' as never }), { instanceOf: TypeError, message: /options\.workers must be a boolean, received "yes"/ });
   await t.throwsAsync(OffloadPool.start({ connector, rings: 1 as never }), { instanceOf: TypeError, message: /options\.rings must be a boolean/ });
+  await t.throwsAsync(OffloadPool.start({ connector, taskTimeout: -1 }), { instanceOf: RangeError, message: /options\.taskTimeout must be in 0\.\.86400000, received -1/ });
   await t.throwsAsync(OffloadPool.start({ connector, workerNice: 20 }), { instanceOf: RangeError, message: /options\.workerNice must be in 0\.\.19, received 20/ });
   await t.throwsAsync(OffloadPool.start({ connector, workerNice: '5' as never }), { instanceOf: TypeError, message: /options\.workerNice must be an integer, received "5"/ });
   await t.throwsAsync(OffloadPool.start({ connector, descriptorsModule: './x.js' }), { instanceOf: TypeError, message: /options\.descriptorsModule must be a file: URL/ });

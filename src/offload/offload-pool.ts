@@ -484,7 +484,14 @@ class OffloadEngine {
   }
 
   #run(task: OffloadTask): Promise<unknown> {
-    return (this.#piscina as Piscina).run(task);
+    const piscina = this.#piscina as Piscina;
+    const limit = this.o.taskTimeout;
+    if (limit === 0) return piscina.run(task);
+    // Past the limit piscina terminates the task's thread (and starts another) and rejects.
+    return piscina.run(task, { signal: AbortSignal.timeout(limit) }).catch((err: unknown) => {
+      if (err instanceof Error && err.name === 'AbortError') throw new Error(`worker task ran longer than taskTimeout (${limit} ms)`, { cause: err });
+      throw err;
+    });
   }
 
   close(): Promise<void> {

@@ -59,6 +59,13 @@ export interface OffloadOptions {
    * @default 10
    */
   readonly workerNice?: number;
+  /**
+   * Milliseconds one worker task (a shard's diff, a segment's encode) may run: a task still running
+   * then (a descriptor stuck in a loop) has its thread terminated and fails its keys with
+   * WorkerTaskError, like a worker that died. 0: no limit.
+   * @default 120000
+   */
+  readonly taskTimeout?: number;
 }
 
 export interface ResolvedOffloadOptions {
@@ -72,6 +79,7 @@ export interface ResolvedOffloadOptions {
   readonly ringBytes: number | undefined;
   readonly warm: boolean;
   readonly workerNice: number;
+  readonly taskTimeout: number;
 }
 
 function received(v: unknown): string {
@@ -130,5 +138,6 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
     ringBytes: ringBytes as number | undefined,
     warm: bool(o, 'warm', true),
     workerNice: int(o, 'workerNice', 10, 0, 19),
+    taskTimeout: int(o, 'taskTimeout', 120_000, 0, 86_400_000),
   };
 }
