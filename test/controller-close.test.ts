@@ -133,3 +133,29 @@ test('C17: close() stops timers (healing) and closes the scheduler stack built b
   await controller.close();
   t.is(closed, 1);
 });
+
+test('C17: await close() from inside a handler resolves (the loop closes after that event) instead of waiting on itself', async (t) => {
+  const h = harness(['A']);
+  let insideResolved = false;
+  h.handlers[0]!.onUpdate = async (ev) => {
+    if (!(ev instanceof KubeStateChange) || ev.key !== 'pod-a') return;
+    await h.controller.close(); // would never resolve if it waited for the loop to end
+    insideResolved = true;
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = tracked(pod('pod-a'));
+  const after = tracked(pod('pod-b'));
+  h.controller.pushEvent(ev);
+  h.controller.pushEvent(after);
+  await ev.settled;
+  t.true(insideResolved);
+  t.is(ev.doneCount, 1);
+  // From outside, close() is the whole close: the event queued before it, then the Shutdown.
+  await h.controller.close();
+  t.is(after.doneCount, 1);
+  t.deepEqual(
+    h.controller.getEventHistory().map((r) => r.name).slice(-3),
+    ['Kubernetes State Change', 'Kubernetes State Change', 'Shutdown'],
+  );
+});

@@ -137,7 +137,11 @@ export class Controller implements EventLoop, ConfigRetriever {
     return this.#engine.onEvent(listener);
   }
 
-  /** Pushes Shutdown, waits for it, stops timers and the owned scheduler stack. Never rejects; idempotent. */
+  /**
+   * Pushes Shutdown, waits for it, stops timers and the owned scheduler stack. Never rejects;
+   * idempotent. Called from a handler (of the event being processed) it resolves once the Shutdown
+   * is queued, as waiting for the loop to end there could never end; the loop closes after that event.
+   */
   close(): Promise<void> {
     return this.#engine.close();
   }

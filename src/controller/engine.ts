@@ -279,6 +279,11 @@ export class ControllerEngine {
 
   close(): Promise<void> {
     this.#closePromise ??= this.#doClose();
+    // From a handler of the event being processed the loop can only end after that event, which
+    // waits for the handler: awaiting the whole close there would never end. The handler gets a
+    // promise that resolves now (the Shutdown is queued); the rest completes after its event.
+    const ctx = this.#als.getStore();
+    if (ctx !== undefined && ctx.active) return Promise.resolve();
     return this.#closePromise;
   }
 
