@@ -81,7 +81,11 @@ export function canonicalIp(text: string): IpAddress | null {
 
 /** Valid IPv4 next hops seen recently: the same few addresses come back in every route message. */
 const ADDRESS_CACHE = new Map<string, IpAddress>();
-/** Valid prefixes seen recently, by request text: an update deletes and re-adds the same prefix. */
+/**
+ * Valid IPv6 prefixes seen recently, by request text (their parse is dear). IPv4 text is parsed
+ * every time: that costs about what a cache hit does, and a cache that thrashes (a resync of 10⁵
+ * distinct prefixes) costs several times more per miss.
+ */
 const PREFIX_CACHE = new Map<string, IpPrefix>();
 /** Entries per cache before it starts over (bounds memory; a miss only costs a parse). */
 const CACHE_LIMIT = 1 << 16;
@@ -103,8 +107,6 @@ export function ipAddress(f: Fields, name: string): IpAddress {
 
 export function ipPrefix(f: Fields, name: string): IpPrefix {
   const text = str(f, name);
-  const hit = PREFIX_CACHE.get(text);
-  if (hit !== undefined) return hit;
   const slash = text.indexOf('/');
   // Built only on failure: an Error captures a stack, far too dear for every valid prefix.
   const bad = (): FieldError => new FieldError(VppRetval.INVALID_VALUE, `${name}: invalid prefix "${text}"`);
@@ -114,8 +116,10 @@ export function ipPrefix(f: Fields, name: string): IpPrefix {
     const len = parsePrefixLength(text, slash + 1);
     if (len < 0 || len > 32) throw bad();
     const ip = text.slice(0, slash);
-    return remember(PREFIX_CACHE, text, Object.freeze({ ip, v6: false, len, key: text.length - slash - 1 === String(len).length ? text : `${ip}/${len}` }));
+    return { ip, v6: false, len, key: text.length - slash - 1 === String(len).length ? text : `${ip}/${len}` };
   }
+  const hit = PREFIX_CACHE.get(text);
+  if (hit !== undefined) return hit;
   const ip = canonicalIp(text.slice(0, slash));
   const lenText = text.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(lenText)) throw bad();
