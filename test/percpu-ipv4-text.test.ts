@@ -85,10 +85,12 @@ test('S2: FieldReader keeps IPv4 text as is and still rejects bad addresses with
   t.throws(() => f.cidr('badc'), { instanceOf: InvalidValueError, message: /badc must be a CIDR/ });
 });
 
-test('N2: native-sim prefix and address readers: canonical keys, cached results, errors every time', (t) => {
+test('N2: native-sim prefix and address readers: canonical keys, IPv6 results cached, errors every time', (t) => {
   const p = ipPrefix({ prefix: '10.1.0.0/16' }, 'prefix');
   t.deepEqual({ ...p }, { ip: '10.1.0.0', v6: false, len: 16, key: '10.1.0.0/16' });
-  t.is(ipPrefix({ prefix: '10.1.0.0/16' }, 'prefix'), p, 'a repeated prefix is served from the cache');
+  t.deepEqual(ipPrefix({ prefix: '10.1.0.0/16' }, 'prefix'), p, 'an IPv4 prefix is parsed again, to the same result');
+  const q = ipPrefix({ prefix: '2001:db8:1::/48' }, 'prefix');
+  t.is(ipPrefix({ prefix: '2001:db8:1::/48' }, 'prefix'), q, 'a repeated IPv6 prefix is served from the cache');
   t.deepEqual({ ...ipPrefix({ prefix: '10.1.0.0/016' }, 'prefix') }, { ip: '10.1.0.0', v6: false, len: 16, key: '10.1.0.0/16' });
   t.deepEqual({ ...ipPrefix({ prefix: '2001:DB8:0::/48' }, 'prefix') }, { ip: '2001:db8::', v6: true, len: 48, key: '2001:db8::/48' });
   t.deepEqual({ ...ipAddress({ nh: '192.168.0.1' }, 'nh') }, { ip: '192.168.0.1', v6: false });
