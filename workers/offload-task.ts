@@ -1,7 +1,9 @@
 // Piscina task module of the offload pool: diff a shard, or encode a wave's ops into a producer ring.
 import { getPriority, setPriority } from 'node:os';
+// piscina hands its `workerData` option to the thread as is: read it from Node, not by importing
+// piscina here (this module is itself being loaded by piscina's worker).
+import { workerData } from 'node:worker_threads';
 import { Packr } from 'msgpackr';
-import { workerData } from 'piscina';
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
