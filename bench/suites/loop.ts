@@ -5,33 +5,17 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Bench } from 'tinybench';
 import {
   DBResync,
-  type CommitOptions,
-  type CommitResult,
   type Event,
   type EventHandler,
-  type KVScheduler,
-  type RecordedTxn,
   type UpdateOperations,
   type Value,
 } from '../../src/api/index.js';
 import { Controller } from '../../src/controller/index.js';
 import { CountedUpdate, UpdateBatch } from '../counted-update.js';
+import { NoopScheduler } from '../noop-scheduler.js';
 import { figure, type BenchSuite, type Figure } from '../figure.js';
 
 const BATCH = 10_000;
-
-/** Resolves every commit at once: measures the loop, not a scheduler. */
-class NoopScheduler implements KVScheduler {
-  #seq = 0;
-  keys = 0;
-  commit(values: ReadonlyMap<string, Value | null>, _options: CommitOptions): Promise<CommitResult> {
-    this.keys += values.size;
-    return Promise.resolve({ seqNum: ++this.#seq, error: null });
-  }
-  getRecordedTransaction(_seqNum: number): RecordedTxn | undefined {
-    return undefined;
-  }
-}
 
 /** Counts done() calls; the last event of a batch resolves the batch. */
 const batch = new UpdateBatch();

@@ -4,32 +4,13 @@
 // controller and the scheduler own; CPU time per event is reported (the machines are shared, so
 // wall-clock rates of this process alone would be noisier), beside the controller alone (the same
 // events and handlers committed to a scheduler that does nothing) as the baseline.
-import {
-  DBResync,
-  type CommitOptions,
-  type CommitResult,
-  type KVScheduler,
-  type RecordedTxn,
-  type Value,
-} from '../../src/api/index.js';
+import { DBResync, type KVScheduler } from '../../src/api/index.js';
 import { Controller } from '../../src/controller/index.js';
 import { Scheduler } from '../../src/scheduler/index.js';
 import { CountedUpdate, UpdateBatch } from '../counted-update.js';
+import { NoopScheduler } from '../noop-scheduler.js';
 import { HANDLERS, InstantClient, KEYS, SLOTS, routeUpdateHandlers } from '../route-updates.js';
 import { figure, type BenchSuite } from '../figure.js';
-
-/** Resolves every commit at once: the controller's share alone. */
-class NoopScheduler implements KVScheduler {
-  #seq = 0;
-  keys = 0;
-  commit(values: ReadonlyMap<string, Value | null>, _options: CommitOptions): Promise<CommitResult> {
-    this.keys += values.size;
-    return Promise.resolve({ seqNum: ++this.#seq, error: null });
-  }
-  getRecordedTransaction(_seqNum: number): RecordedTxn | undefined {
-    return undefined;
-  }
-}
 
 /** CPU µs per event (median of `rounds` batches of `n`) through a controller over `scheduler`. */
 async function measure(scheduler: KVScheduler, n: number, rounds: number, check: (n: number) => void): Promise<number> {

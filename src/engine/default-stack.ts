@@ -64,7 +64,6 @@ function checkStackOptions(options: unknown): void {
   }
 }
 
-/** Starts the simulated VPP, connects to it and builds the scheduler over it. */
 /**
  * Ops from which the scheduler's plans go through the pool. Measured by the `scheduler-resync`
  * suite on 2 cores: below ~30,000 ops the pool never beat inline execution (the one sim thread and
@@ -73,6 +72,7 @@ function checkStackOptions(options: unknown): void {
  */
 export const SCHEDULER_POOL_THRESHOLD = 30_000;
 
+/** Starts the simulated VPP, connects to it and builds the scheduler over it. */
 export async function startDefaultStack(options: DefaultStackOptions = {}): Promise<DefaultStack> {
   checkStackOptions(options);
   const sim = await startNativeSim(options.sim);

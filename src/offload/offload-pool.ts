@@ -91,6 +91,10 @@ async function checkWave(ops: readonly PoolOp[]): Promise<void> {
   }
 }
 
+function noRingLeft(): ConnectorClosedError {
+  return new ConnectorClosedError('no producer ring left: the connector is closed');
+}
+
 function keepReply(r: Reply): boolean {
   if (r['retval'] !== 0) return true;
   let n = 0;
@@ -149,7 +153,7 @@ class OffloadEngine {
   #acquire(): Promise<Lease> {
     const l = this.#free.pop();
     if (l) return Promise.resolve(l);
-    if (this.#leases === 0) return Promise.reject(new ConnectorClosedError('no producer ring left: the connector is closed'));
+    if (this.#leases === 0) return Promise.reject(noRingLeft());
     return new Promise((resolve, reject) => this.#leaseWaiters.push({ resolve, reject }));
   }
 
@@ -177,7 +181,7 @@ class OffloadEngine {
     }
     if (next !== null) return this.#release(next);
     if (--this.#leases > 0) return;
-    const err = new ConnectorClosedError('no producer ring left: the connector is closed');
+    const err = noRingLeft();
     for (const w of this.#leaseWaiters.splice(0)) w.reject(err);
   }
 

@@ -52,7 +52,6 @@ class TxnContext {
 
 const REMOVED_KEPT = 10_000;
 
-/** The scheduler's engine: state, planning, execution, records (the facade validates). */
 /** Notes a plan's pending keys in the transaction; returns the (empty) list its op records go to. */
 function notePending(p: Plan, tx: TxnContext): RecordedOp[] {
   for (const k of p.pending) {
@@ -74,6 +73,7 @@ function recordOps(p: Plan, tx: TxnContext, note: string | undefined, from: numb
   return recs;
 }
 
+/** The scheduler's engine: state, planning, execution, records (the facade validates). */
 export class SchedulerEngine {
   readonly registry = new DescriptorRegistry();
   readonly #store = new StateStore(this.registry);
@@ -249,13 +249,12 @@ export class SchedulerEngine {
       }
       changed = await this.#unsettled(changed);
     }
-    let p = changed.length < YIELD_CHUNK ? plan(changed, this.#input) : await planSliced(changed, this.#input);
-    if (p.stale.length > 0) {
-      try {
-        p = await this.#replan(changed, p, tx);
-      } catch (err) {
-        return failInit(err);
-      }
+    let p: Plan;
+    try {
+      const planned = this.#plan(changed, tx);
+      p = planned instanceof Promise ? await planned : planned;
+    } catch (err) {
+      return failInit(err);
     }
     await this.#runPlan(p, tx, !!options.revert, undefined);
     if (prior && tx.failed) {
@@ -263,8 +262,7 @@ export class SchedulerEngine {
       const keys = [...new Set([...prior.keys(), ...tx.executed.map((e) => e.key)])];
       try {
         await this.#refreshDirty(keys);
-        const rp = plan(keys, this.#input);
-        await this.#runPlan(rp.stale.length > 0 ? await this.#replan(keys, rp, tx) : rp, tx, false, 'revert');
+        await this.#runPlan(await this.#plan(keys, tx), tx, false, 'revert');
       } catch (err) {
         tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -282,6 +280,17 @@ export class SchedulerEngine {
     if (tx.touched.size <= YIELD_CHUNK) this.#settle(tx.touched);
     else await this.#settleChunked(tx.touched);
     return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
+  }
+
+  /**
+   * Plans `keys` (in slices, with the event loop running between them, when they are many) and
+   * re-plans over the dirty keys the plan relied on. A small clean plan comes back as is, without
+   * a promise: the path of every event's commit.
+   */
+  #plan(keys: readonly string[], tx: TxnContext): Plan | Promise<Plan> {
+    if (keys.length >= YIELD_CHUNK) return planSliced(keys, this.#input).then((p) => (p.stale.length > 0 ? this.#replan(keys, p, tx) : p));
+    const p = plan(keys, this.#input);
+    return p.stale.length > 0 ? this.#replan(keys, p, tx) : p;
   }
 
   /**
@@ -583,8 +592,7 @@ export class SchedulerEngine {
     let initError: Error | null = null;
     try {
       await this.#refreshDirty(keys);
-      const p = plan(keys, this.#input);
-      await this.#runPlan(p.stale.length > 0 ? await this.#replan(keys, p, tx) : p, tx, false, 'retry');
+      await this.#runPlan(await this.#plan(keys, tx), tx, false, 'retry');
     } catch (err) {
       initError = err instanceof Error ? err : new Error(String(err));
       tx.failed = true;
