@@ -123,3 +123,28 @@ test('error classes carry stable codes', (t) => {
     t.true(err.message.length > 0);
   }
 });
+
+// More rings than threads lets a worker encode the next segment while the sim still answers the
+// last one; fewer makes segments queue for a ring. Either way every reply must land on its own
+// segment's keys: with injected errors, exactly the keys reported failed are missing in the sim.
+for (const producerRings of [1, 5]) {
+  test(`B1 S5: producerRings ${producerRings} with 2 threads: every injected error lands on its own key, every other key is applied`, async (t) => {
+    const s = await startOffloadStack({ workers: true, threads: 2, producerRings, inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    await s.sim.setFaults({ errorRate: 0.1, seed: 7, messages: ['ip_route_add_del'] });
+    const entries = Array.from({ length: 3000 }, (_, i) => route(i));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 12), StateSnapshot.empty(12), { mode: 'pool' });
+    t.is(r.mode, 'pool');
+    t.true(r.errors.length > 150 && r.errors.length < 450, `${r.errors.length} errors`);
+    const failed = new Set(r.errors.map((e) => e.key));
+    const inSim = new Set((await s.sim.snapshot()).routes.map((x) => x.prefix));
+    for (const [key, v] of entries) t.is(inSim.has(v['dstNetwork'] as string), !failed.has(key), key);
+  });
+}
+
+test('producerRings is validated like the other counts', async (t) => {
+  const s = await startOffloadStack({ workers: false });
+  t.teardown(() => s.close());
+  await t.throwsAsync(OffloadPool.start({ connector: s.connector, producerRings: 0 }), { instanceOf: RangeError, message: /options\.producerRings must be in 1\.\.256, received 0/ });
+  await t.throwsAsync(OffloadPool.start({ connector: s.connector, producerRings: 2.5 }), { instanceOf: TypeError, message: /options\.producerRings must be an integer/ });
+});

@@ -133,7 +133,7 @@ class OffloadEngine {
 
   async openRings(): Promise<void> {
     if (!this.#piscina || !this.o.rings) return;
-    for (let i = 0; i < this.o.threads; i++) {
+    for (let i = 0; i < this.o.producerRings; i++) {
       this.#free.push(await this.#newLease());
       this.#leases++;
     }

@@ -7,6 +7,9 @@ import type { VppConnector } from '../connector/index.js';
  */
 export const DEFAULT_INLINE_THRESHOLD = 10_000;
 
+/** Producer rings per worker thread by default (measured by `bench/suites/resync.ts`, see BENCHMARKS.md). */
+export const RINGS_PER_THREAD = 4;
+
 export interface OffloadOptions {
   /** The connector whose producer rings the workers write into. */
   readonly connector: VppConnector;
@@ -16,10 +19,17 @@ export interface OffloadOptions {
    */
   readonly workers?: boolean;
   /**
-   * Worker threads (and producer rings). More than the cores left beside main and native-sim does not help.
+   * Worker threads. More than the cores left beside main and native-sim does not help.
    * @default 2
    */
   readonly threads?: number;
+  /**
+   * Producer rings lent to encode tasks. A ring stays lent until every reply to its segment is in,
+   * so with more rings than threads a worker encodes the next segment while native-sim still
+   * answers the last one (with one ring per thread the workers idled through every reply tail).
+   * @default RINGS_PER_THREAD × threads
+   */
+  readonly producerRings?: number;
   /**
    * Snapshots with fewer keys than this are synced inline (the pool hop costs more than it saves).
    * @default DEFAULT_INLINE_THRESHOLD (measured)
@@ -72,6 +82,7 @@ export interface ResolvedOffloadOptions {
   readonly connector: VppConnector;
   readonly workers: boolean;
   readonly threads: number;
+  readonly producerRings: number;
   readonly inlineThreshold: number;
   readonly rings: boolean;
   readonly descriptorsModule: string | undefined;
@@ -127,10 +138,12 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
   if (ringBytes !== undefined && (typeof ringBytes !== 'number' || !Number.isInteger(ringBytes))) {
     throw new TypeError(`options.ringBytes must be an integer, received ${received(ringBytes)}`);
   }
+  const threads = int(o, 'threads', 2, 1, 64);
   return {
     connector: c as VppConnector,
     workers: bool(o, 'workers', env.workers),
-    threads: int(o, 'threads', 2, 1, 64),
+    threads,
+    producerRings: int(o, 'producerRings', RINGS_PER_THREAD * threads, 1, 256),
     inlineThreshold: int(o, 'inlineThreshold', DEFAULT_INLINE_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
     rings: bool(o, 'rings', env.rings),
     descriptorsModule: mod as string | undefined,
