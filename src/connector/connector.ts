@@ -100,6 +100,9 @@ class Op {
   }
 }
 
+/** Frames one flush writes before it publishes them (besides the first, published at once). */
+const PUBLISH_EVERY = 64;
+
 /** `<request>_reply` for every catalog request, built once (no string concatenation per reply). */
 const REPLY_NAMES: ReadonlyMap<string, string> = new Map(Object.keys(REQUEST_FIELDS).map((n) => [n, replyName(n)]));
 
@@ -194,6 +197,7 @@ class ConnectorEngine implements TransportSink {
   #flushOnce(): void {
     if (this.state === 'closed') return;
     let full = false;
+    let frames = 0;
     const deadline = performance.now() + this.o.replyTimeout;
     while (this.#qHead < this.#queue.length) {
       const op = this.#queue[this.#qHead] as Op;
@@ -222,6 +226,9 @@ class ConnectorEngine implements TransportSink {
         full = true;
         break;
       }
+      // The first frame is published at once, so a sleeping sim wakes (and applies it) while the
+      // rest are encoded; then every PUBLISH_EVERY frames, so it keeps working through a long batch.
+      if (++frames === 1 || frames % PUBLISH_EVERY === 0) this.transport.commit();
       this.requests++;
       if (--op.framesLeft === 0) {
         op.state = 'sent';
