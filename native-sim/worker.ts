@@ -121,10 +121,24 @@ function pollControl(): void {
   }
 }
 
+/**
+ * The first replies of a round are published in groups of EARLY_GROUP, up to EARLY_LIMIT: the
+ * connector (parked, or spinning for them) wakes and handles them while we apply the rest, which
+ * goes out at the round's end. Beyond that a long round publishes once, so a big wave does not
+ * wake the connector for every few replies.
+ */
+const EARLY_GROUP = 4;
+const EARLY_LIMIT = 16;
+/** Replies written in the current round. */
+let roundReplies = 0;
+
 function writeReply(bytes: Uint8Array): void {
   for (;;) {
     try {
-      if (replies.write(bytes)) return;
+      if (replies.write(bytes)) {
+        if (++roundReplies <= EARLY_LIMIT && roundReplies % EARLY_GROUP === 0) replies.commit();
+        return;
+      }
     } catch {
       // A reply larger than the ring can never be delivered: count it, the request times out.
       engine.protocolError();
@@ -171,6 +185,7 @@ function flushDelayed(now: number): void {
 function serviceRings(): boolean {
   const now = performance.now();
   let worked = false;
+  roundReplies = 0;
   if (engine.stallRemaining(now) === 0) {
     for (const r of readers) {
       if (r.drain(onFrame, onCorrupt, ROUND_BUDGET) > 0) worked = true;
