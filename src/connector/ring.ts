@@ -57,7 +57,8 @@ export function ringCapacity(ring: SharedArrayBuffer): number {
 
 /**
  * The producer side. `write` stages frames (invisible to the consumer), `commit` publishes all staged
- * frames with one store of HEAD and at most one notify: batching costs one wake-up per batch.
+ * frames with one store of HEAD and at most one notify: batching costs one wake-up per batch
+ * (callers commit the start of a batch early, so that wake-up overlaps the rest of their work).
  */
 export class RingWriter {
   readonly #header: Int32Array;
