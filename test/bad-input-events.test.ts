@@ -26,34 +26,6 @@ test('C19: pushEvent of something that is not an Event throws InvalidEventError 
   }
 });
 
-test('C1 C19: the same event object pushed again while it is queued or in progress throws InvalidEventError; it is finished once, and may be pushed again after done()', async (t) => {
-  const engine = await startTestEngine([putsHandler]);
-  try {
-    const ev = new TestUpdate('twice', new Map([['config/vpp/v2/interfaces/loop-twice', loopback('loop-twice')]]));
-    engine.controller.pushEvent(ev);
-    const err = t.throws(() => engine.controller.pushEvent(ev), { instanceOf: InvalidEventError, message: /already queued or being processed/ });
-    t.is(err?.code, 'ERR_INVALID_EVENT');
-    t.is(await ev.completion.settled, null);
-    t.is(ev.completion.calls, 1);
-    const runs = engine.controller.getEventHistory().filter((r) => r.name === 'Test Update').length;
-    // Finished: the same object is a new event again (and is processed again).
-    const again = new Promise<void>((resolve) => {
-      const done = ev.done.bind(ev);
-      ev.done = (e: Error | null) => {
-        done(e);
-        resolve();
-      };
-    });
-    engine.controller.pushEvent(ev);
-    await again;
-    t.is(ev.completion.calls, 2);
-    t.is(engine.controller.getEventHistory().filter((r) => r.name === 'Test Update').length, runs + 1);
-    await loopStillRuns(t, engine, 'loop-twice-after');
-  } finally {
-    await engine.close();
-  }
-});
-
 test('C13 C19: an event whose getName()/method() throws is finished once with InvalidEventError', async (t) => {
   const engine = await startTestEngine([putsHandler]);
   try {

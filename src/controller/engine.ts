@@ -126,8 +126,6 @@ export class ControllerEngine {
 
   readonly #als = new AsyncLocalStorage<EventContext>();
   readonly #queue = new EventQueue<Event>();
-  /** Events pushed and not yet finished (queued, held or in progress). */
-  readonly #pending = new WeakSet<Event>();
   readonly #followUps = new EventQueue<FollowUp>();
   // Events popped before the first DBResync was processed (SPEC C4), in arrival order.
   readonly #held = new EventQueue<Event>();
@@ -236,10 +234,6 @@ export class ControllerEngine {
     ) {
       throw new InvalidEventError('pushEvent() expects an Event: an object with getName(), method(), isBlocking() and done()');
     }
-    // One event object is one event: queued twice it would be processed and finished twice.
-    if (this.#pending.has(event)) {
-      throw new InvalidEventError(`event "${safeName(event)}" is already queued or being processed: push a new event object, or push this one again after its done()`);
-    }
     const capacity = this.#cfg.eventQueueSize;
     const ctx = this.#als.getStore();
     if (ctx !== undefined && ctx.active) {
@@ -252,12 +246,10 @@ export class ControllerEngine {
       if (blocking) throw new DeadlockError(safeName(event));
       if (this.#followUps.length >= capacity) throw new EventQueueFullError(capacity);
       this.#followUps.push({ event, followUpTo: ctx.seqNum });
-      this.#pending.add(event);
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
     this.#queue.push(event);
-    this.#pending.add(event);
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -610,8 +602,6 @@ export class ControllerEngine {
   }
 
   #callDone(event: Event, err: Error | null): void {
-    // Before done(): done() may push the same object again.
-    this.#pending.delete(event);
     try {
       event.done(err);
     } catch (e) {
