@@ -54,6 +54,16 @@ for (const [transport, options] of TRANSPORTS) {
       const many = await c.requestBatch(Array.from({ length: 500 }, () => ({ name: 'create_loopback' })));
       const indices = many.map((r) => (r as Record<string, number>)['sw_if_index']);
       t.deepEqual(indices, Array.from({ length: 500 }, (_, i) => i + 2), 'in order, none lost');
+      // Both sides publish a batch in parts (the connector its first frame and every 64th, the sim
+      // its first replies in groups of 4): errors every 7th item still land on their own items.
+      const mixed = await c.requestBatch(
+        Array.from({ length: 300 }, (_, i) => ({ name: 'sw_interface_set_flags', fields: { sw_if_index: i % 7 === 3 ? 9999 : 1, flags: i & 1 } })),
+      );
+      t.is(mixed.length, 300);
+      mixed.forEach((r, i) => {
+        if (i % 7 === 3) t.true(r instanceof VppApiError && r.retval === -2, `item ${i}`);
+        else t.like(r, { _msgname: 'sw_interface_set_flags_reply', retval: 0 }, `item ${i}`);
+      });
     } finally {
       await c.close();
       await sim.close();
