@@ -30,6 +30,11 @@ export function machine(): { nproc: number; node: string; cpu: string } {
   return { nproc: cpus().length, node: process.version, cpu: cpus()[0]?.model ?? 'unknown' };
 }
 
+/** The middle value of unsorted numbers (the upper of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+}
+
 /** p-th percentile (0..100) of a sorted array. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;

@@ -7,7 +7,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Bench } from 'tinybench';
-import { type BenchSuite, type Figure, figure } from '../figure.js';
+import { type BenchSuite, type Figure, figure, median } from '../figure.js';
 import { InstantClient } from '../route-updates.js';
 import { startNativeSim, type NativeSim } from '../../native-sim/index.js';
 import { VppConnector } from '../../src/connector/index.js';
@@ -129,8 +129,6 @@ async function startStack(): Promise<Stack> {
     },
   };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 /**
  * update.scale: single-key p50 on `big` (10⁶ keys applied) over p50 on a second stack with 10³,

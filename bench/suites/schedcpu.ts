@@ -10,7 +10,7 @@ import { Scheduler } from '../../src/scheduler/index.js';
 import { CountedUpdate, UpdateBatch } from '../counted-update.js';
 import { NoopScheduler } from '../noop-scheduler.js';
 import { HANDLERS, InstantClient, KEYS, SLOTS, routeUpdateHandlers } from '../route-updates.js';
-import { figure, type BenchSuite } from '../figure.js';
+import { figure, median, type BenchSuite } from '../figure.js';
 
 /** CPU µs per event (median of `rounds` batches of `n`) through a controller over `scheduler`. */
 async function measure(scheduler: KVScheduler, n: number, rounds: number, check: (n: number) => void): Promise<number> {
@@ -40,8 +40,7 @@ async function measure(scheduler: KVScheduler, n: number, rounds: number, check:
       const c = process.cpuUsage(c0);
       perEvent.push((c.user + c.system) / n);
     }
-    perEvent.sort((a, b) => a - b);
-    return perEvent[perEvent.length >> 1] as number;
+    return median(perEvent);
   } finally {
     await controller.close();
   }

@@ -7,7 +7,7 @@ import type { VppConnector } from '../connector/index.js';
  */
 export const DEFAULT_INLINE_THRESHOLD = 10_000;
 
-/** Producer rings per worker thread by default (measured by `bench/suites/resync.ts`, see BENCHMARKS.md). */
+/** Producer rings per worker thread by default (measured with two pools side by side, alternating syncs: BENCHMARKS.md). */
 export const RINGS_PER_THREAD = 4;
 
 export interface OffloadOptions {
