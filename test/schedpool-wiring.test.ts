@@ -1,7 +1,8 @@
 // The default stack starts the offload pool for its scheduler; off switches and option checks.
 import test from 'ava';
 import type { Value } from '../src/api/values.js';
-import { SCHEDULER_POOL_THRESHOLD, startDefaultStack } from '../src/engine/index.js';
+import { availableParallelism } from 'node:os';
+import { SCHEDULER_POOL_MIN_CORES, SCHEDULER_POOL_THRESHOLD, schedulerPoolThreshold, startDefaultStack } from '../src/engine/index.js';
 import { Scheduler, SchedulerClosedError } from '../src/scheduler/index.js';
 import { route } from './helpers/offload-stack.js';
 import { sorted } from './helpers/schedpool-stack.js';
@@ -28,14 +29,21 @@ test('S1: the default stack hands an offload pool to its scheduler (none with EN
   t.is((await stack.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 1000);
 });
 
-test('S1: the default stack\'s pool threshold is SCHEDULER_POOL_THRESHOLD (the crossover measured through the scheduler)', async (t) => {
+test('S1: the scheduler\'s pool threshold by cores: never below SCHEDULER_POOL_MIN_CORES (measured slower on 2 cores), SCHEDULER_POOL_THRESHOLD from there', (t) => {
+  t.is(SCHEDULER_POOL_MIN_CORES, 4);
+  for (const cores of [1, 2, 3]) t.is(schedulerPoolThreshold(cores), Number.MAX_SAFE_INTEGER);
+  for (const cores of [4, 64]) t.is(schedulerPoolThreshold(cores), SCHEDULER_POOL_THRESHOLD);
+  t.is(schedulerPoolThreshold(), schedulerPoolThreshold(availableParallelism()));
+});
+
+test('S1: the default stack\'s pool threshold is the one for this machine\'s cores; a 3,000-route commit applies', async (t) => {
   const stack = await startDefaultStack({ connector: { pingInterval: 0 } });
   t.teardown(() => stack.close());
   if (!workersOn) {
     t.is(stack.pool, null);
     return;
   }
-  t.is(stack.pool?.inlineThreshold, SCHEDULER_POOL_THRESHOLD);
+  t.is(stack.pool?.inlineThreshold, schedulerPoolThreshold());
   t.is((await stack.scheduler.commit(routes(3000), {})).error, null);
 });
 
