@@ -6,6 +6,7 @@ import { Bench } from 'tinybench';
 import { figure, type BenchSuite } from '../figure.js';
 import { startNativeSim } from '../../native-sim/index.js';
 import { FrameCodec, RingWriter, VppConnector, createRing, requestMessage } from '../../src/connector/index.js';
+import { binaryAddressWriter, withBinaryAddresses } from '../binary-addresses.js';
 
 /** Binary-API requests of 64–256 encoded bytes, as the scheduler sends them. */
 function messages(n: number): Array<Record<string, unknown>> {
@@ -326,10 +327,23 @@ async function encodeFigure(quick: boolean): Promise<{ mp: number; json: number 
   for (const m of msgs) {
     if (JSON.stringify(check.decode(codec.encode(m))) !== JSON.stringify(m)) throw new Error('codec round trip differs');
   }
+  return encodeRates(quick, msgs, (m) => codec.encode(m));
+}
+
+/** The what-if of bench/binary-addresses.ts: the same messages with binary addresses, each written by the record writer. */
+async function binaryAddressFigure(quick: boolean): Promise<{ mp: number; json: number }> {
+  const msgs = messages(256).map((m) => withBinaryAddresses(m) as Record<string, unknown>);
+  const writer = binaryAddressWriter();
+  for (const m of msgs) if (writer.write(m) === undefined) throw new Error(`binary addresses: the writer declined ${JSON.stringify(m)}`);
+  return encodeRates(quick, msgs, (m) => writer.write(m) as Uint8Array);
+}
+
+/** Messages/s of `encode` and of JSON.stringify over the same messages, side by side in one tinybench run. */
+async function encodeRates(quick: boolean, msgs: Array<Record<string, unknown>>, encode: (m: Record<string, unknown>) => Uint8Array): Promise<{ mp: number; json: number }> {
   let sink = 0;
   const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 50 : 300 });
   bench.add('msgpackr records', () => {
-    for (const m of msgs) sink += codec.encode(m).length;
+    for (const m of msgs) sink += encode(m).length;
   });
   bench.add('JSON.stringify', () => {
     for (const m of msgs) sink += JSON.stringify(m).length;
@@ -354,6 +368,7 @@ export const suite: BenchSuite = {
     const ringRtt = await rttP50('ring', quick);
     const pmRtt = await rttP50('postMessage', quick);
     const enc = await encodeFigure(quick);
+    const binary = await binaryAddressFigure(quick);
     return {
       'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
       // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
@@ -362,6 +377,8 @@ export const suite: BenchSuite = {
       'transport.ringbuf': figure(vsRingbuf.ours, vsRingbuf.ringbuf, 'frames/s', 'ratio >= 1 (ours vs ringbuf.js)', vsRingbuf.ours >= vsRingbuf.ringbuf),
       'transport.rtt': figure(ringRtt, pmRtt, 'µs p50', 'ratio <= 0.2', ringRtt <= 0.2 * pmRtt),
       'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
+      // For the record: would binary addresses lift it? (bench/binary-addresses.ts)
+      'codec.encode.binary-addresses': figure(binary.mp, binary.json, 'msgs/s'),
     };
   },
 };
