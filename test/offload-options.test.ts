@@ -20,6 +20,20 @@ test('B1: the inline threshold picks inline below it and the pool at or above it
   t.deepEqual(b.errors, []);
 });
 
+test('B1: a sync reports how long its diff took, within its own wall time, in both modes', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0, workers: true });
+  t.teardown(() => s.close());
+  const state = StateSnapshot.fromEntries(Array.from({ length: 300 }, (_, i) => route(i)), 4);
+  for (const mode of ['pool', 'inline'] as const) {
+    const t0 = performance.now();
+    const r = await s.pool.sync(state, StateSnapshot.empty(4), { mode });
+    const wall = performance.now() - t0;
+    t.is(r.ops, 300);
+    t.true(r.diffMs > 0 && r.diffMs <= wall, `${mode}: diff ${r.diffMs} ms of ${wall} ms`);
+    await s.pool.sync(StateSnapshot.empty(4), r.applied, { mode });
+  }
+});
+
 test('B1: workers off runs every sync inline; rings off still uses the pool (postMessage path)', async (t) => {
   const off = await startOffloadStack({ workers: false, inlineThreshold: 0 });
   t.teardown(() => off.close());

@@ -33,6 +33,8 @@ export interface SyncResult {
   readonly errors: readonly KeyError[];
   /** The applied state now: the desired one, except failed keys keep what was applied before. */
   readonly applied: StateSnapshot;
+  /** Milliseconds until every shard's diff was known (the rest of the sync is the waves). */
+  readonly diffMs: number;
 }
 
 /** One wave's work for one shard: packed in shared memory (pool) or as objects (inline). */
@@ -194,6 +196,7 @@ class OffloadEngine {
   }
 
   async #sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
+    const started = performance.now();
     const pool = mode === 'pool' && this.#piscina !== null;
     const n = desired.shardCount;
     const failed = new Map<string, Error>();
@@ -233,6 +236,8 @@ class OffloadEngine {
       }
     }
 
+    const diffMs = performance.now() - started;
+
     // Waves in order; the segments of one wave are independent and run in parallel.
     for (const wave of byWave) {
       if (wave.length === 0) continue;
@@ -251,7 +256,7 @@ class OffloadEngine {
 
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
-    return { mode: pool ? 'pool' : 'inline', ops, frames, errors, applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed) };
+    return { mode: pool ? 'pool' : 'inline', ops, frames, errors, applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed), diffMs };
   }
 
   executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
