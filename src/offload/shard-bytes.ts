@@ -3,6 +3,7 @@
 import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
 import { ShardFormatError } from './errors.js';
+import { ByteBuffer } from './plain-msgpack.js';
 
 /**
  * A shard is one buffer:
@@ -21,28 +22,31 @@ function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-/** One packer/unpacker per thread: plain maps keep every value's encoding context-free. */
+/** One unpacker per thread: plain maps keep every value's encoding context-free. */
 const packr = new Packr({ useRecords: false, moreTypes: false });
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 
-/** Builds a shard's bytes from keys in ascending order and their values. */
+/**
+ * Builds a shard's bytes from keys in ascending order and their values: keys and values are
+ * written straight into two growing buffers (no allocation per entry), then copied once into
+ * shared memory.
+ */
 export function writeShard(keys: readonly string[], values: readonly Value[]): Uint8Array {
   const n = keys.length;
-  const keyBytes: Uint8Array[] = new Array<Uint8Array>(n);
-  const valueBytes: Uint8Array[] = new Array<Uint8Array>(n);
-  let kLen = 0;
-  let vLen = 0;
+  const ends = new Uint32Array(2 * n);
+  const k = new ByteBuffer(48 * n);
+  const v = new ByteBuffer(64 * n);
   for (let i = 0; i < n; i++) {
-    const k = encoder.encode(keys[i] as string);
-    // pack() hands out a view into its working buffer: copy it before the next call.
-    const v = packr.pack(values[i]).slice();
-    keyBytes[i] = k;
-    valueBytes[i] = v;
-    kLen = align4(kLen) + k.length;
-    vLen = align4(vLen) + v.length;
+    k.align4();
+    k.utf8(keys[i] as string);
+    ends[i] = k.pos;
+    v.align4();
+    v.value(values[i]);
+    ends[n + i] = v.pos;
   }
+  const kLen = k.pos;
+  const vLen = v.pos;
   const tables = HEADER + 8 * n;
   const valuesAt = tables + align4(kLen);
   const out = new Uint8Array(new SharedArrayBuffer(valuesAt + vLen));
@@ -51,20 +55,10 @@ export function writeShard(keys: readonly string[], values: readonly Value[]): U
   view.setUint32(4, n, true);
   view.setUint32(8, kLen, true);
   view.setUint32(12, vLen, true);
-  let kAt = 0;
-  let vAt = 0;
-  for (let i = 0; i < n; i++) {
-    const k = keyBytes[i] as Uint8Array;
-    const v = valueBytes[i] as Uint8Array;
-    kAt = align4(kAt);
-    vAt = align4(vAt);
-    out.set(k, tables + kAt);
-    out.set(v, valuesAt + vAt);
-    kAt += k.length;
-    vAt += v.length;
-    view.setUint32(HEADER + 4 * i, kAt, true);
-    view.setUint32(HEADER + 4 * (n + i), vAt, true);
-  }
+  // The offset tables are read as a Uint32Array (platform order, little-endian where Node runs).
+  new Uint32Array(out.buffer, HEADER, 2 * n).set(ends);
+  out.set(k.bytes.subarray(0, kLen), tables);
+  out.set(v.bytes.subarray(0, vLen), valuesAt);
   return out;
 }
 

@@ -1,0 +1,201 @@
+// Bytes written straight into one growable buffer: a shard's keys and plain msgpack values, without
+// an allocation per entry (importable from workers).
+import { Packr } from 'msgpackr';
+
+/** Thrown while writing when a value is outside what `writeValue` takes; the caller falls back. */
+const DECLINE = Symbol('decline');
+
+/** msgpackr for what the plain writer declines (undefined, long or non-ASCII strings, class instances...). */
+const packr = new Packr({ useRecords: false, moreTypes: false });
+const encoder = new TextEncoder();
+const FLOAT_BYTES = new Uint8Array(8);
+const FLOAT = new DataView(FLOAT_BYTES.buffer);
+
+/** A growable byte buffer that is written once and copied out. */
+export class ByteBuffer {
+  bytes: Uint8Array;
+  pos = 0;
+
+  constructor(initial: number) {
+    this.bytes = new Uint8Array(Math.max(64, initial));
+  }
+
+  /** Room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.pos + n));
+    grown.set(this.bytes.subarray(0, this.pos));
+    this.bytes = grown;
+  }
+
+  /** Zero bytes up to the next multiple of 4. */
+  align4(): void {
+    this.reserve(3);
+    while ((this.pos & 3) !== 0) this.bytes[this.pos++] = 0;
+  }
+
+  /** A string's UTF-8 bytes (ASCII copied here, the rest through TextEncoder). */
+  utf8(s: string): void {
+    const n = s.length;
+    this.reserve(3 * n);
+    const b = this.bytes;
+    let p = this.pos;
+    let wide = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      wide |= c;
+      b[p++] = c;
+    }
+    if (wide < 0x80) this.pos = p;
+    else this.pos += encoder.encodeInto(s, b.subarray(this.pos)).written;
+  }
+
+  /**
+   * A value as plain msgpack (maps with string keys, no records): byte for byte what msgpackr
+   * (`useRecords: false`) writes, so they depend on the value alone. Plain objects, arrays, ASCII
+   * strings under 256 bytes, numbers, booleans and null are written here; a value holding
+   * anything else is written by msgpackr as a whole.
+   */
+  value(v: unknown): void {
+    const start = this.pos;
+    try {
+      this.#value(v);
+    } catch (e) {
+      if (e !== DECLINE) throw e;
+      this.pos = start;
+      const packed = packr.pack(v);
+      this.reserve(packed.length);
+      this.bytes.set(packed, this.pos);
+      this.pos += packed.length;
+    }
+  }
+
+  #value(v: unknown): void {
+    switch (typeof v) {
+      case 'string':
+        return this.#string(v);
+      case 'number':
+        return this.#number(v);
+      case 'boolean':
+        this.reserve(1);
+        this.bytes[this.pos++] = v ? 0xc3 : 0xc2;
+        return;
+      case 'object': {
+        if (v === null) {
+          this.reserve(1);
+          this.bytes[this.pos++] = 0xc0;
+          return;
+        }
+        if (Array.isArray(v)) {
+          this.#arrayHeader(v.length);
+          for (let i = 0; i < v.length; i++) this.#value(v[i]);
+          return;
+        }
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto !== Object.prototype && proto !== null) throw DECLINE;
+        // msgpackr (without variableMapSize) writes every map with a 16-bit size; so do we.
+        const o = v as Record<string, unknown>;
+        this.reserve(3);
+        const at = this.pos;
+        this.pos += 3;
+        let n = 0;
+        for (const k in o) {
+          if (!Object.hasOwn(o, k)) continue;
+          this.#string(k);
+          this.#value(o[k]);
+          n++;
+        }
+        if (n > 0xffff) throw DECLINE;
+        const b = this.bytes;
+        b[at] = 0xde;
+        b[at + 1] = n >> 8;
+        b[at + 2] = n & 0xff;
+        return;
+      }
+      default:
+        throw DECLINE;
+    }
+  }
+
+  #arrayHeader(n: number): void {
+    this.reserve(5);
+    const b = this.bytes;
+    if (n < 0x10) b[this.pos++] = 0x90 | n;
+    else if (n < 0x10000) {
+      b[this.pos++] = 0xdc;
+      b[this.pos++] = n >> 8;
+      b[this.pos++] = n & 0xff;
+    } else {
+      b[this.pos++] = 0xdd;
+      b[this.pos++] = n >>> 24;
+      b[this.pos++] = (n >> 16) & 0xff;
+      b[this.pos++] = (n >> 8) & 0xff;
+      b[this.pos++] = n & 0xff;
+    }
+  }
+
+  #number(v: number): void {
+    this.reserve(9);
+    const b = this.bytes;
+    if (v >>> 0 === v) {
+      if (v < 0x80) b[this.pos++] = v;
+      else if (v < 0x100) {
+        b[this.pos++] = 0xcc;
+        b[this.pos++] = v;
+      } else if (v < 0x10000) {
+        b[this.pos++] = 0xcd;
+        b[this.pos++] = v >> 8;
+        b[this.pos++] = v & 0xff;
+      } else {
+        b[this.pos++] = 0xce;
+        b[this.pos++] = v >>> 24;
+        b[this.pos++] = (v >> 16) & 0xff;
+        b[this.pos++] = (v >> 8) & 0xff;
+        b[this.pos++] = v & 0xff;
+      }
+    } else if (v >> 0 === v) {
+      if (v >= -0x20) b[this.pos++] = 0x100 + v;
+      else if (v >= -0x80) {
+        b[this.pos++] = 0xd0;
+        b[this.pos++] = v + 0x100;
+      } else if (v >= -0x8000) {
+        b[this.pos++] = 0xd1;
+        b[this.pos++] = (v >> 8) & 0xff;
+        b[this.pos++] = v & 0xff;
+      } else {
+        b[this.pos++] = 0xd2;
+        b[this.pos++] = (v >>> 24) & 0xff;
+        b[this.pos++] = (v >> 16) & 0xff;
+        b[this.pos++] = (v >> 8) & 0xff;
+        b[this.pos++] = v & 0xff;
+      }
+    } else {
+      // Every other number as a float64, big-endian (msgpackr without useFloat32).
+      FLOAT.setFloat64(0, v);
+      b[this.pos++] = 0xcb;
+      for (let i = 0; i < 8; i++) b[this.pos++] = FLOAT_BYTES[i] as number;
+    }
+  }
+
+  /** ASCII strings under 256 bytes, as msgpackr writes them (fixstr, then str8). */
+  #string(s: string): void {
+    const n = s.length;
+    if (n >= 0x100) throw DECLINE;
+    this.reserve(n + 2);
+    const b = this.bytes;
+    let p = this.pos + (n < 0x20 ? 1 : 2);
+    let wide = 0;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      wide |= c;
+      b[p++] = c;
+    }
+    if (wide >= 0x80) throw DECLINE;
+    if (n < 0x20) b[this.pos] = 0xa0 | n;
+    else {
+      b[this.pos] = 0xd9;
+      b[this.pos + 1] = n;
+    }
+    this.pos = p;
+  }
+}
