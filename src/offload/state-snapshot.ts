@@ -8,6 +8,8 @@ export interface ShardData {
   readonly values: readonly Value[];
 }
 
+type Entry = readonly [string, Value];
+
 const EMPTY: ShardData = Object.freeze({ keys: [], values: [] });
 
 /** FNV-1a over the key's UTF-16 units: cheap, stable across threads and runs. */
@@ -72,18 +74,21 @@ export class StateSnapshot {
     if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > 4096) {
       throw new RangeError(`shardCount: expected an integer in 1..4096, received ${String(shardCount)}`);
     }
-    const buckets: Array<Array<readonly [string, Value]>> = Array.from({ length: shardCount }, () => []);
+    const buckets: Entry[][] = Array.from({ length: shardCount }, () => []);
     let size = 0;
     for (const e of entries) {
       const key = e[0];
       if (typeof key !== 'string') throw new TypeError(`entries: keys must be strings, received ${typeof key}`);
-      (buckets[shardOf(key, shardCount)] as Array<readonly [string, Value]>).push(e);
+      (buckets[shardOf(key, shardCount)] as Entry[]).push(e);
       size++;
     }
     const shards = buckets.map((b) => {
       b.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
       // A key twice lands in one bucket, next to itself once sorted (no set of every key needed).
-      for (let i = 1; i < b.length; i++) if ((b[i] as readonly [string, Value])[0] === (b[i - 1] as readonly [string, Value])[0]) throw new TypeError(`entries: duplicate key ${(b[i] as readonly [string, Value])[0]}`);
+      for (let i = 1; i < b.length; i++) {
+        const key = (b[i] as Entry)[0];
+        if (key === (b[i - 1] as Entry)[0]) throw new TypeError(`entries: duplicate key ${key}`);
+      }
       return encodeShard({ keys: b.map((x) => x[0]), values: b.map((x) => x[1]) });
     });
     return new StateSnapshot(shards, size);
