@@ -2,7 +2,7 @@
 // an allocation per entry (importable from workers).
 import { Packr } from 'msgpackr';
 
-/** Thrown while writing when a value is outside what `writeValue` takes; the caller falls back. */
+/** Thrown while writing when a value holds something `value` does not write itself: msgpackr then writes it. */
 const DECLINE = Symbol('decline');
 
 /** msgpackr for what the plain writer declines (undefined, long or non-ASCII strings, class instances...). */
