@@ -1,4 +1,5 @@
 // A msgpack writer for the catalog's shared record structures (importable from any thread).
+import { writeAsciiString } from './ascii-string.js';
 
 /** Thrown while writing when a value is outside what the writer takes; `write` then declines. */
 const DECLINE = Symbol('decline');
@@ -262,24 +263,10 @@ class ByteSink {
 
   /** ASCII strings under 256 bytes; anything longer or wider is left to msgpackr. */
   string(s: string): void {
-    const n = s.length;
-    if (n >= 0x100) throw DECLINE;
-    this.#reserve(n + 2);
-    const b = this.#buf;
-    let p = this.#pos + (n < 0x20 ? 1 : 2);
-    // One check after the copy instead of one per character: the bytes past #pos are scratch.
-    let wide = 0;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      wide |= c;
-      b[p++] = c;
-    }
-    if (wide >= 0x80) throw DECLINE;
-    if (n < 0x20) b[this.#pos] = 0xa0 | n;
-    else {
-      b[this.#pos] = 0xd9;
-      b[this.#pos + 1] = n;
-    }
+    if (s.length >= 0x100) throw DECLINE;
+    this.#reserve(s.length + 2);
+    const p = writeAsciiString(this.#buf, this.#pos, s);
+    if (p < 0) throw DECLINE;
     this.#pos = p;
   }
 }

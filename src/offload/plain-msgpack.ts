@@ -1,6 +1,7 @@
 // Bytes written straight into one growable buffer: a shard's keys and plain msgpack values, without
 // an allocation per entry (importable from workers).
 import { Packr } from 'msgpackr';
+import { writeAsciiString } from '../connector/ascii-string.js';
 
 /** Thrown while writing when a value holds something `value` does not write itself: msgpackr then writes it. */
 const DECLINE = Symbol('decline');
@@ -179,23 +180,10 @@ export class ByteBuffer {
 
   /** ASCII strings under 256 bytes, as msgpackr writes them (fixstr, then str8). */
   #string(s: string): void {
-    const n = s.length;
-    if (n >= 0x100) throw DECLINE;
-    this.reserve(n + 2);
-    const b = this.bytes;
-    let p = this.pos + (n < 0x20 ? 1 : 2);
-    let wide = 0;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      wide |= c;
-      b[p++] = c;
-    }
-    if (wide >= 0x80) throw DECLINE;
-    if (n < 0x20) b[this.pos] = 0xa0 | n;
-    else {
-      b[this.pos] = 0xd9;
-      b[this.pos + 1] = n;
-    }
+    if (s.length >= 0x100) throw DECLINE;
+    this.reserve(s.length + 2);
+    const p = writeAsciiString(this.bytes, this.pos, s);
+    if (p < 0) throw DECLINE;
     this.pos = p;
   }
 }
