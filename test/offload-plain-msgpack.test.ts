@@ -9,8 +9,9 @@ import { ShardView, writeShard } from '../src/offload/shard-bytes.js';
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
-function written(v: unknown): Uint8Array {
-  const b = new ByteBuffer(0);
+/** `writeValues` is explicit: the suite also runs with ENGINE_RECORD_WRITER=off in the environment. */
+function written(v: unknown, writeValues = true): Uint8Array {
+  const b = new ByteBuffer(0, writeValues);
   b.value(v);
   return b.bytes.slice(0, b.pos);
 }
@@ -59,6 +60,10 @@ test('S1: shard values are msgpackr\'s bytes exactly — seeded random route-lik
     const v = { vrfId: pick(), dstNetwork: pick(), nextHopAddr: pick(), weight: pick(), preference: pick() };
     t.deepEqual(Buffer.from(written(v)), Buffer.from(packr.pack(v)), JSON.stringify(v));
   }
+});
+
+test('S1: the off switch (writeValues false, the default under ENGINE_RECORD_WRITER=off) gives the same bytes as the writer', (t) => {
+  for (const [, value] of CASES) t.deepEqual(Buffer.from(written(value, false)), Buffer.from(written(value, true)));
 });
 
 test('S1, S4: a shard written through the buffers reads back every key and value (any script, any value)', (t) => {

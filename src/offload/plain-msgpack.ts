@@ -16,9 +16,15 @@ const FLOAT = new DataView(FLOAT_BYTES.buffer);
 export class ByteBuffer {
   bytes: Uint8Array;
   pos = 0;
+  readonly #writeValues: boolean;
 
-  constructor(initial: number) {
+  /**
+   * `writeValues`: write plain values here (false: every value through msgpackr's `pack`, the same
+   * bytes; the off switch, shared with the connector's record writer).
+   */
+  constructor(initial: number, writeValues = process.env['ENGINE_RECORD_WRITER'] !== 'off') {
     this.bytes = new Uint8Array(Math.max(64, initial));
+    this.#writeValues = writeValues;
   }
 
   /** Room for `n` more bytes. */
@@ -58,17 +64,20 @@ export class ByteBuffer {
    * anything else is written by msgpackr as a whole.
    */
   value(v: unknown): void {
-    const start = this.pos;
-    try {
-      this.#value(v);
-    } catch (e) {
-      if (e !== DECLINE) throw e;
-      this.pos = start;
-      const packed = packr.pack(v);
-      this.reserve(packed.length);
-      this.bytes.set(packed, this.pos);
-      this.pos += packed.length;
+    if (this.#writeValues) {
+      const start = this.pos;
+      try {
+        this.#value(v);
+        return;
+      } catch (e) {
+        if (e !== DECLINE) throw e;
+        this.pos = start;
+      }
     }
+    const packed = packr.pack(v);
+    this.reserve(packed.length);
+    this.bytes.set(packed, this.pos);
+    this.pos += packed.length;
   }
 
   #value(v: unknown): void {
