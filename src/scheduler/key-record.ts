@@ -6,6 +6,12 @@ export const NO_DEPS: readonly string[] = Object.freeze([]);
 
 /** What the scheduler keeps per key: kept small, a million of these must fit comfortably. */
 export class KeyRecord {
+  /**
+   * The key exactly as the store's map holds it. A commit carries new string objects for the same
+   * keys; looking them up once and going on with this one makes every later map operation of the
+   * transaction an identity hit instead of a character-by-character comparison.
+   */
+  readonly key: string;
   /** The committed value (normalized when valid); undefined = not desired. */
   desired: Value | undefined = undefined;
   /** What the dataplane holds as far as the scheduler knows. */
@@ -20,6 +26,10 @@ export class KeyRecord {
    */
   depsD: readonly string[] = NO_DEPS;
   depsA: readonly string[] = NO_DEPS;
+
+  constructor(key: string) {
+    this.key = key;
+  }
 
   /** What the planner reads (PlanKeyView): the record is its own view, so no view object per lookup. */
   get want(): Value | undefined {

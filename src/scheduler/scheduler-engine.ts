@@ -234,7 +234,8 @@ export class SchedulerEngine {
         return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
       }
       if (resync === 'full' || resync === 'downstream') await this.#refreshAll();
-      changed = resync === null ? [...values.keys()] : [...this.#store.records.keys()];
+      // An update plans the keys #setDesired noted, each as the store holds it.
+      changed = resync === null ? [...tx.touched] : [...this.#store.records.keys()];
       // An update's keys all went through #setDesired, which noted whether any was dirty: most
       // commits then skip the re-read scan (a lookup per key) and its promise.
       if (resync !== null || tx.sawDirty) await this.#refreshDirty(changed);
@@ -384,6 +385,8 @@ export class SchedulerEngine {
 
   #setDesired(key: string, value: Value | null | undefined, tx: TxnContext, prior: Map<string, PriorDesired | undefined> | null): void {
     let rec = this.#store.get(key);
+    // From here on the store's own key object (see KeyRecord.key): the plan and the outcomes use it.
+    if (rec !== undefined) key = rec.key;
     if (rec?.dirty) tx.sawDirty = true;
     if (prior && !prior.has(key)) prior.set(key, rec ? { desired: rec.desired, state: rec.state, error: rec.error } : undefined);
     tx.touched.add(key);

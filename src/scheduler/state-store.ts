@@ -21,7 +21,7 @@ export class StateStore {
 
   getOrCreate(key: string): KeyRecord {
     let rec = this.records.get(key);
-    if (!rec) this.records.set(key, (rec = new KeyRecord()));
+    if (!rec) this.records.set(key, (rec = new KeyRecord(key)));
     return rec;
   }
 
