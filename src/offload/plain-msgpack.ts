@@ -12,6 +12,64 @@ const encoder = new TextEncoder();
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT = new DataView(FLOAT_BYTES.buffer);
 
+// Integers and array headers as msgpackr writes them: each takes a position with room reserved
+// and returns the position after what it wrote (the connector's record writer has its own, tuned
+// for records, where fixints stop at 0x3f).
+
+/** A type byte and a 16-bit big-endian number. */
+function tag16(b: Uint8Array, pos: number, tag: number, v: number): number {
+  b[pos] = tag;
+  b[pos + 1] = (v >> 8) & 0xff;
+  b[pos + 2] = v & 0xff;
+  return pos + 3;
+}
+
+/** A type byte and a 32-bit big-endian number. */
+function tag32(b: Uint8Array, pos: number, tag: number, v: number): number {
+  b[pos] = tag;
+  b[pos + 1] = v >>> 24;
+  b[pos + 2] = (v >> 16) & 0xff;
+  b[pos + 3] = (v >> 8) & 0xff;
+  b[pos + 4] = v & 0xff;
+  return pos + 5;
+}
+
+/** Writes a 32-bit integer in its smallest form; returns -1 when `v` is not one. The caller has reserved 5 bytes. */
+function writeInteger(b: Uint8Array, pos: number, v: number): number {
+  if (v >>> 0 === v) {
+    if (v < 0x80) {
+      b[pos] = v;
+      return pos + 1;
+    }
+    if (v < 0x100) {
+      b[pos] = 0xcc;
+      b[pos + 1] = v;
+      return pos + 2;
+    }
+    return v < 0x10000 ? tag16(b, pos, 0xcd, v) : tag32(b, pos, 0xce, v);
+  }
+  if (v >> 0 !== v) return -1;
+  if (v >= -0x20) {
+    b[pos] = 0x100 + v;
+    return pos + 1;
+  }
+  if (v >= -0x80) {
+    b[pos] = 0xd0;
+    b[pos + 1] = v + 0x100;
+    return pos + 2;
+  }
+  return v >= -0x8000 ? tag16(b, pos, 0xd1, v) : tag32(b, pos, 0xd2, v);
+}
+
+/** Writes an array header (fixarray, array16, array32). The caller has reserved 5 bytes. */
+function writeArrayHeader(b: Uint8Array, pos: number, n: number): number {
+  if (n < 0x10) {
+    b[pos] = 0x90 | n;
+    return pos + 1;
+  }
+  return n < 0x10000 ? tag16(b, pos, 0xdc, n) : tag32(b, pos, 0xdd, n);
+}
+
 /** A growable byte buffer that is written once and copied out. */
 export class ByteBuffer {
   bytes: Uint8Array;
@@ -97,7 +155,8 @@ export class ByteBuffer {
           return;
         }
         if (Array.isArray(v)) {
-          this.#arrayHeader(v.length);
+          this.reserve(5);
+          this.pos = writeArrayHeader(this.bytes, this.pos, v.length);
           for (let i = 0; i < v.length; i++) this.#value(v[i]);
           return;
         }
@@ -127,64 +186,18 @@ export class ByteBuffer {
     }
   }
 
-  #arrayHeader(n: number): void {
-    this.reserve(5);
-    const b = this.bytes;
-    if (n < 0x10) b[this.pos++] = 0x90 | n;
-    else if (n < 0x10000) {
-      b[this.pos++] = 0xdc;
-      b[this.pos++] = n >> 8;
-      b[this.pos++] = n & 0xff;
-    } else {
-      b[this.pos++] = 0xdd;
-      b[this.pos++] = n >>> 24;
-      b[this.pos++] = (n >> 16) & 0xff;
-      b[this.pos++] = (n >> 8) & 0xff;
-      b[this.pos++] = n & 0xff;
-    }
-  }
-
+  /** 32-bit integers in their smallest form (fixints to 0x7f: no records here), every other number as a big-endian float64. */
   #number(v: number): void {
     this.reserve(9);
-    const b = this.bytes;
-    if (v >>> 0 === v) {
-      if (v < 0x80) b[this.pos++] = v;
-      else if (v < 0x100) {
-        b[this.pos++] = 0xcc;
-        b[this.pos++] = v;
-      } else if (v < 0x10000) {
-        b[this.pos++] = 0xcd;
-        b[this.pos++] = v >> 8;
-        b[this.pos++] = v & 0xff;
-      } else {
-        b[this.pos++] = 0xce;
-        b[this.pos++] = v >>> 24;
-        b[this.pos++] = (v >> 16) & 0xff;
-        b[this.pos++] = (v >> 8) & 0xff;
-        b[this.pos++] = v & 0xff;
-      }
-    } else if (v >> 0 === v) {
-      if (v >= -0x20) b[this.pos++] = 0x100 + v;
-      else if (v >= -0x80) {
-        b[this.pos++] = 0xd0;
-        b[this.pos++] = v + 0x100;
-      } else if (v >= -0x8000) {
-        b[this.pos++] = 0xd1;
-        b[this.pos++] = (v >> 8) & 0xff;
-        b[this.pos++] = v & 0xff;
-      } else {
-        b[this.pos++] = 0xd2;
-        b[this.pos++] = (v >>> 24) & 0xff;
-        b[this.pos++] = (v >> 16) & 0xff;
-        b[this.pos++] = (v >> 8) & 0xff;
-        b[this.pos++] = v & 0xff;
-      }
-    } else {
-      // Every other number as a float64, big-endian (msgpackr without useFloat32).
-      FLOAT.setFloat64(0, v);
-      b[this.pos++] = 0xcb;
-      for (let i = 0; i < 8; i++) b[this.pos++] = FLOAT_BYTES[i] as number;
+    const p = writeInteger(this.bytes, this.pos, v);
+    if (p >= 0) {
+      this.pos = p;
+      return;
     }
+    FLOAT.setFloat64(0, v);
+    const b = this.bytes;
+    b[this.pos++] = 0xcb;
+    for (let i = 0; i < 8; i++) b[this.pos++] = FLOAT_BYTES[i] as number;
   }
 
   /** ASCII strings under 256 bytes, as msgpackr writes them (fixstr, then str8). */
