@@ -6,8 +6,11 @@ import { writeAsciiString } from '../connector/ascii-string.js';
 /** Thrown while writing when a value holds something `value` does not write itself: msgpackr then writes it. */
 const DECLINE = Symbol('decline');
 
-/** msgpackr for what the plain writer declines (undefined, long or non-ASCII strings, class instances...). */
-const packr = new Packr({ useRecords: false, moreTypes: false });
+/**
+ * One plain (no records) msgpackr per thread: it writes what the plain writer declines (undefined,
+ * long or non-ASCII strings, class instances...) and reads shard values back.
+ */
+export const plainPackr = new Packr({ useRecords: false, moreTypes: false });
 const encoder = new TextEncoder();
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT = new DataView(FLOAT_BYTES.buffer);
@@ -132,7 +135,7 @@ export class ByteBuffer {
         this.pos = start;
       }
     }
-    const packed = packr.pack(v);
+    const packed = plainPackr.pack(v);
     this.reserve(packed.length);
     this.bytes.set(packed, this.pos);
     this.pos += packed.length;

@@ -1,9 +1,8 @@
 // The byte layout of one state shard, and a view that reads entries without decoding the rest
 // (importable from workers).
-import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
 import { ShardFormatError } from './errors.js';
-import { ByteBuffer } from './plain-msgpack.js';
+import { ByteBuffer, plainPackr } from './plain-msgpack.js';
 
 /**
  * A shard is one buffer:
@@ -22,8 +21,6 @@ function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
-/** One unpacker per thread: plain maps keep every value's encoding context-free. */
-const packr = new Packr({ useRecords: false, moreTypes: false });
 const decoder = new TextDecoder();
 
 
@@ -136,7 +133,7 @@ export class ShardView {
   value(i: number): Value {
     const bytes = this.#bytes.subarray(this.#valueStart(i), this.#values + (this.#valueEnd[i] as number));
     try {
-      return packr.unpack(bytes) as Value;
+      return plainPackr.unpack(bytes) as Value;
     } catch (err) {
       throw new ShardFormatError(`shard: value ${i} is not msgpack (${(err as Error).message})`);
     }
