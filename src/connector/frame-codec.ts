@@ -1,6 +1,7 @@
 // msgpackr encoding of binary-API messages (importable from any thread).
 import { Packr } from 'msgpackr';
 import { catalogShapesFor, catalogStructures } from './catalog-structures.js';
+import { RecordReader } from './record-reader.js';
 import { RecordWriter } from './record-writer.js';
 
 const SHARED = catalogStructures().length;
@@ -12,6 +13,12 @@ export interface FrameCodecOptions {
    * @default true, unless the environment variable ENGINE_RECORD_WRITER is 'off'
    */
   readonly recordWriter?: boolean;
+  /**
+   * Read frames of catalog records with the RecordReader (the same values as msgpackr's `unpack`,
+   * without its general reader); false decodes every frame with msgpackr.
+   * @default true, unless the environment variable ENGINE_RECORD_READER is 'off'
+   */
+  readonly recordReader?: boolean;
 }
 
 /**
@@ -24,6 +31,7 @@ export interface FrameCodecOptions {
 export class FrameCodec {
   readonly #packr: Packr;
   readonly #writer: RecordWriter | null;
+  readonly #reader: RecordReader | null;
 
   constructor(options: FrameCodecOptions = {}) {
     this.#packr = new Packr({
@@ -37,6 +45,8 @@ export class FrameCodec {
     });
     const on = options.recordWriter ?? process.env['ENGINE_RECORD_WRITER'] !== 'off';
     this.#writer = on ? new RecordWriter(catalogStructures(), catalogShapesFor) : null;
+    const read = options.recordReader ?? process.env['ENGINE_RECORD_READER'] !== 'off';
+    this.#reader = read ? new RecordReader(catalogStructures()) : null;
   }
 
   /** Encodes one message; the bytes stay valid until they are copied (they are not reused). */
@@ -50,6 +60,10 @@ export class FrameCodec {
 
   /** Decodes one frame payload; throws on malformed bytes. */
   decode(bytes: Uint8Array): unknown {
+    if (this.#reader !== null) {
+      const v = this.#reader.read(bytes);
+      if (v !== undefined) return v;
+    }
     return this.#packr.unpack(bytes);
   }
 }
