@@ -7,7 +7,6 @@ import { Packr } from 'msgpackr';
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
-import { requestMessage } from '../src/connector/request-message.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { KindTable, diffShard, encodeSegment, packSegment, unpackSegment, TaskMetadata, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
@@ -54,7 +53,7 @@ class RingSink implements RequestSink {
 
   send(req: BinapiRequest): void {
     this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
-    const bytes = this.#codec.encode(requestMessage(req.name, makeContext(this.#channel, this.#sequence), req.fields));
+    const bytes = this.#codec.encodeRequest(req.name, makeContext(this.#channel, this.#sequence), req.fields);
     if (!this.#writer.write(bytes)) {
       // Full: publish what is staged (the sim can only free space it can see), then block this
       // worker thread (never the main one) until the sim moves TAIL.

@@ -3,7 +3,6 @@ import { EngineError } from '../api/errors.js';
 import { DUMP_DETAILS, isDump, replyName } from '../binapi/messages.js';
 import { retvalName } from '../binapi/retval.js';
 import { REQUEST_FIELDS } from './catalog-structures.js';
-import { requestMessage } from './request-message.js';
 import { channelOf, makeContext, sequenceBefore, sequenceOf, SEQUENCE_MASK } from './context.js';
 import {
   ConnectorClosedError,
@@ -215,7 +214,9 @@ class ConnectorEngine implements TransportSink {
       }
       let written: boolean;
       try {
-        written = this.transport.write(this.#message(op));
+        // A dump's last frame is the control_ping that ends it.
+        const ping = op.framesLeft === 1 && op.kind === 'dump';
+        written = ping ? this.transport.write('control_ping', op.context, undefined) : this.transport.write(op.name, op.context, op.fields);
       } catch (err) {
         this.#qHead++;
         this.#pending.delete(op.context);
@@ -243,11 +244,6 @@ class ConnectorEngine implements TransportSink {
       void this.transport.waitForSpace().then(this.#onSpace);
     }
     this.transport.afterSend(this.#inFlight);
-  }
-
-  #message(op: Op): object {
-    if (op.framesLeft === 1 && op.kind === 'dump') return { _msgname: 'control_ping', context: op.context };
-    return requestMessage(op.name, op.context, op.fields);
   }
 
   /** Next free context of our channel; skips contexts still reserved (in flight or expired). */

@@ -3,6 +3,7 @@ import { Packr } from 'msgpackr';
 import { catalogShapesFor, catalogStructures } from './catalog-structures.js';
 import { RecordReader } from './record-reader.js';
 import { RecordWriter } from './record-writer.js';
+import { requestMessage } from './request-message.js';
 
 const SHARED = catalogStructures().length;
 
@@ -56,6 +57,15 @@ export class FrameCodec {
       if (bytes !== undefined) return bytes;
     }
     return this.#packr.pack(message);
+  }
+
+  /** Encodes the request `requestMessage(name, context, fields)` builds, from the fields when the writer takes them. */
+  encodeRequest(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): Uint8Array {
+    if (this.#writer !== null) {
+      const bytes = this.#writer.writeRequest(name, context, fields);
+      if (bytes !== undefined) return bytes;
+    }
+    return this.encode(requestMessage(name, context, fields));
   }
 
   /** Decodes one frame payload; throws on malformed bytes. */

@@ -15,7 +15,8 @@ export {
 export { RingReader, RingWriter, createDoorbell, createRing, ringCapacity, ringUsedBytes, writeRawFrame } from './ring.js';
 export type { RingCorruption } from './ring.js';
 export { FrameCodec } from './frame-codec.js';
-export { RequestRingProducer, requestMessage } from './request-message.js';
+export { requestMessage } from './request-message.js';
+export { RequestRingProducer } from './request-ring-producer.js';
 export { REQUEST_FIELDS, catalogStructures } from './catalog-structures.js';
 export { channelOf, makeContext, sequenceBefore, sequenceOf } from './context.js';
 export * as RingLayout from './ring-layout.js';

@@ -14,11 +14,21 @@ const CHUNK = 64 * 1024;
  */
 type WriteFields = (o: Record<string, unknown>, sink: ByteSink, name: Uint8Array | null) => boolean;
 
+/**
+ * The same for a request given as name, context and fields (no message object is built): the
+ * fields' own keys must be the shape's after `_msgname` and `context`, in order.
+ */
+type WriteRequest = (fields: Readonly<Record<string, unknown>>, sink: ByteSink, name: Uint8Array, context: number) => boolean;
+
+const NO_FIELDS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** One shared structure and, per key, the shapes an object under that key may take (last match first). */
 interface Shape {
   readonly keys: readonly string[];
   readonly nested: Shape[][];
   write: WriteFields;
+  /** Null for shapes that are not a request's (`_msgname`, `context`, fields). */
+  writeRequest: WriteRequest | null;
 }
 
 /**
@@ -46,7 +56,7 @@ export class RecordWriter {
   constructor(structures: ReadonlyArray<readonly string[]>, shapesFor: (name: string) => ReadonlyArray<readonly string[]>) {
     this.#shapesFor = shapesFor;
     const twoByte = structures.length > 32;
-    const shapes: Shape[] = structures.map((keys) => ({ keys, nested: [], write: () => false }));
+    const shapes: Shape[] = structures.map((keys) => ({ keys, nested: [], write: () => false, writeRequest: null }));
     for (const s of shapes) this.#byKeys.set(s.keys.join(','), s);
     // A nested object may take any shape that is not a whole message.
     const inner = shapes.filter((s) => s.keys[0] !== '_msgname');
@@ -55,6 +65,7 @@ export class RecordWriter {
       const id = 0x40 + i;
       const ids = twoByte && id >= 0x60 ? [((id - 0x60) & 0x1f) + 0x60, (id - 0x60) >> 5] : [id];
       s.write = compile(s, ids);
+      if (s.keys[0] === '_msgname' && s.keys[1] === 'context') s.writeRequest = compileRequest(s, ids);
     });
   }
 
@@ -62,14 +73,8 @@ export class RecordWriter {
   write(message: Record<string, unknown>): Uint8Array | undefined {
     const name = message['_msgname'];
     if (typeof name !== 'string') return undefined;
-    let entry = this.#byName.get(name);
-    if (entry === undefined) {
-      const bytes = this.#sink.encodedString(name);
-      if (bytes === undefined) return undefined;
-      const shapes = this.#shapesFor(name).flatMap((keys) => this.#byKeys.get(keys.join(',')) ?? []);
-      this.#byName.set(name, (entry = { shapes, name: bytes }));
-    }
-    if (entry.shapes.length === 0) return undefined;
+    const entry = this.#entry(name);
+    if (entry === undefined) return undefined;
     const sink = this.#sink;
     sink.begin();
     try {
@@ -80,6 +85,39 @@ export class RecordWriter {
       return undefined;
     }
     return sink.end();
+  }
+
+  /**
+   * The bytes of `{ _msgname: name, context, ...fields }` written straight from the fields, when
+   * their keys are a catalog shape's in its order and every value is one the writer takes; else
+   * undefined (the caller builds the message and encodes it the general way).
+   */
+  writeRequest(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): Uint8Array | undefined {
+    const entry = this.#entry(name);
+    if (entry === undefined) return undefined;
+    const sink = this.#sink;
+    sink.begin();
+    try {
+      const shapes = entry.shapes;
+      const f = fields ?? NO_FIELDS;
+      for (let c = 0; c < shapes.length; c++) if ((shapes[c] as Shape).writeRequest?.(f, sink, entry.name, context) === true) return sink.end();
+    } catch (e) {
+      if (e !== DECLINE) throw e;
+    }
+    sink.abandon();
+    return undefined;
+  }
+
+  /** The shapes a message of this name may take and its encoded name; undefined when there are none. */
+  #entry(name: string): { shapes: Shape[]; name: Uint8Array } | undefined {
+    let entry = this.#byName.get(name);
+    if (entry === undefined) {
+      const bytes = this.#sink.encodedString(name);
+      if (bytes === undefined) return undefined;
+      const shapes = this.#shapesFor(name).flatMap((keys) => this.#byKeys.get(keys.join(',')) ?? []);
+      this.#byName.set(name, (entry = { shapes, name: bytes }));
+    }
+    return entry.shapes.length === 0 ? undefined : entry;
   }
 }
 
@@ -94,21 +132,44 @@ function compile(shape: Shape, ids: readonly number[]): WriteFields {
     `sink.id(${ids.join(', ')});`,
   ];
   keys.forEach((key, i) => {
-    const read = `o[${JSON.stringify(key)}]`;
-    // Per-field type checks give each field its own call sites, which V8 inlines; `value` is the
-    // general (megamorphic) path for objects, arrays and the rest.
-    lines.push(
-      i === 0 && key === '_msgname'
-        ? `if (name !== null) sink.raw(name); else sink.value(${read}, N[0]);`
-        : `v = ${read}; if (typeof v === 'string') sink.string(v); else if (typeof v === 'number') sink.number(v); else sink.value(v, N[${i}]);`,
-    );
+    lines.push(i === 0 && key === '_msgname' ? `if (name !== null) sink.raw(name); else sink.value(${read('o', key)}, N[0]);` : fieldLine('o', key, i));
   });
   lines.push('return true;');
-  const make = new Function('K', 'N', `return function writeFields(o, sink, name) {\n${lines.join('\n')}\n};`) as (
-    k: readonly string[],
-    n: Shape[][],
-  ) => WriteFields;
-  return make(keys, shape.nested);
+  return build('o, sink, name', keys, shape.nested, lines) as WriteFields;
+}
+
+/** Builds a request shape's WriteRequest: the name's bytes and the context, then the fields. */
+function compileRequest(shape: Shape, ids: readonly number[]): WriteRequest {
+  const keys = shape.keys;
+  const lines = [
+    'let i = 2;',
+    'let v;',
+    'for (const k in f) { if (k !== K[i]) return false; i++; }',
+    `if (i !== ${keys.length}) return false;`,
+    `sink.id(${ids.join(', ')});`,
+    'sink.raw(name);',
+    'sink.number(context);',
+  ];
+  for (let i = 2; i < keys.length; i++) lines.push(fieldLine('f', keys[i] as string, i));
+  lines.push('return true;');
+  return build('f, sink, name, context', keys, shape.nested, lines) as WriteRequest;
+}
+
+function read(object: string, key: string): string {
+  return `${object}[${JSON.stringify(key)}]`;
+}
+
+/**
+ * Per-field type checks give each field its own call sites, which V8 inlines; `value` is the
+ * general (megamorphic) path for objects, arrays and the rest.
+ */
+function fieldLine(object: string, key: string, i: number): string {
+  return `v = ${read(object, key)}; if (typeof v === 'string') sink.string(v); else if (typeof v === 'number') sink.number(v); else sink.value(v, N[${i}]);`;
+}
+
+function build(params: string, keys: readonly string[], nested: Shape[][], lines: readonly string[]): unknown {
+  const make = new Function('K', 'N', `return function writeFields(${params}) {\n${lines.join('\n')}\n};`) as (k: readonly string[], n: Shape[][]) => unknown;
+  return make(keys, nested);
 }
 
 /** The bytes being written: chunks are never reused, so views handed out stay valid. */

@@ -1,6 +1,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { NativeSim } from '../../native-sim/native-sim.js';
 import { FrameCodec } from './frame-codec.js';
+import { requestMessage } from './request-message.js';
 import { RingReader, RingWriter, type RingCorruption, ringUsedBytes } from './ring.js';
 import { RingSlot } from './ring-layout.js';
 import { waitAsync } from './wait-async.js';
@@ -8,8 +9,8 @@ import { RecentWaits } from './adaptive-spin.js';
 
 /** What the connector engine needs from a way of moving messages to the sim thread and back. */
 export interface Transport {
-  /** Stages one message; false when there is no room now. Throws on an unencodable message. */
-  write(message: object): boolean;
+  /** Stages one request (as `requestMessage` builds it); false when there is no room now. Throws on an unencodable message. */
+  write(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): boolean;
   /** Publishes staged messages (one wake-up per batch). */
   commit(): void;
   /** Resolves once room may have appeared (replies consumed by the sim). */
@@ -96,8 +97,8 @@ export class RingTransport implements Transport {
     this.#park();
   }
 
-  write(message: object): boolean {
-    return this.#writer.write(this.#encoder.encode(message));
+  write(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): boolean {
+    return this.#writer.write(this.#encoder.encodeRequest(name, context, fields));
   }
 
   commit(): void {
@@ -267,7 +268,8 @@ export class PostMessageTransport implements Transport {
     return new PostMessageTransport(sim, port1, sink, json);
   }
 
-  write(message: object): boolean {
+  write(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): boolean {
+    const message = requestMessage(name, context, fields);
     // Posted at once: a value structured clone (or JSON) cannot carry throws here, for this message only.
     this.#port.postMessage(this.#json ? JSON.stringify(message) : message);
     return true;
