@@ -330,6 +330,32 @@ async function encodeFigure(quick: boolean): Promise<{ mp: number; json: number 
   return encodeRates(quick, msgs, (m) => codec.encode(m));
 }
 
+/** Messages/s decoded by the record reader and by msgpackr alone (the reader's off switch), same frames. */
+async function decodeRates(quick: boolean): Promise<{ reader: number; msgpackr: number }> {
+  const writer = new FrameCodec();
+  const frames = messages(256).map((m) => writer.encode(m).slice());
+  const reader = new FrameCodec({ recordReader: true });
+  const plain = new FrameCodec({ recordReader: false });
+  for (const f of frames) {
+    if (JSON.stringify(reader.decode(f)) !== JSON.stringify(plain.decode(f))) throw new Error('record reader and msgpackr disagree');
+  }
+  let sink = 0;
+  const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 50 : 300 });
+  bench.add('record reader', () => {
+    for (const f of frames) sink += (reader.decode(f) as { context: number }).context;
+  });
+  bench.add('msgpackr unpack', () => {
+    for (const f of frames) sink += (plain.decode(f) as { context: number }).context;
+  });
+  await bench.run();
+  if (sink === 0) throw new Error('nothing decoded');
+  const [a, b] = bench.tasks.map((t) => {
+    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
+    return t.result.throughput.mean * frames.length;
+  });
+  return { reader: a ?? NaN, msgpackr: b ?? NaN };
+}
+
 /** The what-if of bench/binary-addresses.ts: the same messages with binary addresses, each written by the record writer. */
 async function binaryAddressFigure(quick: boolean): Promise<{ mp: number; json: number }> {
   const msgs = messages(256).map((m) => withBinaryAddresses(m) as Record<string, unknown>);
@@ -369,6 +395,7 @@ export const suite: BenchSuite = {
     const pmRtt = await rttP50('postMessage', quick);
     const enc = await encodeFigure(quick);
     const binary = await binaryAddressFigure(quick);
+    const dec = await decodeRates(quick);
     return {
       'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
       // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
@@ -379,6 +406,8 @@ export const suite: BenchSuite = {
       'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
       // For the record: would binary addresses lift it? (bench/binary-addresses.ts)
       'codec.encode.binary-addresses': figure(binary.mp, binary.json, 'msgs/s'),
+      // For the record: the record reader against msgpackr's unpack of the same frames.
+      'codec.decode': figure(dec.reader, dec.msgpackr, 'msgs/s'),
     };
   },
 };
