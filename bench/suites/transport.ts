@@ -3,7 +3,7 @@
 // are the connector's `transport: 'postMessage'` switch and a worker that receives postMessage.
 import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
-import { figure, type BenchSuite } from '../figure.js';
+import { figure, median, type BenchSuite } from '../figure.js';
 import { startNativeSim } from '../../native-sim/index.js';
 import { FrameCodec, RingWriter, VppConnector, createRing, requestMessage } from '../../src/connector/index.js';
 import { binaryAddressWriter, withBinaryAddresses } from '../binary-addresses.js';
@@ -330,6 +330,33 @@ async function encodeFigure(quick: boolean): Promise<{ mp: number; json: number 
   return encodeRates(quick, msgs, (m) => codec.encode(m));
 }
 
+/**
+ * The engine's own path for the same requests: encoded from name, context and fields
+ * (`encodeRequest`, no message object), against building the message and JSON.stringify-ing it.
+ */
+async function requestEncodeFigure(quick: boolean): Promise<{ mp: number; json: number }> {
+  const reqs = messages(256).map((m) => {
+    const { _msgname: name, context, ...fields } = m as { _msgname: string; context: number };
+    return { name, context, fields };
+  });
+  const codec = new FrameCodec();
+  for (const r of reqs) {
+    const via = JSON.stringify(codec.decode(codec.encodeRequest(r.name, r.context, r.fields)));
+    if (via !== JSON.stringify(requestMessage(r.name, r.context, r.fields))) throw new Error('encodeRequest round trip differs');
+  }
+  let sink = 0;
+  const [mp, json] = await alternatingRates(quick, reqs.length, [
+    () => {
+      for (const r of reqs) sink += codec.encodeRequest(r.name, r.context, r.fields).length;
+    },
+    () => {
+      for (const r of reqs) sink += JSON.stringify(requestMessage(r.name, r.context, r.fields)).length;
+    },
+  ]);
+  if (sink === 0) throw new Error('nothing encoded');
+  return { mp, json };
+}
+
 /** Messages/s decoded by the record reader and by msgpackr alone (the reader's off switch), same frames. */
 async function decodeRates(quick: boolean): Promise<{ reader: number; msgpackr: number }> {
   const writer = new FrameCodec();
@@ -340,20 +367,16 @@ async function decodeRates(quick: boolean): Promise<{ reader: number; msgpackr: 
     if (JSON.stringify(reader.decode(f)) !== JSON.stringify(plain.decode(f))) throw new Error('record reader and msgpackr disagree');
   }
   let sink = 0;
-  const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 50 : 300 });
-  bench.add('record reader', () => {
-    for (const f of frames) sink += (reader.decode(f) as { context: number }).context;
-  });
-  bench.add('msgpackr unpack', () => {
-    for (const f of frames) sink += (plain.decode(f) as { context: number }).context;
-  });
-  await bench.run();
+  const [a, b] = await alternatingRates(quick, frames.length, [
+    () => {
+      for (const f of frames) sink += (reader.decode(f) as { context: number }).context;
+    },
+    () => {
+      for (const f of frames) sink += (plain.decode(f) as { context: number }).context;
+    },
+  ]);
   if (sink === 0) throw new Error('nothing decoded');
-  const [a, b] = bench.tasks.map((t) => {
-    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
-    return t.result.throughput.mean * frames.length;
-  });
-  return { reader: a ?? NaN, msgpackr: b ?? NaN };
+  return { reader: a, msgpackr: b };
 }
 
 /** The what-if of bench/binary-addresses.ts: the same messages with binary addresses, each written by the record writer. */
@@ -364,23 +387,41 @@ async function binaryAddressFigure(quick: boolean): Promise<{ mp: number; json: 
   return encodeRates(quick, msgs, (m) => writer.write(m) as Uint8Array);
 }
 
-/** Messages/s of `encode` and of JSON.stringify over the same messages, side by side in one tinybench run. */
+/** Messages/s of `encode` and of JSON.stringify over the same messages (alternating rounds). */
 async function encodeRates(quick: boolean, msgs: Array<Record<string, unknown>>, encode: (m: Record<string, unknown>) => Uint8Array): Promise<{ mp: number; json: number }> {
   let sink = 0;
-  const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 50 : 300 });
-  bench.add('msgpackr records', () => {
-    for (const m of msgs) sink += encode(m).length;
-  });
-  bench.add('JSON.stringify', () => {
-    for (const m of msgs) sink += JSON.stringify(m).length;
-  });
-  await bench.run();
+  const [mp, json] = await alternatingRates(quick, msgs.length, [
+    () => {
+      for (const m of msgs) sink += encode(m).length;
+    },
+    () => {
+      for (const m of msgs) sink += JSON.stringify(m).length;
+    },
+  ]);
   if (sink === 0) throw new Error('nothing encoded');
-  const [mp, json] = bench.tasks.map((t) => {
-    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
-    return t.result.throughput.mean * msgs.length;
-  });
-  return { mp: mp ?? NaN, json: json ?? NaN };
+  return { mp, json };
+}
+
+/**
+ * Items/s of two loops over `items` items each, measured in alternating short tinybench rounds
+ * (first one, then the other, then the other way round) and reported as each one's median: the
+ * machine's speed drifts by up to 2× within seconds here, and one long run of each would put the
+ * drift into the ratio.
+ */
+async function alternatingRates(quick: boolean, items: number, loops: readonly [() => void, () => void]): Promise<[number, number]> {
+  const rounds = quick ? 3 : 12;
+  const rates: [number[], number[]] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({ time: quick ? 60 : 120, warmupTime: quick ? 20 : 40 });
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const k of order) bench.add(String(k), loops[k] as () => void);
+    await bench.run();
+    for (const t of bench.tasks) {
+      if (t.result.state !== 'completed') throw new Error(`round ${r}, loop ${t.name}: ${t.result.state}`);
+      (rates[Number(t.name)] as number[]).push(t.result.throughput.mean * items);
+    }
+  }
+  return [median(rates[0]), median(rates[1])];
 }
 
 export const suite: BenchSuite = {
@@ -396,6 +437,7 @@ export const suite: BenchSuite = {
     const enc = await encodeFigure(quick);
     const binary = await binaryAddressFigure(quick);
     const dec = await decodeRates(quick);
+    const req = await requestEncodeFigure(quick);
     return {
       'transport.frames': figure(frames.ring, frames.pm, 'frames/s', 'ratio >= 20', frames.ring >= 20 * frames.pm),
       // For the record: encode on main + decode on the receiver included, vs postMessage of objects.
@@ -406,6 +448,8 @@ export const suite: BenchSuite = {
       'codec.encode': figure(enc.mp, enc.json, 'msgs/s', 'ratio >= 3', enc.mp >= 3 * enc.json),
       // For the record: would binary addresses lift it? (bench/binary-addresses.ts)
       'codec.encode.binary-addresses': figure(binary.mp, binary.json, 'msgs/s'),
+      // For the record: the connector's path (from the scheduler's name and fields) against the JSON transport's.
+      'codec.encode.request': figure(req.mp, req.json, 'msgs/s'),
       // For the record: the record reader against msgpackr's unpack of the same frames.
       'codec.decode': figure(dec.reader, dec.msgpackr, 'msgs/s'),
     };
