@@ -140,26 +140,26 @@ async function framesFigure(quick: boolean, kind: 'encoded' | 'e2e'): Promise<Fr
   const pmRx = await startReceiver('postMessage', null, e2e ? 'object' : false);
   let ringSent = 0;
   let pmSent = 0;
-  const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
-  bench.add('ring', () => {
-    for (let i = 0; i < msgs.length; i++) {
-      const bytes = e2e ? codec.encode(msgs[i]) : (frames[i] as Uint8Array);
-      while (!writer.write(bytes)) writer.commit(); // full: publish; the receiver frees room
-      // One publish (and at most one notify) per 64 frames.
-      if (writer.staged === 64) writer.commit();
-    }
-    writer.commit();
-    ringSent += msgs.length;
-    awaitCount(ringRx, ringSent);
-  });
-  bench.add('postMessage', () => {
-    const port = pmRx.worker;
-    if (e2e) for (const m of msgs) port.postMessage(m);
-    else for (const f of frames) port.postMessage(f);
-    pmSent += msgs.length;
-    awaitCount(pmRx, pmSent);
-  });
-  await bench.run();
+  const [ring, pm] = await alternatingRates(quick, msgs.length, [
+    () => {
+      for (let i = 0; i < msgs.length; i++) {
+        const bytes = e2e ? codec.encode(msgs[i]) : (frames[i] as Uint8Array);
+        while (!writer.write(bytes)) writer.commit(); // full: publish; the receiver frees room
+        // One publish (and at most one notify) per 64 frames.
+        if (writer.staged === 64) writer.commit();
+      }
+      writer.commit();
+      ringSent += msgs.length;
+      awaitCount(ringRx, ringSent);
+    },
+    () => {
+      const port = pmRx.worker;
+      if (e2e) for (const m of msgs) port.postMessage(m);
+      else for (const f of frames) port.postMessage(f);
+      pmSent += msgs.length;
+      awaitCount(pmRx, pmSent);
+    },
+  ]);
   // Verify: every frame arrived intact (context sums when decoded, byte sums when raw).
   const perRound = e2e ? contextSum(msgs) : frames.reduce((a, f) => (a + f.length) | 0, 0);
   for (const [rx, sent] of [[ringRx, ringSent], [pmRx, pmSent]] as const) {
@@ -171,11 +171,7 @@ async function framesFigure(quick: boolean, kind: 'encoded' | 'e2e'): Promise<Fr
   Atomics.store(ringRx.counter, 2, 1);
   pmRx.worker.postMessage('stop');
   await Promise.all([ringRx.worker.terminate(), pmRx.worker.terminate()]);
-  const [ring, pm] = bench.tasks.map((t) => {
-    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
-    return t.result.throughput.mean * msgs.length;
-  });
-  return { ring: ring ?? NaN, pm: pm ?? NaN };
+  return { ring, pm };
 }
 
 /**
@@ -251,34 +247,34 @@ async function ringbufFigure(quick: boolean): Promise<{ ours: number; ringbuf: n
   });
   let oursSent = 0;
   let theirsSent = 0;
-  const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
-  bench.add('our ring', () => {
-    for (const f of frames) {
-      while (!writer.write(f)) writer.commit();
-      if (writer.staged === 64) writer.commit();
-    }
-    writer.commit();
-    oursSent += frames.length;
-    awaitCount(ours, oursSent);
-  });
   const bell = theirs.counter;
   const ring = (): void => {
     if (Atomics.load(bell, 3) === 0) return;
     Atomics.add(bell, 4, 1);
     Atomics.notify(bell, 4);
   };
-  bench.add('ringbuf.js', () => {
-    for (let i = 0; i < pushed.length; i++) {
-      const b = pushed[i] as Uint8Array;
-      while (rb.availableWrite() < b.length) ring(); // a partial push would split the frame
-      rb.push(b);
-      if ((i & 63) === 63) ring();
-    }
-    ring();
-    theirsSent += pushed.length;
-    awaitCount(theirs, theirsSent);
-  });
-  await bench.run();
+  const [a, b] = await alternatingRates(quick, frames.length, [
+    () => {
+      for (const f of frames) {
+        while (!writer.write(f)) writer.commit();
+        if (writer.staged === 64) writer.commit();
+      }
+      writer.commit();
+      oursSent += frames.length;
+      awaitCount(ours, oursSent);
+    },
+    () => {
+      for (let i = 0; i < pushed.length; i++) {
+        const p = pushed[i] as Uint8Array;
+        while (rb.availableWrite() < p.length) ring(); // a partial push would split the frame
+        rb.push(p);
+        if ((i & 63) === 63) ring();
+      }
+      ring();
+      theirsSent += pushed.length;
+      awaitCount(theirs, theirsSent);
+    },
+  ]);
   const perRound = frames.reduce((a, f) => (a + f.length) | 0, 0);
   for (const [rx, sent] of [[ours, oursSent], [theirs, theirsSent]] as const) {
     if (Atomics.load(rx.counter, 0) !== sent || Atomics.load(rx.counter, 1) !== (Math.imul(perRound, sent / msgs.length) | 0)) {
@@ -288,11 +284,7 @@ async function ringbufFigure(quick: boolean): Promise<{ ours: number; ringbuf: n
   Atomics.store(ours.counter, 2, 1);
   Atomics.store(theirs.counter, 2, 1);
   await Promise.all([ours.worker.terminate(), theirs.worker.terminate()]);
-  const [a, b] = bench.tasks.map((t) => {
-    if (t.result.state !== 'completed') throw new Error(`${t.name}: ${t.result.state}`);
-    return t.result.throughput.mean * frames.length;
-  });
-  return { ours: a ?? NaN, ringbuf: b ?? NaN };
+  return { ours: a, ringbuf: b };
 }
 
 function frameSizes(): [number, number] {
@@ -301,22 +293,40 @@ function frameSizes(): [number, number] {
   return [Math.min(...sizes), Math.max(...sizes)];
 }
 
-async function rttP50(transport: 'ring' | 'postMessage', quick: boolean): Promise<number> {
-  const sim = await startNativeSim();
-  const c = await VppConnector.connect(sim, { transport, pingInterval: 0 });
+/**
+ * Round-trip p50 of a whole `VppConnector.request` over the ring and over postMessage, each with its
+ * own sim, both open at once and measured in alternating short rounds (medians of the rounds' p50s).
+ */
+async function rttP50s(quick: boolean): Promise<{ ring: number; pm: number }> {
+  const open = async (transport: 'ring' | 'postMessage') => {
+    const sim = await startNativeSim();
+    return { sim, c: await VppConnector.connect(sim, { transport, pingInterval: 0 }) };
+  };
+  const sides = [await open('ring'), await open('postMessage')];
   try {
-    const bench = new Bench({ time: quick ? 200 : 2000, warmupTime: quick ? 50 : 300 });
-    bench.add(`round trip ${transport}`, async () => {
-      const r = await c.request('sw_interface_set_flags', { sw_if_index: 0, flags: 1 });
-      if (r['retval'] !== 0) throw new Error('bad reply');
-    });
-    await bench.run();
-    const res = bench.tasks[0]?.result;
-    if (res?.state !== 'completed') throw new Error(`rtt ${transport}: ${res?.state}`);
-    return res.latency.p50 * 1000;
+    const p50s: [number[], number[]] = [[], []];
+    const rounds = quick ? 3 : 12;
+    for (let r = 0; r < rounds; r++) {
+      const bench = new Bench({ time: quick ? 60 : 160, warmupTime: quick ? 20 : 40 });
+      for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const c = (sides[k] as { c: VppConnector }).c;
+        bench.add(String(k), async () => {
+          const reply = await c.request('sw_interface_set_flags', { sw_if_index: 0, flags: 1 });
+          if (reply['retval'] !== 0) throw new Error('bad reply');
+        });
+      }
+      await bench.run();
+      for (const t of bench.tasks) {
+        if (t.result.state !== 'completed') throw new Error(`rtt round ${r}, side ${t.name}: ${t.result.state}`);
+        (p50s[Number(t.name)] as number[]).push(t.result.latency.p50 * 1000);
+      }
+    }
+    return { ring: median(p50s[0]), pm: median(p50s[1]) };
   } finally {
-    await c.close();
-    await sim.close();
+    for (const { sim, c } of sides) {
+      await c.close();
+      await sim.close();
+    }
   }
 }
 
@@ -432,8 +442,9 @@ export const suite: BenchSuite = {
     const frames = await framesFigure(quick, 'encoded');
     const e2e = await framesFigure(quick, 'e2e');
     const vsRingbuf = await ringbufFigure(quick);
-    const ringRtt = await rttP50('ring', quick);
-    const pmRtt = await rttP50('postMessage', quick);
+    const rtt = await rttP50s(quick);
+    const ringRtt = rtt.ring;
+    const pmRtt = rtt.pm;
     const enc = await encodeFigure(quick);
     const binary = await binaryAddressFigure(quick);
     const dec = await decodeRates(quick);
