@@ -101,7 +101,8 @@ export const suite: BenchSuite = {
     out['resync.crossover'] = figure(crossover, null, 'keys');
     const sizes = quick ? [10_000] : [10_000, 100_000, 1_000_000];
     for (const n of sizes) {
-      const reps = n >= 1_000_000 ? 1 : n >= 100_000 ? 2 : 3;
+      // Three alternating pairs at every size: one pair at 10⁶ keys put a minute's drift into the ratio.
+      const reps = 3;
       const m = await measure(n, reps);
       process.stderr.write(
         `  ${n} keys: pool ${m.pool.wall.toFixed(0)} ms (diff ${m.pool.diff.toFixed(0)}, lag ${m.pool.lag.toFixed(1)}), inline ${m.inline.wall.toFixed(0)} ms (diff ${m.inline.diff.toFixed(0)}, lag ${m.inline.lag.toFixed(1)})\n`,
