@@ -36,9 +36,15 @@ function kindTable(module: string | undefined): Promise<KindTable> {
 /** Publish every this many frames, so the sim starts applying while we still encode. */
 const COMMIT_EVERY = 128;
 
+/**
+ * One codec per worker thread, shared by every task's sink: building one compiles the record
+ * writer's and reader's functions, too much to do for each task. Its bytes are copied into a ring
+ * at once, and a thread runs one task's sends at a time.
+ */
+const codec = new FrameCodec();
+
 class RingSink implements RequestSink {
   readonly #writer: RingWriter;
-  readonly #codec = new FrameCodec();
   readonly #channel: number;
   readonly #stallTimeout: number;
   #sequence: number;
@@ -53,7 +59,7 @@ class RingSink implements RequestSink {
 
   send(req: BinapiRequest): void {
     this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
-    const bytes = this.#codec.encodeRequest(req.name, makeContext(this.#channel, this.#sequence), req.fields);
+    const bytes = codec.encodeRequest(req.name, makeContext(this.#channel, this.#sequence), req.fields);
     if (!this.#writer.write(bytes)) {
       // Full: publish what is staged (the sim can only free space it can see), then block this
       // worker thread (never the main one) until the sim moves TAIL.

@@ -124,13 +124,7 @@ export class RecordWriter {
 /** Builds a shape's WriteFields; keys go into the source as JSON string literals only. */
 function compile(shape: Shape, ids: readonly number[]): WriteFields {
   const keys = shape.keys;
-  const lines = [
-    'let i = 0;',
-    'let v;',
-    'for (const k in o) { if (k !== K[i]) return false; i++; }',
-    `if (i !== ${keys.length}) return false;`,
-    `sink.id(${ids.join(', ')});`,
-  ];
+  const lines = keysThenId('o', 0, keys.length, ids);
   keys.forEach((key, i) => {
     lines.push(i === 0 && key === '_msgname' ? `if (name !== null) sink.raw(name); else sink.value(${read('o', key)}, N[0]);` : fieldLine('o', key, i));
   });
@@ -141,18 +135,24 @@ function compile(shape: Shape, ids: readonly number[]): WriteFields {
 /** Builds a request shape's WriteRequest: the name's bytes and the context, then the fields. */
 function compileRequest(shape: Shape, ids: readonly number[]): WriteRequest {
   const keys = shape.keys;
-  const lines = [
-    'let i = 2;',
-    'let v;',
-    'for (const k in f) { if (k !== K[i]) return false; i++; }',
-    `if (i !== ${keys.length}) return false;`,
-    `sink.id(${ids.join(', ')});`,
-    'sink.raw(name);',
-    'sink.number(context);',
-  ];
+  const lines = [...keysThenId('f', 2, keys.length, ids), 'sink.raw(name);', 'sink.number(context);'];
   for (let i = 2; i < keys.length; i++) lines.push(fieldLine('f', keys[i] as string, i));
   lines.push('return true;');
   return build('f, sink, name, context', keys, shape.nested, lines) as WriteRequest;
+}
+
+/**
+ * The start of a compiled writer: `object`'s own keys must be the shape's from index `first` on,
+ * in order (nothing is written otherwise), then the record id.
+ */
+function keysThenId(object: string, first: number, count: number, ids: readonly number[]): string[] {
+  return [
+    `let i = ${first};`,
+    'let v;',
+    `for (const k in ${object}) { if (k !== K[i]) return false; i++; }`,
+    `if (i !== ${count}) return false;`,
+    `sink.id(${ids.join(', ')});`,
+  ];
 }
 
 function read(object: string, key: string): string {
