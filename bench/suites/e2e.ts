@@ -33,13 +33,21 @@ async function start(transport: 'ring' | 'postMessage'): Promise<Engine> {
   return engine;
 }
 
-let nextId = 0;
+/** One engine under measurement and what it did so far. */
+interface Side {
+  readonly transport: 'ring' | 'postMessage';
+  readonly engine: Engine;
+  /** Events pushed so far (the next event's id). */
+  pushed: number;
+  readonly rates: number[];
+  lag: number;
+}
 
 /** Pushes `n` events and waits until all are done; throws if one failed (verifies the run). */
-async function batch(engine: Engine, n: number): Promise<number> {
+async function batch(side: Side, n: number): Promise<number> {
   const finished = routeUpdates.expect(n);
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) engine.controller.pushEvent(new CountedUpdate(nextId++, routeUpdates, 'Route Update'));
+  for (let i = 0; i < n; i++) side.engine.controller.pushEvent(new CountedUpdate(side.pushed++, routeUpdates, 'Route Update'));
   await finished;
   const ms = performance.now() - t0;
   if (routeUpdates.errors > 0) throw new Error(`e2e: ${routeUpdates.errors} events failed: ${routeUpdates.firstError?.message}`);
@@ -47,10 +55,10 @@ async function batch(engine: Engine, n: number): Promise<number> {
 }
 
 /** Verifies on the dataplane: every slot of every handler holds a route. */
-async function verify(engine: Engine, transport: string, pushed: number): Promise<void> {
-  const routes = (await engine.sim.snapshot()).routes.filter((r) => r.prefix.startsWith('10.'));
-  const expected = HANDLERS * Math.min(SLOTS, pushed * KEYS);
-  if (routes.length !== expected) throw new Error(`e2e ${transport}: ${routes.length} routes in the sim, expected ${expected}`);
+async function verify(side: Side): Promise<void> {
+  const routes = (await side.engine.sim.snapshot()).routes.filter((r) => r.prefix.startsWith('10.'));
+  const expected = HANDLERS * Math.min(SLOTS, side.pushed * KEYS);
+  if (routes.length !== expected) throw new Error(`e2e ${side.transport}: ${routes.length} routes in the sim, expected ${expected}`);
 }
 
 /**
@@ -58,39 +66,26 @@ async function verify(engine: Engine, transport: string, pushed: number): Promis
  * other way round), each side's median rate reported: the machine's speed drifts by up to 2× over
  * minutes here, and one side measured after the other would carry the drift into the ratio.
  */
-async function measure(n: number, rounds: number): Promise<{ ring: Side; posted: Side }> {
-  const engines = [await start('ring'), await start('postMessage')];
-  const names = ['ring', 'postMessage'] as const;
+async function measure(n: number, rounds: number): Promise<{ ring: { rate: number; lag: number }; posted: { rate: number; lag: number } }> {
+  const sides: Side[] = [];
   try {
-    const pushed = [0, 0];
-    for (const k of [0, 1]) {
-      nextId = pushed[k] as number;
-      await batch(engines[k] as Engine, Math.min(n, 500)); // warm-up
-      pushed[k] = nextId;
-    }
-    const rates: [number[], number[]] = [[], []];
-    const lags = [0, 0];
+    for (const transport of ['ring', 'postMessage'] as const) sides.push({ transport, engine: await start(transport), pushed: 0, rates: [], lag: 0 });
+    const [ring, posted] = sides as [Side, Side];
+    for (const side of sides) await batch(side, Math.min(n, 500)); // warm-up
     for (let r = 0; r < rounds; r++) {
-      for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      for (const side of r % 2 === 0 ? [ring, posted] : [posted, ring]) {
         const h = monitorEventLoopDelay({ resolution: 1 });
         h.enable();
-        nextId = pushed[k] as number;
-        (rates[k] as number[]).push(await batch(engines[k] as Engine, n));
-        pushed[k] = nextId;
+        side.rates.push(await batch(side, n));
         h.disable();
-        lags[k] = Math.max(lags[k] as number, h.max / 1e6);
+        side.lag = Math.max(side.lag, h.max / 1e6);
       }
     }
-    for (const k of [0, 1]) await verify(engines[k] as Engine, names[k] as string, pushed[k] as number);
-    return { ring: { rate: median(rates[0]), lag: lags[0] as number }, posted: { rate: median(rates[1]), lag: lags[1] as number } };
+    for (const side of sides) await verify(side);
+    return { ring: { rate: median(ring.rates), lag: ring.lag }, posted: { rate: median(posted.rates), lag: posted.lag } };
   } finally {
-    for (const e of engines) await e.close();
+    for (const side of sides) await side.engine.close();
   }
-}
-
-interface Side {
-  readonly rate: number;
-  readonly lag: number;
 }
 
 /**
