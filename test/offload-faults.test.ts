@@ -10,15 +10,19 @@ function state(extra: Entry[]): Entry[] {
   return [...Array.from({ length: 400 }, (_, i) => route(i)), ...extra];
 }
 
-for (const [when, action] of [
-  ['encode', 'exit'],
-  ['diff', 'exit'],
-  ['encode', 'hang'],
-  ['diff', 'hang'],
+for (const [when, action, preEncode] of [
+  ['encode', 'exit', false],
+  ['diff', 'exit', false],
+  ['encode', 'hang', false],
+  ['diff', 'hang', false],
+  // Pre-encoding builds the requests in the diff task: a descriptor's create kills that task.
+  ['encode', 'exit', true],
+  ['encode', 'hang', true],
 ] as const) {
+  const doing = when === 'diff' ? 'diffing' : preEncode ? 'pre-encoding in its diff task' : 'encoding';
   // A hung task is ended by taskTimeout: its thread is terminated, as if it had died.
-  test(`S5: a worker that ${action === 'exit' ? 'dies' : 'hangs'} while ${when === 'diff' ? 'diffing' : 'encoding'} fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
-    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 2000 });
+  test(`S5: a worker that ${action === 'exit' ? 'dies' : 'hangs'} while ${doing} fails its shard's keys with WorkerTaskError; the pool recovers`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, preEncode, taskTimeout: 2000 });
     t.teardown(() => s.close());
     const bad: Entry = [`${CRASH_PREFIX}k`, { action, when }];
     const first = await s.pool.sync(StateSnapshot.fromEntries(state([bad]), SHARDS), StateSnapshot.empty(SHARDS));

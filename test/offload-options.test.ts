@@ -3,6 +3,7 @@ import { getPriority } from 'node:os';
 import test from 'ava';
 import { OffloadClosedError, OffloadKeyError, OffloadPool, StateSnapshot, WorkerTaskError, envSwitches, DEFAULT_INLINE_THRESHOLD } from '../src/offload/index.js';
 import { route, startOffloadStack } from './helpers/offload-stack.js';
+import { resolveOffloadOptions } from '../src/offload/options.js';
 
 test('B1: the inline threshold picks inline below it and the pool at or above it', async (t) => {
   const s = await startOffloadStack({ inlineThreshold: 100, workers: true });
@@ -72,6 +73,21 @@ test('B1: ENGINE_WORKERS=off and ENGINE_RINGS=off switch the defaults', (t) => {
   t.true(Number.isInteger(DEFAULT_INLINE_THRESHOLD) && DEFAULT_INLINE_THRESHOLD > 0);
 });
 
+test('B1: ENGINE_PREENCODE=off switches pre-encoding off by default; the option wins over it', (t) => {
+  const before = process.env['ENGINE_PREENCODE'];
+  const connector = { createProducerRing: () => undefined, requestBatch: () => undefined } as never;
+  try {
+    delete process.env['ENGINE_PREENCODE'];
+    t.true(resolveOffloadOptions({ connector }).preEncode);
+    process.env['ENGINE_PREENCODE'] = 'off';
+    t.false(resolveOffloadOptions({ connector }).preEncode);
+    t.true(resolveOffloadOptions({ connector, preEncode: true }).preEncode);
+  } finally {
+    if (before === undefined) delete process.env['ENGINE_PREENCODE'];
+    else process.env['ENGINE_PREENCODE'] = before;
+  }
+});
+
 test('bad options are TypeError/RangeError naming the option; bad sync arguments reject', async (t) => {
   const s = await startOffloadStack({ workers: false });
   t.teardown(() => s.close());
@@ -83,6 +99,7 @@ test('bad options are TypeError/RangeError naming the option; bad sync arguments
   await t.throwsAsync(OffloadPool.start({ connector, inlineThreshold: -1 }), { instanceOf: RangeError, message: /options\.inlineThreshold/ });
   await t.throwsAsync(OffloadPool.start({ connector, workers: 'yes' as never }), { instanceOf: TypeError, message: /options\.workers must be a boolean, received "yes"/ });
   await t.throwsAsync(OffloadPool.start({ connector, rings: 1 as never }), { instanceOf: TypeError, message: /options\.rings must be a boolean/ });
+  await t.throwsAsync(OffloadPool.start({ connector, preEncode: 'no' as never }), { instanceOf: TypeError, message: /options\.preEncode must be a boolean, received "no"/ });
   await t.throwsAsync(OffloadPool.start({ connector, taskTimeout: -1 }), { instanceOf: RangeError, message: /options\.taskTimeout must be in 0\.\.86400000, received -1/ });
   await t.throwsAsync(OffloadPool.start({ connector, workerNice: 20 }), { instanceOf: RangeError, message: /options\.workerNice must be in 0\.\.19, received 20/ });
   await t.throwsAsync(OffloadPool.start({ connector, workerNice: '5' as never }), { instanceOf: TypeError, message: /options\.workerNice must be an integer, received "5"/ });

@@ -8,10 +8,20 @@ import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
-import { KindTable, diffShard, encodeSegment, packSegment, unpackSegment, TaskMetadata, type RequestSink } from '../src/offload/shard-work.js';
+import { FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
+import { KindTable, Stage, diffShard, encodeSegment, packSegment, segmentAt, unpackSegment, TaskMetadata, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
-import type { DiffTask, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData } from '../src/offload/task-protocol.js';
+import type {
+  CopyTask,
+  CopyTaskResult,
+  DiffTask,
+  DiffTaskResult,
+  EncodeTask,
+  EncodeTaskResult,
+  OffloadTask,
+  OffloadWorkerData,
+} from '../src/offload/task-protocol.js';
 import type { BinapiRequest } from '../src/scheduler/binapi-client.js';
 
 // Lower this thread alone (on Linux a nice value is per thread): the main thread's event loop keeps
@@ -60,17 +70,7 @@ class RingSink implements RequestSink {
   send(req: BinapiRequest): void {
     this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
     const bytes = codec.encodeRequest(req.name, makeContext(this.#channel, this.#sequence), req.fields);
-    if (!this.#writer.write(bytes)) {
-      // Full: publish what is staged (the sim can only free space it can see), then block this
-      // worker thread (never the main one) until the sim moves TAIL.
-      this.#writer.commit();
-      this.#sinceCommit = 0;
-      const until = performance.now() + this.#stallTimeout;
-      while (!this.#writer.write(bytes)) {
-        if (performance.now() > until) throw new Error(`request ring stalled for ${this.#stallTimeout} ms`);
-        this.#writer.waitForSpaceSync(20);
-      }
-    }
+    if (writeWaiting(this.#writer, bytes, this.#stallTimeout)) this.#sinceCommit = 0;
     if (++this.#sinceCommit >= COMMIT_EVERY) this.flush();
   }
 
@@ -91,20 +91,40 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
   const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds);
   const waves: Array<Uint8Array | null> = [];
+  const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
+  // One metadata for the task: ids it allocates come from its own range, whatever the wave.
+  const md = t.preEncode ? new RecordingMetadata(t.preEncode.metadata, t.preEncode.allocBase) : null;
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
-    waves.push(seg ? toShared(packSegment(seg)) : null);
     counts.push(seg ? seg.keys.length : 0);
+    waves.push(seg && !md ? toShared(packSegment(seg)) : null);
+    pre.push(seg && md ? preEncode(seg, kinds, md) : null);
   }
-  return { waves, counts, failures: out.failures, compared: out.compared };
+  return { waves, pre, counts, failures: out.failures, compared: out.compared };
+}
+
+/** The Main stage's frames of one segment, with what settling them needs. */
+function preEncode(seg: OpSegment, kinds: KindTable, md: RecordingMetadata): PreEncoded {
+  md.reads.clear();
+  md.readAll = false;
+  const batch = new FrameBatch(codec);
+  const r = encodeSegment(seg, Stage.Main, kinds, md, batch);
+  return {
+    ...r,
+    ...batch.finish(),
+    frameOp: r.frameOp.slice(),
+    reads: md.readAll ? null : [...md.reads],
+    ops: Uint8Array.from(seg.op),
+    pos: Int32Array.from(seg.pos ?? []),
+  };
 }
 
 const requestPackr = new Packr({ useRecords: true, moreTypes: false });
 
 async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const seg = unpackSegment(t.segment);
+  const seg = t.at ? segmentAt(new ShardView(t.at.desired), new ShardView(t.at.applied), t.at.ops, t.at.pos, kinds) : unpackSegment(t.segment);
   const md = new TaskMetadata(t.metadata, t.allocBase);
   if (t.ring) {
     const sink = new RingSink(t.ring, t.stallTimeout);
@@ -117,6 +137,13 @@ async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
   return { ...r, frameOp: r.frameOp.slice(), requests: requestPackr.pack(sink.requests) };
 }
 
-export default function run(task: OffloadTask): Promise<DiffTaskResult | EncodeTaskResult> {
+function copy(t: CopyTask): CopyTaskResult {
+  const { channel, sequence } = t.ring;
+  const frames = copyFrames(t.frames, new RingWriter(t.ring.ring, t.ring.doorbell), (f) => makeContext(channel, (sequence + f + 1) & SEQUENCE_MASK), t.stallTimeout);
+  return { frames };
+}
+
+export default function run(task: OffloadTask): Promise<DiffTaskResult | EncodeTaskResult | CopyTaskResult> {
+  if (task.kind === 'copy') return Promise.resolve(copy(task));
   return task.kind === 'diff' ? diff(task) : encode(task);
 }

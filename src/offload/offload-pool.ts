@@ -11,10 +11,14 @@ import type { OpPool, PoolOp, PoolWaveResult } from '../scheduler/op-pool.js';
 import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
-import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, packSegment, unpackSegment } from './shard-work.js';
+import { type PreEncoded, stillValid } from './pre-encoded.js';
+import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, keysAt, packSegment, unpackSegment } from './shard-work.js';
 import { ShardView } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
-import type { DiffTaskResult, EncodeTaskResult, OffloadTask, OffloadWorkerData } from './task-protocol.js';
+import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
+
+/** What a segment's send reports: its frames and what settling them needs. */
+type Outcome = Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures' | 'needsConfigure'>;
 
 export type SyncMode = 'inline' | 'pool';
 
@@ -37,11 +41,17 @@ export interface SyncResult {
   readonly diffMs: number;
 }
 
-/** One wave's work for one shard: packed in shared memory (pool) or as objects (inline). */
+/**
+ * One wave's work for one shard: packed in shared memory or encoded already (pool), or as objects
+ * (inline).
+ */
 interface SegmentRef {
   readonly wave: number;
   readonly bytes: Uint8Array | null;
   seg: OpSegment | null;
+  /** Frames its diff task encoded, and where its ops sit in the shards (their keys; the ops again). */
+  readonly pre: PreEncoded | null;
+  readonly at: OpsAt | null;
 }
 
 /**
@@ -52,6 +62,8 @@ interface Books {
   readonly failed: Map<string, Error>;
   readonly metadata: Map<string, number>;
   readonly entries: () => ReadonlyArray<readonly [string, number]>;
+  /** Keys whose metadata this run set or removed (pre-encoded frames that read one are encoded again). */
+  readonly changed: Set<string>;
   /** The error of an op whose requests could not be built. */
   keyError(key: string, op: OpCode, code: string, message: string): Error;
 }
@@ -204,6 +216,7 @@ class OffloadEngine {
       failed,
       metadata: this.metadata,
       entries: () => [...this.metadata],
+      changed: new Set(),
       keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
     };
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
@@ -212,17 +225,31 @@ class OffloadEngine {
 
     // Diff: every shard at once (workers), or one after the other (inline).
     if (pool) {
+      // With rings, the diff tasks also encode (with the metadata known now): a wave then copies frames.
+      const metadata = this.o.rings && this.o.preEncode ? [...this.metadata] : null;
       const results = await Promise.allSettled(
-        desired.shards.map((d, s) => this.#run({ kind: 'diff', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array }) as Promise<DiffTaskResult>),
+        desired.shards.map(
+          (d, s) =>
+            this.#run({
+              kind: 'diff',
+              descriptorsModule: this.o.descriptorsModule,
+              desired: d,
+              applied: applied.shards[s] as Uint8Array,
+              ...(metadata ? { preEncode: { metadata, allocBase: this.#nextAllocBase() } } : {}),
+            }) as Promise<DiffTaskResult>,
+        ),
       );
       results.forEach((r, s) => {
         if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed);
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
-        r.value.waves.forEach((bytes, w) => {
-          if (bytes === null) return;
+        for (let w = 0; w < r.value.counts.length; w++) {
+          const bytes = r.value.waves[w] ?? null;
+          const pre = r.value.pre[w] ?? null;
+          if (bytes === null && pre === null) continue;
           ops += r.value.counts[w] as number;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null });
-        });
+          const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at });
+        }
       });
     } else {
       for (let s = 0; s < n; s++) {
@@ -231,7 +258,7 @@ class OffloadEngine {
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null });
         });
       }
     }
@@ -276,6 +303,7 @@ class OffloadEngine {
       failed: new Map(),
       metadata: learnt,
       entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
+      changed: new Set(),
       // The same error the inline executor gives a descriptor that throws a plain Error.
       keyError: (key, op, code, message) =>
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
@@ -292,7 +320,7 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg };
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -316,7 +344,9 @@ class OffloadEngine {
     }
   }
 
+  /** The segment's ops; of a pre-encoded one only the keys and op codes (what reporting per key needs). */
   #segment(ref: SegmentRef): OpSegment {
+    if (ref.seg === null && ref.at !== null) ref.seg = keysAt(new ShardView(ref.at.desired), new ShardView(ref.at.applied), ref.at.ops, ref.at.pos);
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
@@ -348,6 +378,18 @@ class OffloadEngine {
       this.#settle(ref, stage, r, b, replies, null);
       return { frames: r.frames, needsConfigure: r.needsConfigure };
     }
+    // Frames encoded before the sync go out as they are, unless metadata they read has changed since.
+    const pre = stage === Stage.Main && ref.pre !== null && stillValid(ref.pre, b.changed) ? ref.pre : null;
+    return this.#sendOnRing(ref, stage, b, async (ring) => {
+      if (pre === null) return (await this.#run(this.#encodeTask(ref, stage, ring, b))) as EncodeTaskResult;
+      const copied = (await this.#run({ kind: 'copy', frames: pre, ring, stallTimeout: this.o.stallTimeout })) as CopyTaskResult;
+      if (copied.frames !== pre.frames) throw new Error(`copied ${copied.frames} of ${pre.frames} pre-encoded frames`);
+      return pre;
+    });
+  }
+
+  /** Lends a ring to `send` (a worker task writing one segment's frames) and settles the replies. */
+  async #sendOnRing(ref: SegmentRef, stage: Stage, b: Books, send: (ring: NonNullable<EncodeTask['ring']>) => Promise<Outcome>): Promise<{ frames: number; needsConfigure: boolean }> {
     let lease: Lease;
     try {
       lease = await this.#acquire();
@@ -361,11 +403,9 @@ class OffloadEngine {
     lease.replies = 0;
     lease.expect = -1;
     lease.kept.clear();
-    let r: EncodeTaskResult;
+    let r: Outcome;
     try {
-      r = (await this.#run(
-        this.#encodeTask(ref, stage, { ring: lease.ring.ring, doorbell: lease.ring.doorbell, channel: lease.ring.channel, sequence: lease.sequence }, b),
-      )) as EncodeTaskResult;
+      r = await send({ ring: lease.ring.ring, doorbell: lease.ring.doorbell, channel: lease.ring.channel, sequence: lease.sequence });
     } catch (err) {
       // Frames it published may still be answered: that ring is retired with its channel, and the
       // shard's keys are reported failed (their dataplane state is unknown until a resync).
@@ -415,12 +455,13 @@ class OffloadEngine {
     });
   }
 
-  #encodeTask(ref: SegmentRef, stage: Stage, ring: Extract<OffloadTask, { kind: 'encode' }>['ring'], b: Books): OffloadTask {
+  #encodeTask(ref: SegmentRef, stage: Stage, ring: EncodeTask['ring'], b: Books): OffloadTask {
     const segment = ref.bytes ?? new Uint8Array(0);
     return {
       kind: 'encode',
       descriptorsModule: this.o.descriptorsModule,
       segment,
+      ...(ref.at && !ref.bytes ? { at: ref.at } : {}),
       stage,
       metadata: b.entries(),
       allocBase: this.#nextAllocBase(),
@@ -477,17 +518,22 @@ class OffloadEngine {
       const key = seg.keys[i] as string;
       if (!b.failed.has(key)) b.failed.set(key, e);
     }
-    for (const [key, v] of enc.metadata) b.metadata.set(key, v);
+    const learn = (key: string, v: number): void => {
+      b.metadata.set(key, v);
+      b.changed.add(key);
+    };
+    for (const [key, v] of enc.metadata) learn(key, v);
     for (const [f, field] of enc.captures) {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
       const r = replies ? replies[f] : kept?.get(f);
       const v = r && !(r instanceof Error) ? r[field] : undefined;
-      if (typeof v === 'number') b.metadata.set(seg.keys[i] as string, v);
+      if (typeof v === 'number') learn(seg.keys[i] as string, v);
     }
     if (isDeleteWave && stage === Stage.Main && b.metadata.size > 0) {
       for (let i = 0; i < seg.keys.length; i++) {
-        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !b.failed.has(seg.keys[i] as string)) b.metadata.delete(seg.keys[i] as string);
+        const key = seg.keys[i] as string;
+        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !b.failed.has(key) && b.metadata.delete(key)) b.changed.add(key);
       }
     }
   }

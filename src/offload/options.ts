@@ -42,6 +42,14 @@ export interface OffloadOptions {
    */
   readonly rings?: boolean;
   /**
+   * With rings, a sync's diff tasks also encode the requests of the ops they find (with the metadata
+   * known when the sync starts), so a wave only copies frames into a ring; ops whose requests read
+   * metadata that an earlier wave changed are encoded again. false: diff tasks hand the ops over and
+   * each wave encodes them.
+   * @default true, unless the environment variable ENGINE_PREENCODE is 'off'
+   */
+  readonly preEncode?: boolean;
+  /**
    * A module (file: URL) exporting `descriptors(): Descriptor[]`, imported by main and every worker.
    * @default the built-in descriptors
    */
@@ -85,6 +93,7 @@ export interface ResolvedOffloadOptions {
   readonly producerRings: number;
   readonly inlineThreshold: number;
   readonly rings: boolean;
+  readonly preEncode: boolean;
   readonly descriptorsModule: string | undefined;
   readonly stallTimeout: number;
   readonly ringBytes: number | undefined;
@@ -146,6 +155,7 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
     producerRings: int(o, 'producerRings', RINGS_PER_THREAD * threads, 1, 256),
     inlineThreshold: int(o, 'inlineThreshold', DEFAULT_INLINE_THRESHOLD, 0, Number.MAX_SAFE_INTEGER),
     rings: bool(o, 'rings', env.rings),
+    preEncode: bool(o, 'preEncode', process.env['ENGINE_PREENCODE'] !== 'off'),
     descriptorsModule: mod as string | undefined,
     stallTimeout: int(o, 'stallTimeout', 10_000, 1, 3_600_000),
     ringBytes: ringBytes as number | undefined,

@@ -18,6 +18,11 @@ export interface OpSegment {
   readonly values: Value[];
   /** Update: the normalized applied value; otherwise null. */
   readonly olds: Array<Value | null>;
+  /**
+   * Where each op's entries sit in the diffed shards, two per op: the desired entry's index and the
+   * applied one's (-1 for none). Set by `diffShard`; not packed.
+   */
+  readonly pos?: number[];
 }
 
 /** [key, error code, message] */
@@ -104,14 +109,15 @@ export class KindTable {
 }
 
 function newSegment(): OpSegment {
-  return { op: [], keys: [], values: [], olds: [] };
+  return { op: [], keys: [], values: [], olds: [], pos: [] };
 }
 
-function push(seg: OpSegment, op: OpCode, key: string, value: Value, old: Value | null): void {
+function push(seg: OpSegment, op: OpCode, key: string, value: Value, old: Value | null, d: number, a: number): void {
   seg.op.push(op);
   seg.keys.push(key);
   seg.values.push(value);
   seg.olds.push(old);
+  seg.pos?.push(d, a);
 }
 
 export interface DiffOutcome {
@@ -145,11 +151,13 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
   while (i < dn || j < an) {
     compared++;
     const order = i >= dn ? 1 : j >= an ? -1 : ShardView.compareKeys(desired, i, applied, j);
+    const di = i;
+    const aj = j;
     if (order < 0) {
       const key = desired.key(i);
       const v = validDesired(kinds, key, desired.value(i++), failures);
       if (!v) continue;
-      push(seg(kinds.applyWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Create, key, v.norm, null);
+      push(seg(kinds.applyWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Create, key, v.norm, null, di, -1);
     } else if (order > 0) {
       const key = applied.key(j);
       const d = kinds.forKey(key);
@@ -158,7 +166,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
         continue; // never applied by us
       }
       const old = validOr(d, key, applied.value(j++));
-      push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), OpCode.Delete, key, old, null);
+      push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), OpCode.Delete, key, old, null, -1, aj);
     } else {
       if (ShardView.sameValue(desired, i, applied, j)) {
         i++;
@@ -177,10 +185,10 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       const rank = kinds.rank(d);
       const late = kinds.late(d, key, norm);
       if (!d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
-        push(seg(kinds.deleteWave(rank, kinds.late(d, key, old))), OpCode.Delete, key, old, null);
-        push(seg(kinds.applyWave(rank, late)), OpCode.Create, key, norm, null);
+        push(seg(kinds.deleteWave(rank, kinds.late(d, key, old))), OpCode.Delete, key, old, null, -1, aj);
+        push(seg(kinds.applyWave(rank, late)), OpCode.Create, key, norm, null, di, -1);
       } else {
-        push(seg(kinds.applyWave(rank, late)), OpCode.Update, key, norm, old);
+        push(seg(kinds.applyWave(rank, late)), OpCode.Update, key, norm, old, di, aj);
       }
     }
   }
@@ -287,7 +295,36 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
 const segmentPackr = new Packr({ useRecords: true, moreTypes: false });
 
 export function packSegment(seg: OpSegment): Uint8Array {
-  return segmentPackr.pack(seg);
+  return segmentPackr.pack({ op: seg.op, keys: seg.keys, values: seg.values, olds: seg.olds });
+}
+
+/**
+ * The ops `diffShard` planned, rebuilt from their positions in the same two shards: keys and the
+ * values normalized as the diff normalized them (they validated then; validation is pure).
+ */
+export function segmentAt(desired: ShardView, applied: ShardView, ops: Uint8Array, pos: Int32Array, kinds: KindTable): OpSegment {
+  const seg = newSegment();
+  for (let k = 0; k < ops.length; k++) {
+    const op = ops[k] as OpCode;
+    const d = pos[2 * k] as number;
+    const a = pos[2 * k + 1] as number;
+    const key = d >= 0 ? desired.key(d) : applied.key(a);
+    const desc = kinds.forKey(key);
+    const norm = (v: Value): Value => (desc ? validOr(desc, key, v) : v);
+    const value = op === OpCode.Delete ? norm(applied.value(a)) : norm(desired.value(d));
+    push(seg, op, key, value, op === OpCode.Update ? norm(applied.value(a)) : null, d, a);
+  }
+  return seg;
+}
+
+/** Only the keys and op codes of `segmentAt` (what the main thread needs to report per key). */
+export function keysAt(desired: ShardView, applied: ShardView, ops: Uint8Array, pos: Int32Array): OpSegment {
+  const keys: string[] = [];
+  for (let k = 0; k < ops.length; k++) {
+    const d = pos[2 * k] as number;
+    keys.push(d >= 0 ? desired.key(d) : applied.key(pos[2 * k + 1] as number));
+  }
+  return { op: Array.from(ops), keys, values: [], olds: [] };
 }
 
 export function unpackSegment(bytes: Uint8Array): OpSegment {

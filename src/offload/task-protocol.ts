@@ -1,4 +1,5 @@
 // What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
+import type { PreEncoded } from './pre-encoded.js';
 import type { EncodeOutcome } from './shard-work.js';
 
 export interface DiffTask {
@@ -7,20 +8,38 @@ export interface DiffTask {
   /** Shard bytes (SharedArrayBuffer-backed: nothing is copied). */
   readonly desired: Uint8Array;
   readonly applied: Uint8Array;
+  /**
+   * Encode each wave's requests now, with this metadata (what is known before the sync) and ids
+   * allocated from `allocBase` on: the wave then only copies frames into a ring. Absent: pack the
+   * ops for encode tasks.
+   */
+  readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly allocBase: number };
 }
 
 export interface DiffTaskResult {
   /** Per wave: the packed OpSegment (SharedArrayBuffer-backed) or null. */
   readonly waves: Array<Uint8Array | null>;
+  /** Per wave, with `preEncode`: its frames (then `waves` holds null there) or null. */
+  readonly pre: Array<PreEncoded | null>;
   readonly counts: number[];
   readonly failures: Array<readonly [string, string, string]>;
   readonly compared: number;
 }
 
+/** A diff's ops by position in its shards (`OpSegment.pos`), rebuilt in the worker. */
+export interface OpsAt {
+  readonly desired: Uint8Array;
+  readonly applied: Uint8Array;
+  readonly ops: Uint8Array;
+  readonly pos: Int32Array;
+}
+
 export interface EncodeTask {
   readonly kind: 'encode';
   readonly descriptorsModule: string | undefined;
+  /** The ops: a packed OpSegment, or `at` (empty then). */
   readonly segment: Uint8Array;
+  readonly at?: OpsAt;
   readonly stage: 0 | 1;
   readonly metadata: ReadonlyArray<readonly [string, number]>;
   readonly allocBase: number;
@@ -35,7 +54,19 @@ export interface EncodeTaskResult extends EncodeOutcome {
   readonly requests: Uint8Array | null;
 }
 
-export type OffloadTask = DiffTask | EncodeTask;
+/** Copies a diff task's pre-encoded frames into a producer ring. */
+export interface CopyTask {
+  readonly kind: 'copy';
+  readonly frames: Pick<PreEncoded, 'bytes' | 'ends' | 'contextAt'>;
+  readonly ring: NonNullable<EncodeTask['ring']>;
+  readonly stallTimeout: number;
+}
+
+export interface CopyTaskResult {
+  readonly frames: number;
+}
+
+export type OffloadTask = DiffTask | EncodeTask | CopyTask;
 
 /** Given to every pool thread when it starts (piscina's `workerData`). */
 export interface OffloadWorkerData {

@@ -1,0 +1,144 @@
+import test from 'ava';
+import { FrameCodec } from '../src/connector/frame-codec.js';
+import { createRing, RingReader, RingWriter } from '../src/connector/ring.js';
+import { requestMessage } from '../src/connector/request-message.js';
+import { FrameBatch, copyFrames, stillValid } from '../src/offload/pre-encoded.js';
+import { StateSnapshot } from '../src/offload/index.js';
+import { catalogMessages } from './helpers/catalog-messages.js';
+import { layeredState, loopback, route, startOffloadStack, vrf, type Entry } from './helpers/offload-stack.js';
+
+const SHARDS = 4;
+
+/** Requests of every catalog shape (requests only: what a diff task encodes). */
+function requests(seed: number, n: number): Array<{ name: string; fields: Record<string, unknown> }> {
+  return catalogMessages(seed, n)
+    .filter((m) => !String(m['_msgname']).endsWith('_reply') && !String(m['_msgname']).endsWith('_details'))
+    .map((m) => {
+      const { _msgname, context: _c, ...fields } = m;
+      return { name: String(_msgname), fields };
+    });
+}
+
+test('V1: pre-encoded frames, copied into a ring with their contexts, decode to the messages encoded with those contexts', (t) => {
+  const codec = new FrameCodec();
+  const reqs = [...requests(11, 600), { name: 'control_ping', fields: {} }, { name: 'no_such_message', fields: { x: 'y', z: [1, 2] } }];
+  const batch = new FrameBatch(codec);
+  for (const r of reqs) batch.send(r);
+  const frames = batch.finish();
+  t.is(frames.ends.length, reqs.length);
+  t.true(frames.bytes.buffer instanceof SharedArrayBuffer, 'frames cross to the copying worker without a copy');
+
+  // A ring that the frames wrap around: advance HEAD and TAIL to near its end first.
+  const ring = createRing(1 << 17);
+  const writer = new RingWriter(ring);
+  const reader = new RingReader(ring);
+  const filler = new Uint8Array(1000);
+  for (let i = 0; i < 120; i++) writer.write(filler);
+  writer.commit();
+  reader.drain(() => {}, () => t.fail('corrupt'));
+
+  const contexts = reqs.map((_, i) => (0x00070000 | i) >>> 0);
+  const got: unknown[] = [];
+  // Copy in two halves with a drain between, as a worker meets a ring that fills.
+  const at = reqs.length >> 1;
+  t.true(at > 100);
+  const half = { bytes: frames.bytes, ends: frames.ends.subarray(0, at), contextAt: frames.contextAt.subarray(0, at) };
+  t.is(copyFrames(half, writer, (f) => contexts[f] as number, 1000), at);
+  reader.drain((p) => got.push(codec.decode(p)), () => t.fail('corrupt'));
+  const rest = {
+    bytes: frames.bytes.subarray(frames.ends[at - 1] as number),
+    ends: frames.ends.subarray(at).map((e) => e - (frames.ends[at - 1] as number)),
+    contextAt: frames.contextAt.subarray(at).map((c) => c - (frames.ends[at - 1] as number)),
+  };
+  t.is(copyFrames(rest, writer, (f) => contexts[at + f] as number, 1000), reqs.length - at);
+  reader.drain((p) => got.push(codec.decode(p)), () => t.fail('corrupt'));
+
+  t.is(got.length, reqs.length);
+  reqs.forEach((r, i) => t.deepEqual(got[i], codec.decode(codec.encodeRequest(r.name, contexts[i] as number, r.fields)), r.name));
+  // The last request is no catalog shape: msgpackr wrote it, and its context was found all the same.
+  t.deepEqual(got[reqs.length - 1], requestMessage('no_such_message', contexts[reqs.length - 1] as number, { x: 'y', z: [1, 2] }));
+});
+
+test('V3: copying into a ring that stays full fails after stallTimeout instead of waiting forever', (t) => {
+  const batch = new FrameBatch(new FrameCodec());
+  for (const r of requests(5, 4000)) batch.send(r);
+  const writer = new RingWriter(createRing(1 << 12));
+  const t0 = performance.now();
+  t.throws(() => copyFrames(batch.finish(), writer, () => 1, 60), { message: /request ring stalled for 60 ms/ });
+  t.true(performance.now() - t0 >= 55);
+});
+
+test('S3: frames encoded before a sync are used only while the metadata they read is unchanged', (t) => {
+  t.true(stillValid({ reads: [] }, new Set()));
+  t.true(stillValid({ reads: ['a'] }, new Set(['b'])));
+  t.false(stillValid({ reads: ['a', 'b'] }, new Set(['b'])));
+  t.true(stillValid({ reads: null }, new Set()), 'read by value: valid while nothing changed');
+  t.false(stillValid({ reads: null }, new Set(['x'])));
+});
+
+/** Routes through an interface whose sw_if_index comes from its create reply in the same sync. */
+function viaLoopback(n: number, preference: number): Entry[] {
+  return [vrf(1), loopback('loop1', 1, '172.16.1.1/24'), ...Array.from({ length: n }, (_, i) => route(i, { vrf: 1, via: 'loop1', preference }))];
+}
+
+for (const preEncode of [true, false]) {
+  test(`S3, S4: routes created through an interface created in the same sync carry its new sw_if_index (preEncode ${preEncode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode });
+    t.teardown(() => s.close());
+    // Pre-encoding met no sw_if_index for loop1: the routes' frames failed to build, read loop1's
+    // metadata, and are built again once its create reply set it.
+    const created = await s.pool.sync(StateSnapshot.fromEntries(viaLoopback(300, 0), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+    t.deepEqual(created.errors, []);
+    const sw = s.pool.metadata.get('config/vpp/v2/interfaces/loop1');
+    t.is(typeof sw, 'number');
+    let snap = await s.sim.snapshot();
+    const routes = snap.routes.filter((r) => r.table_id === 1);
+    t.is(routes.length, 300);
+    for (const r of routes) t.is(r.paths[0]?.sw_if_index, sw);
+
+    // Remove loop1 and its routes, then create both again: loop1 gets another sw_if_index, which
+    // the metadata known before that sync does not hold.
+    const removed = await s.pool.sync(StateSnapshot.fromEntries([vrf(1)], SHARDS), created.applied, { mode: 'pool' });
+    t.deepEqual(removed.errors, []);
+    t.false(s.pool.metadata.has('config/vpp/v2/interfaces/loop1'));
+    const again = await s.pool.sync(StateSnapshot.fromEntries(viaLoopback(300, 2), SHARDS), removed.applied, { mode: 'pool' });
+    t.deepEqual(again.errors, []);
+    const sw2 = s.pool.metadata.get('config/vpp/v2/interfaces/loop1');
+    snap = await s.sim.snapshot();
+    t.is(snap.interfaces.find((i) => i.tag === 'loop1')?.sw_if_index, sw2);
+    const after = snap.routes.filter((r) => r.table_id === 1);
+    t.is(after.length, 300);
+    for (const r of after) t.deepEqual([r.paths[0]?.sw_if_index, r.paths[0]?.preference], [sw2, 2]);
+  });
+}
+
+test('S1: with and without pre-encoding, a pool sync of a layered state and its changes gives the same dataplane and metadata', async (t) => {
+  const outcome = async (preEncode: boolean): Promise<unknown> => {
+    const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode });
+    try {
+      const a = await s.pool.sync(StateSnapshot.fromEntries(layeredState(400), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+      const changed = layeredState(300).map(([k, v], i): Entry => (k.includes('/route/') && i % 3 === 0 ? [k, { ...v, preference: 9 }] : [k, v]));
+      const b = await s.pool.sync(StateSnapshot.fromEntries(changed, SHARDS), a.applied, { mode: 'pool' });
+      const snap = await s.sim.snapshot();
+      // Interfaces created in one wave get their sw_if_index in whatever order the sim sees them:
+      // compare routes with the interface named instead.
+      const tag = new Map(snap.interfaces.map((i) => [i.sw_if_index, i.tag]));
+      const named = (sw: number): string => tag.get(sw) ?? String(sw);
+      const byName = new Map(snap.interfaces.map((i) => [i.tag, i.sw_if_index]));
+      return {
+        errors: [...a.errors, ...b.errors].map((e) => e.key),
+        ops: [a.ops, b.ops],
+        frames: [a.frames, b.frames],
+        metadata: [...s.pool.metadata].map(([k, v]) => `${k}=${named(v)}`).sort(),
+        routes: snap.routes.map((r) => JSON.stringify({ ...r, paths: r.paths.map((p) => ({ ...p, sw_if_index: named(p.sw_if_index) })) })).sort(),
+        loopbacks: [...byName.keys()].filter((n) => n.startsWith('loop')).sort(),
+      };
+    } finally {
+      await s.close();
+    }
+  };
+  const on = await outcome(true);
+  const off = await outcome(false);
+  t.deepEqual(on, off);
+  t.is((on as { routes: string[] }).routes.filter((r) => r.includes('"table_id":1') || r.includes('"table_id":2')).length, 300);
+});
