@@ -49,6 +49,22 @@ for (const [when, action, preEncode] of [
   });
 }
 
+for (const preEncode of [true, false]) {
+  test(`S5: a request that cannot be encoded fails its own key with WorkerTaskError, not its shard's other keys (preEncode ${preEncode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, rings: true, preEncode });
+    t.teardown(() => s.close());
+    const bad: Entry = [`${CRASH_PREFIX}big`, { action: 'unencodable' }];
+    const r = await s.pool.sync(StateSnapshot.fromEntries(state([bad]), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+    t.deepEqual(
+      r.errors.map((e) => e.key),
+      [bad[0]],
+    );
+    t.true(r.errors[0]?.error instanceof WorkerTaskError);
+    t.regex(r.errors[0]?.error.message ?? '', /too large/);
+    t.is((await s.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 400);
+  });
+}
+
 test('S2, S5: a key no descriptor handles and an invalid value are typed per-key errors; other keys still run', async (t) => {
   const s = await startOffloadStack({ inlineThreshold: 0 });
   t.teardown(() => s.close());

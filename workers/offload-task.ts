@@ -98,8 +98,18 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
     counts.push(seg ? seg.keys.length : 0);
-    waves.push(seg && !md ? toShared(packSegment(seg)) : null);
-    pre.push(seg && md ? preEncode(seg, kinds, md) : null);
+    let frames: PreEncoded | null = null;
+    if (seg && md) {
+      try {
+        frames = preEncode(seg, kinds, md);
+      } catch {
+        // A request the codec cannot write: this segment goes the packed way, and its encode task
+        // fails just its keys (not the whole shard's).
+        frames = null;
+      }
+    }
+    waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
+    pre.push(frames);
   }
   return { waves, pre, counts, failures: out.failures, compared: out.compared };
 }
