@@ -61,6 +61,8 @@ for (const preEncode of [true, false]) {
     );
     t.true(r.errors[0]?.error instanceof WorkerTaskError);
     t.regex(r.errors[0]?.error.message ?? '', /too large/);
+    // Pre-encoding: the other segments went as frames, the bad one as packed ops.
+    if (preEncode) t.true(r.segments.copied > 0 && r.segments.encoded >= 1, JSON.stringify(r.segments));
     t.is((await s.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 400);
   });
 }

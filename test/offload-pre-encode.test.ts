@@ -89,6 +89,9 @@ for (const preEncode of [true, false]) {
     // metadata, and are built again once its create reply set it.
     const created = await s.pool.sync(StateSnapshot.fromEntries(viaLoopback(300, 0), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
     t.deepEqual(created.errors, []);
+    // The table's and the interface's frames went as pre-encoded; the routes' were built again.
+    if (preEncode) t.true(created.segments.copied >= 2 && created.segments.encoded >= SHARDS, JSON.stringify(created.segments));
+    else t.is(created.segments.copied, 0);
     const sw = s.pool.metadata.get('config/vpp/v2/interfaces/loop1');
     t.is(typeof sw, 'number');
     let snap = await s.sim.snapshot();
@@ -132,6 +135,7 @@ test('S1: with and without pre-encoding, a pool sync of a layered state and its 
         metadata: [...s.pool.metadata].map(([k, v]) => `${k}=${named(v)}`).sort(),
         routes: snap.routes.map((r) => JSON.stringify({ ...r, paths: r.paths.map((p) => ({ ...p, sw_if_index: named(p.sw_if_index) })) })).sort(),
         loopbacks: [...byName.keys()].filter((n) => n.startsWith('loop')).sort(),
+        segments: { copied: a.segments.copied + b.segments.copied, encoded: a.segments.encoded + b.segments.encoded },
       };
     } finally {
       await s.close();
@@ -139,6 +143,27 @@ test('S1: with and without pre-encoding, a pool sync of a layered state and its 
   };
   const on = await outcome(true);
   const off = await outcome(false);
-  t.deepEqual(on, off);
+  t.deepEqual({ ...(on as object), segments: null }, { ...(off as object), segments: null });
+  t.true((on as { segments: { copied: number } }).segments.copied > 0, 'pre-encoded frames were sent');
+  t.is((off as { segments: { copied: number } }).segments.copied, 0);
   t.is((on as { routes: string[] }).routes.filter((r) => r.includes('"table_id":1') || r.includes('"table_id":2')).length, 300);
+});
+
+test('S3, S5: routes updated in the sync that deletes their interface are not sent with its old sw_if_index', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode: true });
+  t.teardown(() => s.close());
+  const created = await s.pool.sync(StateSnapshot.fromEntries(viaLoopback(60, 0), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  t.deepEqual(created.errors, []);
+  // loop1 goes, its routes change: their frames were pre-encoded with loop1's sw_if_index, which
+  // the delete wave removed before they are sent. Built again, they fail in the descriptor (no
+  // interface to route through) and never reach the dataplane.
+  const routesOnly = viaLoopback(60, 5).filter(([k]) => !k.includes('/interfaces/'));
+  const r = await s.pool.sync(StateSnapshot.fromEntries(routesOnly, SHARDS), created.applied, { mode: 'pool' });
+  t.is(r.errors.length, 60);
+  for (const e of r.errors) {
+    t.is((e.error as { code?: string }).code, 'ERR_DESCRIPTOR', `${e.key}: ${e.error.message}`);
+    t.regex(e.error.message, /no sw_if_index known for interface loop1/);
+  }
+  t.false(s.pool.metadata.has('config/vpp/v2/interfaces/loop1'));
+  t.true(r.segments.encoded >= 1, JSON.stringify(r.segments));
 });

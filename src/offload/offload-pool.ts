@@ -39,6 +39,11 @@ export interface SyncResult {
   readonly applied: StateSnapshot;
   /** Milliseconds until every shard's diff was known (the rest of the sync is the waves). */
   readonly diffMs: number;
+  /**
+   * Segment stages sent: `copied` as the frames their diff task pre-encoded, `encoded` built and
+   * encoded during the waves (packed ops, frames that read metadata changed since, configure stages).
+   */
+  readonly segments: { readonly copied: number; readonly encoded: number };
 }
 
 /**
@@ -49,9 +54,11 @@ interface SegmentRef {
   readonly wave: number;
   readonly bytes: Uint8Array | null;
   seg: OpSegment | null;
-  /** Frames its diff task encoded, and where its ops sit in the shards (their keys; the ops again). */
-  readonly pre: PreEncoded | null;
+  /** Frames its diff task encoded (dropped once its Main stage is sent). */
+  pre: PreEncoded | null;
+  /** Where its ops sit in the shards (their keys; the ops again), and those shards' views on this thread. */
   readonly at: OpsAt | null;
+  readonly views: (() => readonly [ShardView, ShardView]) | null;
 }
 
 /**
@@ -64,6 +71,8 @@ interface Books {
   readonly entries: () => ReadonlyArray<readonly [string, number]>;
   /** Keys whose metadata this run set or removed (pre-encoded frames that read one are encoded again). */
   readonly changed: Set<string>;
+  /** Segment stages sent as pre-encoded frames, and built and encoded during the waves. */
+  readonly segments: { copied: number; encoded: number };
   /** The error of an op whose requests could not be built. */
   keyError(key: string, op: OpCode, code: string, message: string): Error;
 }
@@ -217,6 +226,7 @@ class OffloadEngine {
       metadata: this.metadata,
       entries: () => [...this.metadata],
       changed: new Set(),
+      segments: { copied: 0, encoded: 0 },
       keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
     };
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
@@ -242,13 +252,17 @@ class OffloadEngine {
       results.forEach((r, s) => {
         if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed);
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
+        // Views of this shard, made once if a segment's keys are needed here (a view checks every entry).
+        let shardViews: readonly [ShardView, ShardView] | null = null;
+        const views = (): readonly [ShardView, ShardView] =>
+          (shardViews ??= [new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array)]);
         for (let w = 0; w < r.value.counts.length; w++) {
           const bytes = r.value.waves[w] ?? null;
           const pre = r.value.pre[w] ?? null;
           if (bytes === null && pre === null) continue;
           ops += r.value.counts[w] as number;
           const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null });
         }
       });
     } else {
@@ -258,7 +272,7 @@ class OffloadEngine {
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null });
         });
       }
     }
@@ -283,7 +297,15 @@ class OffloadEngine {
 
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
-    return { mode: pool ? 'pool' : 'inline', ops, frames, errors, applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed), diffMs };
+    return {
+      mode: pool ? 'pool' : 'inline',
+      ops,
+      frames,
+      errors,
+      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed),
+      diffMs,
+      segments: { ...books.segments },
+    };
   }
 
   executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
@@ -304,6 +326,7 @@ class OffloadEngine {
       metadata: learnt,
       entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
       changed: new Set(),
+      segments: { copied: 0, encoded: 0 },
       // The same error the inline executor gives a descriptor that throws a plain Error.
       keyError: (key, op, code, message) =>
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
@@ -320,7 +343,7 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null };
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -346,7 +369,10 @@ class OffloadEngine {
 
   /** The segment's ops; of a pre-encoded one only the keys and op codes (what reporting per key needs). */
   #segment(ref: SegmentRef): OpSegment {
-    if (ref.seg === null && ref.at !== null) ref.seg = keysAt(new ShardView(ref.at.desired), new ShardView(ref.at.applied), ref.at.ops, ref.at.pos);
+    if (ref.seg === null && ref.at !== null && ref.views !== null) {
+      const [desired, applied] = ref.views();
+      ref.seg = keysAt(desired, applied, ref.at.ops, ref.at.pos);
+    }
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
@@ -358,6 +384,7 @@ class OffloadEngine {
 
   async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
     if (!pool) {
+      b.segments.encoded++;
       const md = new TaskMetadata(b.entries(), this.#nextAllocBase());
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
@@ -366,6 +393,7 @@ class OffloadEngine {
       return { frames: enc.frames, needsConfigure: enc.needsConfigure };
     }
     if (!this.o.rings) {
+      b.segments.encoded++;
       let r: EncodeTaskResult;
       try {
         r = (await this.#run(this.#encodeTask(ref, stage, undefined, b))) as EncodeTaskResult;
@@ -380,9 +408,22 @@ class OffloadEngine {
     }
     // Frames encoded before the sync go out as they are, unless metadata they read has changed since.
     const pre = stage === Stage.Main && ref.pre !== null && stillValid(ref.pre, b.changed) ? ref.pre : null;
+    // Either way the frames are not needed after this stage: let them go.
+    if (stage === Stage.Main) ref.pre = null;
+    if (pre === null) {
+      b.segments.encoded++;
+      return this.#sendOnRing(ref, stage, b, async (ring) => (await this.#run(this.#encodeTask(ref, stage, ring, b))) as EncodeTaskResult);
+    }
+    b.segments.copied++;
+    if (pre.frames === 0) {
+      // Nothing to send (every op failed to build): settle what pre-encoding found.
+      this.#settle(ref, stage, pre, b, [], null);
+      return { frames: 0, needsConfigure: pre.needsConfigure };
+    }
+    // Only the frames cross to the copying worker.
+    const frames = { bytes: pre.bytes, ends: pre.ends, contextAt: pre.contextAt };
     return this.#sendOnRing(ref, stage, b, async (ring) => {
-      if (pre === null) return (await this.#run(this.#encodeTask(ref, stage, ring, b))) as EncodeTaskResult;
-      const copied = (await this.#run({ kind: 'copy', frames: pre, ring, stallTimeout: this.o.stallTimeout })) as CopyTaskResult;
+      const copied = (await this.#run({ kind: 'copy', frames, ring, stallTimeout: this.o.stallTimeout })) as CopyTaskResult;
       if (copied.frames !== pre.frames) throw new Error(`copied ${copied.frames} of ${pre.frames} pre-encoded frames`);
       return pre;
     });
