@@ -3,8 +3,10 @@ import { FrameCodec } from '../src/connector/frame-codec.js';
 import { createRing, RingReader, RingWriter } from '../src/connector/ring.js';
 import { requestMessage } from '../src/connector/request-message.js';
 import { FrameBatch, copyFrames, stillValid } from '../src/offload/pre-encoded.js';
+import { TaskMetadata } from '../src/offload/shard-work.js';
 import { StateSnapshot } from '../src/offload/index.js';
 import { catalogMessages } from './helpers/catalog-messages.js';
+import { bridgeDomainKey } from '../src/descriptors/index.js';
 import { layeredState, loopback, route, startOffloadStack, vrf, type Entry } from './helpers/offload-stack.js';
 
 const SHARDS = 4;
@@ -166,4 +168,26 @@ test('S3, S5: routes updated in the sync that deletes their interface are not se
   }
   t.false(s.pool.metadata.has('config/vpp/v2/interfaces/loop1'));
   t.true(r.segments.encoded >= 1, JSON.stringify(r.segments));
+});
+
+for (const preEncode of [true, false]) {
+  test(`S1, S5: ids allocated by parallel tasks never collide, however many one task allocates (12,000 bridge domains, preEncode ${preEncode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode });
+    t.teardown(() => s.close());
+    const bds: Entry[] = Array.from({ length: 12_000 }, (_, i) => [bridgeDomainKey(`bd${i}`), { name: `bd${i}`, interfaces: [] }]);
+    const r = await s.pool.sync(StateSnapshot.fromEntries(bds, 2), StateSnapshot.empty(2), { mode: 'pool' });
+    t.deepEqual(r.errors.slice(0, 3).map((e) => `${e.key}: ${e.error.message}`), []);
+    const ids = bds.map(([k]) => s.pool.metadata.get(k));
+    t.is(new Set(ids).size, 12_000, 'one bd_id per bridge domain');
+    t.is((await s.sim.snapshot()).bridgeDomains.length, 12_000);
+  });
+}
+
+test('S5: a task hands out ids of its own range only, per prefix, and fails a create past its end instead of reusing another range', (t) => {
+  const md = new TaskMetadata([['k', 7]], { base: 100, size: 2 });
+  t.is(md.get('k'), 7);
+  t.is(md.allocate('a/'), 100);
+  t.is(md.allocate('b/'), 100);
+  t.is(md.allocate('a/'), 101);
+  t.throws(() => md.allocate('a/'), { instanceOf: RangeError, message: /a\/: more than 2 ids allocated by one task/ });
 });

@@ -94,7 +94,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
   // One metadata for the task: ids it allocates come from its own range, whatever the wave.
-  const md = t.preEncode ? new RecordingMetadata(t.preEncode.metadata, t.preEncode.allocBase) : null;
+  const md = t.preEncode ? new RecordingMetadata(t.preEncode.metadata, t.preEncode.alloc) : null;
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
     counts.push(seg ? seg.keys.length : 0);
@@ -135,7 +135,7 @@ const requestPackr = new Packr({ useRecords: true, moreTypes: false });
 async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
   const seg = t.at ? segmentAt(new ShardView(t.at.desired), new ShardView(t.at.applied), t.at.ops, t.at.pos, kinds) : unpackSegment(t.segment);
-  const md = new TaskMetadata(t.metadata, t.allocBase);
+  const md = new TaskMetadata(t.metadata, t.alloc);
   if (t.ring) {
     const sink = new RingSink(t.ring, t.stallTimeout);
     const r = encodeSegment(seg, t.stage, kinds, md, sink);

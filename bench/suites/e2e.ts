@@ -104,7 +104,7 @@ async function precompute(quick: boolean): Promise<{ offloaded: number; inline: 
     seg.olds.push(null);
   }
   const codec = new FrameCodec();
-  const md = new TaskMetadata([], 1);
+  const md = new TaskMetadata([], { base: 1, size: 1 << 20 });
   const piscina = new Piscina({ filename: new URL('../../workers/offload-task.js', import.meta.url).href, minThreads: 1, maxThreads: 1 });
   try {
     const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 100 : 500 });
@@ -114,7 +114,7 @@ async function precompute(quick: boolean): Promise<{ offloaded: number; inline: 
       if (r.frames !== seg.keys.length || bytes === 0) throw new Error('inline encode broken');
     });
     bench.add('offloaded', async () => {
-      const r = (await piscina.run({ kind: 'encode', descriptorsModule: undefined, segment: toShared(packSegment(seg)), stage: 0, metadata: [], allocBase: 1, stallTimeout: 1000 })) as EncodeTaskResult;
+      const r = (await piscina.run({ kind: 'encode', descriptorsModule: undefined, segment: toShared(packSegment(seg)), stage: 0, metadata: [], alloc: { base: 1, size: 1 << 20 }, stallTimeout: 1000 })) as EncodeTaskResult;
       if (r.frames !== seg.keys.length || r.requests === null) throw new Error('offloaded encode broken');
     }, { async: true });
     await bench.run();

@@ -12,8 +12,8 @@ import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
-import { KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, keysAt, packSegment, unpackSegment } from './shard-work.js';
-import { ShardView } from './shard-bytes.js';
+import { type AllocRange, KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, keysAt, packSegment, unpackSegment } from './shard-work.js';
+import { ShardView, shardEntryCount } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
 
@@ -59,6 +59,8 @@ interface SegmentRef {
   /** Where its ops sit in the shards (their keys; the ops again), and those shards' views on this thread. */
   readonly at: OpsAt | null;
   readonly views: (() => readonly [ShardView, ShardView]) | null;
+  /** Its ops (sizes its tasks' id ranges). */
+  readonly count: number;
 }
 
 /**
@@ -92,9 +94,14 @@ interface Lease {
 }
 
 const requestUnpackr = new Packr({ useRecords: true, moreTypes: false });
-/** Allocated ids of one task come from their own range, so parallel tasks never collide. */
+/**
+ * Allocated ids of one task come from their own range, so parallel tasks never collide: at least
+ * this many, and at least as many as the task has entries (one id per create per prefix suffices
+ * for every built-in descriptor; a task that needs more fails those keys, never reuses an id).
+ */
 const ALLOC_RANGE = 4096;
 const ALLOC_START = 1 << 16;
+const ALLOC_END = 0xffffffff;
 /** Ops per encode task of `executeWave`: small enough that every worker gets a share and replies flow early. */
 const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
@@ -245,7 +252,7 @@ class OffloadEngine {
               descriptorsModule: this.o.descriptorsModule,
               desired: d,
               applied: applied.shards[s] as Uint8Array,
-              ...(metadata ? { preEncode: { metadata, allocBase: this.#nextAllocBase() } } : {}),
+              ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)) } } : {}),
             }) as Promise<DiffTaskResult>,
         ),
       );
@@ -262,7 +269,7 @@ class OffloadEngine {
           if (bytes === null && pre === null) continue;
           ops += r.value.counts[w] as number;
           const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null, count: r.value.counts[w] as number });
         }
       });
     } else {
@@ -272,7 +279,7 @@ class OffloadEngine {
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: seg.keys.length });
         });
       }
     }
@@ -343,7 +350,7 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null };
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -376,16 +383,19 @@ class OffloadEngine {
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
-  #nextAllocBase(): number {
-    const b = this.#allocNext;
-    this.#allocNext += ALLOC_RANGE;
-    return b;
+  /** A fresh id range for a task of `entries` entries (ids start over below 2³² after a very long run). */
+  #allocRange(entries: number): AllocRange {
+    const size = Math.max(ALLOC_RANGE, entries);
+    if (this.#allocNext + size > ALLOC_END) this.#allocNext = ALLOC_START;
+    const base = this.#allocNext;
+    this.#allocNext += size;
+    return { base, size };
   }
 
   async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
     if (!pool) {
       b.segments.encoded++;
-      const md = new TaskMetadata(b.entries(), this.#nextAllocBase());
+      const md = new TaskMetadata(b.entries(), this.#allocRange(this.#segment(ref).keys.length));
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
       const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
@@ -505,7 +515,7 @@ class OffloadEngine {
       ...(ref.at && !ref.bytes ? { at: ref.at } : {}),
       stage,
       metadata: b.entries(),
-      allocBase: this.#nextAllocBase(),
+      alloc: this.#allocRange(ref.count),
       ...(ring ? { ring } : {}),
       stallTimeout: this.o.stallTimeout,
     };

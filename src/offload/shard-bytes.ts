@@ -59,6 +59,11 @@ export function writeShard(keys: readonly string[], values: readonly Value[]): U
   return out;
 }
 
+/** Entries of a shard, from its header (O(1); the empty shard has none). */
+export function shardEntryCount(bytes: Uint8Array): number {
+  return bytes.length < HEADER ? 0 : new DataView(bytes.buffer, bytes.byteOffset, HEADER).getUint32(4, true);
+}
+
 /** Checks a shard's header (O(1)): what a snapshot checks when it is built from bytes. */
 export function checkShardHeader(bytes: Uint8Array): void {
   if (bytes.length === 0) return;

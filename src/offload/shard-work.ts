@@ -331,16 +331,21 @@ export function unpackSegment(bytes: Uint8Array): OpSegment {
   return new Packr({ useRecords: true, moreTypes: false }).unpack(bytes) as OpSegment;
 }
 
+/** The ids one task may hand out, for every prefix: `[base, base + size)`; tasks' ranges never overlap. */
+export interface AllocRange {
+  readonly base: number;
+  readonly size: number;
+}
+
 /** A metadata store for one task: known entries, and ids allocated from a range of its own. */
 export class TaskMetadata implements MetadataAllocator {
   readonly #byKey: Map<string, number>;
   readonly #next = new Map<string, number>();
-  readonly #base: number;
+  readonly #range: AllocRange;
 
-  /** `allocBase`: first id this task may hand out for every prefix (ranges never overlap). */
-  constructor(entries: ReadonlyArray<readonly [string, number]>, allocBase: number) {
+  constructor(entries: ReadonlyArray<readonly [string, number]>, range: AllocRange) {
     this.#byKey = new Map(entries);
-    this.#base = allocBase;
+    this.#range = range;
   }
 
   get(key: string): number | undefined {
@@ -352,8 +357,11 @@ export class TaskMetadata implements MetadataAllocator {
     return undefined;
   }
 
+  /** Throws (the key's create fails) rather than hand out an id of another task's range. */
   allocate(keyPrefix: string): number {
-    const n = this.#next.get(keyPrefix) ?? this.#base;
+    const { base, size } = this.#range;
+    const n = this.#next.get(keyPrefix) ?? base;
+    if (n >= base + size) throw new RangeError(`${keyPrefix}: more than ${size} ids allocated by one task`);
     this.#next.set(keyPrefix, n + 1);
     return n;
   }

@@ -1,6 +1,6 @@
 // What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
 import type { PreEncoded } from './pre-encoded.js';
-import type { EncodeOutcome } from './shard-work.js';
+import type { AllocRange, EncodeOutcome } from './shard-work.js';
 
 export interface DiffTask {
   readonly kind: 'diff';
@@ -10,10 +10,10 @@ export interface DiffTask {
   readonly applied: Uint8Array;
   /**
    * Encode each wave's requests now, with this metadata (what is known before the sync) and ids
-   * allocated from `allocBase` on: the wave then only copies frames into a ring. Absent: pack the
-   * ops for encode tasks.
+   * allocated from `alloc`: the wave then only copies frames into a ring. Absent: pack the ops for
+   * encode tasks.
    */
-  readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly allocBase: number };
+  readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly alloc: AllocRange };
 }
 
 export interface DiffTaskResult {
@@ -42,7 +42,7 @@ export interface EncodeTask {
   readonly at?: OpsAt;
   readonly stage: 0 | 1;
   readonly metadata: ReadonlyArray<readonly [string, number]>;
-  readonly allocBase: number;
+  readonly alloc: AllocRange;
   /** Absent: return the requests packed instead of writing them (the postMessage path). */
   readonly ring?: { readonly ring: SharedArrayBuffer; readonly doorbell: SharedArrayBuffer; readonly channel: number; readonly sequence: number };
   readonly stallTimeout: number;
