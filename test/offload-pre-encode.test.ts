@@ -23,7 +23,14 @@ function requests(seed: number, n: number): Array<{ name: string; fields: Record
 
 test('V1: pre-encoded frames, copied into a ring with their contexts, decode to the messages encoded with those contexts', (t) => {
   const codec = new FrameCodec();
-  const reqs = [...requests(11, 600), { name: 'control_ping', fields: {} }, { name: 'no_such_message', fields: { x: 'y', z: [1, 2] } }];
+  // Off the catalog, msgpackr writes the record definition (every key name) before the context.
+  const longKeys = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`a_rather_long_field_name_number_${i}`, i]));
+  const reqs = [
+    ...requests(11, 600),
+    { name: 'control_ping', fields: {} },
+    { name: 'no_such_message_with_long_keys', fields: longKeys },
+    { name: 'no_such_message', fields: { x: 'y', z: [1, 2] } },
+  ];
   const batch = new FrameBatch(codec);
   for (const r of reqs) batch.send(r);
   const frames = batch.finish();

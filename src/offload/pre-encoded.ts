@@ -9,10 +9,13 @@ import type { EncodeOutcome, RequestSink } from './shard-work.js';
 import { TaskMetadata } from './shard-work.js';
 import { toShared } from './state-snapshot.js';
 
-/** msgpack writes this context as 0xce + 4 bytes, whatever the real one will be; UTF-8 never holds 0xff. */
+/**
+ * msgpack writes this context as 0xce + 4 bytes, whatever the real one will be. It is the second
+ * field of every request, after the record id (and, for a shape outside the catalog, msgpackr's
+ * inline record definition: key names) and the message name; UTF-8 never holds 0xff, so its first
+ * occurrence is the context.
+ */
 export const CONTEXT_PLACEHOLDER = 0xffffffff;
-/** The placeholder is the second field of every request: it is found within the first bytes. */
-const CONTEXT_SEARCH = 512;
 
 /** One segment's frames and what settling them needs, as a diff task hands them to the main thread. */
 export interface PreEncoded extends EncodeOutcome {
@@ -101,7 +104,7 @@ function grow(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
 
 /** Offset of the 4 context bytes: right after the first 0xce ff ff ff ff. */
 function contextOffset(frame: Uint8Array): number {
-  const n = Math.min(frame.length, CONTEXT_SEARCH) - 4;
+  const n = frame.length - 4;
   for (let i = 0; i < n; i++) {
     if (frame[i] === 0xce && frame[i + 1] === 0xff && frame[i + 2] === 0xff && frame[i + 3] === 0xff && frame[i + 4] === 0xff) return i + 1;
   }
