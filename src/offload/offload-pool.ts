@@ -523,7 +523,8 @@ class OffloadEngine {
 
   #failSegment(ref: SegmentRef, err: unknown, failed: Map<string, Error>): void {
     const msg = err instanceof Error ? err.message : String(err);
-    for (const key of this.#segment(ref).keys) failed.set(key, new WorkerTaskError(key, msg, { cause: err }));
+    // First error wins, as for every other failure (a key's earlier stage may have failed already).
+    for (const key of this.#segment(ref).keys) if (!failed.has(key)) failed.set(key, new WorkerTaskError(key, msg, { cause: err }));
   }
 
   /** Records what one encode + send did: failed ops, captured and allocated metadata. */
