@@ -395,7 +395,7 @@ class OffloadEngine {
   async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
     if (!pool) {
       b.segments.encoded++;
-      const md = new TaskMetadata(b.entries(), this.#allocRange(this.#segment(ref).keys.length));
+      const md = new TaskMetadata(b.entries(), this.#allocRange(ref.count));
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
       const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
