@@ -8,7 +8,7 @@ import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
-import { FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
+import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
 import { KindTable, Stage, diffShard, encodeSegment, packSegment, segmentAt, unpackSegment, TaskMetadata, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
@@ -42,9 +42,6 @@ function kindTable(module: string | undefined): Promise<KindTable> {
   if (!t) tables.set(k, (t = loadDescriptors(module).then((d) => new KindTable(d))));
   return t;
 }
-
-/** Publish every this many frames, so the sim starts applying while we still encode. */
-const COMMIT_EVERY = 128;
 
 /**
  * One codec per worker thread, shared by every task's sink: building one compiles the record

@@ -127,8 +127,11 @@ export function writeWaiting(writer: RingWriter, frame: Uint8Array, stallTimeout
   return true;
 }
 
-/** Publish every this many frames, so the sim starts applying while we still copy. */
-const COMMIT_EVERY = 128;
+/**
+ * Frames a producer stages before it publishes them, so the sim starts applying while the producer
+ * still copies or encodes (the worker's encode sink uses it too).
+ */
+export const COMMIT_EVERY = 128;
 
 /**
  * Copies pre-encoded frames into a ring, each with its context (channel, sequence after
