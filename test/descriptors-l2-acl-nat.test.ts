@@ -1,6 +1,6 @@
 // ACLs, DNAT44 and bridge domains through Scheduler -> VppConnector -> native-sim.
 import test from 'ava';
-import { aclKey, bridgeDomainKey, dnat44Key, interfaceKey } from '../src/descriptors/index.js';
+import { aclKey, bridgeDomainKey, createAclDescriptor, dnat44Key, interfaceKey } from '../src/descriptors/index.js';
 import { inSync, realStack } from './helpers/scheduler-real-stack.js';
 
 const loop = (name: string) => ({ name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0 });
@@ -118,4 +118,18 @@ test('S2: a bridge domain gets an id, its interfaces (BVI kept) and follows memb
   t.is(r.error, null);
   t.is(s.getStatus(bridgeDomainKey('bd1'))?.state, 'pending');
   t.deepEqual([...(await s.dump('', 'sb')).keys()], [interfaceKey('b1')]);
+});
+
+test('S2: an ACL update re-sends its rules only when they changed (compared by content, not by object)', (t) => {
+  const d = createAclDescriptor();
+  const md = { get: (key: string) => (key.startsWith('config/vpp.acls/') ? 3 : 9), keyOf: () => undefined };
+  const value = (rules: unknown[], egress: string[]) => d.validate(aclKey('web'), { name: 'web', rules, interfaces: { ingress: [], egress } });
+  const rules = () => [{ action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.3/32' } } }, { action: 'DENY' }];
+  const names = (reqs: ReadonlyArray<{ name: string }> | undefined) => (reqs ?? []).map((r) => r.name);
+  const old = value(rules(), ['a1']);
+  // Same rules in new objects, another interface: only the interface lists go out.
+  t.false(names(d.update?.(aclKey('web'), old, value(rules(), ['a1', 'a2']), md)).includes('acl_add_replace'));
+  // One rule more: the rules are replaced.
+  const more = [{ action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.4/32' } } }, ...rules()];
+  t.deepEqual(names(d.update?.(aclKey('web'), old, value(more, ['a1']), md)).filter((n) => n === 'acl_add_replace'), ['acl_add_replace']);
 });

@@ -108,3 +108,23 @@ test('C6: policy resync runs after the pod resync and renders from the rebuilt p
   t.deepEqual(egress(state.get(ACL_DB)), ['tap-shop.db']);
   t.is(state.size, 4);
 });
+
+test('C5, C7: a re-render puts only the ACLs whose content changed (the render is compared with the value put before)', (t) => {
+  const handlers = builtinHandlers();
+  const state = new Map<string, Value>();
+  drive(handlers, pol('db-only', policy), state);
+  drive(handlers, pol('web', policyValue('shop', 'web', { app: 'web' }, [{ fromCidrs: ['198.51.100.0/24'] }])), state);
+  drive(handlers, pod('db', { app: 'db' }), state);
+  drive(handlers, pod('web', { app: 'web' }), state);
+  const webAcl = 'config/vpp.acls/v2/acl/acl-shop.web';
+  const webBefore = state.get(webAcl);
+  t.truthy(webBefore);
+  // A peer of db-only joins: the namespace is re-rendered, db's ACL gains a source, web's stays.
+  const r = drive(handlers, pod('api', { app: 'api' }), state);
+  t.true(r.changes.has(ACL_DB), 'the ACL that references the new peer is put');
+  t.false(r.changes.has(webAcl), 'an ACL whose render did not change is not put again');
+  t.true(r.descriptions.some((d) => d === 'shop: 1 updated'), r.descriptions.join('; '));
+  // An equal render built from new objects is still "unchanged".
+  drive(handlers, pol('web', policyValue('shop', 'web', { app: 'web' }, [{ fromCidrs: ['198.51.100.0/24'] }]), policyValue('shop', 'web', { app: 'web' }, [{ fromCidrs: ['198.51.100.0/24'] }])), state);
+  t.is(state.get(webAcl), webBefore);
+});

@@ -4,6 +4,7 @@ import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
 import type { MetadataReader } from '../scheduler/metadata-store.js';
+import { deepEqual } from '../scheduler/value-equality.js';
 import { ACL_PREFIX, INTERFACE_PREFIX, aclKey, interfaceKey, nameOf } from './keys.js';
 import type { FieldReader as Reader } from './value-checks.js';
 import { FieldReader, sortedUnique } from './value-checks.js';
@@ -245,7 +246,8 @@ export function createAclDescriptor(): Descriptor {
     const n = asAcl(newValue);
     const idx = aclIndexOf(key, md);
     const out: BinapiRequest[] = [];
-    if (JSON.stringify(o.rules) !== JSON.stringify(n.rules)) {
+    // A walk that stops at the first difference, no two strings of every rule.
+    if (!deepEqual(o.rules, n.rules)) {
       out.push({ name: 'acl_add_replace', fields: { acl_index: idx, tag: n.name, r: n.rules.map(toVpp) } });
     }
     out.push(...bindings.lists(bindings.bind(n.name, idx, n), md));

@@ -12,6 +12,7 @@ import {
   type UpdateOperations,
   type Value,
 } from '../api/index.js';
+import { deepEqual } from '../scheduler/value-equality.js';
 import { policyView, selects, viewsOf, type Labels, type PolicyView } from './k8s-view.js';
 import { aclKey } from './keys.js';
 import { isPodEvent, podChangeOf } from './pod-change.js';
@@ -65,8 +66,11 @@ export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], pee
 export class PolicyHandler implements EventHandler {
   readonly #podNetwork: PodNetworkHandler;
   readonly #policies = new Map<string, PolicyView>();
-  /** pod id -> [ACL key, rendered value as JSON] */
-  readonly #rendered = new Map<string, readonly [string, string]>();
+  /**
+   * pod id -> [ACL key, the value put]: the value itself, which the controller's internal config
+   * holds anyway (a JSON copy would double that memory and cost a string of every rule per render).
+   */
+  readonly #rendered = new Map<string, readonly [string, Value]>();
   /** Labels of each connected pod as this handler last saw them (to know whose peers it was). */
   readonly #labels = new Map<string, Labels>();
   readonly #undo = new UndoLog();
@@ -100,7 +104,7 @@ export class PolicyHandler implements EventHandler {
         if (value === null) continue;
         const key = aclKey(podAclName(pod));
         txn.put(key, value);
-        this.#rendered.set(pod.id, [key, JSON.stringify(value)]);
+        this.#rendered.set(pod.id, [key, value]);
       }
     }
   }
@@ -203,11 +207,10 @@ export class PolicyHandler implements EventHandler {
         continue;
       }
       const key = aclKey(podAclName(pod));
-      const json = JSON.stringify(value);
-      if (before !== undefined && before[0] === key && before[1] === json) continue;
+      if (before !== undefined && before[0] === key && deepEqual(before[1], value)) continue;
       if (before !== undefined && before[0] !== key) txn.delete(before[0]);
       txn.put(key, value);
-      this.#rendered.set(pod.id, [key, json]);
+      this.#rendered.set(pod.id, [key, value]);
       this.#undo.record(() => (before === undefined ? this.#rendered.delete(pod.id) : this.#rendered.set(pod.id, before)));
       if (before === undefined) added++;
       else updated++;
@@ -225,7 +228,7 @@ export class PolicyHandler implements EventHandler {
       }
     }
     for (const podId of gone) {
-      this.#drop(podId, this.#rendered.get(podId) as readonly [string, string], txn);
+      this.#drop(podId, this.#rendered.get(podId) as readonly [string, Value], txn);
       removed++;
     }
     const parts: string[] = [];
@@ -235,7 +238,7 @@ export class PolicyHandler implements EventHandler {
     return parts.length === 0 ? '' : `${namespace}: ${parts.join(', ')}`;
   }
 
-  #drop(podId: string, before: readonly [string, string], txn: UpdateOperations): void {
+  #drop(podId: string, before: readonly [string, Value], txn: UpdateOperations): void {
     txn.delete(before[0]);
     this.#rendered.delete(podId);
     this.#undo.record(() => this.#rendered.set(podId, before));
