@@ -28,36 +28,59 @@ export function podAclName(pod: LocalPod): string {
 }
 
 /**
- * The ACL of one pod given the policies of its namespace and the other connected pods of that
- * namespace (peers: listed only when a rule selects sources by label, so a pod no policy selects
- * costs nothing more); null when no ingress policy selects the pod.
+ * The PERMIT rules of one policy: its allowed sources and ports (`peers`: the other connected pods
+ * of the namespace, listed only when a rule selects sources by label, so a pod no policy selects
+ * costs nothing more). They are the same for every pod the policy selects.
  */
-export function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], peers: () => readonly LocalPod[]): Value | null {
+function policyRules(policy: PolicyView, peers: () => readonly LocalPod[]): Value[] {
   const rules: Value[] = [];
-  let isolated = false;
-  for (const policy of policies) {
-    if (!policy.isolatesIngress || policy.namespace !== pod.namespace || !selects(policy.podSelector, pod.labels)) continue;
-    isolated = true;
-    for (const rule of policy.ingress) {
-      const sources: string[] = [];
-      if (rule.from.length === 0) sources.push(ANY);
-      for (const peer of rule.from) {
-        if (peer.cidr !== undefined) sources.push(peer.cidr);
-        else if (peer.podSelector !== undefined) {
-          for (const p of peers()) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
-        }
+  for (const rule of policy.ingress) {
+    const sources: string[] = [];
+    if (rule.from.length === 0) sources.push(ANY);
+    for (const peer of rule.from) {
+      if (peer.cidr !== undefined) sources.push(peer.cidr);
+      else if (peer.podSelector !== undefined) {
+        for (const p of peers()) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
       }
-      for (const src of sources) {
-        const ip = { sourceNetwork: src, destinationNetwork: ANY };
-        if (rule.ports.length === 0) rules.push({ action: 'PERMIT', ipRule: { ip } });
-        for (const { protocol, port } of rule.ports) {
-          const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
-          rules.push({ action: 'PERMIT', ipRule: protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range } });
-        }
+    }
+    for (const src of sources) {
+      const ip = { sourceNetwork: src, destinationNetwork: ANY };
+      if (rule.ports.length === 0) rules.push({ action: 'PERMIT', ipRule: { ip } });
+      for (const { protocol, port } of rule.ports) {
+        const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
+        rules.push({ action: 'PERMIT', ipRule: protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range } });
       }
     }
   }
-  if (!isolated) return null;
+  return rules;
+}
+
+/**
+ * Each policy's rules for one render of a namespace, built on first use: a render of n pods then
+ * builds them once per policy, not once per pod (n times n selector matches and rule objects when
+ * a policy selects its sources by label).
+ */
+function rulesOnce(peers: () => readonly LocalPod[]): (policy: PolicyView) => readonly Value[] {
+  const built = new Map<PolicyView, readonly Value[]>();
+  return (policy) => {
+    let rules = built.get(policy);
+    if (rules === undefined) built.set(policy, (rules = policyRules(policy, peers)));
+    return rules;
+  };
+}
+
+/**
+ * The ACL of one pod given the policies of its namespace (`rulesOf`: each policy's rules, see
+ * `rulesOnce`); null when no ingress policy selects the pod.
+ */
+function renderPodAcl(pod: LocalPod, policies: readonly PolicyView[], rulesOf: (policy: PolicyView) => readonly Value[]): Value | null {
+  let rules: Value[] | null = null;
+  for (const policy of policies) {
+    if (!policy.isolatesIngress || policy.namespace !== pod.namespace || !selects(policy.podSelector, pod.labels)) continue;
+    rules ??= [];
+    for (const r of rulesOf(policy)) rules.push(r);
+  }
+  if (rules === null) return null;
   rules.push(DENY_ALL);
   // Traffic towards a pod leaves VPP through the pod's TAP: the ACL filters that interface's egress.
   return { name: podAclName(pod), rules, interfaces: { ingress: [], egress: [pod.interfaceName] } };
@@ -99,8 +122,9 @@ export class PolicyHandler implements EventHandler {
     for (const [namespace, pods] of byNamespace) {
       const policies = this.#policiesOf(namespace);
       if (policies.length === 0) continue;
+      const rulesOf = rulesOnce(() => pods);
       for (const pod of pods) {
-        const value = renderPodAcl(pod, policies, () => pods);
+        const value = renderPodAcl(pod, policies, rulesOf);
         if (value === null) continue;
         const key = aclKey(podAclName(pod));
         txn.put(key, value);
@@ -197,8 +221,9 @@ export class PolicyHandler implements EventHandler {
     let added = 0;
     let updated = 0;
     let removed = 0;
+    const rulesOf = rulesOnce(peersOf);
     for (const pod of targets) {
-      const value = renderPodAcl(pod, policies, peersOf);
+      const value = renderPodAcl(pod, policies, rulesOf);
       const before = this.#rendered.get(pod.id);
       if (value === null) {
         if (before === undefined) continue;
