@@ -2,22 +2,11 @@ import type { UpdateOperations } from '../api/transactions.js';
 import type { Value } from '../api/values.js';
 import { findNonPlain } from '../api/plain-value.js';
 import { InvalidValueError } from '../scheduler/errors.js';
+import { isDeepFrozen } from '../scheduler/frozen-value.js';
 
 // Values found plain that can no longer change (frozen all the way down, data properties only): a
 // handler putting the same constant value event after event has it checked once, not on every put.
 const knownPlain = new WeakSet<object>();
-
-/** Whether a value already found plain is frozen throughout, with no getter that could answer differently. */
-function isDeepFrozen(v: object): boolean {
-  if (!Object.isFrozen(v)) return false;
-  for (const k of Object.keys(v)) {
-    const d = Object.getOwnPropertyDescriptor(v, k);
-    if (d === undefined || !('value' in d)) return false;
-    const child: unknown = d.value;
-    if (typeof child === 'object' && child !== null && !isDeepFrozen(child)) return false;
-  }
-  return true;
-}
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`transaction key must be a string, received ${typeof key}`);

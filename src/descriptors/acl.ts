@@ -4,6 +4,7 @@ import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
 import type { MetadataReader } from '../scheduler/metadata-store.js';
+import { deepFreeze, isDeepFrozen } from '../scheduler/frozen-value.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ACL_PREFIX, INTERFACE_PREFIX, aclKey, interfaceKey, nameOf } from './keys.js';
 import type { FieldReader as Reader } from './value-checks.js';
@@ -66,6 +67,20 @@ function normalizeRule(key: string, raw: unknown, i: number): AclRuleValue {
     rule[tcp ? 'tcp' : 'udp'] = { sourcePortRange: portRange(ports, 'sourcePortRange'), destinationPortRange: portRange(ports, 'destinationPortRange') };
   }
   return { action, ipRule: rule as unknown as AclRuleValue['ipRule'] };
+}
+
+/**
+ * Normalized forms of rules that cannot change (deep-frozen): a policy renderer puts one rule
+ * object into the ACLs of many pods, event after event, and each is then checked once. Failures
+ * are never kept (their message names the key and position).
+ */
+const normalizedOnce = new WeakMap<object, AclRuleValue>();
+
+function normalizeShared(key: string, raw: unknown, i: number): AclRuleValue {
+  if (typeof raw !== 'object' || raw === null || !isDeepFrozen(raw)) return normalizeRule(key, raw, i);
+  let rule = normalizedOnce.get(raw);
+  if (rule === undefined) normalizedOnce.set(raw, (rule = deepFreeze(normalizeRule(key, raw, i))));
+  return rule;
 }
 
 function toVpp(rule: AclRuleValue): Record<string, unknown> {
@@ -216,7 +231,7 @@ export function createAclDescriptor(): Descriptor {
     if (keyName === '' || keyName.includes('/')) throw new InvalidValueError(key, 'the key must end with the ACL name');
     const name = f.name('name', keyName);
     if (name !== keyName) f.fail('name', `"${keyName}" (the name in the key)`, name);
-    const rules = f.array('rules').map((r, i) => normalizeRule(key, r, i));
+    const rules = f.array('rules').map((r, i) => normalizeShared(key, r, i));
     const ifs = f.object('interfaces');
     const list = (dir: string): string[] =>
       sortedUnique((ifs?.array(dir) ?? []).map((n, i) => {

@@ -12,6 +12,7 @@ import {
   type UpdateOperations,
   type Value,
 } from '../api/index.js';
+import { deepFreeze } from '../scheduler/frozen-value.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { policyView, selects, viewsOf, type Labels, type PolicyView } from './k8s-view.js';
 import { aclKey } from './keys.js';
@@ -20,11 +21,37 @@ import type { LocalPod, PodNetworkHandler } from './pod-network.js';
 import { UndoLog } from './undo-log.js';
 
 const ANY = '0.0.0.0/0';
-const DENY_ALL: Value = { action: 'DENY', ipRule: { ip: { sourceNetwork: ANY, destinationNetwork: ANY } } };
+const DENY_ALL: Value = deepFreeze({ action: 'DENY', ipRule: { ip: { sourceNetwork: ANY, destinationNetwork: ANY } } });
 
 /** ACL name of a pod's policies: `acl-<namespace>.<name>` (or from the hashed interface name). */
 export function podAclName(pod: LocalPod): string {
   return `acl-${pod.interfaceName.slice('tap-'.length)}`;
+}
+
+/** Rule objects kept between renders; cleared when it holds this many (sources are pod IPs). */
+const RULES_KEPT = 65_536;
+
+/**
+ * The PERMIT rule of one source and port, frozen, and the same object every time it is asked for:
+ * a rule that did not change is then the same object in every ACL and every render, so comparing
+ * renders and checking them (the ACL descriptor validates a frozen rule once) costs a reference
+ * comparison per rule, not a walk through it.
+ */
+class PermitRules {
+  readonly #kept = new Map<string, Value>();
+
+  get(src: string, protocol: 'TCP' | 'UDP' | null, port: number): Value {
+    const id = protocol === null ? src : `${src} ${protocol} ${port}`;
+    let rule = this.#kept.get(id);
+    if (rule === undefined) {
+      if (this.#kept.size >= RULES_KEPT) this.#kept.clear();
+      const ip = { sourceNetwork: src, destinationNetwork: ANY };
+      const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
+      const ipRule = protocol === null ? { ip } : protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range };
+      this.#kept.set(id, (rule = deepFreeze({ action: 'PERMIT', ipRule })));
+    }
+    return rule;
+  }
 }
 
 /**
@@ -32,7 +59,7 @@ export function podAclName(pod: LocalPod): string {
  * of the namespace, listed only when a rule selects sources by label, so a pod no policy selects
  * costs nothing more). They are the same for every pod the policy selects.
  */
-function policyRules(policy: PolicyView, peers: () => readonly LocalPod[]): Value[] {
+function policyRules(policy: PolicyView, peers: () => readonly LocalPod[], permit: PermitRules): Value[] {
   const rules: Value[] = [];
   for (const rule of policy.ingress) {
     const sources: string[] = [];
@@ -44,12 +71,8 @@ function policyRules(policy: PolicyView, peers: () => readonly LocalPod[]): Valu
       }
     }
     for (const src of sources) {
-      const ip = { sourceNetwork: src, destinationNetwork: ANY };
-      if (rule.ports.length === 0) rules.push({ action: 'PERMIT', ipRule: { ip } });
-      for (const { protocol, port } of rule.ports) {
-        const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
-        rules.push({ action: 'PERMIT', ipRule: protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range } });
-      }
+      if (rule.ports.length === 0) rules.push(permit.get(src, null, 0));
+      for (const { protocol, port } of rule.ports) rules.push(permit.get(src, protocol, port));
     }
   }
   return rules;
@@ -60,11 +83,11 @@ function policyRules(policy: PolicyView, peers: () => readonly LocalPod[]): Valu
  * builds them once per policy, not once per pod (n times n selector matches and rule objects when
  * a policy selects its sources by label).
  */
-function rulesOnce(peers: () => readonly LocalPod[]): (policy: PolicyView) => readonly Value[] {
+function rulesOnce(peers: () => readonly LocalPod[], permit: PermitRules): (policy: PolicyView) => readonly Value[] {
   const built = new Map<PolicyView, readonly Value[]>();
   return (policy) => {
     let rules = built.get(policy);
-    if (rules === undefined) built.set(policy, (rules = policyRules(policy, peers)));
+    if (rules === undefined) built.set(policy, (rules = policyRules(policy, peers, permit)));
     return rules;
   };
 }
@@ -97,6 +120,7 @@ export class PolicyHandler implements EventHandler {
   /** Labels of each connected pod as this handler last saw them (to know whose peers it was). */
   readonly #labels = new Map<string, Labels>();
   readonly #undo = new UndoLog();
+  readonly #permit = new PermitRules();
 
   constructor(podNetwork: PodNetworkHandler) {
     this.#podNetwork = podNetwork;
@@ -122,7 +146,7 @@ export class PolicyHandler implements EventHandler {
     for (const [namespace, pods] of byNamespace) {
       const policies = this.#policiesOf(namespace);
       if (policies.length === 0) continue;
-      const rulesOf = rulesOnce(() => pods);
+      const rulesOf = rulesOnce(() => pods, this.#permit);
       for (const pod of pods) {
         const value = renderPodAcl(pod, policies, rulesOf);
         if (value === null) continue;
@@ -221,7 +245,7 @@ export class PolicyHandler implements EventHandler {
     let added = 0;
     let updated = 0;
     let removed = 0;
-    const rulesOf = rulesOnce(peersOf);
+    const rulesOf = rulesOnce(peersOf, this.#permit);
     for (const pod of targets) {
       const value = renderPodAcl(pod, policies, rulesOf);
       const before = this.#rendered.get(pod.id);
