@@ -122,3 +122,31 @@ test('V3, S5: a dataplane that stops answering fails the unanswered keys with ER
   for (const e of again.errors) t.is((e.error as { code?: string }).code, 'ERR_VPP_API');
   t.is((await s.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 200);
 });
+
+test('V2, V3: a ring retired with replies in flight does not lend its channel to the next ring: its late replies are not taken for a later sync\'s', async (t) => {
+  const s = await startOffloadStack({ threads: 1, producerRings: 1, inlineThreshold: 0, workers: true, rings: true, stallTimeout: 1000 });
+  t.teardown(() => s.close());
+  const channels: number[] = [];
+  const create = s.connector.createProducerRing.bind(s.connector);
+  s.connector.createProducerRing = async (o) => {
+    const r = await create(o);
+    channels.push(r.channel);
+    return r;
+  };
+  // Workers loaded first, so the slow sync below meets the latency, not a thread start.
+  await s.pool.sync(StateSnapshot.fromEntries([route(999)], 1), StateSnapshot.empty(1), { mode: 'pool' });
+  await s.pool.sync(StateSnapshot.empty(1), StateSnapshot.fromEntries([route(999)], 1), { mode: 'pool' });
+  // Sync A deletes routes the sim does not hold, answered (NO_SUCH_ENTRY) only after its stallTimeout.
+  await s.sim.setFaults({ latencyMs: 1500 });
+  const ghosts = Array.from({ length: 50 }, (_, i) => route(1000 + i));
+  const a = await s.pool.sync(StateSnapshot.empty(1), StateSnapshot.fromEntries(ghosts, 1), { mode: 'pool' });
+  t.is(a.errors.length, 50);
+  for (const e of a.errors) t.is((e.error as { code?: string }).code, 'ERR_REPLY_TIMEOUT');
+  // Sync B runs on the ring that replaced A's while A's replies still arrive.
+  await s.sim.setFaults({ latencyMs: 0 });
+  const fresh = Array.from({ length: 20 }, (_, i) => route(i));
+  const b = await s.pool.sync(StateSnapshot.fromEntries(fresh, 1), StateSnapshot.empty(1), { mode: 'pool' });
+  t.deepEqual(b.errors.map((e) => `${e.key}: ${e.error.message}`), []);
+  t.is(new Map(b.applied.entries()).size, 20);
+  t.is(new Set(channels).size, channels.length, `channels handed out: ${channels.join(', ')}`);
+});

@@ -142,6 +142,12 @@ class ConnectorEngine implements TransportSink {
   readonly stateListeners = new Set<(s: ConnectorState) => void>();
   readonly restartListeners = new Set<(epoch: number) => void>();
   readonly producerListeners = new Map<number, (m: Reply) => void>();
+  /**
+   * The channel last handed to a producer ring: the next one is searched from here on, so a channel
+   * whose ring was closed with replies still in flight comes back only after every other channel
+   * did, and those late replies cannot be taken for a new ring's (same channel, same sequences).
+   */
+  #lastProducerChannel = -1;
   // stats
   requests = 0;
   replies = 0;
@@ -556,11 +562,13 @@ class ConnectorEngine implements TransportSink {
     const t = this.transport;
     if (!(t instanceof RingTransport) || this.sim === null) throw new UnsupportedTransportError('createProducerRing', this.o.transport);
     const ring = createRing(ringBytes ?? t.ringBytes);
-    let channel = this.o.channel;
+    const from = this.#lastProducerChannel < 0 ? this.o.channel : this.#lastProducerChannel;
+    let channel = from;
     do {
       channel = channel >= 0xffff ? 1 : channel + 1;
-      if (channel === this.o.channel) throw new RangeError('channel: every channel id is in use');
-    } while (this.producerListeners.has(channel));
+      if (channel === from) throw new RangeError('channel: every channel id is in use');
+    } while (channel === this.o.channel || this.producerListeners.has(channel));
+    this.#lastProducerChannel = channel;
     const listeners = new Set<(r: Reply) => void>();
     const deliver = (r: Reply): void => this.notify(listeners, r, 'producer reply');
     this.producerListeners.set(channel, deliver);
