@@ -1,6 +1,7 @@
 import test from 'ava';
 import { StateSnapshot, WorkerTaskError, OffloadKeyError } from '../src/offload/index.js';
-import { route, startOffloadStack, type Entry } from './helpers/offload-stack.js';
+import { bridgeDomainKey } from '../src/descriptors/index.js';
+import { loopback, route, startOffloadStack, type Entry } from './helpers/offload-stack.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
 
 const SHARDS = 4;
@@ -150,3 +151,27 @@ test('V2, V3: a ring retired with replies in flight does not lend its channel to
   t.is(new Map(b.applied.entries()).size, 20);
   t.is(new Set(channels).size, channels.length, `channels handed out: ${channels.join(', ')}`);
 });
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: a create the dataplane refuses keeps that error, not its Configure stage's, and leaves no metadata (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 1, workers: true, rings: true });
+    t.teardown(() => s.close());
+    // The dataplane already holds a loopback tagged if1, made outside the pool.
+    await s.connector.request('create_loopback', { tag: 'if1' });
+    const [key, value] = loopback('if1', 0, '10.0.0.1/24');
+    const r = await s.pool.sync(StateSnapshot.fromEntries([[key, value]], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[key, 'ERR_VPP_API']]);
+    t.regex(r.errors[0]?.error.message ?? '', /VIF_ALREADY_EXISTS/);
+    t.false(s.pool.metadata.has(key));
+  });
+
+  test(`S5: an id allocated for a create that failed is not kept as the key's metadata (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 1, workers: true, rings: true });
+    t.teardown(() => s.close());
+    await s.sim.setFaults({ errorRate: 1, messages: ['bridge_domain_add_del'] });
+    const bd: Entry = [bridgeDomainKey('bd1'), { name: 'bd1', interfaces: [] }];
+    const r = await s.pool.sync(StateSnapshot.fromEntries([bd], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [bd[0]]);
+    t.false(s.pool.metadata.has(bd[0]));
+  });
+}

@@ -546,9 +546,10 @@ class OffloadEngine {
     const needKeys = hasErrors || enc.captures.length > 0 || enc.metadata.length > 0 || (isDeleteWave && b.metadata.size > 0);
     if (!needKeys) return;
     const seg = this.#segment(ref);
+    // First error wins: a Configure stage of a create whose Main stage failed fails too, for that reason.
     for (const [i, code, message] of enc.failures) {
       const key = seg.keys[i] as string;
-      b.failed.set(key, b.keyError(key, seg.op[i] as OpCode, code, message));
+      if (!b.failed.has(key)) b.failed.set(key, b.keyError(key, seg.op[i] as OpCode, code, message));
     }
     const errorAt = (f: number): Error | undefined => {
       if (replies) {
@@ -574,7 +575,8 @@ class OffloadEngine {
       b.metadata.set(key, v);
       b.changed.add(key);
     };
-    for (const [key, v] of enc.metadata) learn(key, v);
+    // Ids allocated for a key that failed were never taken on the dataplane.
+    for (const [key, v] of enc.metadata) if (!b.failed.has(key)) learn(key, v);
     for (const [f, field] of enc.captures) {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
