@@ -190,6 +190,36 @@ for (const preEncode of [true, false]) {
   });
 }
 
+for (const preEncode of [true, false]) {
+  test(`S1, S5: a sync uses up only the ids it sent, not whole ranges: after many syncs a bridge domain still gets a 24-bit bd_id, never one in use (preEncode ${preEncode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode });
+    t.teardown(() => s.close());
+    const bd = (name: string): Entry => [bridgeDomainKey(name), { name, interfaces: [] }];
+    let applied = StateSnapshot.empty(8);
+    // 100 syncs of 8 shards: each task is lent a range of 4,096 ids, which it does not use.
+    for (let n = 0; n < 100; n++) {
+      const r = await s.pool.sync(StateSnapshot.fromEntries(n % 2 === 0 ? [route(1)] : [], 8), applied, { mode: 'pool' });
+      t.is(r.errors.length, 0);
+      applied = r.applied;
+    }
+    const first = await s.pool.sync(StateSnapshot.fromEntries([bd('b1')], 8), applied, { mode: 'pool' });
+    t.deepEqual(first.errors.map((e) => e.error.message), []);
+    const b1 = s.pool.metadata.get(bridgeDomainKey('b1')) as number;
+    t.true(b1 <= 0xffffff && b1 < (1 << 16) + 8 * 4096, `bd_id ${b1}`);
+    // The next sync starts above what the last one sent: b1's id is not handed out again.
+    const second = await s.pool.sync(StateSnapshot.fromEntries([bd('b1'), bd('b2')], 8), first.applied, { mode: 'pool' });
+    t.deepEqual(second.errors.map((e) => e.error.message), []);
+    t.not(s.pool.metadata.get(bridgeDomainKey('b2')), b1);
+    // A wave starts above the ids in the metadata it is given (a caller's own allocations).
+    const theirs = b1 + 50_000;
+    const wave = await s.pool.executeWave([{ op: 'create', key: bridgeDomainKey('b3'), value: { name: 'b3', interfaces: [] } }], [[bridgeDomainKey('theirs'), theirs]]);
+    t.deepEqual(wave.errors, [null]);
+    const b3 = wave.metadata.find(([k]) => k === bridgeDomainKey('b3'))?.[1] as number;
+    t.true(b3 > theirs && b3 <= 0xffffff, `bd_id ${b3}`);
+    t.is((await s.sim.snapshot()).bridgeDomains.length, 3);
+  });
+}
+
 test('S5: a task hands out ids of its own range only, per prefix, and fails a create past its end instead of reusing another range', (t) => {
   const md = new TaskMetadata([['k', 7]], { base: 100, size: 2 });
   t.is(md.get('k'), 7);

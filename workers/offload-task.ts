@@ -124,6 +124,7 @@ function preEncode(seg: OpSegment, kinds: KindTable, md: RecordingMetadata): Pre
     reads: md.readAll ? null : [...md.reads],
     ops: Uint8Array.from(seg.op),
     pos: Int32Array.from(seg.pos ?? []),
+    allocated: md.highest,
   };
 }
 
@@ -137,11 +138,11 @@ async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
     const sink = new RingSink(t.ring, t.stallTimeout);
     const r = encodeSegment(seg, t.stage, kinds, md, sink);
     sink.flush();
-    return { ...r, frameOp: r.frameOp.slice(), requests: null };
+    return { ...r, frameOp: r.frameOp.slice(), requests: null, allocated: md.highest };
   }
   const sink = new ArraySink();
   const r = encodeSegment(seg, t.stage, kinds, md, sink);
-  return { ...r, frameOp: r.frameOp.slice(), requests: requestPackr.pack(sink.requests) };
+  return { ...r, frameOp: r.frameOp.slice(), requests: requestPackr.pack(sink.requests), allocated: md.highest };
 }
 
 function copy(t: CopyTask): CopyTaskResult {

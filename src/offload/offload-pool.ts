@@ -18,7 +18,7 @@ import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShare
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
 
 /** What a segment's send reports: its frames and what settling them needs. */
-type Outcome = Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures' | 'needsConfigure'>;
+type Outcome = Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures' | 'needsConfigure' | 'allocated'>;
 
 export type SyncMode = 'inline' | 'pool';
 
@@ -77,6 +77,8 @@ interface Books {
   readonly segments: { copied: number; encoded: number };
   /** The error of an op whose requests could not be built. */
   keyError(key: string, op: OpCode, code: string, message: string): Error;
+  /** A task failed after it may have sent requests with ids of its range: which ids is unknown. */
+  idsUnknown: boolean;
 }
 
 /** A producer ring lent to one encode task at a time (SPSC: one writer at once). */
@@ -101,7 +103,8 @@ const requestUnpackr = new Packr({ useRecords: true, moreTypes: false });
  */
 const ALLOC_RANGE = 4096;
 const ALLOC_START = 1 << 16;
-const ALLOC_END = 0xffffffff;
+/** Ids stay below 2²⁴: VPP's bd_id is 24 bits. */
+const ALLOC_END = 1 << 24;
 /** Ops per encode task of `executeWave`: small enough that every worker gets a share and replies flow early. */
 const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
@@ -143,6 +146,11 @@ class OffloadEngine {
   #leases = 0;
   readonly metadata = new Map<string, number>();
   #allocNext = ALLOC_START;
+  /**
+   * The highest id a run may have put on the dataplane: each run's ranges start above it (and above
+   * the metadata it is given), so a run uses up only the ids it sent, not whole ranges.
+   */
+  #allocHigh = ALLOC_START - 1;
   #tail: Promise<unknown> = Promise.resolve();
   closed = false;
   #closing: Promise<void> | null = null;
@@ -235,7 +243,9 @@ class OffloadEngine {
       changed: new Set(),
       segments: { copied: 0, encoded: 0 },
       keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
+      idsUnknown: false,
     };
+    this.#beginIds(this.metadata.values());
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
     let ops = 0;
     let frames = 0;
@@ -302,6 +312,7 @@ class OffloadEngine {
       }
     }
 
+    this.#endIds(books);
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
     return {
@@ -337,7 +348,9 @@ class OffloadEngine {
       // The same error the inline executor gives a descriptor that throws a plain Error.
       keyError: (key, op, code, message) =>
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
+      idsUnknown: false,
     };
+    this.#beginIds(metadata.map((e) => e[1]));
     const refs: SegmentRef[] = [];
     const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
     for (let s = 0; s < n; s += size) {
@@ -361,6 +374,7 @@ class OffloadEngine {
     const done = await Promise.all(running);
     const configure = refs.filter((_, i) => done[i]?.needsConfigure === true);
     if (configure.length > 0) await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
+    this.#endIds(books);
     return { errors: ops.map((o) => books.failed.get(o.key) ?? null), metadata: [...learnt] };
   }
 
@@ -384,8 +398,21 @@ class OffloadEngine {
   }
 
   /** A fresh id range for a task of `entries` entries (ids start over below 2³² after a very long run). */
+  /** Starts a run's ranges above every id it may meet: what earlier runs sent, and `known` metadata. */
+  #beginIds(known: Iterable<number>): void {
+    let high = this.#allocHigh;
+    for (const v of known) if (v > high) high = v;
+    this.#allocNext = high + 1 < ALLOC_END ? high + 1 : ALLOC_START;
+  }
+
+  /** After a run: a failed task may have sent any id of the ranges handed out, so they all count as used. */
+  #endIds(b: Books): void {
+    if (b.idsUnknown && this.#allocNext - 1 > this.#allocHigh) this.#allocHigh = this.#allocNext - 1;
+  }
+
   #allocRange(entries: number): AllocRange {
     const size = Math.max(ALLOC_RANGE, entries);
+    // Past 2²⁴ ids start over: by then ids of long-gone objects are reused.
     if (this.#allocNext + size > ALLOC_END) this.#allocNext = ALLOC_START;
     const base = this.#allocNext;
     this.#allocNext += size;
@@ -399,7 +426,7 @@ class OffloadEngine {
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
       const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
-      this.#settle(ref, stage, enc, b, replies, null);
+      this.#settle(ref, stage, { ...enc, allocated: md.highest }, b, replies, null);
       return { frames: enc.frames, needsConfigure: enc.needsConfigure };
     }
     if (!this.o.rings) {
@@ -408,7 +435,7 @@ class OffloadEngine {
       try {
         r = (await this.#run(this.#encodeTask(ref, stage, undefined, b))) as EncodeTaskResult;
       } catch (err) {
-        this.#failSegment(ref, err, b.failed);
+        this.#failSegment(ref, err, b);
         return { frames: 0, needsConfigure: false };
       }
       const requests = r.requests ? (requestUnpackr.unpack(r.requests) as BinapiRequest[]) : [];
@@ -460,7 +487,7 @@ class OffloadEngine {
     } catch (err) {
       // Frames it published may still be answered: that ring is retired with its channel, and the
       // shard's keys are reported failed (their dataplane state is unknown until a resync).
-      this.#failSegment(ref, err, b.failed);
+      this.#failSegment(ref, err, b);
       await this.#retire(lease);
       return { frames: 0, needsConfigure: false };
     }
@@ -521,7 +548,9 @@ class OffloadEngine {
     };
   }
 
-  #failSegment(ref: SegmentRef, err: unknown, failed: Map<string, Error>): void {
+  #failSegment(ref: SegmentRef, err: unknown, b: Books): void {
+    b.idsUnknown = true;
+    const failed = b.failed;
     const msg = err instanceof Error ? err.message : String(err);
     // First error wins, as for every other failure (a key's earlier stage may have failed already).
     for (const key of this.#segment(ref).keys) if (!failed.has(key)) failed.set(key, new WorkerTaskError(key, msg, { cause: err }));
@@ -531,11 +560,12 @@ class OffloadEngine {
   #settle(
     ref: SegmentRef,
     stage: Stage,
-    enc: Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures'>,
+    enc: Pick<EncodeTaskResult, 'frameOp' | 'frames' | 'captures' | 'metadata' | 'failures' | 'allocated'>,
     b: Books,
     replies: ReadonlyArray<Reply | Error> | null,
     kept: ReadonlyMap<number, Reply> | null,
   ): void {
+    if (enc.allocated > this.#allocHigh) this.#allocHigh = enc.allocated;
     const isDeleteWave = this.kinds.isDeleteWave(ref.wave);
     let hasErrors = enc.failures.length > 0;
     if (replies) {

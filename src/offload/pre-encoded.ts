@@ -29,6 +29,8 @@ export interface PreEncoded extends EncodeOutcome {
   /** The segment's op codes and shard positions (`OpSegment.pos`): its keys, or the ops again. */
   readonly ops: Uint8Array;
   readonly pos: Int32Array;
+  /** The highest id the diff task had allocated when these frames were done; -1 for none. */
+  readonly allocated: number;
 }
 
 /** Whether frames encoded with the metadata known before a sync are still right now. */

@@ -342,6 +342,8 @@ export class TaskMetadata implements MetadataAllocator {
   readonly #byKey: Map<string, number>;
   readonly #next = new Map<string, number>();
   readonly #range: AllocRange;
+  /** The highest id handed out so far, -1 for none (the pool's next ranges start above it). */
+  highest = -1;
 
   constructor(entries: ReadonlyArray<readonly [string, number]>, range: AllocRange) {
     this.#byKey = new Map(entries);
@@ -363,6 +365,7 @@ export class TaskMetadata implements MetadataAllocator {
     const n = this.#next.get(keyPrefix) ?? base;
     if (n >= base + size) throw new RangeError(`${keyPrefix}: more than ${size} ids allocated by one task`);
     this.#next.set(keyPrefix, n + 1);
+    if (n > this.highest) this.highest = n;
     return n;
   }
 

@@ -52,6 +52,8 @@ export interface EncodeTask {
 export interface EncodeTaskResult extends EncodeOutcome {
   /** Without a ring: the requests, packed. */
   readonly requests: Uint8Array | null;
+  /** The highest id the task allocated (sent in requests, so possibly on the dataplane); -1 for none. */
+  readonly allocated: number;
 }
 
 /** Copies a diff task's pre-encoded frames into a producer ring. */
