@@ -4,9 +4,9 @@ import { createRing, RingReader, RingWriter } from '../src/connector/ring.js';
 import { requestMessage } from '../src/connector/request-message.js';
 import { FrameBatch, copyFrames, stillValid } from '../src/offload/pre-encoded.js';
 import { TaskMetadata } from '../src/offload/shard-work.js';
-import { StateSnapshot } from '../src/offload/index.js';
+import { StateSnapshot, shardOf } from '../src/offload/index.js';
 import { catalogMessages } from './helpers/catalog-messages.js';
-import { bridgeDomainKey } from '../src/descriptors/index.js';
+import { aclKey, bridgeDomainKey } from '../src/descriptors/index.js';
 import { layeredState, loopback, route, startOffloadStack, vrf, type Entry } from './helpers/offload-stack.js';
 
 const SHARDS = 4;
@@ -217,6 +217,30 @@ for (const preEncode of [true, false]) {
     const b3 = wave.metadata.find(([k]) => k === bridgeDomainKey('b3'))?.[1] as number;
     t.true(b3 > theirs && b3 <= 0xffffff, `bd_id ${b3}`);
     t.is((await s.sim.snapshot()).bridgeDomains.length, 3);
+  });
+}
+
+for (const preEncode of [true, false]) {
+  test(`S2, S5: ACLs of different shards on one interface all stay bound in pool mode: a thread-bound kind's requests are built on the main thread (preEncode ${preEncode})`, async (t) => {
+    const s = await startOffloadStack({ threads: 2, inlineThreshold: 1, workers: true, rings: true, preEncode });
+    t.teardown(() => s.close());
+    const shards = 8;
+    // Six ACL names of six different shards, all on if1's ingress: each thread alone knows only some.
+    const names: string[] = [];
+    for (let i = 0; names.length < 6; i++) {
+      const n = `acl${i}`;
+      if (!names.some((m) => shardOf(aclKey(m), shards) === shardOf(aclKey(n), shards))) names.push(n);
+    }
+    const acl = (n: string): Entry => [aclKey(n), { name: n, rules: [{ action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.0.0.0/8' } } }], interfaces: { ingress: ['if1'], egress: [] } }];
+    const all: Entry[] = [loopback('if1', 0, '10.0.0.1/24'), ...names.map(acl)];
+    const inputs = async (): Promise<number> => (await s.connector.dump('acl_interface_list_dump', {})).reduce((n, d) => n + (d['n_input'] as number), 0);
+    const r = await s.pool.sync(StateSnapshot.fromEntries(all, shards), StateSnapshot.empty(shards), { mode: 'pool' });
+    t.deepEqual(r.errors.map((e) => e.error.message), []);
+    t.is(await inputs(), 6);
+    const fewer = all.filter(([k]) => k !== aclKey(names[0] as string));
+    const r2 = await s.pool.sync(StateSnapshot.fromEntries(fewer, shards), r.applied, { mode: 'pool' });
+    t.deepEqual(r2.errors.map((e) => e.error.message), []);
+    t.is(await inputs(), 5);
   });
 }
 

@@ -90,13 +90,16 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
+  const mainOnly: boolean[] = [];
   // One metadata for the task: ids it allocates come from its own range, whatever the wave.
   const md = t.preEncode ? new RecordingMetadata(t.preEncode.metadata, t.preEncode.alloc) : null;
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
     counts.push(seg ? seg.keys.length : 0);
+    const bound = seg !== undefined && seg !== null && kinds.threadBound(seg);
+    mainOnly.push(bound);
     let frames: PreEncoded | null = null;
-    if (seg && md) {
+    if (seg && md && !bound) {
       try {
         frames = preEncode(seg, kinds, md);
       } catch {
@@ -108,7 +111,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
     waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
     pre.push(frames);
   }
-  return { waves, pre, counts, failures: out.failures, compared: out.compared };
+  return { waves, pre, counts, mainOnly, failures: out.failures, compared: out.compared };
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */

@@ -223,6 +223,8 @@ export function createAclDescriptor(): Descriptor {
   return {
   name: 'vpp-acl',
   keyPrefix: ACL_PREFIX,
+  // An interface's ACL list is the union of every ACL on it, kept in `bindings`.
+  threadBound: true,
   retrieveDependencies: ['vpp-interface'],
 
   validate(key, value) {

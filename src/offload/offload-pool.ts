@@ -61,6 +61,8 @@ interface SegmentRef {
   readonly views: (() => readonly [ShardView, ShardView]) | null;
   /** Its ops (sizes its tasks' id ranges). */
   readonly count: number;
+  /** It has ops of a thread-bound kind: encoded and sent from the main thread. */
+  readonly mainOnly: boolean;
 }
 
 /**
@@ -279,7 +281,7 @@ class OffloadEngine {
           if (bytes === null && pre === null) continue;
           ops += r.value.counts[w] as number;
           const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null, count: r.value.counts[w] as number });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null, count: r.value.counts[w] as number, mainOnly: r.value.mainOnly[w] === true });
         }
       });
     } else {
@@ -289,7 +291,7 @@ class OffloadEngine {
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: seg.keys.length });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly: false });
         });
       }
     }
@@ -363,7 +365,8 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length };
+      const mainOnly = this.kinds.threadBound(seg);
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool && !mainOnly ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -420,7 +423,8 @@ class OffloadEngine {
   }
 
   async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
-    if (!pool) {
+    // A thread-bound kind's requests come from the main thread's descriptors, whatever the mode.
+    if (!pool || ref.mainOnly) {
       b.segments.encoded++;
       const md = new TaskMetadata(b.entries(), this.#allocRange(ref.count));
       const requests: BinapiRequest[] = [];

@@ -45,8 +45,10 @@ export class KindTable {
   readonly #byPrefix: Descriptor[];
   readonly #rank = new Map<Descriptor, number>();
   readonly maxRank: number;
+  readonly #anyThreadBound: boolean;
 
   constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
+    this.#anyThreadBound = descriptors.some((d) => d.threadBound === true);
     this.#byPrefix = [...descriptors].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
     const byName = new Map(descriptors.map((d) => [d.name, d]));
     const rankOf = (d: Descriptor, path: Set<string>): number => {
@@ -75,6 +77,13 @@ export class KindTable {
 
   rank(d: Descriptor): number {
     return this.#rank.get(d) ?? 0;
+  }
+
+  /** Whether some op of the segment is of a thread-bound kind (its requests are built on the main thread). */
+  threadBound(seg: Pick<OpSegment, 'keys'>): boolean {
+    if (!this.#anyThreadBound) return false;
+    for (const key of seg.keys) if (this.forKey(key)?.threadBound === true) return true;
+    return false;
   }
 
   get waveCount(): number {

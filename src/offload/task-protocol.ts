@@ -22,6 +22,8 @@ export interface DiffTaskResult {
   /** Per wave, with `preEncode`: its frames (then `waves` holds null there) or null. */
   readonly pre: Array<PreEncoded | null>;
   readonly counts: number[];
+  /** Per wave: its segment has ops of a thread-bound kind (packed, not pre-encoded: the main thread encodes it). */
+  readonly mainOnly: boolean[];
   readonly failures: Array<readonly [string, string, string]>;
   readonly compared: number;
 }

@@ -39,6 +39,12 @@ export interface Descriptor {
   readonly keyPrefix: string;
   /** Names of descriptors whose values must be retrieved first (their metadata is needed). */
   readonly retrieveDependencies?: readonly string[];
+  /**
+   * Its requests depend on what this descriptor instance remembers across keys (the ACL
+   * descriptor's interface lists): an offload pool builds them on the main thread, with one instance
+   * seeing every key, never in a worker thread with an instance of its own.
+   */
+  readonly threadBound?: boolean;
   /** Checks key and value; returns the normalized value. Throws `InvalidValueError`. */
   validate(key: string, value: Value): Value;
   /** Keys that must be applied before this value can be created. */
