@@ -71,3 +71,26 @@ test('S5: workers that die mid-task while the pool is closing are replaced until
   for (const e of r.errors) t.true(e.error instanceof WorkerTaskError, `${e.key}: ${e.error.message}`);
   t.is(r.applied.size, 0, 'nothing recorded as applied');
 });
+
+test('S5: a wave accepted before close() runs to the end: close() waits for it, even while its ops are still being checked', async (t) => {
+  const s = await startOffloadStack({ workers: true, rings: true, threads: THREADS });
+  t.teardown(() => s.close());
+  const [key, value] = route(1);
+  const wave = s.pool.executeWave([{ op: 'create', key, value }]);
+  const closed = s.pool.close();
+  t.deepEqual((await wave).errors, [null]);
+  await closed;
+  t.is((await s.sim.snapshot()).routes.filter((r) => r.prefix === '10.0.1.0/24').length, 1);
+  await t.throwsAsync(s.pool.executeWave([{ op: 'create', key, value }]), { code: 'ERR_OFFLOAD_CLOSED' });
+});
+
+test('S5: a malformed wave queued behind a sync is refused with a TypeError when its turn comes; the pool goes on', async (t) => {
+  const s = await startOffloadStack({ workers: true, rings: true, threads: THREADS });
+  t.teardown(() => s.close());
+  const sync = s.pool.sync(StateSnapshot.fromEntries([route(2)], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  const bad = s.pool.executeWave([{ op: 'rename', key: 'k', value: {} } as unknown as PoolOp]);
+  await t.throwsAsync(bad, { instanceOf: TypeError });
+  t.is((await sync).errors.length, 0);
+  const [key, value] = route(3);
+  t.deepEqual((await s.pool.executeWave([{ op: 'create', key, value }])).errors, [null]);
+});

@@ -328,9 +328,10 @@ class OffloadEngine {
     };
   }
 
-  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
+  /** `checked`: the ops' validation, still running; the wave holds its place in the queue meanwhile. */
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, checked: Promise<void> = Promise.resolve()): Promise<PoolWaveResult> {
     if (this.closed) return Promise.reject(new OffloadClosedError());
-    const run = this.#tail.then(() => this.#executeWave(ops, metadata));
+    const run = this.#tail.then(() => checked).then(() => this.#executeWave(ops, metadata));
     this.#tail = run.catch(() => {});
     return run;
   }
@@ -758,7 +759,10 @@ export class OffloadPool implements OpPool {
     if (!Array.isArray(ops)) return Promise.reject(new TypeError(`ops: expected an array of ops, received ${typeof ops}`));
     if (!Array.isArray(metadata)) return Promise.reject(new TypeError(`metadata: expected an array of [key, number], received ${typeof metadata}`));
     if (ops.length === 0) return Promise.resolve({ errors: [], metadata: [] });
-    return checkWave(ops).then(() => this.#e.executeWave(ops, metadata));
+    // Accepted now (a close() right after waits for it), run once the ops are checked.
+    const checked = checkWave(ops);
+    checked.catch(() => {}); // seen by the wave once its turn comes; not unhandled while it waits
+    return this.#e.executeWave(ops, metadata, checked);
   }
 
   /** Waits for the sync in flight, then stops the workers and retires the rings; twice is harmless. */
