@@ -94,3 +94,18 @@ test('S5: a malformed wave queued behind a sync is refused with a TypeError when
   const [key, value] = route(3);
   t.deepEqual((await s.pool.executeWave([{ op: 'create', key, value }])).errors, [null]);
 });
+
+for (const [mode, rings] of [['inline', true], ['pool', false]] as const) {
+  test(`S5 V3: a sync (${mode}${rings ? '' : ', rings off'}) whose connector closes mid-way resolves with every unsent or unanswered key failed, typed, not a rejection`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings, threads: THREADS, stallTimeout: 500 });
+    t.teardown(() => s.close());
+    await s.sim.setFaults({ latencyMs: 300 });
+    const entries = Array.from({ length: 2000 }, (_, i) => route(i));
+    const run = s.pool.sync(StateSnapshot.fromEntries(entries, SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    setTimeout(() => void s.connector.close(), 100);
+    const r = await run;
+    t.true(r.errors.length > 0);
+    for (const e of r.errors) t.is((e.error as { code?: string }).code, 'ERR_CONNECTOR_CLOSED', `${e.key}: ${e.error.message}`);
+    t.is(new Map(r.applied.entries()).size, 2000 - r.errors.length);
+  });
+}

@@ -430,7 +430,8 @@ class OffloadEngine {
       const md = new TaskMetadata(b.entries(), this.#allocRange(ref.count));
       const requests: BinapiRequest[] = [];
       const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
-      const replies = enc.frames > 0 ? await this.o.connector.requestBatch(requests) : [];
+      const replies = enc.frames > 0 ? await this.#requestBatch(ref, requests, b) : [];
+      if (replies === null) return { frames: 0, needsConfigure: false };
       this.#settle(ref, stage, { ...enc, allocated: md.highest }, b, replies, null);
       return { frames: enc.frames, needsConfigure: enc.needsConfigure };
     }
@@ -444,7 +445,8 @@ class OffloadEngine {
         return { frames: 0, needsConfigure: false };
       }
       const requests = r.requests ? (requestUnpackr.unpack(r.requests) as BinapiRequest[]) : [];
-      const replies = requests.length > 0 ? await this.o.connector.requestBatch(requests) : [];
+      const replies = requests.length > 0 ? await this.#requestBatch(ref, requests, b) : [];
+      if (replies === null) return { frames: 0, needsConfigure: false };
       this.#settle(ref, stage, r, b, replies, null);
       return { frames: r.frames, needsConfigure: r.needsConfigure };
     }
@@ -551,6 +553,24 @@ class OffloadEngine {
       ...(ring ? { ring } : {}),
       stallTimeout: this.o.stallTimeout,
     };
+  }
+
+  /**
+   * Sends a segment's requests through the connector; null when the whole batch failed (the
+   * connector closed): its keys then fail with that error's code, as keys whose ring was lost do.
+   */
+  async #requestBatch(ref: SegmentRef, requests: readonly BinapiRequest[], b: Books): Promise<Array<Reply | Error> | null> {
+    try {
+      return await this.o.connector.requestBatch(requests);
+    } catch (err) {
+      b.idsUnknown = true;
+      const e = err instanceof Error ? err : new Error(String(err));
+      const code = (e as { code?: unknown }).code;
+      for (const key of this.#segment(ref).keys) {
+        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError(typeof code === 'string' ? code : 'ERR_CONNECTOR_CLOSED', key, `${key}: ${e.message}`));
+      }
+      return null;
+    }
   }
 
   #failSegment(ref: SegmentRef, err: unknown, b: Books): void {
