@@ -133,3 +133,20 @@ test('S2: an ACL update re-sends its rules only when they changed (compared by c
   const more = [{ action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.4/32' } } }, ...rules()];
   t.deepEqual(names(d.update?.(aclKey('web'), old, value(more, ['a1']), md)).filter((n) => n === 'acl_add_replace'), ['acl_add_replace']);
 });
+
+test('S2: a frozen rule shared by many ACLs is normalized once; a bad frozen rule is refused every time, naming its key', (t) => {
+  const d = createAclDescriptor();
+  const ip = Object.freeze({ sourceNetwork: '10.1.0.3/32' });
+  const shared = Object.freeze({ action: 'PERMIT', ipRule: Object.freeze({ ip }) });
+  const acl = (name: string, rules: unknown[]) => d.validate(aclKey(name), { name, rules, interfaces: { ingress: [], egress: [] } }) as { rules: unknown[] };
+  const a = acl('a', [shared]);
+  const b = acl('b', [shared, { action: 'DENY' }]);
+  t.is(a.rules[0], b.rules[0], 'one normalized object for the shared rule');
+  t.deepEqual(a.rules[0], { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.3/32', destinationNetwork: '0.0.0.0/0', protocol: 0 } } });
+  t.true(Object.isFrozen(a.rules[0]));
+  // A rule that is not frozen could change: it is normalized on its own every time.
+  const open = { action: 'PERMIT', ipRule: { ip: { sourceNetwork: '10.1.0.4/32' } } };
+  t.not(acl('c', [open]).rules[0], acl('d', [open]).rules[0]);
+  const bad = Object.freeze({ action: 'PERMIT', ipRule: Object.freeze({ ip: Object.freeze({ sourceNetwork: '10.1.0.300/32' }) }) });
+  for (const name of ['e', 'f']) t.throws(() => acl(name, [bad]), { message: new RegExp(`acl/${name}.*rules\\[0\\]`) });
+});

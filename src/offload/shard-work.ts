@@ -45,10 +45,11 @@ export class KindTable {
   readonly #byPrefix: Descriptor[];
   readonly #rank = new Map<Descriptor, number>();
   readonly maxRank: number;
-  readonly #anyThreadBound: boolean;
+  /** Key prefixes of the thread-bound kinds. */
+  readonly #boundPrefixes: readonly string[];
 
   constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
-    this.#anyThreadBound = descriptors.some((d) => d.threadBound === true);
+    this.#boundPrefixes = descriptors.filter((d) => d.threadBound === true).map((d) => d.keyPrefix);
     this.#byPrefix = [...descriptors].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
     const byName = new Map(descriptors.map((d) => [d.name, d]));
     const rankOf = (d: Descriptor, path: Set<string>): number => {
@@ -81,8 +82,13 @@ export class KindTable {
 
   /** Whether some op of the segment is of a thread-bound kind (its requests are built on the main thread). */
   threadBound(seg: Pick<OpSegment, 'keys'>): boolean {
-    if (!this.#anyThreadBound) return false;
-    for (const key of seg.keys) if (this.forKey(key)?.threadBound === true) return true;
+    const prefixes = this.#boundPrefixes;
+    if (prefixes.length === 0) return false;
+    // One prefix test per key and bound kind (a resync's segment holds 10⁵ routes); the descriptor
+    // lookup only for a key that has such a prefix (a longer prefix may belong to another kind).
+    for (const key of seg.keys) {
+      for (const p of prefixes) if (key.startsWith(p) && this.forKey(key)?.threadBound === true) return true;
+    }
     return false;
   }
 
