@@ -47,3 +47,19 @@ test('C7: a value that is not plain is refused even when frozen', (t) => {
   t.is(code(() => new EventTransaction(true).put('k', value as unknown as Value)), 'ERR_INVALID_VALUE');
   t.is(code(() => new EventTransaction(true).put('k', value as unknown as Value)), 'ERR_INVALID_VALUE');
 });
+
+test('C7: a frozen part shared by many values is checked once; the rest of each value is still checked', (t) => {
+  const rule = Object.freeze({ action: 'PERMIT', ipRule: Object.freeze({ ip: Object.freeze({ sourceNetwork: '10.0.0.0/8' }) }) });
+  for (let i = 0; i < 3; i++) new EventTransaction(true).put(`k${i}`, { name: `acl${i}`, rules: [rule] });
+  t.is(code(() => new EventTransaction(true).put('bad', { rules: [rule], hook: (() => undefined) as unknown as Value })), 'ERR_INVALID_VALUE');
+  t.is(code(() => new EventTransaction(true).put('bad', { rules: [rule, new Date(0) as unknown as Value] })), 'ERR_INVALID_VALUE');
+});
+
+test('C7: a frozen value that refers to itself is refused, not walked forever', (t) => {
+  const a: Record<string, unknown> = { n: 1 };
+  const b = { a };
+  a['b'] = b;
+  Object.freeze(a);
+  Object.freeze(b);
+  for (let i = 0; i < 2; i++) t.is(code(() => new EventTransaction(true).put('k', a as Value)), 'ERR_INVALID_VALUE');
+});

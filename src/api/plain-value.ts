@@ -1,3 +1,5 @@
+import { isKnownPlain, notePlain } from './frozen-value.js';
+
 /**
  * Where a value stops being plain, msgpack- and JSON-serializable data (API.md "Values"): the path of
  * the first offending part (`rules[2].hook`), or null when the whole value is plain. Plain = null,
@@ -18,14 +20,17 @@ function isPlain(v: unknown, depth: number): boolean {
       return Number.isFinite(v);
     case 'object': {
       if (v === null || v instanceof Uint8Array) return true;
+      // A frozen part found plain before (a rule shared by many values) is not walked again.
+      if (isKnownPlain(v)) return true;
       if (depth === 0) return false;
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) if (!isPlain(v[i], depth - 1)) return false;
-        return true;
+      } else {
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if (proto !== Object.prototype && proto !== null) return false;
+        for (const k in v) if (!isPlain((v as Record<string, unknown>)[k], depth - 1)) return false;
       }
-      const proto = Object.getPrototypeOf(v) as unknown;
-      if (proto !== Object.prototype && proto !== null) return false;
-      for (const k in v) if (!isPlain((v as Record<string, unknown>)[k], depth - 1)) return false;
+      notePlain(v);
       return true;
     }
     default:

@@ -2,11 +2,7 @@ import type { UpdateOperations } from '../api/transactions.js';
 import type { Value } from '../api/values.js';
 import { findNonPlain } from '../api/plain-value.js';
 import { InvalidValueError } from '../scheduler/errors.js';
-import { isDeepFrozen } from '../scheduler/frozen-value.js';
-
-// Values found plain that can no longer change (frozen all the way down, data properties only): a
-// handler putting the same constant value event after event has it checked once, not on every put.
-const knownPlain = new WeakSet<object>();
+import { isKnownPlain } from '../api/frozen-value.js';
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`transaction key must be a string, received ${typeof key}`);
@@ -31,10 +27,11 @@ export class EventTransaction implements UpdateOperations {
     }
     // Refused here, where the handler that made it is named: such a value could be neither sent to
     // the dataplane, nor copied by getConfig(), nor shown by the REST API.
-    if (!knownPlain.has(value)) {
+    // A value (or part) frozen all the way down and found plain before is not walked again: a
+    // handler putting the same constant value event after event has it checked once.
+    if (typeof value !== 'object' || !isKnownPlain(value)) {
       const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
       if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
-      if (isDeepFrozen(value)) knownPlain.add(value);
     }
     this.values.set(key, value);
   }

@@ -4,7 +4,7 @@ import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { Descriptor, RetrieveContext, RetrievedValue } from '../scheduler/descriptor.js';
 import { InvalidValueError } from '../scheduler/errors.js';
 import type { MetadataReader } from '../scheduler/metadata-store.js';
-import { deepFreeze, isDeepFrozen } from '../scheduler/frozen-value.js';
+import { deepFreeze, isDeepFrozen } from '../api/frozen-value.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ACL_PREFIX, INTERFACE_PREFIX, aclKey, interfaceKey, nameOf } from './keys.js';
 import type { FieldReader as Reader } from './value-checks.js';
@@ -77,9 +77,12 @@ function normalizeRule(key: string, raw: unknown, i: number): AclRuleValue {
 const normalizedOnce = new WeakMap<object, AclRuleValue>();
 
 function normalizeShared(key: string, raw: unknown, i: number): AclRuleValue {
-  if (typeof raw !== 'object' || raw === null || !isDeepFrozen(raw)) return normalizeRule(key, raw, i);
+  if (typeof raw !== 'object' || raw === null) return normalizeRule(key, raw, i);
+  // Only deep-frozen rules are kept, and frozen stays frozen: a rule found here needs no check.
   let rule = normalizedOnce.get(raw);
-  if (rule === undefined) normalizedOnce.set(raw, (rule = deepFreeze(normalizeRule(key, raw, i))));
+  if (rule !== undefined) return rule;
+  rule = normalizeRule(key, raw, i);
+  if (isDeepFrozen(raw)) normalizedOnce.set(raw, deepFreeze(rule));
   return rule;
 }
 

@@ -12,7 +12,7 @@ import {
   type UpdateOperations,
   type Value,
 } from '../api/index.js';
-import { deepFreeze } from '../scheduler/frozen-value.js';
+import { deepFreeze } from '../api/frozen-value.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { policyView, selects, viewsOf, type Labels, type PolicyView } from './k8s-view.js';
 import { aclKey } from './keys.js';
