@@ -96,7 +96,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
     counts.push(seg ? seg.keys.length : 0);
-    const bound = seg !== undefined && seg !== null && kinds.threadBound(seg);
+    const bound = seg ? kinds.threadBound(seg) : false;
     mainOnly.push(bound);
     let frames: PreEncoded | null = null;
     if (seg && md && !bound) {

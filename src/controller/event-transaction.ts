@@ -2,7 +2,6 @@ import type { UpdateOperations } from '../api/transactions.js';
 import type { Value } from '../api/values.js';
 import { findNonPlain } from '../api/plain-value.js';
 import { InvalidValueError } from '../scheduler/errors.js';
-import { isKnownPlain } from '../api/frozen-value.js';
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`transaction key must be a string, received ${typeof key}`);
@@ -27,12 +26,10 @@ export class EventTransaction implements UpdateOperations {
     }
     // Refused here, where the handler that made it is named: such a value could be neither sent to
     // the dataplane, nor copied by getConfig(), nor shown by the REST API.
-    // A value (or part) frozen all the way down and found plain before is not walked again: a
-    // handler putting the same constant value event after event has it checked once.
-    if (typeof value !== 'object' || !isKnownPlain(value)) {
-      const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
-      if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
-    }
+    // (A value or part frozen all the way down and found plain before is not walked again: see
+    // findNonPlain.)
+    const bad = typeof value === 'object' ? findNonPlain(value) : '(value)';
+    if (bad !== null) throw new InvalidValueError(key, `not plain serializable data at ${bad}`);
     this.values.set(key, value);
   }
 

@@ -247,7 +247,7 @@ class OffloadEngine {
       keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
       idsUnknown: false,
     };
-    this.#beginIds(this.metadata.values());
+    this.#beginIds(this.metadata);
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
     let ops = 0;
     let frames = 0;
@@ -353,7 +353,7 @@ class OffloadEngine {
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
       idsUnknown: false,
     };
-    this.#beginIds(metadata.map((e) => e[1]));
+    this.#beginIds(metadata);
     const refs: SegmentRef[] = [];
     const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
     for (let s = 0; s < n; s += size) {
@@ -366,7 +366,7 @@ class OffloadEngine {
         seg.olds.push(o.old ?? null);
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
-      const mainOnly = this.kinds.threadBound(seg);
+      const mainOnly = pool && this.kinds.threadBound(seg);
       const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool && !mainOnly ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
@@ -401,11 +401,10 @@ class OffloadEngine {
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
-  /** A fresh id range for a task of `entries` entries (ids start over below 2³² after a very long run). */
   /** Starts a run's ranges above every id it may meet: what earlier runs sent, and `known` metadata. */
-  #beginIds(known: Iterable<number>): void {
+  #beginIds(known: Iterable<readonly [string, number]>): void {
     let high = this.#allocHigh;
-    for (const v of known) if (v > high) high = v;
+    for (const [, v] of known) if (v > high) high = v;
     this.#allocNext = high + 1 < ALLOC_END ? high + 1 : ALLOC_START;
   }
 
@@ -414,9 +413,9 @@ class OffloadEngine {
     if (b.idsUnknown && this.#allocNext - 1 > this.#allocHigh) this.#allocHigh = this.#allocNext - 1;
   }
 
+  /** A fresh id range for a task of `entries` entries (ids start over below 2²⁴ after a very long run). */
   #allocRange(entries: number): AllocRange {
     const size = Math.max(ALLOC_RANGE, entries);
-    // Past 2²⁴ ids start over: by then ids of long-gone objects are reused.
     if (this.#allocNext + size > ALLOC_END) this.#allocNext = ALLOC_START;
     const base = this.#allocNext;
     this.#allocNext += size;
@@ -480,9 +479,7 @@ class OffloadEngine {
       lease = await this.#acquire();
     } catch (err) {
       // Not sent at all: the keys keep what was applied before.
-      for (const key of this.#segment(ref).keys) {
-        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError('ERR_CONNECTOR_CLOSED', key, `${key}: not sent: ${(err as Error).message}`));
-      }
+      this.#failKeys(ref, b, (key) => new OffloadKeyError('ERR_CONNECTOR_CLOSED', key, `${key}: not sent: ${(err as Error).message}`));
       return { frames: 0, needsConfigure: false };
     }
     lease.replies = 0;
@@ -566,19 +563,20 @@ class OffloadEngine {
       b.idsUnknown = true;
       const e = err instanceof Error ? err : new Error(String(err));
       const code = (e as { code?: unknown }).code;
-      for (const key of this.#segment(ref).keys) {
-        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError(typeof code === 'string' ? code : 'ERR_CONNECTOR_CLOSED', key, `${key}: ${e.message}`));
-      }
+      this.#failKeys(ref, b, (key) => new OffloadKeyError(typeof code === 'string' ? code : 'ERR_CONNECTOR_CLOSED', key, `${key}: ${e.message}`));
       return null;
     }
   }
 
   #failSegment(ref: SegmentRef, err: unknown, b: Books): void {
     b.idsUnknown = true;
-    const failed = b.failed;
     const msg = err instanceof Error ? err.message : String(err);
-    // First error wins, as for every other failure (a key's earlier stage may have failed already).
-    for (const key of this.#segment(ref).keys) if (!failed.has(key)) failed.set(key, new WorkerTaskError(key, msg, { cause: err }));
+    this.#failKeys(ref, b, (key) => new WorkerTaskError(key, msg, { cause: err }));
+  }
+
+  /** Fails every key of the segment with `error(key)`; first error wins (a key's earlier stage may have failed already). */
+  #failKeys(ref: SegmentRef, b: Books, error: (key: string) => Error): void {
+    for (const key of this.#segment(ref).keys) if (!b.failed.has(key)) b.failed.set(key, error(key));
   }
 
   /** Records what one encode + send did: failed ops, captured and allocated metadata. */
