@@ -4,7 +4,7 @@ import { createRing, RingReader, RingWriter } from '../src/connector/ring.js';
 import { requestMessage } from '../src/connector/request-message.js';
 import { FrameBatch, copyFrames, stillValid } from '../src/offload/pre-encoded.js';
 import { TaskMetadata } from '../src/offload/shard-work.js';
-import { StateSnapshot, shardOf } from '../src/offload/index.js';
+import { OffloadKeyError, StateSnapshot, shardOf } from '../src/offload/index.js';
 import { catalogMessages } from './helpers/catalog-messages.js';
 import { aclKey, bridgeDomainKey } from '../src/descriptors/index.js';
 import { layeredState, loopback, route, startOffloadStack, vrf, type Entry } from './helpers/offload-stack.js';
@@ -158,23 +158,26 @@ test('S1: with and without pre-encoding, a pool sync of a layered state and its 
   t.is((on as { routes: string[] }).routes.filter((r) => r.includes('"table_id":1') || r.includes('"table_id":2')).length, 300);
 });
 
-test('S3, S5: routes updated in the sync that deletes their interface are not sent with its old sw_if_index', async (t) => {
+test('S3, S5: routes updated in the sync that deletes their interface are deleted before it and held back, never sent with its old sw_if_index', async (t) => {
   const s = await startOffloadStack({ inlineThreshold: 0, workers: true, rings: true, preEncode: true });
   t.teardown(() => s.close());
   const created = await s.pool.sync(StateSnapshot.fromEntries(viaLoopback(60, 0), SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
   t.deepEqual(created.errors, []);
-  // loop1 goes, its routes change: their frames were pre-encoded with loop1's sw_if_index, which
-  // the delete wave removed before they are sent. Built again, they fail in the descriptor (no
-  // interface to route through) and never reach the dataplane.
+  const sw = s.pool.metadata.get('config/vpp/v2/interfaces/loop1');
+  // loop1 goes, its routes change: the routes' old entries are deleted (dependents first, with
+  // loop1's sw_if_index still valid) and their new values are not created, for want of loop1.
   const routesOnly = viaLoopback(60, 5).filter(([k]) => !k.includes('/interfaces/'));
   const r = await s.pool.sync(StateSnapshot.fromEntries(routesOnly, SHARDS), created.applied, { mode: 'pool' });
   t.is(r.errors.length, 60);
   for (const e of r.errors) {
-    t.is((e.error as { code?: string }).code, 'ERR_DESCRIPTOR', `${e.key}: ${e.error.message}`);
-    t.regex(e.error.message, /no sw_if_index known for interface loop1/);
+    t.is((e.error as { code?: string }).code, 'ERR_DEPENDENCY_DELETED', `${e.key}: ${e.error.message}`);
+    t.true(e.error instanceof OffloadKeyError);
   }
   t.false(s.pool.metadata.has('config/vpp/v2/interfaces/loop1'));
-  t.true(r.segments.encoded >= 1, JSON.stringify(r.segments));
+  const snap = await s.sim.snapshot();
+  t.is(snap.routes.filter((x) => x.table_id === 1).length, 0, 'no route of the table is left');
+  t.false(snap.routes.some((x) => x.paths.some((p) => p.sw_if_index === sw)));
+  t.is(r.applied.size, 1, 'only the table is applied');
 });
 
 for (const preEncode of [true, false]) {

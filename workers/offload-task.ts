@@ -9,7 +9,7 @@ import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
-import { KindTable, Stage, diffShard, encodeSegment, packSegment, segmentAt, unpackSegment, TaskMetadata, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
+import { KindTable, Stage, diffShard, encodeSegment, packSegment, scanGone, segmentAt, unpackSegment, TaskMetadata, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
 import type {
@@ -19,6 +19,8 @@ import type {
   DiffTaskResult,
   EncodeTask,
   EncodeTaskResult,
+  GoneTask,
+  GoneTaskResult,
   OffloadTask,
   OffloadWorkerData,
 } from '../src/offload/task-protocol.js';
@@ -86,7 +88,7 @@ class ArraySink implements RequestSink {
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds);
+  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) });
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
@@ -111,7 +113,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
     waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
     pre.push(frames);
   }
-  return { waves, pre, counts, mainOnly, failures: out.failures, compared: out.compared };
+  return { waves, pre, counts, mainOnly, failures: out.failures, dropped: out.dropped, compared: out.compared };
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */
@@ -137,14 +139,15 @@ async function encode(t: EncodeTask): Promise<EncodeTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
   const seg = t.at ? segmentAt(new ShardView(t.at.desired), new ShardView(t.at.applied), t.at.ops, t.at.pos, kinds) : unpackSegment(t.segment);
   const md = new TaskMetadata(t.metadata, t.alloc);
+  const skip = t.skip ? new Set(t.skip) : undefined;
   if (t.ring) {
     const sink = new RingSink(t.ring, t.stallTimeout);
-    const r = encodeSegment(seg, t.stage, kinds, md, sink);
+    const r = encodeSegment(seg, t.stage, kinds, md, sink, skip);
     sink.flush();
     return { ...r, frameOp: r.frameOp.slice(), requests: null, allocated: md.highest };
   }
   const sink = new ArraySink();
-  const r = encodeSegment(seg, t.stage, kinds, md, sink);
+  const r = encodeSegment(seg, t.stage, kinds, md, sink, skip);
   return { ...r, frameOp: r.frameOp.slice(), requests: requestPackr.pack(sink.requests), allocated: md.highest };
 }
 
@@ -154,7 +157,12 @@ function copy(t: CopyTask): CopyTaskResult {
   return { frames };
 }
 
-export default function run(task: OffloadTask): Promise<DiffTaskResult | EncodeTaskResult | CopyTaskResult> {
+async function gone(t: GoneTask): Promise<GoneTaskResult> {
+  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule));
+}
+
+export default function run(task: OffloadTask): Promise<GoneTaskResult | DiffTaskResult | EncodeTaskResult | CopyTaskResult> {
   if (task.kind === 'copy') return Promise.resolve(copy(task));
+  if (task.kind === 'gone') return gone(task);
   return task.kind === 'diff' ? diff(task) : encode(task);
 }

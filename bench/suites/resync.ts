@@ -5,9 +5,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startNativeSim } from '../../native-sim/index.js';
 import { VppConnector } from '../../src/connector/index.js';
-import { routeKey } from '../../src/descriptors/index.js';
+import { interfaceKey, routeKey } from '../../src/descriptors/index.js';
 import { OffloadPool, StateSnapshot, type SyncMode, type SyncResult } from '../../src/offload/index.js';
-import { type BenchSuite, type Figure, figure } from '../figure.js';
+import { type BenchSuite, type Figure, figure, median } from '../figure.js';
 
 const SHARDS = 8;
 
@@ -80,6 +80,59 @@ async function measure(n: number, reps: number): Promise<{ pool: Run; inline: Ru
   }
 }
 
+/**
+ * A resync that re-creates an interface (its MTU removed) must re-create the routes through it:
+ * every route is checked for a dependency on it (by key, see `dependenciesOfKey`). Measured against
+ * the same resync with the interface's MTU changed in place (nothing to cascade), alternating.
+ */
+async function cascade(n: number, rounds: number): Promise<{ recreate: number; update: number }> {
+  const sim = await startNativeSim({ ringBytes: 1 << 22 });
+  const connector = await VppConnector.connect(sim, { replyTimeout: 60_000, pingInterval: 0 });
+  const pool = await OffloadPool.start({ connector, threads: 2, workers: true, rings: true });
+  try {
+    const loop = (mtu: number | null): [string, Record<string, unknown>] => [
+      interfaceKey('loop1'),
+      { name: 'loop1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.1.1/24'], ...(mtu === null ? {} : { mtu }) },
+    ];
+    const state = (mtu: number | null): StateSnapshot => {
+      function* gen(): Generator<[string, Record<string, unknown>]> {
+        yield loop(mtu);
+        for (let i = 0; i < n; i++) {
+          const v: Record<string, unknown> = { vrfId: 0, dstNetwork: `${10 + (i >>> 16)}.${(i >>> 8) & 255}.${i & 255}.0/24`, weight: 1, preference: 0 };
+          if (i % 100 === 0) v['outgoingInterface'] = 'loop1';
+          else v['nextHopAddr'] = '192.168.0.1';
+          yield [routeKey(v as { vrfId: number; dstNetwork: string }), v];
+        }
+      }
+      return StateSnapshot.fromEntries(gen(), SHARDS);
+    };
+    const [withMtu, otherMtu, noMtu] = [state(1500), state(1400), state(null)];
+    let applied = (await pool.sync(withMtu, StateSnapshot.empty(SHARDS), { mode: 'pool' })).applied;
+    const through = Math.ceil(n / 100);
+    const times: { recreate: number[]; update: number[] } = { recreate: [], update: [] };
+    const step = async (to: StateSnapshot, ops: number, into: number[] | null): Promise<void> => {
+      const t0 = performance.now();
+      const r = await pool.sync(to, applied, { mode: 'pool' });
+      into?.push(performance.now() - t0);
+      if (r.errors.length > 0 || r.ops !== ops) throw new Error(`cascade: ${r.ops} ops (want ${ops}), ${r.errors.length} errors: ${r.errors[0]?.error.message}`);
+      applied = r.applied;
+    };
+    for (let r = 0; r < rounds; r++) {
+      await step(noMtu, 2 * (1 + through), times.recreate); // loop1 and the routes through it, deleted and created
+      await step(withMtu, 1, null);
+      await step(otherMtu, 1, times.update);
+      await step(withMtu, 1, null);
+    }
+    const routesVia = (await sim.snapshot()).routes.filter((x) => x.paths.some((p) => p.sw_if_index === pool.metadata.get(interfaceKey('loop1')))).length;
+    if (routesVia !== through) throw new Error(`cascade: ${routesVia} routes through loop1, want ${through}`);
+    return { recreate: median(times.recreate), update: median(times.update) };
+  } finally {
+    await pool.close();
+    await connector.close();
+    await sim.close();
+  }
+}
+
 export const suite: BenchSuite = {
   name: 'resync',
   async run({ quick }) {
@@ -121,6 +174,10 @@ export const suite: BenchSuite = {
         out[`resync.${id}.lag`] = quick ? figure(m.pool.lag, m.inline.lag, 'ms') : figure(m.pool.lag, m.inline.lag, 'ms', 'value <= 20', m.pool.lag <= 20);
       }
     }
+    const routes = quick ? 10_000 : 60_000;
+    const c = await cascade(routes, quick ? 2 : 5);
+    process.stderr.write(`  cascade: interface re-created ${c.recreate.toFixed(0)} ms, updated in place ${c.update.toFixed(0)} ms\n`);
+    out['resync.cascade'] = figure(c.recreate, c.update, 'ms', `for the record: ${routes} routes, ${routes / 100} through the interface`);
     return out;
   },
 };

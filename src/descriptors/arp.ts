@@ -53,6 +53,13 @@ export const arpDescriptor: Descriptor = {
     return [interfaceKey(asArp(value).interface)];
   },
 
+  // A valid entry's key is arpKey(interface, ipAddress).
+  dependenciesOfKey(key) {
+    const rest = key.slice(ARP_PREFIX.length);
+    const slash = rest.indexOf('/');
+    return slash > 0 ? [interfaceKey(rest.slice(0, slash))] : undefined;
+  },
+
   create(_key, value, md) {
     return { requests: [{ name: 'ip_neighbor_add_del', fields: neighbor(asArp(value), true, md) }] };
   },

@@ -98,6 +98,23 @@ export const routeDescriptor: Descriptor = {
     return deps;
   },
 
+  // A valid route's key is routeKey(value): `[if/<name>/]vrf/<id>/dst/<network>[/gw/<next hop>]`.
+  dependenciesOfKey(key) {
+    let rest = key.slice(ROUTE_PREFIX.length);
+    const deps: string[] = [];
+    if (rest.startsWith('if/')) {
+      const end = rest.indexOf('/', 3);
+      if (end <= 3) return undefined;
+      deps.push(interfaceKey(rest.slice(3, end)));
+      rest = rest.slice(end + 1);
+    }
+    const m = /^vrf\/(\d+)\/dst\/([^/]+\/\d+)(?:\/gw\/[^/]+)?$/.exec(rest);
+    if (m === null) return undefined;
+    const vrfId = Number(m[1]);
+    if (vrfId !== 0) deps.push(vrfTableKey(vrfId, isIPv6(m[2] as string) ? 'IPV6' : 'IPV4'));
+    return deps;
+  },
+
   create(_key, value, md) {
     const v = asRoute(value);
     return { requests: [{ name: 'ip_route_add_del', fields: routeFields(v, true, outgoingIndex(v, md)) }] };

@@ -12,7 +12,7 @@ import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
-import { type AllocRange, KindTable, OpCode, type OpSegment, Stage, TaskMetadata, diffShard, encodeSegment, keysAt, packSegment, unpackSegment } from './shard-work.js';
+import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, diffShard, encodeSegment, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
 import { ShardView, shardEntryCount } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
@@ -75,6 +75,17 @@ interface Books {
   readonly entries: () => ReadonlyArray<readonly [string, number]>;
   /** Keys whose metadata this run set or removed (pre-encoded frames that read one are encoded again). */
   readonly changed: Set<string>;
+  /**
+   * Failed keys that are off the dataplane all the same: a create failed (after the delete of a
+   * re-create), or an invalid value's applied one was deleted with its dependency.
+   */
+  readonly absent: Set<string>;
+  /** Keys whose delete failed: the create of a re-create is not sent (the old value is still there). */
+  readonly deleteFailed: Set<string>;
+  /** The stage the run's segments are in: the Main stages of a wave all end before its Configure stages start. */
+  stage: Stage;
+  /** Creates whose Configure stage failed: what their Main stage created is deleted again (`#undoCreates`). */
+  readonly unconfigured: Set<string>;
   /** Segment stages sent as pre-encoded frames, and built and encoded during the waves. */
   readonly segments: { copied: number; encoded: number };
   /** The error of an op whose requests could not be built. */
@@ -110,7 +121,8 @@ const ALLOC_END = 1 << 24;
 /** Ops per encode task of `executeWave`: small enough that every worker gets a share and replies flow early. */
 const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
-const OP_NAME = ['delete', 'create', 'update'] as const;
+const OP_NAME = ['delete', 'create', 'update', 'delete'] as const;
+const NO_KEYS: string[] = [];
 
 /** Rejects a wave with a malformed op or a key twice; checked in slices (a resync's wave is big). */
 async function checkWave(ops: readonly PoolOp[]): Promise<void> {
@@ -243,6 +255,10 @@ class OffloadEngine {
       metadata: this.metadata,
       entries: () => [...this.metadata],
       changed: new Set(),
+      absent: new Set(),
+      deleteFailed: new Set(),
+      stage: Stage.Main,
+      unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
       keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
       idsUnknown: false,
@@ -252,25 +268,32 @@ class OffloadEngine {
     let ops = 0;
     let frames = 0;
 
+    // What the sync takes off the dataplane, over every shard: each diff re-creates what depends on it.
+    const { gone, unscanned } = await this.#goneKeys(desired, applied, pool);
+
     // Diff: every shard at once (workers), or one after the other (inline).
     if (pool) {
       // With rings, the diff tasks also encode (with the metadata known now): a wave then copies frames.
       const metadata = this.o.rings && this.o.preEncode ? [...this.metadata] : null;
       const results = await Promise.allSettled(
-        desired.shards.map(
-          (d, s) =>
-            this.#run({
-              kind: 'diff',
-              descriptorsModule: this.o.descriptorsModule,
-              desired: d,
-              applied: applied.shards[s] as Uint8Array,
-              ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)) } } : {}),
-            }) as Promise<DiffTaskResult>,
+        desired.shards.map((d, s) =>
+          unscanned.has(s)
+            ? Promise.reject(unscanned.get(s))
+            : (this.#run({
+                kind: 'diff',
+                descriptorsModule: this.o.descriptorsModule,
+                desired: d,
+                applied: applied.shards[s] as Uint8Array,
+                ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)) } } : {}),
+                gone: [...gone.gone],
+                deleted: [...gone.deleted],
+              }) as Promise<DiffTaskResult>),
         ),
       );
       results.forEach((r, s) => {
         if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed);
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
+        for (const key of r.value.dropped) books.absent.add(key);
         // Views of this shard, made once if a segment's keys are needed here (a view checks every entry).
         let shardViews: readonly [ShardView, ShardView] | null = null;
         const views = (): readonly [ShardView, ShardView] =>
@@ -286,8 +309,9 @@ class OffloadEngine {
       });
     } else {
       for (let s = 0; s < n; s++) {
-        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds);
+        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone);
         for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
+        for (const key of out.dropped) books.absent.add(key);
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
@@ -308,8 +332,11 @@ class OffloadEngine {
         if (r.needsConfigure) configure.push(wave[i] as SegmentRef);
       });
       if (configure.length > 0) {
+        books.stage = Stage.Configure;
         const more = await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
+        books.stage = Stage.Main;
         for (const r of more) frames += r.frames;
+        frames += await this.#undoCreates(configure, pool, books);
         configure = [];
       }
     }
@@ -322,7 +349,7 @@ class OffloadEngine {
       ops,
       frames,
       errors,
-      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed),
+      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed, books.absent),
       diffMs,
       segments: { ...books.segments },
     };
@@ -347,6 +374,10 @@ class OffloadEngine {
       metadata: learnt,
       entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
       changed: new Set(),
+      absent: new Set(),
+      deleteFailed: new Set(),
+      stage: Stage.Main,
+      unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
       // The same error the inline executor gives a descriptor that throws a plain Error.
       keyError: (key, op, code, message) =>
@@ -380,6 +411,65 @@ class OffloadEngine {
     if (configure.length > 0) await Promise.all(configure.map((ref) => this.#encodeAndSend(ref, Stage.Configure, pool, books)));
     this.#endIds(books);
     return { errors: ops.map((o) => books.failed.get(o.key) ?? null), metadata: [...learnt] };
+  }
+
+  /**
+   * The keys of every shard the sync deletes or re-creates that others may depend on (`scanGone`,
+   * one task per shard, then `allGone`). A shard whose scan failed is not diffed (its keys fail and
+   * keep what was applied, so it takes nothing off the dataplane).
+   */
+  async #goneKeys(desired: StateSnapshot, applied: StateSnapshot, pool: boolean): Promise<{ gone: Gone; unscanned: Map<number, unknown> }> {
+    const unscanned = new Map<number, unknown>();
+    // Nothing applied (a first sync) or no kind others depend on: nothing can go.
+    if (applied.size === 0 || this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, unscanned };
+    if (!pool) {
+      const scans = desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds));
+      return { gone: allGone(scans), unscanned };
+    }
+    const results = await Promise.allSettled(
+      desired.shards.map((d, s) => this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array }) as Promise<GoneScan>),
+    );
+    const scans: GoneScan[] = [];
+    results.forEach((r, s) => (r.status === 'fulfilled' ? scans.push(r.value) : unscanned.set(s, r.reason)));
+    return { gone: allGone(scans), unscanned };
+  }
+
+  /**
+   * Deletes what the Main stage of creates made when their Configure stage failed (an interface
+   * whose VRF table is missing): the key is reported failed and not applied, so the dataplane must
+   * not keep it half configured (a later sync would create it again beside it). Built and sent
+   * from this thread: they are few.
+   */
+  async #undoCreates(refs: readonly SegmentRef[], pool: boolean, b: Books): Promise<number> {
+    if (b.unconfigured.size === 0) return 0;
+    const undo: OpSegment = { op: [], keys: [], values: [], olds: [] };
+    for (const ref of refs) {
+      const seg = this.#opsOf(ref);
+      for (let i = 0; i < seg.keys.length; i++) {
+        const key = seg.keys[i] as string;
+        if (seg.op[i] !== OpCode.Create || !b.unconfigured.delete(key)) continue;
+        undo.op.push(OpCode.Delete);
+        undo.keys.push(key);
+        undo.values.push(seg.values[i] as Value);
+        undo.olds.push(null);
+      }
+    }
+    if (undo.keys.length === 0) return 0;
+    const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true };
+    const r = await this.#encodeAndSend(ref, Stage.Main, pool, b);
+    for (const key of undo.keys) if (b.metadata.delete(key)) b.changed.add(key);
+    return r.frames;
+  }
+
+  /** A segment's ops with their values (a pre-encoded one's are read from its shards again). */
+  #opsOf(ref: SegmentRef): OpSegment {
+    if (ref.seg !== null && ref.seg.values.length === ref.seg.keys.length) return ref.seg;
+    if (ref.bytes !== null) return unpackSegment(ref.bytes);
+    if (ref.at !== null && ref.views !== null) {
+      const [desired, applied] = ref.views();
+      return segmentAt(desired, applied, ref.at.ops, ref.at.pos, this.kinds);
+    }
+    return this.#segment(ref);
   }
 
   /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
@@ -423,12 +513,13 @@ class OffloadEngine {
   }
 
   async #encodeAndSend(ref: SegmentRef, stage: Stage, pool: boolean, b: Books): Promise<{ frames: number; needsConfigure: boolean }> {
+    const skip = this.#skipped(ref, b);
     // A thread-bound kind's requests come from the main thread's descriptors, whatever the mode.
     if (!pool || ref.mainOnly) {
       b.segments.encoded++;
       const md = new TaskMetadata(b.entries(), this.#allocRange(ref.count));
       const requests: BinapiRequest[] = [];
-      const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) });
+      const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) }, skip.length > 0 ? new Set(skip) : undefined);
       const replies = enc.frames > 0 ? await this.#requestBatch(ref, requests, b) : [];
       if (replies === null) return { frames: 0, needsConfigure: false };
       this.#settle(ref, stage, { ...enc, allocated: md.highest }, b, replies, null);
@@ -438,7 +529,7 @@ class OffloadEngine {
       b.segments.encoded++;
       let r: EncodeTaskResult;
       try {
-        r = (await this.#run(this.#encodeTask(ref, stage, undefined, b))) as EncodeTaskResult;
+        r = (await this.#run(this.#encodeTask(ref, stage, undefined, b, skip))) as EncodeTaskResult;
       } catch (err) {
         this.#failSegment(ref, err, b);
         return { frames: 0, needsConfigure: false };
@@ -449,13 +540,14 @@ class OffloadEngine {
       this.#settle(ref, stage, r, b, replies, null);
       return { frames: r.frames, needsConfigure: r.needsConfigure };
     }
-    // Frames encoded before the sync go out as they are, unless metadata they read has changed since.
-    const pre = stage === Stage.Main && ref.pre !== null && stillValid(ref.pre, b.changed) ? ref.pre : null;
+    // Frames encoded before the sync go out as they are, unless metadata they read has changed since
+    // (or some of them are creates not to send).
+    const pre = stage === Stage.Main && ref.pre !== null && skip.length === 0 && stillValid(ref.pre, b.changed) ? ref.pre : null;
     // Either way the frames are not needed after this stage: let them go.
     if (stage === Stage.Main) ref.pre = null;
     if (pre === null) {
       b.segments.encoded++;
-      return this.#sendOnRing(ref, stage, b, async (ring) => (await this.#run(this.#encodeTask(ref, stage, ring, b))) as EncodeTaskResult);
+      return this.#sendOnRing(ref, stage, b, async (ring) => (await this.#run(this.#encodeTask(ref, stage, ring, b, skip))) as EncodeTaskResult);
     }
     b.segments.copied++;
     if (pre.frames === 0) {
@@ -506,8 +598,7 @@ class OffloadEngine {
       const got = lease.replies;
       const seg = this.#segment(ref);
       for (let f = got; f < r.frames; f++) {
-        const key = seg.keys[r.frameOp[f] as number] as string;
-        if (!b.failed.has(key)) b.failed.set(key, new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
+        failOp(b, seg, r.frameOp[f] as number, (key) => new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
       }
       await this.#retire(lease);
     } else {
@@ -537,7 +628,16 @@ class OffloadEngine {
     });
   }
 
-  #encodeTask(ref: SegmentRef, stage: Stage, ring: EncodeTask['ring'], b: Books): OffloadTask {
+  /** The keys of the segment's creates not to send: their re-create's delete failed (the old value is still there). */
+  #skipped(ref: SegmentRef, b: Books): string[] {
+    if (b.deleteFailed.size === 0 || this.kinds.isDeleteWave(ref.wave)) return NO_KEYS;
+    const seg = this.#segment(ref);
+    const skip: string[] = [];
+    for (let i = 0; i < seg.keys.length; i++) if (seg.op[i] === OpCode.Create && b.deleteFailed.has(seg.keys[i] as string)) skip.push(seg.keys[i] as string);
+    return skip.length > 0 ? skip : NO_KEYS;
+  }
+
+  #encodeTask(ref: SegmentRef, stage: Stage, ring: EncodeTask['ring'], b: Books, skip: readonly string[]): OffloadTask {
     const segment = ref.bytes ?? new Uint8Array(0);
     return {
       kind: 'encode',
@@ -548,6 +648,7 @@ class OffloadEngine {
       metadata: b.entries(),
       alloc: this.#allocRange(ref.count),
       ...(ring ? { ring } : {}),
+      ...(skip.length > 0 ? { skip } : {}),
       stallTimeout: this.o.stallTimeout,
     };
   }
@@ -576,7 +677,8 @@ class OffloadEngine {
 
   /** Fails every key of the segment with `error(key)`; first error wins (a key's earlier stage may have failed already). */
   #failKeys(ref: SegmentRef, b: Books, error: (key: string) => Error): void {
-    for (const key of this.#segment(ref).keys) if (!b.failed.has(key)) b.failed.set(key, error(key));
+    const seg = this.#segment(ref);
+    for (let i = 0; i < seg.keys.length; i++) failOp(b, seg, i, error);
   }
 
   /** Records what one encode + send did: failed ops, captured and allocated metadata. */
@@ -600,10 +702,7 @@ class OffloadEngine {
     if (!needKeys) return;
     const seg = this.#segment(ref);
     // First error wins: a Configure stage of a create whose Main stage failed fails too, for that reason.
-    for (const [i, code, message] of enc.failures) {
-      const key = seg.keys[i] as string;
-      if (!b.failed.has(key)) b.failed.set(key, b.keyError(key, seg.op[i] as OpCode, code, message));
-    }
+    for (const [i, code, message] of enc.failures) failOp(b, seg, i, (key) => b.keyError(key, seg.op[i] as OpCode, code, message));
     const errorAt = (f: number): Error | undefined => {
       if (replies) {
         const r = replies[f];
@@ -621,8 +720,7 @@ class OffloadEngine {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
       opFailed.add(i);
-      const key = seg.keys[i] as string;
-      if (!b.failed.has(key)) b.failed.set(key, e);
+      failOp(b, seg, i, () => e);
     }
     const learn = (key: string, v: number): void => {
       b.metadata.set(key, v);
@@ -640,7 +738,10 @@ class OffloadEngine {
     if (isDeleteWave && stage === Stage.Main && b.metadata.size > 0) {
       for (let i = 0; i < seg.keys.length; i++) {
         const key = seg.keys[i] as string;
-        if (seg.op[i] === OpCode.Delete && !opFailed.has(i) && !b.failed.has(key) && b.metadata.delete(key)) b.changed.add(key);
+        const op = seg.op[i];
+        if (op === OpCode.Drop ? !opFailed.has(i) : op === OpCode.Delete && !opFailed.has(i) && !b.failed.has(key)) {
+          if (b.metadata.delete(key)) b.changed.add(key);
+        }
       }
     }
   }
@@ -671,8 +772,22 @@ class OffloadEngine {
   }
 }
 
-/** The applied state after a sync with failures: desired, but failed keys keep their old value. */
-function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>): StateSnapshot {
+/**
+ * Records op i's key as failed with `error(key)` unless it failed before (first error wins). A
+ * failed create leaves its key off the dataplane; after a failed delete no create is sent.
+ */
+function failOp(b: Books, seg: OpSegment, i: number, error: (key: string) => Error): void {
+  if (seg.op[i] === OpCode.Drop) return; // the dataplane drops it with its dependency all the same
+  const key = seg.keys[i] as string;
+  if (!b.failed.has(key)) b.failed.set(key, error(key));
+  if (seg.op[i] === OpCode.Delete) b.deleteFailed.add(key);
+  if (seg.op[i] !== OpCode.Create) return;
+  b.absent.add(key);
+  if (b.stage === Stage.Configure) b.unconfigured.add(key);
+}
+
+/** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent`). */
+function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>, absent: ReadonlySet<string>): StateSnapshot {
   const n = desired.shardCount;
   const touched = new Set<number>();
   for (const key of failed.keys()) touched.add(shardIndex(key, n));
@@ -688,7 +803,7 @@ function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: Re
     for (const key of failed.keys()) {
       if (shardIndex(key, n) !== s) continue;
       const before = m.size;
-      const was = old.get(key);
+      const was = absent.has(key) ? undefined : old.get(key);
       if (was === undefined) m.delete(key);
       else m.set(key, was);
       size += m.size - before;

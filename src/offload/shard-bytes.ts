@@ -144,6 +144,18 @@ export class ShardView {
     }
   }
 
+  /** The first index whose key is not below `prefix` (keys are sorted): where keys with that prefix start. */
+  lowerBound(prefix: string): number {
+    let lo = 0;
+    let hi = this.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.key(mid) < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   /**
    * Orders key i of `a` against key j of `b` as JavaScript's `<` orders the strings: by bytes while
    * they are ASCII (UTF-8 agrees with UTF-16 there), by the decoded strings otherwise.

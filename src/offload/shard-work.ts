@@ -7,7 +7,11 @@ import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
 
-export const OpCode = Object.freeze({ Delete: 0, Create: 1, Update: 2 } as const);
+/**
+ * Drop: the delete of a value whose dependency the same sync deletes, so the dataplane drops it
+ * anyway; it is sent only so that the dependent goes first, and its failure is not the key's.
+ */
+export const OpCode = Object.freeze({ Delete: 0, Create: 1, Update: 2, Drop: 3 } as const);
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
 
 /** One wave's ops of one shard, columnar (packs and unpacks fast). */
@@ -47,11 +51,26 @@ export class KindTable {
   readonly maxRank: number;
   /** Key prefixes of the thread-bound kinds. */
   readonly #boundPrefixes: readonly string[];
+  /** The kinds each kind declares it depends on. */
+  readonly #dependsOn = new Map<Descriptor, ReadonlySet<Descriptor>>();
+  /** Key prefixes of the kinds some kind depends on: the values whose removal may cascade. */
+  readonly dependencyPrefixes: readonly string[];
 
   constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
     this.#boundPrefixes = descriptors.filter((d) => d.threadBound === true).map((d) => d.keyPrefix);
     this.#byPrefix = [...descriptors].sort((a, b) => b.keyPrefix.length - a.keyPrefix.length);
     const byName = new Map(descriptors.map((d) => [d.name, d]));
+    const targets = new Set<Descriptor>();
+    for (const d of descriptors) {
+      const on = new Set<Descriptor>();
+      for (const n of [...(d.retrieveDependencies ?? []), ...(kindDependencies[d.name] ?? [])]) {
+        const dd = byName.get(n);
+        if (dd) on.add(dd);
+      }
+      this.#dependsOn.set(d, on);
+      for (const dd of on) targets.add(dd);
+    }
+    this.dependencyPrefixes = [...targets].map((d) => d.keyPrefix);
     const rankOf = (d: Descriptor, path: Set<string>): number => {
       const known = this.#rank.get(d);
       if (known !== undefined) return known;
@@ -90,6 +109,22 @@ export class KindTable {
       for (const p of prefixes) if (key.startsWith(p) && this.forKey(key)?.threadBound === true) return true;
     }
     return false;
+  }
+
+  /**
+   * The kinds whose values may depend on one of `gone`'s keys (kinds that declare a dependency on a
+   * gone key's kind, and that kind itself); null when nothing is gone.
+   */
+  watchedBy(gone: ReadonlySet<string>): ReadonlySet<Descriptor> | null {
+    if (gone.size === 0) return null;
+    const kinds = new Set<Descriptor>();
+    for (const key of gone) {
+      const d = this.forKey(key);
+      if (d) kinds.add(d);
+    }
+    const watched = new Set<Descriptor>(kinds);
+    for (const [d, on] of this.#dependsOn) for (const k of kinds) if (on.has(k)) watched.add(d);
+    return watched;
   }
 
   get waveCount(): number {
@@ -139,6 +174,8 @@ export interface DiffOutcome {
   /** Indexed by wave; undefined where the shard has nothing to do. */
   readonly waves: Array<OpSegment | undefined>;
   readonly failures: KeyFailure[];
+  /** Failed keys that end off the dataplane: held back, or invalid with an applied value that goes with its dependency. */
+  readonly dropped: string[];
   readonly compared: number;
 }
 
@@ -148,16 +185,48 @@ function failure(key: string, err: unknown, fallbackCode: string): KeyFailure {
   return [key, code, typeof e?.message === 'string' ? e.message : String(err)];
 }
 
+/** Whether the value depends on one of the keys in `gone`. */
+function dependsOnAny(d: Descriptor, key: string, value: Value, gone: ReadonlySet<string>): boolean {
+  for (const k of dependenciesOf(d, key, value)) if (gone.has(k)) return true;
+  return false;
+}
+
 /**
  * Merges the sorted keys of desired and applied: creates what is only desired, deletes what is
  * only applied, updates (or re-creates) what differs. Entries whose value bytes are equal are
  * skipped without decoding anything; desired values are validated only when they differ from the
  * applied ones.
+ *
+ * `gone` (see `scanGone`, `allGone`): what this sync takes off the dataplane, over every shard. The
+ * dataplane drops what depends on it (routes through a deleted interface), so a value that depends
+ * on a gone key is re-created too, also when it did not change (its delete is a Drop: it may fail,
+ * the dataplane drops it all the same); a create that depends on a key that does not come back is
+ * held back with a typed error. With nothing gone no unchanged value is decoded.
  */
-export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable): DiffOutcome {
+export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable, { gone, deleted }: Gone = NOTHING_GONE): DiffOutcome {
   const waves: Array<OpSegment | undefined> = new Array<OpSegment | undefined>(kinds.waveCount);
   const failures: KeyFailure[] = [];
+  const dropped: string[] = [];
   const seg = (w: number): OpSegment => (waves[w] ??= newSegment());
+  // The kinds that may depend on what goes; null (nothing decoded for it) when nothing does.
+  const watched = kinds.watchedBy(deleted.size === 0 ? gone : new Set([...gone, ...deleted]));
+  const watchedKind = (key: string): Descriptor | undefined => {
+    const d = kinds.forKey(key);
+    return d !== undefined && watched !== null && watched.has(d) ? d : undefined;
+  };
+  /** A create that would follow a dependency this sync deletes is held back with a typed error. */
+  const heldBack = (d: Descriptor, key: string, norm: Value): boolean => {
+    if (deleted.size === 0 || !dependsOnAny(d, key, norm, deleted)) return false;
+    failures.push([key, 'ERR_DEPENDENCY_DELETED', `${key}: not created: a value it depends on is deleted by the same sync`]);
+    return true;
+  };
+  const remove = (d: Descriptor, key: string, old: Value, aj: number, drops: boolean): void => {
+    push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), drops ? OpCode.Drop : OpCode.Delete, key, old, null, -1, aj);
+  };
+  const create = (d: Descriptor, key: string, norm: Value, di: number): void => {
+    if (heldBack(d, key, norm)) dropped.push(key);
+    else push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Create, key, norm, null, di, -1);
+  };
   const dn = desired.length;
   const an = applied.length;
   let i = 0;
@@ -171,8 +240,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
     if (order < 0) {
       const key = desired.key(i);
       const v = validDesired(kinds, key, desired.value(i++), failures);
-      if (!v) continue;
-      push(seg(kinds.applyWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Create, key, v.norm, null, di, -1);
+      if (v) create(v.d, key, v.norm, di);
     } else if (order > 0) {
       const key = applied.key(j);
       const d = kinds.forKey(key);
@@ -180,34 +248,174 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
         j++;
         continue; // never applied by us
       }
-      const old = validOr(d, key, applied.value(j++));
-      push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), OpCode.Delete, key, old, null, -1, aj);
-    } else {
-      if (ShardView.sameValue(desired, i, applied, j)) {
+      remove(d, key, validOr(d, key, applied.value(j++)), aj, false);
+    } else if (ShardView.sameValue(desired, i, applied, j)) {
+      // Unchanged: work only if the dataplane drops it with a dependency this sync takes off.
+      const key = watched === null ? null : desired.key(i);
+      const d = key === null ? undefined : watchedKind(key);
+      const named = d === undefined || key === null ? undefined : d.dependenciesOfKey?.(key);
+      if (key === null || d === undefined || (named !== undefined && !gone.has(key) && !named.some((k) => gone.has(k)))) {
         i++;
         j++;
+        continue;
+      }
+      const value = validOr(d, key, desired.value(i++));
+      j++;
+      const drops = dependsOnAny(d, key, value, gone);
+      if (!drops && !gone.has(key)) continue;
+      remove(d, key, value, aj, drops);
+      create(d, key, value, di);
+    } else {
+      const key = desired.key(i);
+      const want = desired.value(i++);
+      const had = applied.value(j++);
+      const watch = watched === null ? undefined : watchedKind(key);
+      if (watch === undefined && deepEqual(want, had)) continue;
+      const v = validDesired(kinds, key, want, failures);
+      if (!v) {
+        // Left as applied, unless the dataplane drops it with a dependency: then it goes first.
+        const old = watch === undefined ? null : validOr(watch, key, had);
+        if (watch !== undefined && old !== null && dependsOnAny(watch, key, old, gone)) {
+          remove(watch, key, old, aj, true);
+          dropped.push(key);
+        }
+        continue;
+      }
+      const { d, norm } = v;
+      const old = validOr(d, key, had);
+      const drops = watch !== undefined && dependsOnAny(d, key, old, gone);
+      const cascade = drops || (watch !== undefined && (gone.has(key) || dependsOnAny(d, key, norm, gone)));
+      if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
+      if (cascade || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
+        remove(d, key, old, aj, drops);
+        create(d, key, norm, di);
+      } else {
+        push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Update, key, norm, old, di, aj);
+      }
+    }
+  }
+  return { waves, failures, dropped, compared };
+}
+
+/** What `scanGone` finds in one shard. */
+export interface GoneScan {
+  /** Keys of dependency kinds this sync deletes or re-creates. */
+  readonly gone: string[];
+  /** The gone keys that are not desired any more. */
+  readonly deleted: string[];
+  /**
+   * Keys of dependency kinds kept on the dataplane (unchanged or updated), with the dependencies of
+   * their desired value and of their applied one: gone too if one of either is.
+   */
+  readonly kept: Array<readonly [string, readonly string[], readonly string[]]>;
+  /** Keys of dependency kinds this sync creates or re-creates, with their dependencies: held back if one of those is deleted. */
+  readonly coming: Array<readonly [string, readonly string[]]>;
+}
+
+function dependenciesOf(d: Descriptor, key: string, value: Value): readonly string[] {
+  try {
+    return d.dependencies(key, value);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The values of kinds others depend on (interfaces, VRF tables) that a sync takes off the
+ * dataplane, deleted or re-created (decided as `diffShard` decides), and the dependencies of those
+ * it keeps, creates or re-creates. Only those kinds' key ranges are read, found by binary search.
+ */
+export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable): GoneScan {
+  const out: GoneScan = { gone: [], deleted: [], kept: [], coming: [] };
+  const noFailures: KeyFailure[] = [];
+  for (const prefix of kinds.dependencyPrefixes) {
+    let i = desired.lowerBound(prefix);
+    let j = applied.lowerBound(prefix);
+    const inD = (): boolean => i < desired.length && desired.key(i).startsWith(prefix);
+    const inA = (): boolean => j < applied.length && applied.key(j).startsWith(prefix);
+    for (let di = inD(), aj = inA(); di || aj; di = inD(), aj = inA()) {
+      const order = !aj ? -1 : !di ? 1 : ShardView.compareKeys(desired, i, applied, j);
+      if (order < 0) {
+        const key = desired.key(i);
+        const v = validDesired(kinds, key, desired.value(i++), noFailures);
+        if (v) out.coming.push([key, dependenciesOf(v.d, key, v.norm)]);
+        continue;
+      }
+      if (order > 0) {
+        const key = applied.key(j++);
+        if (kinds.forKey(key)) {
+          out.gone.push(key);
+          out.deleted.push(key);
+        }
         continue;
       }
       const key = desired.key(i);
       const want = desired.value(i++);
       const had = applied.value(j++);
-      if (deepEqual(want, had)) continue;
-      const v = validDesired(kinds, key, want, failures);
-      if (!v) continue;
-      const { d, norm } = v;
+      const v = validDesired(kinds, key, want, noFailures);
+      const d = v?.d ?? kinds.forKey(key);
+      if (!d) continue;
       const old = validOr(d, key, had);
-      if (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm)) continue;
-      const rank = kinds.rank(d);
-      const late = kinds.late(d, key, norm);
-      if (!d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
-        push(seg(kinds.deleteWave(rank, kinds.late(d, key, old))), OpCode.Delete, key, old, null, -1, aj);
-        push(seg(kinds.applyWave(rank, late)), OpCode.Create, key, norm, null, di, -1);
-      } else {
-        push(seg(kinds.applyWave(rank, late)), OpCode.Update, key, norm, old, di, aj);
+      // An invalid desired value leaves the applied one in place.
+      const now = v ? v.norm : old;
+      const same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
+      if (!same && (!d.update || (d.needsRecreate?.(key, old, now) ?? false))) {
+        out.gone.push(key);
+        out.coming.push([key, dependenciesOf(d, key, now)]);
+        continue;
       }
+      const deps = dependenciesOf(d, key, now);
+      const before = now === old ? deps : dependenciesOf(d, key, old);
+      if (deps.length > 0 || before.length > 0) out.kept.push([key, deps, before]);
     }
   }
-  return { waves, failures, compared };
+  return out;
+}
+
+/** What a sync takes off the dataplane, over every shard. */
+export interface Gone {
+  /** Keys deleted or re-created: what depends on one is re-created. */
+  readonly gone: ReadonlySet<string>;
+  /**
+   * Keys that are not on the dataplane after the sync: deleted, or held back because they depend
+   * (transitively) on a deleted one. What depends on one is held back, not created.
+   */
+  readonly deleted: ReadonlySet<string>;
+}
+
+export const NOTHING_GONE: Gone = Object.freeze({ gone: new Set<string>(), deleted: new Set<string>() });
+
+/** Adds to `set` the entries' keys that depend on a key of `set`, until no more do. */
+function closeOver(set: Set<string>, entries: ReadonlyArray<readonly [string, readonly string[]]>): void {
+  let rest = entries.filter(([key]) => !set.has(key));
+  for (let grew = true; grew; ) {
+    grew = false;
+    const next: typeof rest = [];
+    for (const entry of rest) {
+      if (entry[1].some((k) => set.has(k))) {
+        set.add(entry[0]);
+        grew = true;
+      } else {
+        next.push(entry);
+      }
+    }
+    rest = next;
+  }
+}
+
+/** The scans' gone keys and the kept ones that depend on one; deleted keys and what depends on one, transitively. */
+export function allGone(scans: readonly GoneScan[]): Gone {
+  const gone = new Set<string>();
+  const deleted = new Set<string>();
+  for (const s of scans) for (const k of s.gone) gone.add(k);
+  for (const s of scans) for (const k of s.deleted) deleted.add(k);
+  if (gone.size === 0) return NOTHING_GONE;
+  const kept = scans.flatMap((s) => s.kept);
+  // The dataplane drops a kept value when what its applied value depends on goes; it is held back
+  // when what its desired value depends on does not come back.
+  closeOver(gone, kept.map(([key, now, before]) => [key, [...now, ...before]] as const));
+  closeOver(deleted, [...kept.map(([key, now]) => [key, now] as const), ...scans.flatMap((s) => s.coming)]);
+  return { gone, deleted };
 }
 
 /** A desired value's descriptor and normalized form, or null with the key's failure recorded. */
@@ -256,8 +464,8 @@ export interface EncodeOutcome {
   readonly needsConfigure: boolean;
 }
 
-/** Builds each op's requests (descriptors) and hands them to `sink` in op order. */
-export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md: MetadataAllocator, sink: RequestSink): EncodeOutcome {
+/** Builds each op's requests (descriptors) and hands them to `sink` in op order; creates of `skip`'s keys are left out. */
+export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md: MetadataAllocator, sink: RequestSink, skip?: ReadonlySet<string>): EncodeOutcome {
   let frameOp = new Int32Array(Math.max(16, seg.keys.length));
   let frames = 0;
   const captures: Array<readonly [number, string]> = [];
@@ -267,6 +475,7 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
   for (let i = 0; i < seg.keys.length; i++) {
     const key = seg.keys[i] as string;
     const op = seg.op[i] as OpCode;
+    if (skip !== undefined && op === OpCode.Create && skip.has(key)) continue;
     const d = kinds.forKey(key);
     if (!d) {
       failures.push([i, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
@@ -277,7 +486,7 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
       if (stage === Stage.Configure) {
         if (op !== OpCode.Create || !d.configure) continue;
         reqs = d.configure(key, seg.values[i] as Value, md);
-      } else if (op === OpCode.Delete) {
+      } else if (op === OpCode.Delete || op === OpCode.Drop) {
         reqs = d.delete(key, seg.values[i] as Value, md);
       } else if (op === OpCode.Update) {
         reqs = (d.update as NonNullable<Descriptor['update']>)(key, seg.olds[i] as Value, seg.values[i] as Value, md);
@@ -326,7 +535,7 @@ export function segmentAt(desired: ShardView, applied: ShardView, ops: Uint8Arra
     const key = d >= 0 ? desired.key(d) : applied.key(a);
     const desc = kinds.forKey(key);
     const norm = (v: Value): Value => (desc ? validOr(desc, key, v) : v);
-    const value = op === OpCode.Delete ? norm(applied.value(a)) : norm(desired.value(d));
+    const value = op === OpCode.Delete || op === OpCode.Drop ? norm(applied.value(a)) : norm(desired.value(d));
     push(seg, op, key, value, op === OpCode.Update ? norm(applied.value(a)) : null, d, a);
   }
   return seg;

@@ -1,6 +1,16 @@
 // What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
 import type { PreEncoded } from './pre-encoded.js';
-import type { AllocRange, EncodeOutcome } from './shard-work.js';
+import type { AllocRange, EncodeOutcome, GoneScan } from './shard-work.js';
+
+/** Finds what a sync takes off the dataplane in one shard (`scanGone`), before any shard is diffed. */
+export interface GoneTask {
+  readonly kind: 'gone';
+  readonly descriptorsModule: string | undefined;
+  readonly desired: Uint8Array;
+  readonly applied: Uint8Array;
+}
+
+export type GoneTaskResult = GoneScan;
 
 export interface DiffTask {
   readonly kind: 'diff';
@@ -14,6 +24,10 @@ export interface DiffTask {
    * encode tasks.
    */
   readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly alloc: AllocRange };
+  /** Keys of every shard the sync takes off the dataplane (`allGone`): what depends on them is re-created. */
+  readonly gone: readonly string[];
+  /** The gone keys that do not come back: what depends on one is held back. */
+  readonly deleted: readonly string[];
 }
 
 export interface DiffTaskResult {
@@ -25,6 +39,7 @@ export interface DiffTaskResult {
   /** Per wave: its segment has ops of a thread-bound kind (packed, not pre-encoded: the main thread encodes it). */
   readonly mainOnly: boolean[];
   readonly failures: Array<readonly [string, string, string]>;
+  readonly dropped: string[];
   readonly compared: number;
 }
 
@@ -47,6 +62,8 @@ export interface EncodeTask {
   readonly alloc: AllocRange;
   /** Absent: return the requests packed instead of writing them (the postMessage path). */
   readonly ring?: { readonly ring: SharedArrayBuffer; readonly doorbell: SharedArrayBuffer; readonly channel: number; readonly sequence: number };
+  /** Keys whose creates are not sent (their re-create's delete failed). */
+  readonly skip?: readonly string[];
   readonly stallTimeout: number;
 }
 
@@ -70,7 +87,7 @@ export interface CopyTaskResult {
   readonly frames: number;
 }
 
-export type OffloadTask = DiffTask | EncodeTask | CopyTask;
+export type OffloadTask = GoneTask | DiffTask | EncodeTask | CopyTask;
 
 /** Given to every pool thread when it starts (piscina's `workerData`). */
 export interface OffloadWorkerData {

@@ -49,6 +49,12 @@ export interface Descriptor {
   validate(key: string, value: Value): Value;
   /** Keys that must be applied before this value can be created. */
   dependencies(key: string, value: Value): readonly string[];
+  /**
+   * `dependencies` as the key alone names them, the same for every valid value of the key;
+   * undefined where the key does not tell. Lets a resync check an unchanged value's dependencies
+   * without decoding it.
+   */
+  dependenciesOfKey?(key: string): readonly string[] | undefined;
   /** Default: structural equality of the normalized values. */
   equivalent?(key: string, a: Value, b: Value): boolean;
   /** Whether going from `oldValue` to `newValue` needs delete + create. Default: false. */

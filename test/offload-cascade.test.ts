@@ -1,0 +1,227 @@
+import test from 'ava';
+import { arpKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
+import { Prng } from '../src/flood/prng.js';
+import { StateSnapshot } from '../src/offload/index.js';
+import { Scheduler } from '../src/scheduler/index.js';
+import { type Entry, layeredState, route, startOffloadStack } from './helpers/offload-stack.js';
+
+const SHARDS = 8;
+
+/** layeredState(60) with loop1 given an MTU, an ARP entry on loop1, an interface unnumbered to loop1 and routes through it. */
+function state(unnumbered = true): Entry[] {
+  const out = layeredState(60).map(([k, v]): Entry => (k === interfaceKey('loop1') ? [k, { ...v, mtu: 1500 }] : [k, v]));
+  out.push([arpKey('loop1', '172.16.1.7'), { interface: 'loop1', ipAddress: '172.16.1.7', physAddress: '02:00:00:00:00:07', static: true }]);
+  if (!unnumbered) return out;
+  out.push([interfaceKey('unn1'), { name: 'unn1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 1, unnumbered: { interfaceWithIp: 'loop1' } }]);
+  for (let i = 1000; i < 1010; i++) out.push(route(i, { vrf: 1, via: 'unn1' }));
+  return out;
+}
+
+/** loop1 without its MTU: the interface descriptor re-creates it (VPP has no MTU to go back to). */
+function withoutMtu(entries: Entry[]): Entry[] {
+  return entries.map(([k, v]): Entry => {
+    if (k !== interfaceKey('loop1')) return [k, v];
+    const { mtu: _mtu, ...rest } = v;
+    return [k, rest];
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3, S4: a sync that re-creates an interface re-creates what depends on it, also unchanged values and values of other shards, transitively (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const before = await s.sim.snapshot();
+    const oldLoop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    const routesBefore = before.routes.filter((r) => r.table_id !== 0).length;
+
+    const desired = StateSnapshot.fromEntries(withoutMtu(state()), SHARDS);
+    const r = await s.pool.sync(desired, first.applied, { mode });
+    t.deepEqual(r.errors, []);
+    const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    const unn1 = s.pool.metadata.get(interfaceKey('unn1'));
+    t.not(loop1, oldLoop1, 'loop1 was re-created: a new sw_if_index');
+    const after = await s.sim.snapshot();
+    t.is(after.routes.filter((x) => x.table_id !== 0).length, routesBefore, 'no route was lost with the interface it goes through');
+    const via = (sw: number | undefined): number => after.routes.filter((x) => x.paths.some((p) => p.sw_if_index === sw)).length;
+    t.is(via(loop1), 10, 'routes through loop1 carry its new sw_if_index');
+    t.is(via(unn1), 10, 'routes through the interface unnumbered to loop1 are back too');
+    t.true(after.neighbors.some((n) => n.sw_if_index === loop1 && n.ip_address === '172.16.1.7'), 'the ARP entry on loop1 is back');
+    t.is(after.interfaces.find((i) => i.sw_if_index === unn1)?.unnumbered, loop1, 'unn1 is unnumbered to the new loop1');
+    // The re-creates are ops of this sync: loop1, unn1, their 20 routes and the ARP entry, twice each.
+    t.is(r.ops, 2 * (1 + 1 + 20 + 1));
+    const again = await s.pool.sync(desired, r.applied, { mode });
+    t.is(again.ops, 0, 'the applied state the sync reports is the dataplane: nothing left to do');
+  });
+
+  test(`S3, S5: values left desired through a deleted interface fail with typed errors and are off the dataplane and out of the applied state (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const oldLoop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    // loop1 goes; unn1, the ARP entry and the routes through loop1 and unn1 stay desired, unchanged.
+    const left = state().filter(([k]) => k !== interfaceKey('loop1'));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(left, SHARDS), first.applied, { mode });
+    const failedKeys = new Set(r.errors.map((e) => e.key));
+    const dependents = left.filter(([k, v]) => v['outgoingInterface'] === 'loop1' || v['outgoingInterface'] === 'unn1' || v['interface'] === 'loop1' || k === interfaceKey('unn1'));
+    t.is(dependents.length, 22);
+    t.deepEqual([...failedKeys].sort(), dependents.map(([k]) => k).sort(), 'exactly the values that depend on loop1, directly or through unn1, fail');
+    for (const e of r.errors) t.is(typeof (e.error as { code?: unknown }).code, 'string', `${e.key}: a typed error`);
+    const after = await s.sim.snapshot();
+    t.is(after.routes.filter((x) => x.paths.some((p) => p.sw_if_index === oldLoop1)).length, 0);
+    t.false(after.interfaces.some((i) => i.tag === 'unn1'), 'unn1 is deleted (its create fails without loop1)');
+    t.is(after.routes.filter((x) => x.table_id !== 0).length, 50, 'the routes that do not go through loop1 or unn1 stay');
+    const applied = new Set([...r.applied.entries()].map(([k]) => k));
+    for (const [k] of dependents) t.false(applied.has(k), `${k} is not reported applied`);
+    // Bringing loop1 back brings back everything.
+    const healed = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    t.is((await s.sim.snapshot()).routes.filter((x) => x.table_id !== 0).length, 70);
+  });
+
+  test(`S5: a re-create whose create fails leaves its key and what depends on it out of the applied state; the next sync heals (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const desired = StateSnapshot.fromEntries(withoutMtu(state()), SHARDS);
+    await s.sim.setFaults({ errorRate: 1, messages: ['create_loopback'] });
+    const r = await s.pool.sync(desired, first.applied, { mode });
+    t.true(r.errors.some((e) => e.key === interfaceKey('loop1')), 'the create of loop1 failed');
+    const applied = new Set([...r.applied.entries()].map(([k]) => k));
+    t.false(applied.has(interfaceKey('loop1')), 'loop1 was deleted and not created again: not applied');
+    t.false(applied.has(interfaceKey('unn1')));
+    t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'loop1' || i.tag === 'unn1').length, 0);
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const snap = await s.sim.snapshot();
+    t.is(snap.routes.filter((x) => x.table_id !== 0).length, 70);
+    t.true(snap.neighbors.some((n) => n.ip_address === '172.16.1.7'));
+  });
+}
+
+/** A random desired state over a small universe: tables, loopbacks (some unnumbered), routes and ARP entries through them. */
+function randomState(rng: Prng): Entry[] {
+  const out: Entry[] = [];
+  const vrfs = [1, 2].filter(() => rng.chance(0.8));
+  for (const id of vrfs) out.push([vrfTableKey(id, 'IPV4'), { id, protocol: 'IPV4' }]);
+  const loops: string[] = [];
+  for (let n = 0; n < 4; n++) {
+    if (!rng.chance(0.75)) continue;
+    const name = `loop${n}`;
+    const v: Record<string, unknown> = { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [`172.16.${n}.1/24`], vrf: rng.pick([0, 1, 2]) };
+    if (rng.chance(0.5)) v['mtu'] = 1500;
+    out.push([interfaceKey(name), v]);
+    loops.push(name);
+  }
+  const named = [...loops];
+  for (let n = 0; n < 2; n++) {
+    if (loops.length === 0 || !rng.chance(0.6)) continue;
+    const name = `unn${n}`;
+    out.push([interfaceKey(name), { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: rng.pick(loops) } }]);
+    named.push(name);
+  }
+  // Some routes and ARP entries name an interface that may not be desired: they fail, typed.
+  const anyIf = [...named, 'loop0', 'loop3'];
+  for (let i = 0; i < 24; i++) if (rng.chance(0.7)) out.push(route(i, rng.chance(0.6) ? { via: rng.pick(anyIf), preference: rng.int(2) } : { preference: rng.int(2) }));
+  for (let i = 0; i < 4; i++) {
+    if (!rng.chance(0.6)) continue;
+    const iface = rng.pick(anyIf);
+    out.push([arpKey(iface, `172.16.9.${i + 1}`), { interface: iface, ipAddress: `172.16.9.${i + 1}`, physAddress: `02:00:00:00:09:0${i + 1}`, static: true }]);
+  }
+  return out;
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S1, S3, S5: after every sync of seeded random sequences the applied state the sync reports is what the dataplane holds (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const reader = new Scheduler({ connector: s.connector });
+    t.teardown(() => reader.close());
+    const held = async (): Promise<string[]> => [...(await reader.dump('', 'sb')).keys()].filter((k) => !k.startsWith(vrfTableKey(0, 'IPV4').slice(0, -1))).sort();
+    for (let seed = 1; seed <= 4; seed++) {
+      const rng = new Prng(seed);
+      let applied = StateSnapshot.empty(SHARDS);
+      let failures = 0;
+      for (let step = 0; step < 12; step++) {
+        const r = await s.pool.sync(StateSnapshot.fromEntries(randomState(rng), SHARDS), applied, { mode });
+        applied = r.applied;
+        failures += r.errors.length;
+        for (const e of r.errors) t.is(typeof (e.error as { code?: unknown }).code, 'string', `seed ${seed} step ${step}, ${e.key}: a typed error`);
+        t.deepEqual(await held(), [...applied.entries()].map(([k]) => k).sort(), `seed ${seed} step ${step}: dataplane and reported applied state agree`);
+      }
+      t.true(failures > 0, 'some values named a missing interface');
+      const end = await s.pool.sync(StateSnapshot.empty(SHARDS), applied, { mode });
+      t.deepEqual(end.errors, [], `seed ${seed}: removing everything`);
+      t.deepEqual(await held(), []);
+    }
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: a create whose Configure stage fails is deleted again: no half-configured interface stays on the dataplane (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // VRF table 7 is in neither state: the loopback is created, moving it into the table fails.
+    const entries: Entry[] = [...state(), [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }], route(2000, { via: 'loop9' })];
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    const byKey = new Map(r.errors.map((e) => [e.key, e.error]));
+    t.is(byKey.size, 2, JSON.stringify([...byKey.keys()]));
+    t.is((byKey.get(interfaceKey('loop9')) as { code?: string } | undefined)?.code, 'ERR_VPP_API');
+    t.regex(byKey.get(interfaceKey('loop9'))?.message ?? '', /sw_interface_set_table/);
+    t.truthy(byKey.get(route(2000, { via: 'loop9' })[0]), 'the route through it fails too');
+    t.false((await s.sim.snapshot()).interfaces.some((i) => i.tag === 'loop9'), 'the loopback its create made is deleted again');
+    t.false(s.pool.metadata.has(interfaceKey('loop9')));
+    t.false([...r.applied.entries()].some(([k]) => k === interfaceKey('loop9')));
+    t.is(r.applied.size, state().length, 'everything else is applied');
+  });
+
+  test(`S5: a re-create whose delete fails is not created: the old value stays applied, and what depends on it comes back on it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(false), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    const routes = (await s.sim.snapshot()).routes.filter((x) => x.table_id !== 0).length;
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(state(false)), SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop1')], 'loop1 reports its failed delete');
+    t.is((r.errors[0]?.error as { code?: string } | undefined)?.code, 'ERR_VPP_API');
+    const applied = new Map([...r.applied.entries()]);
+    t.deepEqual(applied.get(interfaceKey('loop1')), Object.fromEntries(state(false))[interfaceKey('loop1')], 'loop1 keeps its applied value (with the MTU)');
+    t.is(applied.size, state(false).length);
+    t.is(s.pool.metadata.get(interfaceKey('loop1')), loop1, 'and its sw_if_index');
+    const snap = await s.sim.snapshot();
+    t.is(snap.interfaces.filter((i) => i.tag === 'loop1').length, 1, 'no second loop1 was created');
+    t.is(snap.routes.filter((x) => x.table_id !== 0).length, routes, 'the routes deleted before it are back');
+    t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === loop1)).length, 10);
+    t.true(snap.neighbors.some((n) => n.sw_if_index === loop1));
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(state(false)), SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    t.not(s.pool.metadata.get(interfaceKey('loop1')), loop1, 'the next sync re-creates it');
+  });
+
+  test(`S5: a value the dataplane drops with a re-created dependency is created again even when its own delete fails (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(false), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const routes = (await s.sim.snapshot()).routes.filter((x) => x.table_id !== 0).length;
+    // Deleting a route already gone (or any route delete) fails: the re-created loop1 dropped them all the same.
+    await s.sim.setFaults({ errorRate: 1, messages: ['ip_neighbor_add_del'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(state(false)), SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [arpKey('loop1', '172.16.1.7')], 'only the ARP entry fails: its create');
+    await s.sim.setFaults({ errorRate: 0 });
+    const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    const snap = await s.sim.snapshot();
+    t.is(snap.routes.filter((x) => x.table_id !== 0).length, routes);
+    t.false(snap.neighbors.some((n) => n.sw_if_index === loop1));
+    t.false([...r.applied.entries()].some(([k]) => k === arpKey('loop1', '172.16.1.7')), 'the ARP entry is not applied: it went with the old loop1');
+  });
+
+
+}
