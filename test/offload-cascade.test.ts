@@ -225,3 +225,48 @@ for (const mode of ['pool', 'inline'] as const) {
 
 
 }
+
+/** state(false) with a TAP unnumbered to loop1 and routes through the TAP. */
+function withTap(entries: Entry[]): Entry[] {
+  const out = [...entries, [interfaceKey('tap1'), { name: 'tap1', type: 'TAP', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: 'loop1' } }] as Entry];
+  for (let i = 3000; i < 3005; i++) out.push(route(i, { via: 'tap1' }));
+  return out;
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: a value the dataplane keeps without its link (an interface unnumbered to a re-created one) whose delete fails keeps its applied value and its routes (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(withTap(state(false)), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const tap = s.pool.metadata.get(interfaceKey('tap1'));
+    await s.sim.setFaults({ errorRate: 1, messages: ['tap_delete_v3'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries(withTap(withoutMtu(state(false))), SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('tap1')], 'only the TAP fails: its delete');
+    t.is((r.errors[0]?.error as { code?: string } | undefined)?.code, 'ERR_VPP_API');
+    t.true([...r.applied.entries()].some(([k]) => k === interfaceKey('tap1')), 'it is still applied (its old value)');
+    const snap = await s.sim.snapshot();
+    t.is(snap.interfaces.filter((i) => i.tag === 'tap1').length, 1, 'no second TAP was created beside it');
+    t.is(s.pool.metadata.get(interfaceKey('tap1')), tap);
+    t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === tap)).length, 5, 'the routes through it are back on it');
+  });
+
+
+  test(`S3: a value that comes to depend on a re-created one is updated after it, not re-created (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // loop2 (in VRF 2, with routes through it) becomes unnumbered to loop1 while loop1 is re-created.
+    const before = state(false);
+    const first = await s.pool.sync(StateSnapshot.fromEntries(before, SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const loop2 = s.pool.metadata.get(interfaceKey('loop2'));
+    const after = withoutMtu(before).map(([k, v]): Entry => (k === interfaceKey('loop2') ? [k, { ...v, ipAddresses: [], unnumbered: { interfaceWithIp: 'loop1' } }] : [k, v]));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(after, SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors, []);
+    t.is(s.pool.metadata.get(interfaceKey('loop2')), loop2, 'loop2 was updated in place');
+    // loop1, its 10 routes and its ARP entry re-created; loop2 updated.
+    t.is(r.ops, 2 * 12 + 1);
+    const snap = await s.sim.snapshot();
+    t.is(snap.interfaces.find((i) => i.sw_if_index === loop2)?.unnumbered, s.pool.metadata.get(interfaceKey('loop1')));
+  });
+}

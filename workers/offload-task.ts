@@ -9,7 +9,7 @@ import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
-import { KindTable, Stage, diffShard, encodeSegment, packSegment, scanGone, segmentAt, unpackSegment, TaskMetadata, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
+import { KindTable, Stage, diffShard, encodeSegment, packSegment, scanGone, segmentAt, unpackSegment, TaskMetadata, type GoneScan, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
 import type {
@@ -20,7 +20,6 @@ import type {
   EncodeTask,
   EncodeTaskResult,
   GoneTask,
-  GoneTaskResult,
   OffloadTask,
   OffloadWorkerData,
 } from '../src/offload/task-protocol.js';
@@ -93,11 +92,13 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
   const mainOnly: boolean[] = [];
+  const recreated: Array<readonly string[]> = [];
   // One metadata for the task: ids it allocates come from its own range, whatever the wave.
   const md = t.preEncode ? new RecordingMetadata(t.preEncode.metadata, t.preEncode.alloc) : null;
   for (let w = 0; w < kinds.waveCount; w++) {
     const seg = out.waves[w];
     counts.push(seg ? seg.keys.length : 0);
+    recreated.push(seg?.recreated ?? []);
     const bound = seg ? kinds.threadBound(seg) : false;
     mainOnly.push(bound);
     let frames: PreEncoded | null = null;
@@ -113,7 +114,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
     waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
     pre.push(frames);
   }
-  return { waves, pre, counts, mainOnly, failures: out.failures, dropped: out.dropped, compared: out.compared };
+  return { waves, pre, counts, mainOnly, recreated, failures: out.failures, dropped: out.dropped, compared: out.compared };
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */
@@ -157,11 +158,11 @@ function copy(t: CopyTask): CopyTaskResult {
   return { frames };
 }
 
-async function gone(t: GoneTask): Promise<GoneTaskResult> {
-  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule));
+async function gone(t: GoneTask): Promise<GoneScan> {
+  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule), t.kept);
 }
 
-export default function run(task: OffloadTask): Promise<GoneTaskResult | DiffTaskResult | EncodeTaskResult | CopyTaskResult> {
+export default function run(task: OffloadTask): Promise<GoneScan | DiffTaskResult | EncodeTaskResult | CopyTaskResult> {
   if (task.kind === 'copy') return Promise.resolve(copy(task));
   if (task.kind === 'gone') return gone(task);
   return task.kind === 'diff' ? diff(task) : encode(task);

@@ -33,6 +33,7 @@ export const arpDescriptor: Descriptor = {
   name: 'vpp-arp',
   keyPrefix: ARP_PREFIX,
   retrieveDependencies: ['vpp-interface'],
+  droppedWithDependencies: true,
 
   validate(key, value) {
     const f = new FieldReader(key, value);

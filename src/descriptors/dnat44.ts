@@ -97,6 +97,10 @@ export const dnat44Descriptor: Descriptor = {
     return [];
   },
 
+  dependenciesOfKey() {
+    return [];
+  },
+
   create(_key, value) {
     return { requests: requests(asDnat(value), true) };
   },

@@ -57,6 +57,7 @@ export const routeDescriptor: Descriptor = {
   name: 'vpp-route',
   keyPrefix: ROUTE_PREFIX,
   retrieveDependencies: ['vpp-interface', 'vpp-vrf-table'],
+  droppedWithDependencies: true,
 
   validate(key, value) {
     const f = new FieldReader(key, value);

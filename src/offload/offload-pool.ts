@@ -12,7 +12,7 @@ import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
-import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, diffShard, encodeSegment, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
+import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
 import { ShardView, shardEntryCount } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
@@ -63,6 +63,8 @@ interface SegmentRef {
   readonly count: number;
   /** It has ops of a thread-bound kind: encoded and sent from the main thread. */
   readonly mainOnly: boolean;
+  /** The keys of its creates that follow a delete of the same key in the sync (their create is not sent if that delete failed). */
+  readonly recreated: readonly string[];
 }
 
 /**
@@ -82,6 +84,8 @@ interface Books {
   readonly absent: Set<string>;
   /** Keys whose delete failed: the create of a re-create is not sent (the old value is still there). */
   readonly deleteFailed: Set<string>;
+  /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
+  readonly dropFailed: Map<string, { readonly ref: SegmentRef; readonly i: number; readonly error: (key: string) => Error }>;
   /** The stage the run's segments are in: the Main stages of a wave all end before its Configure stages start. */
   stage: Stage;
   /** Creates whose Configure stage failed: what their Main stage created is deleted again (`#undoCreates`). */
@@ -121,8 +125,8 @@ const ALLOC_END = 1 << 24;
 /** Ops per encode task of `executeWave`: small enough that every worker gets a share and replies flow early. */
 const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
-const OP_NAME = ['delete', 'create', 'update', 'delete'] as const;
-const NO_KEYS: string[] = [];
+const OP_NAME = ['delete', 'create', 'update', 'drop'] as const;
+const NO_KEYS: readonly string[] = [];
 
 /** Rejects a wave with a malformed op or a key twice; checked in slices (a resync's wave is big). */
 async function checkWave(ops: readonly PoolOp[]): Promise<void> {
@@ -257,6 +261,7 @@ class OffloadEngine {
       changed: new Set(),
       absent: new Set(),
       deleteFailed: new Set(),
+      dropFailed: new Map(),
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -304,7 +309,17 @@ class OffloadEngine {
           if (bytes === null && pre === null) continue;
           ops += r.value.counts[w] as number;
           const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes, seg: null, pre, at, views: pre ? views : null, count: r.value.counts[w] as number, mainOnly: r.value.mainOnly[w] === true });
+          (byWave[w] as SegmentRef[]).push({
+            wave: w,
+            bytes,
+            seg: null,
+            pre,
+            at,
+            views: pre ? views : null,
+            count: r.value.counts[w] as number,
+            mainOnly: r.value.mainOnly[w] === true,
+            recreated: r.value.recreated[w] ?? NO_KEYS,
+          });
         }
       });
     } else {
@@ -315,7 +330,7 @@ class OffloadEngine {
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
-          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly: false });
+          (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly: false, recreated: seg.recreated ?? NO_KEYS });
         });
       }
     }
@@ -323,8 +338,13 @@ class OffloadEngine {
     const diffMs = performance.now() - started;
 
     // Waves in order; the segments of one wave are independent and run in parallel.
+    let creating = false;
     for (const wave of byWave) {
       if (wave.length === 0) continue;
+      if (!creating && !this.kinds.isDeleteWave((wave[0] as SegmentRef).wave)) {
+        creating = true;
+        this.#reconcileDrops(books);
+      }
       let configure: SegmentRef[] = [];
       const done = await Promise.all(wave.map((ref) => this.#encodeAndSend(ref, Stage.Main, pool, books)));
       done.forEach((r, i) => {
@@ -349,7 +369,7 @@ class OffloadEngine {
       ops,
       frames,
       errors,
-      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed, books.absent),
+      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed, books),
       diffMs,
       segments: { ...books.segments },
     };
@@ -376,6 +396,7 @@ class OffloadEngine {
       changed: new Set(),
       absent: new Set(),
       deleteFailed: new Set(),
+      dropFailed: new Map(),
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -398,7 +419,8 @@ class OffloadEngine {
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
       const mainOnly = pool && this.kinds.threadBound(seg);
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool && !mainOnly ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly };
+      // One wave holds a key once: no create follows a delete of its key here.
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool && !mainOnly ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly, recreated: NO_KEYS };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -422,16 +444,22 @@ class OffloadEngine {
     const unscanned = new Map<number, unknown>();
     // Nothing applied (a first sync) or no kind others depend on: nothing can go.
     if (applied.size === 0 || this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, unscanned };
-    if (!pool) {
-      const scans = desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds));
-      return { gone: allGone(scans), unscanned };
-    }
-    const results = await Promise.allSettled(
-      desired.shards.map((d, s) => this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array }) as Promise<GoneScan>),
-    );
-    const scans: GoneScan[] = [];
-    results.forEach((r, s) => (r.status === 'fulfilled' ? scans.push(r.value) : unscanned.set(s, r.reason)));
-    return { gone: allGone(scans), unscanned };
+    const scan = async (kept: boolean): Promise<GoneScan[]> => {
+      if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept));
+      const results = await Promise.allSettled(
+        desired.shards.map((d, s) =>
+          unscanned.has(s)
+            ? Promise.reject(unscanned.get(s))
+            : (this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array, kept }) as Promise<GoneScan>),
+        ),
+      );
+      const scans: GoneScan[] = [];
+      results.forEach((r, s) => (r.status === 'fulfilled' ? scans.push(r.value) : unscanned.set(s, r.reason)));
+      return scans;
+    };
+    // What stays is read (every value of those kinds decoded) only once something goes.
+    const first = await scan(false);
+    return { gone: anyGone(first) ? allGone(await scan(true)) : NOTHING_GONE, unscanned };
   }
 
   /**
@@ -455,10 +483,30 @@ class OffloadEngine {
       }
     }
     if (undo.keys.length === 0) return 0;
-    const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true };
+    const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true, recreated: NO_KEYS };
     const r = await this.#encodeAndSend(ref, Stage.Main, pool, b);
-    for (const key of undo.keys) if (b.metadata.delete(key)) b.changed.add(key);
+    // An undo that failed leaves the object, and its metadata naming it.
+    for (const key of undo.keys) if (!b.deleteFailed.has(key) && b.metadata.delete(key)) b.changed.add(key);
     return r.frames;
+  }
+
+  /**
+   * Before the first create: a Drop that failed while a delete its value depends on failed too left
+   * the value in place (the dependency stayed, and the value with it): it counts as a failed delete.
+   */
+  #reconcileDrops(b: Books): void {
+    if (b.dropFailed.size > 0 && b.deleteFailed.size > 0) {
+      const opsOf = new Map<SegmentRef, OpSegment>();
+      for (const [key, { ref, i, error }] of b.dropFailed) {
+        let ops = opsOf.get(ref);
+        if (ops === undefined) opsOf.set(ref, (ops = this.#opsOf(ref)));
+        const d = this.kinds.forKey(key);
+        if (!d || !dependenciesOf(d, key, ops.values[i] as Value).some((k) => b.deleteFailed.has(k))) continue;
+        if (!b.failed.has(key)) b.failed.set(key, error(key));
+        b.deleteFailed.add(key);
+      }
+    }
+    b.dropFailed.clear();
   }
 
   /** A segment's ops with their values (a pre-encoded one's are read from its shards again). */
@@ -598,7 +646,7 @@ class OffloadEngine {
       const got = lease.replies;
       const seg = this.#segment(ref);
       for (let f = got; f < r.frames; f++) {
-        failOp(b, seg, r.frameOp[f] as number, (key) => new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
+        failOp(b, ref, seg, r.frameOp[f] as number, (key) => new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
       }
       await this.#retire(lease);
     } else {
@@ -629,11 +677,9 @@ class OffloadEngine {
   }
 
   /** The keys of the segment's creates not to send: their re-create's delete failed (the old value is still there). */
-  #skipped(ref: SegmentRef, b: Books): string[] {
-    if (b.deleteFailed.size === 0 || this.kinds.isDeleteWave(ref.wave)) return NO_KEYS;
-    const seg = this.#segment(ref);
-    const skip: string[] = [];
-    for (let i = 0; i < seg.keys.length; i++) if (seg.op[i] === OpCode.Create && b.deleteFailed.has(seg.keys[i] as string)) skip.push(seg.keys[i] as string);
+  #skipped(ref: SegmentRef, b: Books): readonly string[] {
+    if (b.deleteFailed.size === 0 || ref.recreated.length === 0) return NO_KEYS;
+    const skip = ref.recreated.filter((key) => b.deleteFailed.has(key));
     return skip.length > 0 ? skip : NO_KEYS;
   }
 
@@ -678,7 +724,7 @@ class OffloadEngine {
   /** Fails every key of the segment with `error(key)`; first error wins (a key's earlier stage may have failed already). */
   #failKeys(ref: SegmentRef, b: Books, error: (key: string) => Error): void {
     const seg = this.#segment(ref);
-    for (let i = 0; i < seg.keys.length; i++) failOp(b, seg, i, error);
+    for (let i = 0; i < seg.keys.length; i++) failOp(b, ref, seg, i, error);
   }
 
   /** Records what one encode + send did: failed ops, captured and allocated metadata. */
@@ -702,7 +748,7 @@ class OffloadEngine {
     if (!needKeys) return;
     const seg = this.#segment(ref);
     // First error wins: a Configure stage of a create whose Main stage failed fails too, for that reason.
-    for (const [i, code, message] of enc.failures) failOp(b, seg, i, (key) => b.keyError(key, seg.op[i] as OpCode, code, message));
+    for (const [i, code, message] of enc.failures) failOp(b, ref, seg, i, (key) => b.keyError(key, seg.op[i] as OpCode, code, message));
     const errorAt = (f: number): Error | undefined => {
       if (replies) {
         const r = replies[f];
@@ -720,7 +766,7 @@ class OffloadEngine {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
       opFailed.add(i);
-      failOp(b, seg, i, () => e);
+      failOp(b, ref, seg, i, () => e);
     }
     const learn = (key: string, v: number): void => {
       b.metadata.set(key, v);
@@ -776,18 +822,21 @@ class OffloadEngine {
  * Records op i's key as failed with `error(key)` unless it failed before (first error wins). A
  * failed create leaves its key off the dataplane; after a failed delete no create is sent.
  */
-function failOp(b: Books, seg: OpSegment, i: number, error: (key: string) => Error): void {
-  if (seg.op[i] === OpCode.Drop) return; // the dataplane drops it with its dependency all the same
+function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
   const key = seg.keys[i] as string;
-  if (!b.failed.has(key)) b.failed.set(key, error(key));
+  // The dataplane drops it with its dependency all the same, unless that delete fails too (`#reconcileDrops`).
+  if (seg.op[i] === OpCode.Drop) return void b.dropFailed.set(key, { ref, i, error });
+  const first = !b.failed.has(key);
+  if (first) b.failed.set(key, error(key));
   if (seg.op[i] === OpCode.Delete) b.deleteFailed.add(key);
   if (seg.op[i] !== OpCode.Create) return;
   b.absent.add(key);
-  if (b.stage === Stage.Configure) b.unconfigured.add(key);
+  // A configure stage that is the create's first failure follows a main stage that made the object.
+  if (first && b.stage === Stage.Configure) b.unconfigured.add(key);
 }
 
-/** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent`). */
-function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>, absent: ReadonlySet<string>): StateSnapshot {
+/** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent` and not deleteFailed). */
+function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>, b: Pick<Books, 'absent' | 'deleteFailed'>): StateSnapshot {
   const n = desired.shardCount;
   const touched = new Set<number>();
   for (const key of failed.keys()) touched.add(shardIndex(key, n));
@@ -803,7 +852,8 @@ function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: Re
     for (const key of failed.keys()) {
       if (shardIndex(key, n) !== s) continue;
       const before = m.size;
-      const was = absent.has(key) ? undefined : old.get(key);
+      // Off the dataplane unless its delete failed (a held-back re-create whose delete failed stays).
+      const was = b.absent.has(key) && !b.deleteFailed.has(key) ? undefined : old.get(key);
       if (was === undefined) m.delete(key);
       else m.set(key, was);
       size += m.size - before;

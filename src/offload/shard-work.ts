@@ -8,8 +8,9 @@ import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
 
 /**
- * Drop: the delete of a value whose dependency the same sync deletes, so the dataplane drops it
- * anyway; it is sent only so that the dependent goes first, and its failure is not the key's.
+ * Drop: the delete of a value the dataplane drops by itself with a dependency the same sync
+ * deletes (`Descriptor.droppedWithDependencies`); it is sent only so that the dependent goes first,
+ * and its failure is not the key's.
  */
 export const OpCode = Object.freeze({ Delete: 0, Create: 1, Update: 2, Drop: 3 } as const);
 export type OpCode = (typeof OpCode)[keyof typeof OpCode];
@@ -27,6 +28,8 @@ export interface OpSegment {
    * applied one's (-1 for none). Set by `diffShard`; not packed.
    */
   readonly pos?: number[];
+  /** Keys of its creates that follow a delete of the same key in the sync (re-creates). Set by `diffShard`; not packed. */
+  readonly recreated?: string[];
 }
 
 /** [key, error code, message] */
@@ -159,7 +162,7 @@ export class KindTable {
 }
 
 function newSegment(): OpSegment {
-  return { op: [], keys: [], values: [], olds: [], pos: [] };
+  return { op: [], keys: [], values: [], olds: [], pos: [], recreated: [] };
 }
 
 function push(seg: OpSegment, op: OpCode, key: string, value: Value, old: Value | null, d: number, a: number): void {
@@ -199,9 +202,10 @@ function dependsOnAny(d: Descriptor, key: string, value: Value, gone: ReadonlySe
  *
  * `gone` (see `scanGone`, `allGone`): what this sync takes off the dataplane, over every shard. The
  * dataplane drops what depends on it (routes through a deleted interface), so a value that depends
- * on a gone key is re-created too, also when it did not change (its delete is a Drop: it may fail,
- * the dataplane drops it all the same); a create that depends on a key that does not come back is
- * held back with a typed error. With nothing gone no unchanged value is decoded.
+ * on a gone key is re-created too, also when it did not change (for a kind the dataplane drops with
+ * it, its delete is a Drop: it may fail, the value goes all the same); a create that depends on a key
+ * that does not come back is held back with a typed error. With nothing gone no unchanged value is
+ * decoded.
  */
 export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable, { gone, deleted }: Gone = NOTHING_GONE): DiffOutcome {
   const waves: Array<OpSegment | undefined> = new Array<OpSegment | undefined>(kinds.waveCount);
@@ -220,12 +224,16 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
     failures.push([key, 'ERR_DEPENDENCY_DELETED', `${key}: not created: a value it depends on is deleted by the same sync`]);
     return true;
   };
-  const remove = (d: Descriptor, key: string, old: Value, aj: number, drops: boolean): void => {
-    push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), drops ? OpCode.Drop : OpCode.Delete, key, old, null, -1, aj);
+  /** `affected`: its applied value depends on a gone key (a kind the dataplane drops with it gets a Drop). */
+  const remove = (d: Descriptor, key: string, old: Value, aj: number, affected: boolean): void => {
+    const op = affected && d.droppedWithDependencies === true ? OpCode.Drop : OpCode.Delete;
+    push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), op, key, old, null, -1, aj);
   };
-  const create = (d: Descriptor, key: string, norm: Value, di: number): void => {
-    if (heldBack(d, key, norm)) dropped.push(key);
-    else push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Create, key, norm, null, di, -1);
+  const create = (d: Descriptor, key: string, norm: Value, di: number, recreate: boolean): void => {
+    if (heldBack(d, key, norm)) return void dropped.push(key);
+    const s = seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm)));
+    push(s, OpCode.Create, key, norm, null, di, -1);
+    if (recreate) s.recreated?.push(key);
   };
   const dn = desired.length;
   const an = applied.length;
@@ -240,7 +248,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
     if (order < 0) {
       const key = desired.key(i);
       const v = validDesired(kinds, key, desired.value(i++), failures);
-      if (v) create(v.d, key, v.norm, di);
+      if (v) create(v.d, key, v.norm, di, false);
     } else if (order > 0) {
       const key = applied.key(j);
       const d = kinds.forKey(key);
@@ -248,7 +256,8 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
         j++;
         continue; // never applied by us
       }
-      remove(d, key, validOr(d, key, applied.value(j++)), aj, false);
+      const old = validOr(d, key, applied.value(j++));
+      remove(d, key, old, aj, watched !== null && watched.has(d) && dependsOnAny(d, key, old, gone));
     } else if (ShardView.sameValue(desired, i, applied, j)) {
       // Unchanged: work only if the dataplane drops it with a dependency this sync takes off.
       const key = watched === null ? null : desired.key(i);
@@ -261,10 +270,10 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       }
       const value = validOr(d, key, desired.value(i++));
       j++;
-      const drops = dependsOnAny(d, key, value, gone);
-      if (!drops && !gone.has(key)) continue;
-      remove(d, key, value, aj, drops);
-      create(d, key, value, di);
+      const affected = dependsOnAny(d, key, value, gone);
+      if (!affected && !gone.has(key)) continue;
+      remove(d, key, value, aj, affected);
+      create(d, key, value, di, true);
     } else {
       const key = desired.key(i);
       const want = desired.value(i++);
@@ -283,12 +292,14 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       }
       const { d, norm } = v;
       const old = validOr(d, key, had);
-      const drops = watch !== undefined && dependsOnAny(d, key, old, gone);
-      const cascade = drops || (watch !== undefined && (gone.has(key) || dependsOnAny(d, key, norm, gone)));
+      // Its applied value loses a dependency (the dataplane drops it, or its link): re-created. A
+      // value that only comes to depend on a gone key is updated after it, in a later wave.
+      const affected = watch !== undefined && dependsOnAny(d, key, old, gone);
+      const cascade = affected || (watch !== undefined && gone.has(key));
       if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
       if (cascade || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
-        remove(d, key, old, aj, drops);
-        create(d, key, norm, di);
+        remove(d, key, old, aj, affected);
+        create(d, key, norm, di, true);
       } else {
         push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Update, key, norm, old, di, aj);
       }
@@ -303,16 +314,17 @@ export interface GoneScan {
   readonly gone: string[];
   /** The gone keys that are not desired any more. */
   readonly deleted: string[];
-  /**
-   * Keys of dependency kinds kept on the dataplane (unchanged or updated), with the dependencies of
-   * their desired value and of their applied one: gone too if one of either is.
-   */
-  readonly kept: Array<readonly [string, readonly string[], readonly string[]]>;
-  /** Keys of dependency kinds this sync creates or re-creates, with their dependencies: held back if one of those is deleted. */
+  /** Keys of dependency kinds this sync creates or re-creates, with their desired value's dependencies. */
   readonly coming: Array<readonly [string, readonly string[]]>;
+  /**
+   * With `kept`: keys of dependency kinds the sync keeps (unchanged or updated), with their applied
+   * value's and their desired value's dependencies. Null without.
+   */
+  readonly kept: Array<readonly [string, readonly string[], readonly string[]]> | null;
 }
 
-function dependenciesOf(d: Descriptor, key: string, value: Value): readonly string[] {
+/** The value's dependencies; none when the descriptor throws. */
+export function dependenciesOf(d: Descriptor, key: string, value: Value): readonly string[] {
   try {
     return d.dependencies(key, value);
   } catch {
@@ -322,11 +334,13 @@ function dependenciesOf(d: Descriptor, key: string, value: Value): readonly stri
 
 /**
  * The values of kinds others depend on (interfaces, VRF tables) that a sync takes off the
- * dataplane, deleted or re-created (decided as `diffShard` decides), and the dependencies of those
- * it keeps, creates or re-creates. Only those kinds' key ranges are read, found by binary search.
+ * dataplane, deleted or re-created (decided as `diffShard` decides), with the dependencies of
+ * those it creates or re-creates, and (`kept`: needed only once something goes) of those it keeps.
+ * Only those kinds' key ranges are read, found by binary search; without `kept` an entry whose
+ * bytes did not change is not decoded.
  */
-export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable): GoneScan {
-  const out: GoneScan = { gone: [], deleted: [], kept: [], coming: [] };
+export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable, kept: boolean): GoneScan {
+  const out = { gone: [] as string[], deleted: [] as string[], coming: [] as Array<readonly [string, readonly string[]]>, kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[]]>) : null };
   const noFailures: KeyFailure[] = [];
   for (const prefix of kinds.dependencyPrefixes) {
     let i = desired.lowerBound(prefix);
@@ -349,6 +363,11 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
         }
         continue;
       }
+      if (out.kept === null && ShardView.sameValue(desired, i, applied, j)) {
+        i++;
+        j++;
+        continue;
+      }
       const key = desired.key(i);
       const want = desired.value(i++);
       const had = applied.value(j++);
@@ -362,11 +381,10 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       if (!same && (!d.update || (d.needsRecreate?.(key, old, now) ?? false))) {
         out.gone.push(key);
         out.coming.push([key, dependenciesOf(d, key, now)]);
-        continue;
+      } else if (out.kept !== null) {
+        const before = dependenciesOf(d, key, old);
+        out.kept.push([key, before, now === old ? before : dependenciesOf(d, key, now)]);
       }
-      const deps = dependenciesOf(d, key, now);
-      const before = now === old ? deps : dependenciesOf(d, key, old);
-      if (deps.length > 0 || before.length > 0) out.kept.push([key, deps, before]);
     }
   }
   return out;
@@ -385,36 +403,48 @@ export interface Gone {
 
 export const NOTHING_GONE: Gone = Object.freeze({ gone: new Set<string>(), deleted: new Set<string>() });
 
-/** Adds to `set` the entries' keys that depend on a key of `set`, until no more do. */
-function closeOver(set: Set<string>, entries: ReadonlyArray<readonly [string, readonly string[]]>): void {
-  let rest = entries.filter(([key]) => !set.has(key));
-  for (let grew = true; grew; ) {
-    grew = false;
-    const next: typeof rest = [];
-    for (const entry of rest) {
-      if (entry[1].some((k) => set.has(k))) {
-        set.add(entry[0]);
-        grew = true;
-      } else {
-        next.push(entry);
-      }
+/** Adds to `set` every entry's key that depends on a key of `set`, transitively (a search over the reverse edges). */
+function closeOver(set: Set<string>, entries: Iterable<readonly [string, readonly string[]]>): void {
+  const dependents = new Map<string, string[]>();
+  for (const [key, deps] of entries) {
+    for (const dep of deps) {
+      const list = dependents.get(dep);
+      if (list) list.push(key);
+      else dependents.set(dep, [key]);
     }
-    rest = next;
+  }
+  const todo = [...set];
+  for (let k = todo.pop(); k !== undefined; k = todo.pop()) {
+    for (const key of dependents.get(k) ?? []) {
+      if (set.has(key)) continue;
+      set.add(key);
+      todo.push(key);
+    }
   }
 }
 
-/** The scans' gone keys and the kept ones that depend on one; deleted keys and what depends on one, transitively. */
+/** Whether a scan found a key that goes (only then are the shards scanned again with `kept`). */
+export function anyGone(scans: readonly GoneScan[]): boolean {
+  return scans.some((s) => s.gone.length > 0);
+}
+
+/**
+ * Closes the scans (made with `kept`) over dependencies: a kept value whose applied value depends
+ * on a gone key goes too (the dataplane drops it or its link: it is re-created); a value created or
+ * re-created whose desired value depends on a key that does not come back is held back (deleted).
+ */
 export function allGone(scans: readonly GoneScan[]): Gone {
+  if (!anyGone(scans)) return NOTHING_GONE;
   const gone = new Set<string>();
   const deleted = new Set<string>();
   for (const s of scans) for (const k of s.gone) gone.add(k);
   for (const s of scans) for (const k of s.deleted) deleted.add(k);
-  if (gone.size === 0) return NOTHING_GONE;
-  const kept = scans.flatMap((s) => s.kept);
-  // The dataplane drops a kept value when what its applied value depends on goes; it is held back
-  // when what its desired value depends on does not come back.
-  closeOver(gone, kept.map(([key, now, before]) => [key, [...now, ...before]] as const));
-  closeOver(deleted, [...kept.map(([key, now]) => [key, now] as const), ...scans.flatMap((s) => s.coming)]);
+  const kept = scans.flatMap((s) => s.kept ?? []);
+  closeOver(gone, kept.map(([key, before]) => [key, before] as const));
+  // What is created or re-created: the coming entries and the kept ones now gone.
+  const creating: Array<readonly [string, readonly string[]]> = scans.flatMap((s) => s.coming);
+  for (const [key, , now] of kept) if (gone.has(key)) creating.push([key, now]);
+  closeOver(deleted, creating);
   return { gone, deleted };
 }
 

@@ -1,16 +1,16 @@
 // What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
 import type { PreEncoded } from './pre-encoded.js';
-import type { AllocRange, EncodeOutcome, GoneScan } from './shard-work.js';
+import type { AllocRange, EncodeOutcome } from './shard-work.js';
 
-/** Finds what a sync takes off the dataplane in one shard (`scanGone`), before any shard is diffed. */
+/** Finds what a sync takes off the dataplane in one shard (`scanGone`, answering a `GoneScan`), before any shard is diffed. */
 export interface GoneTask {
   readonly kind: 'gone';
   readonly descriptorsModule: string | undefined;
   readonly desired: Uint8Array;
   readonly applied: Uint8Array;
+  /** Also list what the sync keeps, with its dependencies (only needed once something goes). */
+  readonly kept: boolean;
 }
-
-export type GoneTaskResult = GoneScan;
 
 export interface DiffTask {
   readonly kind: 'diff';
@@ -38,6 +38,8 @@ export interface DiffTaskResult {
   readonly counts: number[];
   /** Per wave: its segment has ops of a thread-bound kind (packed, not pre-encoded: the main thread encodes it). */
   readonly mainOnly: boolean[];
+  /** Per wave: the keys of its creates that follow a delete of the same key (re-creates). */
+  readonly recreated: Array<readonly string[]>;
   readonly failures: Array<readonly [string, string, string]>;
   readonly dropped: string[];
   readonly compared: number;

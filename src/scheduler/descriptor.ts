@@ -45,6 +45,13 @@ export interface Descriptor {
    * seeing every key, never in a worker thread with an instance of its own.
    */
   readonly threadBound?: boolean;
+  /**
+   * The dataplane deletes a value of this kind by itself when a value it depends on is deleted (a
+   * route through a deleted interface), rather than keeping it without the link (an interface
+   * unnumbered to it). A resync that re-creates the dependency then does not count this value's own
+   * delete failing: the value is gone all the same.
+   */
+  readonly droppedWithDependencies?: boolean;
   /** Checks key and value; returns the normalized value. Throws `InvalidValueError`. */
   validate(key: string, value: Value): Value;
   /** Keys that must be applied before this value can be created. */
