@@ -270,3 +270,22 @@ for (const mode of ['pool', 'inline'] as const) {
     t.is(snap.interfaces.find((i) => i.sw_if_index === loop2)?.unnumbered, s.pool.metadata.get(interfaceKey('loop1')));
   });
 }
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: a Drop that fails counts when the delete of what it depends on fails too: both keep their applied values (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(false), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback', 'ip_route_add_del'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(state(false)), SHARDS), first.applied, { mode });
+    const via = state(false).filter(([, v]) => v['outgoingInterface'] === 'loop1').map(([k]) => k);
+    t.is(via.length, 10);
+    t.deepEqual(r.errors.map((e) => e.key).sort(), [interfaceKey('loop1'), ...via].sort(), 'loop1 and the routes through it, whose Drops failed while loop1 stayed');
+    t.deepEqual([...r.applied.entries()].map(([k]) => k).sort(), state(false).map(([k]) => k).sort(), 'every key keeps a value');
+    const snap = await s.sim.snapshot();
+    t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === loop1)).length, 10, 'the routes are still there, on the old loop1');
+    t.true(snap.neighbors.some((n) => n.sw_if_index === loop1), 'the ARP entry (its Drop went through) is created again on the old loop1');
+  });
+}
