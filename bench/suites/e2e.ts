@@ -105,7 +105,7 @@ async function precompute(quick: boolean): Promise<{ offloaded: number; inline: 
   }
   const codec = new FrameCodec();
   const md = new TaskMetadata([], { base: 1, size: 1 << 20 });
-  const piscina = new Piscina({ filename: new URL('../../workers/offload-task.js', import.meta.url).href, minThreads: 1, maxThreads: 1 });
+  const piscina = new Piscina({ filename: new URL('../../workers/offload-entry.cjs', import.meta.url).href, minThreads: 1, maxThreads: 1 });
   try {
     const bench = new Bench({ time: quick ? 200 : 1500, warmupTime: quick ? 100 : 500 });
     bench.add('inline', () => {

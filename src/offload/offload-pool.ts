@@ -178,7 +178,7 @@ class OffloadEngine {
     this.kinds = kinds;
     this.#piscina = o.workers
       ? new Piscina({
-          filename: new URL('../../workers/offload-task.js', import.meta.url).href,
+          filename: new URL('../../workers/offload-entry.cjs', import.meta.url).href,
           minThreads: o.warm ? o.threads : 0,
           maxThreads: o.threads,
           idleTimeout: 60_000,
