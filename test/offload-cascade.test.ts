@@ -289,3 +289,25 @@ for (const mode of ['pool', 'inline'] as const) {
     t.true(snap.neighbors.some((n) => n.sw_if_index === loop1), 'the ARP entry (its Drop went through) is created again on the old loop1');
   });
 }
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an object left by a create whose undo failed is deleted before the next sync creates its key again (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const loop9: Entry = [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }];
+    // No VRF table 7: moving the loopback into it fails, and so does deleting it again.
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([loop9], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop9')]);
+    t.is(r.applied.size, 0);
+    const left = s.pool.metadata.get(interfaceKey('loop9'));
+    t.true(left !== undefined && (await s.sim.snapshot()).interfaces.some((i) => i.sw_if_index === left), 'the half-made loopback is still there, and its metadata names it');
+    await s.sim.setFaults({ errorRate: 0 });
+    const table: Entry = [vrfTableKey(7, 'IPV4'), { id: 7, protocol: 'IPV4' }];
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([table, loop9], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const snap = await s.sim.snapshot();
+    t.is(snap.interfaces.filter((i) => i.tag === 'loop9').length, 1, 'one loop9: the one left behind was deleted first');
+    t.false(snap.interfaces.some((i) => i.sw_if_index === left));
+  });
+}

@@ -87,7 +87,7 @@ class ArraySink implements RequestSink {
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) });
+  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) }, new Set(t.known));
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];

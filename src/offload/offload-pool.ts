@@ -280,6 +280,7 @@ class OffloadEngine {
     if (pool) {
       // With rings, the diff tasks also encode (with the metadata known now): a wave then copies frames.
       const metadata = this.o.rings && this.o.preEncode ? [...this.metadata] : null;
+      const known = [...this.metadata.keys()];
       const results = await Promise.allSettled(
         desired.shards.map((d, s) =>
           unscanned.has(s)
@@ -292,6 +293,7 @@ class OffloadEngine {
                 ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)) } } : {}),
                 gone: [...gone.gone],
                 deleted: [...gone.deleted],
+                known,
               }) as Promise<DiffTaskResult>),
         ),
       );
@@ -323,8 +325,9 @@ class OffloadEngine {
         }
       });
     } else {
+      const known = new Set(this.metadata.keys());
       for (let s = 0; s < n; s++) {
-        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone);
+        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone, known);
         for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of out.dropped) books.absent.add(key);
         out.waves.forEach((seg, w) => {

@@ -206,8 +206,11 @@ function dependsOnAny(d: Descriptor, key: string, value: Value, gone: ReadonlySe
  * it, its delete is a Drop: it may fail, the value goes all the same); a create that depends on a key
  * that does not come back is held back with a typed error. With nothing gone no unchanged value is
  * decoded.
+ *
+ * `known`: keys with metadata (an object on the dataplane) before the sync. One that is desired and
+ * not applied is an orphan (a create whose undo failed left it): it is deleted before it is created.
  */
-export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable, { gone, deleted }: Gone = NOTHING_GONE): DiffOutcome {
+export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable, { gone, deleted }: Gone = NOTHING_GONE, known: ReadonlySet<string> = NO_KEYS): DiffOutcome {
   const waves: Array<OpSegment | undefined> = new Array<OpSegment | undefined>(kinds.waveCount);
   const failures: KeyFailure[] = [];
   const dropped: string[] = [];
@@ -248,7 +251,12 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
     if (order < 0) {
       const key = desired.key(i);
       const v = validDesired(kinds, key, desired.value(i++), failures);
-      if (v) create(v.d, key, v.norm, di, false);
+      if (!v) continue;
+      // An orphan: its object may still be there (a create whose undo failed): deleted first, as a
+      // Drop (it may well be gone), with the desired value standing in for the unknown applied one.
+      const orphan = known.has(key);
+      if (orphan) push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Drop, key, v.norm, null, di, -1);
+      create(v.d, key, v.norm, di, orphan);
     } else if (order > 0) {
       const key = applied.key(j);
       const d = kinds.forKey(key);
@@ -402,6 +410,7 @@ export interface Gone {
 }
 
 export const NOTHING_GONE: Gone = Object.freeze({ gone: new Set<string>(), deleted: new Set<string>() });
+const NO_KEYS: ReadonlySet<string> = new Set();
 
 /** Adds to `set` every entry's key that depends on a key of `set`, transitively (a search over the reverse edges). */
 function closeOver(set: Set<string>, entries: Iterable<readonly [string, readonly string[]]>): void {
@@ -565,7 +574,8 @@ export function segmentAt(desired: ShardView, applied: ShardView, ops: Uint8Arra
     const key = d >= 0 ? desired.key(d) : applied.key(a);
     const desc = kinds.forKey(key);
     const norm = (v: Value): Value => (desc ? validOr(desc, key, v) : v);
-    const value = op === OpCode.Delete || op === OpCode.Drop ? norm(applied.value(a)) : norm(desired.value(d));
+    // A delete reads the applied value; an orphan's (no applied entry) the desired one.
+    const value = (op === OpCode.Delete || op === OpCode.Drop) && a >= 0 ? norm(applied.value(a)) : norm(desired.value(d));
     push(seg, op, key, value, op === OpCode.Update ? norm(applied.value(a)) : null, d, a);
   }
   return seg;

@@ -28,6 +28,8 @@ export interface DiffTask {
   readonly gone: readonly string[];
   /** The gone keys that do not come back: what depends on one is held back. */
   readonly deleted: readonly string[];
+  /** Keys with metadata before the sync (a desired one that is not applied is an orphan, deleted first). */
+  readonly known: readonly string[];
 }
 
 export interface DiffTaskResult {
