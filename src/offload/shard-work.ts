@@ -254,7 +254,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       if (!v) continue;
       // An orphan: its object may still be there (a create whose undo failed): deleted first, as a
       // Drop (it may well be gone), with the desired value standing in for the unknown applied one.
-      const orphan = known.has(key);
+      const orphan = known.size > 0 && known.has(key);
       if (orphan) push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Drop, key, v.norm, null, di, -1);
       create(v.d, key, v.norm, di, orphan);
     } else if (order > 0) {
