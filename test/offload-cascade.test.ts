@@ -1,8 +1,9 @@
 import test from 'ava';
 import { arpKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
-import { StateSnapshot } from '../src/offload/index.js';
+import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
+import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
 import { type Entry, layeredState, route, startOffloadStack } from './helpers/offload-stack.js';
 
 const SHARDS = 8;
@@ -311,3 +312,80 @@ for (const mode of ['pool', 'inline'] as const) {
     t.false(snap.interfaces.some((i) => i.sw_if_index === left));
   });
 }
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: in a sync of deletes only, a failed Drop counts when the delete it depends on failed too (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(false), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const via = state(false).filter(([k, v]) => v['outgoingInterface'] === 'loop1' || v['interface'] === 'loop1' || k === interfaceKey('loop1'));
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback', 'ip_route_add_del'] });
+    const left = state(false).filter(([k]) => !via.some(([x]) => x === k));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(left, SHARDS), first.applied, { mode });
+    const routes = via.filter(([k]) => k.includes('/route/')).map(([k]) => k);
+    t.deepEqual(r.errors.map((e) => e.key).sort(), [interfaceKey('loop1'), ...routes].sort());
+    const applied = new Set([...r.applied.entries()].map(([k]) => k));
+    for (const k of routes) t.true(applied.has(k), `${k} is still applied: it is still on the dataplane`);
+    t.false(applied.has(arpKey('loop1', '172.16.1.7')), 'the ARP entry, whose delete went through, is not');
+  });
+
+  test(`S3, S5: a value left out of a sync for want of a dependency loses its metadata with its object; an invalid one through a re-created interface holds back what goes through it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    // unn1 gets an invalid MTU while loop1 is re-created: unn1 goes (its applied value lost its
+    // link) and is not created again, so the routes through it are held back.
+    const broken = withoutMtu(state()).map(([k, v]): Entry => (k === interfaceKey('unn1') ? [k, { ...v, mtu: 'x' }] : [k, v]));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(broken, SHARDS), first.applied, { mode });
+    const codes = new Map(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]));
+    t.is(codes.get(interfaceKey('unn1')), 'ERR_INVALID_VALUE');
+    const viaUnn = state().filter(([, v]) => v['outgoingInterface'] === 'unn1').map(([k]) => k);
+    for (const k of viaUnn) t.is(codes.get(k), 'ERR_DEPENDENCY_DELETED', k);
+    t.false(s.pool.metadata.has(interfaceKey('unn1')), 'its object and its metadata are gone');
+    t.false((await s.sim.snapshot()).interfaces.some((i) => i.tag === 'unn1'));
+    const fixed = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(state()), SHARDS), r.applied, { mode });
+    t.deepEqual(fixed.errors, []);
+    t.is(fixed.ops, 1 + viaUnn.length, 'unn1 and its routes are created: nothing is deleted first');
+  });
+
+  test(`S5: what was made on an orphan is made again after it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const loop9: Entry = [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }];
+    const through = route(4000, { via: 'loop9' });
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([loop9, through], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop9')], 'the route went onto the half-made loop9');
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([[vrfTableKey(7, 'IPV4'), { id: 7, protocol: 'IPV4' }], loop9, through], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const snap = await s.sim.snapshot();
+    t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === s.pool.metadata.get(interfaceKey('loop9')))).length, 1, 'the route is on the new loop9');
+    t.is(snap.interfaces.filter((i) => i.tag === 'loop9').length, 1);
+  });
+}
+
+test('S5: keys of a shard whose diff task died that the dataplane drops with an interface another shard re-creates are not reported applied', async (t) => {
+  const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 5000 });
+  t.teardown(() => s.close());
+  const crash = `${CRASH_PREFIX}k`;
+  const shard = shardOf(crash, SHARDS);
+  // Routes through loop1 in the shard the crash will take down, and loop1 in another one.
+  const routes = Array.from({ length: 400 }, (_, i) => route(5000 + i, { via: 'loop1' })).filter(([k]) => shardOf(k, SHARDS) === shard).slice(0, 5);
+  t.is(routes.length, 5);
+  t.not(shardOf(interfaceKey('loop1'), SHARDS), shard);
+  const base = [...state(false), ...routes];
+  const first = await s.pool.sync(StateSnapshot.fromEntries(base, SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  t.deepEqual(first.errors, []);
+  const r = await s.pool.sync(StateSnapshot.fromEntries([...withoutMtu(base), [crash, { action: 'exit', when: 'diff' }]], SHARDS), first.applied, { mode: 'pool' });
+  for (const [k] of routes) t.true(r.errors.some((e) => e.key === k && e.error instanceof WorkerTaskError), `${k} fails with its shard`);
+  const applied = new Set([...r.applied.entries()].map(([k]) => k));
+  for (const [k] of routes) t.false(applied.has(k), `${k} went with the old loop1: not applied`);
+  const healed = await s.pool.sync(StateSnapshot.fromEntries(withoutMtu(base), SHARDS), r.applied, { mode: 'pool' });
+  t.deepEqual(healed.errors, []);
+  const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
+  t.is((await s.sim.snapshot()).routes.filter((x) => x.paths.some((p) => p.sw_if_index === loop1)).length, 15);
+});

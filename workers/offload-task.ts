@@ -159,7 +159,7 @@ function copy(t: CopyTask): CopyTaskResult {
 }
 
 async function gone(t: GoneTask): Promise<GoneScan> {
-  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule), t.kept);
+  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule), t.kept, new Set(t.known));
 }
 
 export default function run(task: OffloadTask): Promise<GoneScan | DiffTaskResult | EncodeTaskResult | CopyTaskResult> {

@@ -84,6 +84,8 @@ interface Books {
   readonly absent: Set<string>;
   /** Keys whose delete failed: the create of a re-create is not sent (the old value is still there). */
   readonly deleteFailed: Set<string>;
+  /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
+  readonly atRisk: Map<string, readonly string[]>;
   /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
   readonly dropFailed: Map<string, { readonly ref: SegmentRef; readonly i: number; readonly error: (key: string) => Error }>;
   /** The stage the run's segments are in: the Main stages of a wave all end before its Configure stages start. */
@@ -262,6 +264,7 @@ class OffloadEngine {
       absent: new Set(),
       deleteFailed: new Set(),
       dropFailed: new Map(),
+      atRisk: new Map(),
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -298,7 +301,7 @@ class OffloadEngine {
         ),
       );
       results.forEach((r, s) => {
-        if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed);
+        if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed, gone, books);
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of r.value.dropped) books.absent.add(key);
         // Views of this shard, made once if a segment's keys are needed here (a view checks every entry).
@@ -364,6 +367,9 @@ class OffloadEngine {
       }
     }
 
+    // A sync of deletes only: its failed Drops are weighed here.
+    if (!creating) this.#reconcileDrops(books);
+    this.#settleAtRisk(books);
     this.#endIds(books);
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
@@ -400,6 +406,7 @@ class OffloadEngine {
       absent: new Set(),
       deleteFailed: new Set(),
       dropFailed: new Map(),
+      atRisk: new Map(),
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -447,13 +454,15 @@ class OffloadEngine {
     const unscanned = new Map<number, unknown>();
     // Nothing applied (a first sync) or no kind others depend on: nothing can go.
     if (applied.size === 0 || this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, unscanned };
+    const known = [...this.metadata.keys()];
+    const knownSet = new Set(known);
     const scan = async (kept: boolean): Promise<GoneScan[]> => {
-      if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept));
+      if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept, knownSet));
       const results = await Promise.allSettled(
         desired.shards.map((d, s) =>
           unscanned.has(s)
             ? Promise.reject(unscanned.get(s))
-            : (this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array, kept }) as Promise<GoneScan>),
+            : (this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array, kept, known }) as Promise<GoneScan>),
         ),
       );
       const scans: GoneScan[] = [];
@@ -488,8 +497,12 @@ class OffloadEngine {
     if (undo.keys.length === 0) return 0;
     const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true, recreated: NO_KEYS };
     const r = await this.#encodeAndSend(ref, Stage.Main, pool, b);
-    // An undo that failed leaves the object, and its metadata naming it.
-    for (const key of undo.keys) if (!b.deleteFailed.has(key) && b.metadata.delete(key)) b.changed.add(key);
+    // An undo that failed leaves the object, and its metadata naming it: an orphan the next sync
+    // that creates the key deletes first. The key is not applied either way.
+    for (const key of undo.keys) {
+      if (b.deleteFailed.delete(key)) continue;
+      if (b.metadata.delete(key)) b.changed.add(key);
+    }
     return r.frames;
   }
 
@@ -524,13 +537,25 @@ class OffloadEngine {
   }
 
   /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
-  #failShard(desired: StateSnapshot, applied: StateSnapshot, s: number, reason: unknown, failed: Map<string, Error>): void {
+  #failShard(desired: StateSnapshot, applied: StateSnapshot, s: number, reason: unknown, failed: Map<string, Error>, gone: Gone, b: Books): void {
     const msg = reason instanceof Error ? reason.message : String(reason);
     for (const snap of [desired, applied]) {
-      for (const key of decodeShard(snap.shards[s] as Uint8Array).keys) {
+      const shard = decodeShard(snap.shards[s] as Uint8Array);
+      shard.keys.forEach((key, i) => {
         if (!failed.has(key)) failed.set(key, new WorkerTaskError(key, msg, { cause: reason }));
-      }
+        // An applied value the dataplane drops with a key another shard deletes is at risk.
+        if (snap !== applied || gone.gone.size === 0) return;
+        const d = this.kinds.forKey(key);
+        if (d?.droppedWithDependencies !== true) return;
+        const deps = dependenciesOf(d, key, shard.values[i] as Value).filter((k) => gone.gone.has(k));
+        if (deps.length > 0) b.atRisk.set(key, deps);
+      });
     }
+  }
+
+  /** A kept value at risk is off the dataplane if one of the deletes it depends on went through. */
+  #settleAtRisk(b: Books): void {
+    for (const [key, deps] of b.atRisk) if (deps.some((k) => !b.deleteFailed.has(k))) b.absent.add(key);
   }
 
   /** The segment's ops; of a pre-encoded one only the keys and op codes (what reporting per key needs). */
@@ -787,10 +812,9 @@ class OffloadEngine {
     if (isDeleteWave && stage === Stage.Main && b.metadata.size > 0) {
       for (let i = 0; i < seg.keys.length; i++) {
         const key = seg.keys[i] as string;
+        // The object is gone, whatever else failed for the key (a held-back re-create, an invalid value).
         const op = seg.op[i];
-        if (op === OpCode.Drop ? !opFailed.has(i) : op === OpCode.Delete && !opFailed.has(i) && !b.failed.has(key)) {
-          if (b.metadata.delete(key)) b.changed.add(key);
-        }
+        if ((op === OpCode.Delete || op === OpCode.Drop) && !opFailed.has(i) && b.metadata.delete(key)) b.changed.add(key);
       }
     }
   }

@@ -326,9 +326,10 @@ export interface GoneScan {
   readonly coming: Array<readonly [string, readonly string[]]>;
   /**
    * With `kept`: keys of dependency kinds the sync keeps (unchanged or updated), with their applied
-   * value's and their desired value's dependencies. Null without.
+   * value's and their desired value's dependencies, and whether the desired value is invalid (it
+   * stays as applied; once a dependency goes, it goes for good). Null without.
    */
-  readonly kept: Array<readonly [string, readonly string[], readonly string[]]> | null;
+  readonly kept: Array<readonly [string, readonly string[], readonly string[], boolean]> | null;
 }
 
 /** The value's dependencies; none when the descriptor throws. */
@@ -347,8 +348,8 @@ export function dependenciesOf(d: Descriptor, key: string, value: Value): readon
  * Only those kinds' key ranges are read, found by binary search; without `kept` an entry whose
  * bytes did not change is not decoded.
  */
-export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable, kept: boolean): GoneScan {
-  const out = { gone: [] as string[], deleted: [] as string[], coming: [] as Array<readonly [string, readonly string[]]>, kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[]]>) : null };
+export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable, kept: boolean, known: ReadonlySet<string>): GoneScan {
+  const out = { gone: [] as string[], deleted: [] as string[], coming: [] as Array<readonly [string, readonly string[]]>, kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[], boolean]>) : null };
   const noFailures: KeyFailure[] = [];
   for (const prefix of kinds.dependencyPrefixes) {
     let i = desired.lowerBound(prefix);
@@ -360,7 +361,10 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       if (order < 0) {
         const key = desired.key(i);
         const v = validDesired(kinds, key, desired.value(i++), noFailures);
-        if (v) out.coming.push([key, dependenciesOf(v.d, key, v.norm)]);
+        if (!v) continue;
+        out.coming.push([key, dependenciesOf(v.d, key, v.norm)]);
+        // An orphan's old object is deleted first (`diffShard`): what was made on it goes with it.
+        if (known.size > 0 && known.has(key)) out.gone.push(key);
         continue;
       }
       if (order > 0) {
@@ -391,7 +395,7 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
         out.coming.push([key, dependenciesOf(d, key, now)]);
       } else if (out.kept !== null) {
         const before = dependenciesOf(d, key, old);
-        out.kept.push([key, before, now === old ? before : dependenciesOf(d, key, now)]);
+        out.kept.push([key, before, now === old ? before : dependenciesOf(d, key, now), !v]);
       }
     }
   }
@@ -450,9 +454,14 @@ export function allGone(scans: readonly GoneScan[]): Gone {
   for (const s of scans) for (const k of s.deleted) deleted.add(k);
   const kept = scans.flatMap((s) => s.kept ?? []);
   closeOver(gone, kept.map(([key, before]) => [key, before] as const));
-  // What is created or re-created: the coming entries and the kept ones now gone.
+  // What is created or re-created: the coming entries and the kept ones now gone (but for those
+  // with an invalid desired value: they are deleted and not created again).
   const creating: Array<readonly [string, readonly string[]]> = scans.flatMap((s) => s.coming);
-  for (const [key, , now] of kept) if (gone.has(key)) creating.push([key, now]);
+  for (const [key, , now, invalid] of kept) {
+    if (!gone.has(key)) continue;
+    if (invalid) deleted.add(key);
+    else creating.push([key, now]);
+  }
   closeOver(deleted, creating);
   return { gone, deleted };
 }

@@ -10,6 +10,8 @@ export interface GoneTask {
   readonly applied: Uint8Array;
   /** Also list what the sync keeps, with its dependencies (only needed once something goes). */
   readonly kept: boolean;
+  /** Keys with metadata before the sync (a desired one that is not applied is an orphan). */
+  readonly known: readonly string[];
 }
 
 export interface DiffTask {
