@@ -4,7 +4,7 @@ import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
-import { type Entry, layeredState, route, startOffloadStack } from './helpers/offload-stack.js';
+import { type Entry, layeredState, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
 
 const SHARDS = 8;
 
@@ -102,38 +102,6 @@ for (const mode of ['pool', 'inline'] as const) {
     t.is(snap.routes.filter((x) => x.table_id !== 0).length, 70);
     t.true(snap.neighbors.some((n) => n.ip_address === '172.16.1.7'));
   });
-}
-
-/** A random desired state over a small universe: tables, loopbacks (some unnumbered), routes and ARP entries through them. */
-function randomState(rng: Prng): Entry[] {
-  const out: Entry[] = [];
-  const vrfs = [1, 2].filter(() => rng.chance(0.8));
-  for (const id of vrfs) out.push([vrfTableKey(id, 'IPV4'), { id, protocol: 'IPV4' }]);
-  const loops: string[] = [];
-  for (let n = 0; n < 4; n++) {
-    if (!rng.chance(0.75)) continue;
-    const name = `loop${n}`;
-    const v: Record<string, unknown> = { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [`172.16.${n}.1/24`], vrf: rng.pick([0, 1, 2]) };
-    if (rng.chance(0.5)) v['mtu'] = 1500;
-    out.push([interfaceKey(name), v]);
-    loops.push(name);
-  }
-  const named = [...loops];
-  for (let n = 0; n < 2; n++) {
-    if (loops.length === 0 || !rng.chance(0.6)) continue;
-    const name = `unn${n}`;
-    out.push([interfaceKey(name), { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: rng.pick(loops) } }]);
-    named.push(name);
-  }
-  // Some routes and ARP entries name an interface that may not be desired: they fail, typed.
-  const anyIf = [...named, 'loop0', 'loop3'];
-  for (let i = 0; i < 24; i++) if (rng.chance(0.7)) out.push(route(i, rng.chance(0.6) ? { via: rng.pick(anyIf), preference: rng.int(2) } : { preference: rng.int(2) }));
-  for (let i = 0; i < 4; i++) {
-    if (!rng.chance(0.6)) continue;
-    const iface = rng.pick(anyIf);
-    out.push([arpKey(iface, `172.16.9.${i + 1}`), { interface: iface, ipAddress: `172.16.9.${i + 1}`, physAddress: `02:00:00:00:09:0${i + 1}`, static: true }]);
-  }
-  return out;
 }
 
 for (const mode of ['pool', 'inline'] as const) {
