@@ -4,7 +4,7 @@ import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
-import { type Entry, layeredState, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
+import { type Entry, layeredState, loopback, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
 
 const SHARDS = 8;
 
@@ -356,4 +356,42 @@ test('S5: keys of a shard whose diff task died that the dataplane drops with an 
   t.deepEqual(healed.errors, []);
   const loop1 = s.pool.metadata.get(interfaceKey('loop1'));
   t.is((await s.sim.snapshot()).routes.filter((x) => x.paths.some((p) => p.sw_if_index === loop1)).length, 15);
+});
+
+test('V3, S5: a delete that times out keeps the metadata naming its object; a later sync deletes it', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0, stallTimeout: 300 });
+  t.teardown(() => s.close());
+  const a = loopback('lpA', 0, '172.16.50.1/24');
+  const b = loopback('lpB', 0, '172.16.51.1/24');
+  const first = await s.pool.sync(StateSnapshot.fromEntries([a, b], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  t.deepEqual(first.errors, []);
+  const sw = s.pool.metadata.get(a[0]);
+  await s.sim.setFaults({ stallMs: 1500 });
+  const r = await s.pool.sync(StateSnapshot.fromEntries([b], SHARDS), first.applied, { mode: 'pool' });
+  t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[a[0], 'ERR_REPLY_TIMEOUT']]);
+  t.true([...r.applied.entries()].some(([k]) => k === a[0]), 'still applied: its state is unknown');
+  t.is(s.pool.metadata.get(a[0]), sw, 'its metadata still names its object');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const later = await s.pool.sync(StateSnapshot.fromEntries([b], SHARDS), r.applied, { mode: 'pool' });
+  t.deepEqual(later.errors, []);
+  t.false((await s.sim.snapshot()).interfaces.some((i) => i.tag === 'lpA'));
+});
+
+test('S5: when the shard of an interface and of the routes through it dies in its diff, nothing of it is sent and all of it stays applied', async (t) => {
+  const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 5000 });
+  t.teardown(() => s.close());
+  const crash = `${CRASH_PREFIX}k`;
+  const shard = shardOf(crash, SHARDS);
+  const name = Array.from({ length: 200 }, (_, i) => `lp${i}`).find((n) => shardOf(interfaceKey(n), SHARDS) === shard) as string;
+  const routes = Array.from({ length: 400 }, (_, i) => route(6000 + i, { via: name })).filter(([k]) => shardOf(k, SHARDS) === shard).slice(0, 3);
+  const iface: Entry = [interfaceKey(name), { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.60.1/24'], vrf: 0, mtu: 1500 }];
+  const first = await s.pool.sync(StateSnapshot.fromEntries([iface, ...routes], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
+  t.deepEqual(first.errors, []);
+  const { mtu: _mtu, ...noMtu } = iface[1];
+  const r = await s.pool.sync(StateSnapshot.fromEntries([[iface[0], noMtu], ...routes, [crash, { action: 'exit', when: 'diff' }]], SHARDS), first.applied, { mode: 'pool' });
+  t.true(r.errors.every((e) => e.error instanceof WorkerTaskError));
+  t.deepEqual([...r.applied.entries()].map(([k]) => k).sort(), [iface[0], ...routes.map(([k]) => k)].sort(), 'the interface and its routes stay applied');
+  const sw = s.pool.metadata.get(iface[0]);
+  t.is((await s.sim.snapshot()).routes.filter((x) => x.paths.some((p) => p.sw_if_index === sw)).length, 3, 'and on the dataplane');
 });

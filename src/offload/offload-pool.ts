@@ -86,6 +86,9 @@ interface Books {
   readonly deleteFailed: Set<string>;
   /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
   readonly atRisk: Map<string, readonly string[]>;
+  /** Shards whose diff failed (nothing of theirs was sent), of `shardCount`. */
+  readonly failedShards: Set<number>;
+  readonly shardCount: number;
   /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
   readonly dropFailed: Map<string, { readonly ref: SegmentRef; readonly i: number; readonly error: (key: string) => Error }>;
   /** The stage the run's segments are in: the Main stages of a wave all end before its Configure stages start. */
@@ -265,6 +268,8 @@ class OffloadEngine {
       deleteFailed: new Set(),
       dropFailed: new Map(),
       atRisk: new Map(),
+      failedShards: new Set(),
+      shardCount: n,
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -407,6 +412,8 @@ class OffloadEngine {
       deleteFailed: new Set(),
       dropFailed: new Map(),
       atRisk: new Map(),
+      failedShards: new Set(),
+      shardCount: 0,
       stage: Stage.Main,
       unconfigured: new Set(),
       segments: { copied: 0, encoded: 0 },
@@ -522,7 +529,6 @@ class OffloadEngine {
         b.deleteFailed.add(key);
       }
     }
-    b.dropFailed.clear();
   }
 
   /** A segment's ops with their values (a pre-encoded one's are read from its shards again). */
@@ -539,6 +545,7 @@ class OffloadEngine {
   /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
   #failShard(desired: StateSnapshot, applied: StateSnapshot, s: number, reason: unknown, failed: Map<string, Error>, gone: Gone, b: Books): void {
     const msg = reason instanceof Error ? reason.message : String(reason);
+    b.failedShards.add(s);
     for (const snap of [desired, applied]) {
       const shard = decodeShard(snap.shards[s] as Uint8Array);
       shard.keys.forEach((key, i) => {
@@ -553,9 +560,13 @@ class OffloadEngine {
     }
   }
 
-  /** A kept value at risk is off the dataplane if one of the deletes it depends on went through. */
+  /**
+   * A kept value at risk is off the dataplane if a delete it depends on went through: one sent (its
+   * shard was diffed) that did not fail.
+   */
   #settleAtRisk(b: Books): void {
-    for (const [key, deps] of b.atRisk) if (deps.some((k) => !b.deleteFailed.has(k))) b.absent.add(key);
+    const sent = (k: string): boolean => !b.failedShards.has(shardIndex(k, b.shardCount)) && !b.deleteFailed.has(k) && !b.dropFailed.has(k);
+    for (const [key, deps] of b.atRisk) if (deps.some(sent)) b.absent.add(key);
   }
 
   /** The segment's ops; of a pre-encoded one only the keys and op codes (what reporting per key needs). */
@@ -812,9 +823,11 @@ class OffloadEngine {
     if (isDeleteWave && stage === Stage.Main && b.metadata.size > 0) {
       for (let i = 0; i < seg.keys.length; i++) {
         const key = seg.keys[i] as string;
-        // The object is gone, whatever else failed for the key (a held-back re-create, an invalid value).
+        // A delete answered without error took the object: its metadata goes, also for a key that
+        // failed in the diff (held back, invalid) and is off the dataplane now. A key that failed
+        // otherwise (its delete timed out or could not be built) keeps the metadata naming its object.
         const op = seg.op[i];
-        if ((op === OpCode.Delete || op === OpCode.Drop) && !opFailed.has(i) && b.metadata.delete(key)) b.changed.add(key);
+        if ((op === OpCode.Delete || op === OpCode.Drop) && !opFailed.has(i) && (!b.failed.has(key) || b.absent.has(key)) && b.metadata.delete(key)) b.changed.add(key);
       }
     }
   }
