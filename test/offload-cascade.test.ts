@@ -359,7 +359,8 @@ test('S5: keys of a shard whose diff task died that the dataplane drops with an 
 });
 
 test('V3, S5: a delete that times out keeps the metadata naming its object; a later sync deletes it', async (t) => {
-  const s = await startOffloadStack({ inlineThreshold: 0, stallTimeout: 300 });
+  // The ring path's stall timeout (inline, the connector's replyTimeout of 20 s outlasts the stall).
+  const s = await startOffloadStack({ inlineThreshold: 0, stallTimeout: 300, workers: true, rings: true });
   t.teardown(() => s.close());
   const a = loopback('lpA', 0, '172.16.50.1/24');
   const b = loopback('lpB', 0, '172.16.51.1/24');
