@@ -168,6 +168,8 @@ class OffloadEngine {
   // Rings alive, free or lent: when the last one is retired without a replacement, waiters fail.
   #leases = 0;
   readonly metadata = new Map<string, number>();
+  /** Objects a failed undo left on the dataplane, with the value they were made with (`#undoCreates`). */
+  readonly #orphans = new Map<string, Value>();
   #allocNext = ALLOC_START;
   /**
    * The highest id a run may have put on the dataplane: each run's ranges start above it (and above
@@ -281,8 +283,12 @@ class OffloadEngine {
     let ops = 0;
     let frames = 0;
 
+    // Orphans no longer desired are deleted for good; the diffs see the others (they have metadata).
+    const strays = this.#strayOrphans(desired);
     // What the sync takes off the dataplane, over every shard: each diff re-creates what depends on it.
-    const { gone, unscanned } = await this.#goneKeys(desired, applied, pool);
+    const scanned = await this.#goneKeys(desired, applied, pool);
+    const unscanned = scanned.unscanned;
+    const gone: Gone = strays.keys.length === 0 ? scanned.gone : { gone: new Set([...scanned.gone.gone, ...strays.keys]), deleted: new Set([...scanned.gone.deleted, ...strays.keys]) };
 
     // Diff: every shard at once (workers), or one after the other (inline).
     if (pool) {
@@ -346,6 +352,14 @@ class OffloadEngine {
       }
     }
 
+    strays.keys.forEach((key, i) => {
+      const d = this.kinds.forKey(key);
+      const value = strays.values[i] as Value;
+      const w = d ? this.kinds.deleteWave(this.kinds.rank(d), this.kinds.late(d, key, value)) : 0;
+      const seg: OpSegment = { op: [OpCode.Delete], keys: [key], values: [value], olds: [null] };
+      (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: 1, mainOnly: true, recreated: NO_KEYS });
+      ops++;
+    });
     const diffMs = performance.now() - started;
 
     // Waves in order; the segments of one wave are independent and run in parallel.
@@ -374,6 +388,8 @@ class OffloadEngine {
 
     // A sync of deletes only: its failed Drops are weighed here.
     if (!creating) this.#reconcileDrops(books);
+    // A stray orphan whose delete failed stays one (tried again by the next sync).
+    for (const [i, key] of strays.keys.entries()) if (books.deleteFailed.has(key)) this.#orphans.set(key, strays.values[i] as Value);
     this.#settleAtRisk(books);
     this.#endIds(books);
     const errors: KeyError[] = [];
@@ -482,6 +498,29 @@ class OffloadEngine {
   }
 
   /**
+   * Takes the orphans off the books: those whose key is desired are left to the diffs (a desired key
+   * with metadata and no applied value gets a Drop before its create); the others are returned, to
+   * be deleted for good with the value they were made with.
+   */
+  #strayOrphans(desired: StateSnapshot): { keys: string[]; values: Value[] } {
+    const keys: string[] = [];
+    const values: Value[] = [];
+    if (this.#orphans.size === 0) return { keys, values };
+    const views = new Map<number, ShardView>();
+    for (const [key, value] of this.#orphans) {
+      const s = shardIndex(key, desired.shardCount);
+      let view = views.get(s);
+      if (!view) views.set(s, (view = new ShardView(desired.shards[s] as Uint8Array)));
+      const at = view.lowerBound(key);
+      if (at < view.length && view.key(at) === key) continue;
+      keys.push(key);
+      values.push(value);
+    }
+    this.#orphans.clear();
+    return { keys, values };
+  }
+
+  /**
    * Deletes what the Main stage of creates made when their Configure stage failed (an interface
    * whose VRF table is missing): the key is reported failed and not applied, so the dataplane must
    * not keep it half configured (a later sync would create it again beside it). Built and sent
@@ -505,11 +544,12 @@ class OffloadEngine {
     const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true, recreated: NO_KEYS };
     const r = await this.#encodeAndSend(ref, Stage.Main, pool, b);
     // An undo that failed leaves the object, and its metadata naming it: an orphan the next sync
-    // that creates the key deletes first. The key is not applied either way.
-    for (const key of undo.keys) {
-      if (b.deleteFailed.delete(key)) continue;
-      if (b.metadata.delete(key)) b.changed.add(key);
-    }
+    // deletes first (before creating its key, or for good if it is no longer desired). The key is
+    // not applied either way.
+    undo.keys.forEach((key, i) => {
+      if (b.deleteFailed.delete(key)) this.#orphans.set(key, undo.values[i] as Value);
+      else if (b.metadata.delete(key)) b.changed.add(key);
+    });
     return r.frames;
   }
 
