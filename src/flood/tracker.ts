@@ -110,12 +110,9 @@ export class EventTracker implements DoneSink {
   latency(): LatencySummary {
     const h = this.#latencyUs;
     if (h.totalCount === 0) return { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
-    return {
-      p50: h.getValueAtPercentile(50),
-      p90: h.getValueAtPercentile(90),
-      p99: h.getValueAtPercentile(99),
-      max: h.maxValue,
-      mean: Math.round(h.mean),
-    };
+    // A percentile is its bucket's highest equivalent value, which can pass the largest value
+    // recorded in that bucket: capped at the maximum, the report never shows p99 above max.
+    const at = (p: number): number => Math.min(h.getValueAtPercentile(p), h.maxValue);
+    return { p50: at(50), p90: at(90), p99: at(99), max: h.maxValue, mean: Math.round(h.mean) };
   }
 }
