@@ -1,10 +1,10 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { arpKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
-import { type Entry, layeredState, loopback, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
+import { type Entry, type OffloadStack, layeredState, loopback, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
 
 const SHARDS = 8;
 
@@ -335,14 +335,24 @@ for (const mode of ['pool', 'inline'] as const) {
   });
 }
 
-test('S5: keys of a shard whose diff task died that the dataplane drops with an interface another shard re-creates are not reported applied', async (t) => {
+/** A stack over the crash fixture's descriptors; `crash` is a key whose worker dies, of shard `shard`. */
+async function crashStack(t: ExecutionContext): Promise<{ s: OffloadStack; crash: string; shard: number }> {
   const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
   const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 5000 });
   t.teardown(() => s.close());
   const crash = `${CRASH_PREFIX}k`;
-  const shard = shardOf(crash, SHARDS);
+  return { s, crash, shard: shardOf(crash, SHARDS) };
+}
+
+/** `count` routes through `via`, numbered from `from`, whose keys fall in `shard`. */
+function routesIn(shard: number, from: number, via: string, count: number): Entry[] {
+  return Array.from({ length: 400 }, (_, i) => route(from + i, { via })).filter(([k]) => shardOf(k, SHARDS) === shard).slice(0, count);
+}
+
+test('S5: keys of a shard whose diff task died that the dataplane drops with an interface another shard re-creates are not reported applied', async (t) => {
+  const { s, crash, shard } = await crashStack(t);
   // Routes through loop1 in the shard the crash will take down, and loop1 in another one.
-  const routes = Array.from({ length: 400 }, (_, i) => route(5000 + i, { via: 'loop1' })).filter(([k]) => shardOf(k, SHARDS) === shard).slice(0, 5);
+  const routes = routesIn(shard, 5000, 'loop1', 5);
   t.is(routes.length, 5);
   t.not(shardOf(interfaceKey('loop1'), SHARDS), shard);
   const base = [...state(false), ...routes];
@@ -379,13 +389,9 @@ test('V3, S5: a delete that times out keeps the metadata naming its object; a la
 });
 
 test('S5: when the shard of an interface and of the routes through it dies in its diff, nothing of it is sent and all of it stays applied', async (t) => {
-  const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
-  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 5000 });
-  t.teardown(() => s.close());
-  const crash = `${CRASH_PREFIX}k`;
-  const shard = shardOf(crash, SHARDS);
+  const { s, crash, shard } = await crashStack(t);
   const name = Array.from({ length: 200 }, (_, i) => `lp${i}`).find((n) => shardOf(interfaceKey(n), SHARDS) === shard) as string;
-  const routes = Array.from({ length: 400 }, (_, i) => route(6000 + i, { via: name })).filter(([k]) => shardOf(k, SHARDS) === shard).slice(0, 3);
+  const routes = routesIn(shard, 6000, name, 3);
   const iface: Entry = [interfaceKey(name), { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.60.1/24'], vrf: 0, mtu: 1500 }];
   const first = await s.pool.sync(StateSnapshot.fromEntries([iface, ...routes], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
   t.deepEqual(first.errors, []);

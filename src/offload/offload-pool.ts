@@ -86,9 +86,6 @@ interface Books {
   readonly deleteFailed: Set<string>;
   /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
   readonly atRisk: Map<string, readonly string[]>;
-  /** Shards whose diff failed (nothing of theirs was sent), of `shardCount`. */
-  readonly failedShards: Set<number>;
-  readonly shardCount: number;
   /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
   readonly dropFailed: Map<string, { readonly ref: SegmentRef; readonly i: number; readonly error: (key: string) => Error }>;
   /** The stage the run's segments are in: the Main stages of a wave all end before its Configure stages start. */
@@ -261,23 +258,9 @@ class OffloadEngine {
     const pool = mode === 'pool' && this.#piscina !== null;
     const n = desired.shardCount;
     const failed = new Map<string, Error>();
-    const books: Books = {
-      failed,
-      metadata: this.metadata,
-      entries: () => [...this.metadata],
-      changed: new Set(),
-      absent: new Set(),
-      deleteFailed: new Set(),
-      dropFailed: new Map(),
-      atRisk: new Map(),
-      failedShards: new Set(),
-      shardCount: n,
-      stage: Stage.Main,
-      unconfigured: new Set(),
-      segments: { copied: 0, encoded: 0 },
-      keyError: (key, _op, code, message) => new OffloadKeyError(code, key, message),
-      idsUnknown: false,
-    };
+    const books = newBooks(failed, this.metadata, () => [...this.metadata], (key, _op, code, message) => new OffloadKeyError(code, key, message));
+    // Shards whose diff failed: nothing of theirs was sent.
+    const failedShards = new Set<number>();
     this.#beginIds(this.metadata);
     const byWave: SegmentRef[][] = Array.from({ length: this.kinds.waveCount }, () => []);
     let ops = 0;
@@ -286,7 +269,9 @@ class OffloadEngine {
     // Orphans no longer desired are deleted for good; the diffs see the others (they have metadata).
     const strays = this.#strayOrphans(desired);
     // What the sync takes off the dataplane, over every shard: each diff re-creates what depends on it.
-    const scanned = await this.#goneKeys(desired, applied, pool);
+    // Keys with metadata before the sync: a desired one that is not applied is an orphan.
+    const known = [...this.metadata.keys()];
+    const scanned = await this.#goneKeys(desired, applied, pool, known);
     const unscanned = scanned.unscanned;
     const gone: Gone = strays.keys.length === 0 ? scanned.gone : { gone: new Set([...scanned.gone.gone, ...strays.keys]), deleted: new Set([...scanned.gone.deleted, ...strays.keys]) };
 
@@ -294,7 +279,6 @@ class OffloadEngine {
     if (pool) {
       // With rings, the diff tasks also encode (with the metadata known now): a wave then copies frames.
       const metadata = this.o.rings && this.o.preEncode ? [...this.metadata] : null;
-      const known = [...this.metadata.keys()];
       const results = await Promise.allSettled(
         desired.shards.map((d, s) =>
           unscanned.has(s)
@@ -312,7 +296,10 @@ class OffloadEngine {
         ),
       );
       results.forEach((r, s) => {
-        if (r.status === 'rejected') return this.#failShard(desired, applied, s, r.reason, failed, gone, books);
+        if (r.status === 'rejected') {
+          failedShards.add(s);
+          return this.#failShard(desired, applied, s, r.reason, failed, gone, books);
+        }
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of r.value.dropped) books.absent.add(key);
         // Views of this shard, made once if a segment's keys are needed here (a view checks every entry).
@@ -339,9 +326,9 @@ class OffloadEngine {
         }
       });
     } else {
-      const known = new Set(this.metadata.keys());
+      const knownSet = new Set(known);
       for (let s = 0; s < n; s++) {
-        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone, known);
+        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone, knownSet);
         for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of out.dropped) books.absent.add(key);
         out.waves.forEach((seg, w) => {
@@ -390,7 +377,7 @@ class OffloadEngine {
     if (!creating) this.#reconcileDrops(books);
     // A stray orphan whose delete failed stays one (tried again by the next sync).
     for (const [i, key] of strays.keys.entries()) if (books.deleteFailed.has(key)) this.#orphans.set(key, strays.values[i] as Value);
-    this.#settleAtRisk(books);
+    this.#settleAtRisk(books, (k) => !failedShards.has(shardIndex(k, n)));
     this.#endIds(books);
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
@@ -419,25 +406,14 @@ class OffloadEngine {
     const parts = pool ? Math.max(this.o.threads, Math.ceil(n / WAVE_SEGMENT_OPS)) : 1;
     const size = Math.max(1, Math.ceil(n / parts));
     const learnt = new Map<string, number>();
-    const books: Books = {
-      failed: new Map(),
-      metadata: learnt,
-      entries: () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
-      changed: new Set(),
-      absent: new Set(),
-      deleteFailed: new Set(),
-      dropFailed: new Map(),
-      atRisk: new Map(),
-      failedShards: new Set(),
-      shardCount: 0,
-      stage: Stage.Main,
-      unconfigured: new Set(),
-      segments: { copied: 0, encoded: 0 },
+    const books = newBooks(
+      new Map(),
+      learnt,
+      () => (learnt.size === 0 ? metadata : [...metadata, ...learnt]),
       // The same error the inline executor gives a descriptor that throws a plain Error.
-      keyError: (key, op, code, message) =>
+      (key, op, code, message) =>
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
-      idsUnknown: false,
-    };
+    );
     this.#beginIds(metadata);
     const refs: SegmentRef[] = [];
     const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
@@ -473,11 +449,10 @@ class OffloadEngine {
    * one task per shard, then `allGone`). A shard whose scan failed is not diffed (its keys fail and
    * keep what was applied, so it takes nothing off the dataplane).
    */
-  async #goneKeys(desired: StateSnapshot, applied: StateSnapshot, pool: boolean): Promise<{ gone: Gone; unscanned: Map<number, unknown> }> {
+  async #goneKeys(desired: StateSnapshot, applied: StateSnapshot, pool: boolean, known: readonly string[]): Promise<{ gone: Gone; unscanned: Map<number, unknown> }> {
     const unscanned = new Map<number, unknown>();
     // Nothing applied (a first sync) or no kind others depend on: nothing can go.
     if (applied.size === 0 || this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, unscanned };
-    const known = [...this.metadata.keys()];
     const knownSet = new Set(known);
     const scan = async (kept: boolean): Promise<GoneScan[]> => {
       if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept, knownSet));
@@ -585,7 +560,6 @@ class OffloadEngine {
   /** A diff task failed: every key of the shard fails with WorkerTaskError (failure path: decodes on main). */
   #failShard(desired: StateSnapshot, applied: StateSnapshot, s: number, reason: unknown, failed: Map<string, Error>, gone: Gone, b: Books): void {
     const msg = reason instanceof Error ? reason.message : String(reason);
-    b.failedShards.add(s);
     for (const snap of [desired, applied]) {
       const shard = decodeShard(snap.shards[s] as Uint8Array);
       shard.keys.forEach((key, i) => {
@@ -604,9 +578,9 @@ class OffloadEngine {
    * A kept value at risk is off the dataplane if a delete it depends on went through: one sent (its
    * shard was diffed) that did not fail.
    */
-  #settleAtRisk(b: Books): void {
-    const sent = (k: string): boolean => !b.failedShards.has(shardIndex(k, b.shardCount)) && !b.deleteFailed.has(k) && !b.dropFailed.has(k);
-    for (const [key, deps] of b.atRisk) if (deps.some(sent)) b.absent.add(key);
+  #settleAtRisk(b: Books, diffed: (key: string) => boolean): void {
+    const through = (k: string): boolean => diffed(k) && !b.deleteFailed.has(k) && !b.dropFailed.has(k);
+    for (const [key, deps] of b.atRisk) if (deps.some(through)) b.absent.add(key);
   }
 
   /** The segment's ops; of a pre-encoded one only the keys and op codes (what reporting per key needs). */
@@ -896,6 +870,25 @@ class OffloadEngine {
     })();
     return this.#closing;
   }
+}
+
+/** A run's books, empty; `keyError` names the error of an op whose requests could not be built. */
+function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, entries: Books['entries'], keyError: Books['keyError']): Books {
+  return {
+    failed,
+    metadata,
+    entries,
+    changed: new Set(),
+    absent: new Set(),
+    deleteFailed: new Set(),
+    dropFailed: new Map(),
+    atRisk: new Map(),
+    stage: Stage.Main,
+    unconfigured: new Set(),
+    segments: { copied: 0, encoded: 0 },
+    keyError,
+    idsUnknown: false,
+  };
 }
 
 /**
