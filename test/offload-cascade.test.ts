@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { arpKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
+import { aclKey, arpKey, bridgeDomainKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
@@ -425,5 +425,48 @@ for (const mode of ['pool', 'inline'] as const) {
     t.deepEqual([...healed.applied.entries()].map(([k]) => k), [other[0]]);
     const idle = await s.pool.sync(StateSnapshot.fromEntries([other], SHARDS), healed.applied, { mode });
     t.is(idle.ops, 0, 'nothing left to do');
+  });
+}
+
+/** state(false) with an interface and its routes, a bridge domain and an ACL on loop2: none of them depends on loop1. */
+function besideLoop1(): Entry[] {
+  const out: Entry[] = [...state(false), [interfaceKey('unn2'), { name: 'unn2', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0 }]];
+  for (let i = 3100; i < 3105; i++) out.push(route(i, { via: 'unn2' }));
+  out.push([bridgeDomainKey('bd1'), { name: 'bd1', interfaces: [{ name: 'loop2' }] }]);
+  out.push([aclKey('web'), { name: 'web', rules: [{ action: 'PERMIT' }], interfaces: { ingress: ['loop2'], egress: [] } }]);
+  return out;
+}
+
+/** loop1 and what depends on it go; unn2, bd1 and the ACL come to depend on it. */
+function ontoDeletedLoop1(entries: Entry[]): Entry[] {
+  return entries
+    .filter(([k, v]) => k !== interfaceKey('loop1') && v['outgoingInterface'] !== 'loop1' && v['interface'] !== 'loop1')
+    .map(([k, v]): Entry => {
+      if (k === interfaceKey('unn2')) return [k, { ...v, unnumbered: { interfaceWithIp: 'loop1' } }];
+      if (k === bridgeDomainKey('bd1')) return [k, { ...v, interfaces: [{ name: 'loop1' }, { name: 'loop2' }] }];
+      if (k === aclKey('web')) return [k, { ...v, interfaces: { ingress: ['loop1', 'loop2'], egress: [] } }];
+      return [k, v];
+    });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3, S5: an update that comes to depend on a value the same sync deletes is held back: its old value goes, and what depends on it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const reader = new Scheduler({ connector: s.connector });
+    t.teardown(() => reader.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries(besideLoop1(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const r = await s.pool.sync(StateSnapshot.fromEntries(ontoDeletedLoop1(besideLoop1()), SHARDS), first.applied, { mode });
+    const held = [interfaceKey('unn2'), bridgeDomainKey('bd1'), aclKey('web'), ...besideLoop1().filter(([, v]) => v['outgoingInterface'] === 'unn2').map(([k]) => k)].sort();
+    t.deepEqual(r.errors.map((e) => e.key).sort(), held, 'the three updates and the routes through unn2 fail');
+    for (const e of r.errors) t.is((e.error as { code?: string }).code, 'ERR_DEPENDENCY_DELETED', e.key);
+    const applied = [...r.applied.entries()].map(([k]) => k);
+    for (const k of held) t.false(applied.includes(k), `${k} is not reported applied`);
+    const sb = [...(await reader.dump('', 'sb')).keys()].filter((k) => !k.startsWith(vrfTableKey(0, 'IPV4').slice(0, -1))).sort();
+    t.deepEqual(sb, applied.sort(), 'the dataplane holds what the sync reports applied');
+    const healed = await s.pool.sync(StateSnapshot.fromEntries(besideLoop1(), SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    t.is(healed.applied.size, besideLoop1().length);
   });
 }

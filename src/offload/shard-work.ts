@@ -305,7 +305,9 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       const affected = watch !== undefined && dependsOnAny(d, key, old, gone);
       const cascade = affected || (watch !== undefined && gone.has(key));
       if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
-      if (cascade || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
+      // One that comes to depend on a key that does not come back: its old value goes, the new one is held back.
+      const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
+      if (cascade || orphaned || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
         remove(d, key, old, aj, affected);
         create(d, key, norm, di, true);
       } else {
@@ -443,8 +445,9 @@ export function anyGone(scans: readonly GoneScan[]): boolean {
 
 /**
  * Closes the scans (made with `kept`) over dependencies: a kept value whose applied value depends
- * on a gone key goes too (the dataplane drops it or its link: it is re-created); a value created or
- * re-created whose desired value depends on a key that does not come back is held back (deleted).
+ * on a gone key goes too (the dataplane drops it or its link: it is re-created); a value created,
+ * re-created or updated whose desired value depends on a key that does not come back is held back
+ * (deleted).
  */
 export function allGone(scans: readonly GoneScan[]): Gone {
   if (!anyGone(scans)) return NOTHING_GONE;
@@ -453,16 +456,23 @@ export function allGone(scans: readonly GoneScan[]): Gone {
   for (const s of scans) for (const k of s.gone) gone.add(k);
   for (const s of scans) for (const k of s.deleted) deleted.add(k);
   const kept = scans.flatMap((s) => s.kept ?? []);
-  closeOver(gone, kept.map(([key, before]) => [key, before] as const));
-  // What is created or re-created: the coming entries and the kept ones now gone (but for those
-  // with an invalid desired value: they are deleted and not created again).
-  const creating: Array<readonly [string, readonly string[]]> = scans.flatMap((s) => s.coming);
-  for (const [key, , now, invalid] of kept) {
-    if (!gone.has(key)) continue;
-    if (invalid) deleted.add(key);
-    else creating.push([key, now]);
+  const before = kept.map(([key, deps]) => [key, deps] as const);
+  const coming = scans.flatMap((s) => s.coming);
+  // Until nothing more goes: a kept value whose applied value depends on a gone key goes (it is
+  // re-created); a value created, re-created or updated whose desired value depends on a deleted
+  // key is held back, so it is deleted too, and what depends on it goes in the next round. An
+  // invalid desired value is not created again: it is deleted once its applied value goes.
+  for (let size = -1; size !== gone.size + deleted.size; ) {
+    size = gone.size + deleted.size;
+    closeOver(gone, before);
+    const creating: Array<readonly [string, readonly string[]]> = [...coming];
+    for (const [key, , now, invalid] of kept) {
+      if (!invalid) creating.push([key, now]);
+      else if (gone.has(key)) deleted.add(key);
+    }
+    closeOver(deleted, creating);
+    for (const [key] of kept) if (deleted.has(key)) gone.add(key);
   }
-  closeOver(deleted, creating);
   return { gone, deleted };
 }
 
