@@ -62,9 +62,10 @@ function normalizeRule(key: string, raw: unknown, i: number): AclRuleValue {
   const destinationNetwork = ip?.has('destinationNetwork') && ip.raw('destinationNetwork') !== '' ? ip.cidr('destinationNetwork') : ANY4;
   const protocol = tcp ? TCP : udp ? UDP : (ip?.uint('protocol', 0, 255) ?? 0);
   const rule: Record<string, unknown> = { ip: { sourceNetwork, destinationNetwork, protocol } };
+  // TCP or UDP named by number only: every port, as the dataplane reports it back.
   const ports = tcp ?? udp;
-  if (ports) {
-    rule[tcp ? 'tcp' : 'udp'] = { sourcePortRange: portRange(ports, 'sourcePortRange'), destinationPortRange: portRange(ports, 'destinationPortRange') };
+  if (ports || protocol === TCP || protocol === UDP) {
+    rule[protocol === TCP ? 'tcp' : 'udp'] = { sourcePortRange: portRange(ports, 'sourcePortRange'), destinationPortRange: portRange(ports, 'destinationPortRange') };
   }
   return { action, ipRule: rule as unknown as AclRuleValue['ipRule'] };
 }
