@@ -25,6 +25,8 @@ export interface InterfaceValue {
 
 /** The allocation pool of memif ids (not a key prefix of any kind). */
 const MEMIF_ID_POOL = 'memif-id/';
+/** VPP names a memif `memif<socket_id>/<id>`. */
+const MEMIF_NAME = /^memif\d+\/(\d+)$/;
 
 const CREATE: Record<InterfaceType, string> = { SOFTWARE_LOOPBACK: 'create_loopback', TAP: 'tap_create_v3', MEMIF: 'memif_create' };
 const DELETE: Record<InterfaceType, string> = { SOFTWARE_LOOPBACK: 'delete_loopback', TAP: 'tap_delete_v3', MEMIF: 'memif_delete' };
@@ -167,6 +169,11 @@ export const interfaceDescriptor: Descriptor = {
     const tagByIndex = new Map<number, string>();
     for (const d of details) {
       if (typeof d.tag === 'string' && d.tag !== '' && typeof d.sw_if_index === 'number') tagByIndex.set(d.sw_if_index, d.tag);
+    }
+    // Memif ids in use (ours from before a restart, or not ours): never allocated again.
+    for (const d of details) {
+      const m = MEMIF_NAME.exec(String(d.interface_name));
+      if (d.interface_dev_type === 'memif' && m) ctx.reserve?.(MEMIF_ID_POOL, Number(m[1]));
     }
     const mine = details.filter((d) => {
       const name = tagByIndex.get(d.sw_if_index as number);

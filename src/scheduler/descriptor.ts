@@ -19,6 +19,8 @@ export interface RetrieveContext {
   readonly metadata: MetadataReader;
   /** The value the scheduler holds for a key, to restore fields the dataplane does not report. */
   correlate(key: string): Value | undefined;
+  /** Marks an id of an allocation pool (see `MetadataAllocator.allocate`) as used on the dataplane. */
+  reserve?(pool: string, id: number): void;
 }
 
 export interface RetrievedValue {

@@ -40,6 +40,11 @@ export class MetadataStore implements MetadataAllocator {
     return next;
   }
 
+  /** Makes `allocate(keyPrefix)` hand out numbers above `index` (found in use on the dataplane). */
+  reserve(keyPrefix: string, index: number): void {
+    if (index > (this.#maxByPrefix.get(keyPrefix) ?? 0)) this.#maxByPrefix.set(keyPrefix, index);
+  }
+
   set(key: string, index: number): void {
     this.delete(key);
     const prefix = this.#prefixOf(key);

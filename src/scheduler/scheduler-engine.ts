@@ -691,6 +691,7 @@ export class SchedulerEngine {
         const rec = store.get(key);
         return rec ? (rec.applied ?? wanted(rec)) : undefined;
       },
+      reserve: (pool: string, id: number): void => this.#md.reserve(pool, id),
     };
     const descriptors: Descriptor[] = [];
     for (const d of order) {
