@@ -314,11 +314,19 @@ export class SchedulerEngine {
   async #retryInline(keys: readonly string[], retry: RetryOptions, retryOf: number, error: TransactionError | null): Promise<TransactionError | null> {
     let delay = retry.delay;
     for (let attempt = 1; attempt <= retry.maxAttempts && keys.length > 0 && !this.#closed; attempt++) {
+      // While the attempt waits the keys are `retrying` (S6), as with a scheduled retry.
+      for (const k of keys) {
+        const rec = this.#store.get(k);
+        if (!rec || !this.#retriable(k)) continue;
+        this.#retryingKeys.add(k);
+        rec.state = StateCode.Retrying;
+      }
       try {
         await this.#closedSignal.guard(new Promise((resolve) => setTimeout(resolve, delay)));
       } catch {
         return error; // closed while waiting: report what still failed
       }
+      for (const k of keys) this.#retryingKeys.delete(k);
       const outcome = await this.#attemptRetry(keys, attempt, retryOf);
       error = outcome.result.error;
       keys = outcome.again;
