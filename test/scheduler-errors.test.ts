@@ -111,6 +111,22 @@ test('S6: a retry that meets a newer desired value retries the newer one', async
   t.is(s.getStatus(T('a'))?.state, 'configured');
 });
 
+test('S6: a newer commit that fails a key again takes over its retry: the older commit\'s retries leave the key to it', async (t) => {
+  const { dp, s } = fakeScheduler();
+  t.teardown(() => s.close());
+  dp.failNext('thing_add', 100);
+  const retry = { delay: 5, maxAttempts: 2, expBackoff: false };
+  const first = await s.commit(kv({ a: thing(1) }), { retry });
+  const second = await s.commit(kv({ a: thing(2) }), { retry });
+  t.truthy(first.error);
+  t.truthy(second.error);
+  await waitFor(() => s.getStatus(T('a'))?.state === 'failed');
+  await new Promise((r) => setTimeout(r, 50)); // room for a surplus attempt to show up
+  const retries = s.getTransactionHistory().filter((x) => x.origin === 'retry');
+  t.deepEqual(retries.map((x) => x.retryOf), [second.seqNum, second.seqNum], 'two attempts, both the newer commit\'s');
+  t.is(s.getStatus(T('a'))?.state, 'failed');
+});
+
 test('S6: an invalid value is not retried; the failed key next to it is', async (t) => {
   const { dp, s } = fakeScheduler();
   t.teardown(() => s.close());

@@ -81,7 +81,11 @@ export class SchedulerEngine {
   readonly #history: TxnHistory;
   readonly #o: ResolvedSchedulerOptions;
   readonly #removed = new Set<string>();
-  readonly #retryingKeys = new Set<string>();
+  /**
+   * Keys waiting for a retry, with the scheduled retry that owns them (null: a resync's own retry).
+   * A key has one: a newer commit's retry of it takes it over from an older one (S6).
+   */
+  readonly #retryingKeys = new Map<string, RetryJob | null>();
   readonly #retries = new Set<RetryJob>();
   readonly #input: PlanInput;
   #seq = 0;
@@ -168,7 +172,7 @@ export class SchedulerEngine {
     this.#closedSignal.close(new SchedulerClosedError('scheduler closed while the operation was in flight'));
     for (const job of this.#retries) clearTimeout(job.timer);
     this.#retries.clear();
-    for (const k of this.#retryingKeys) {
+    for (const k of this.#retryingKeys.keys()) {
       const rec = this.#store.get(k);
       if (rec?.state === StateCode.Retrying) rec.state = StateCode.Failed;
     }
@@ -318,7 +322,7 @@ export class SchedulerEngine {
       for (const k of keys) {
         const rec = this.#store.get(k);
         if (!rec || !this.#retriable(k)) continue;
-        this.#retryingKeys.add(k);
+        this.#retryingKeys.set(k, null);
         rec.state = StateCode.Retrying;
       }
       try {
@@ -326,7 +330,7 @@ export class SchedulerEngine {
       } catch {
         return error; // closed while waiting: report what still failed
       }
-      for (const k of keys) this.#retryingKeys.delete(k);
+      for (const k of keys) if (this.#retryingKeys.get(k) === null) this.#retryingKeys.delete(k);
       const outcome = await this.#attemptRetry(keys, attempt, retryOf);
       error = outcome.result.error;
       keys = outcome.again;
@@ -566,7 +570,7 @@ export class SchedulerEngine {
 
   #scheduleRetry(job: RetryJob): void {
     if (job.keys.length === 0) return;
-    for (const k of job.keys) this.#retryingKeys.add(k);
+    for (const k of job.keys) this.#retryingKeys.set(k, job);
     this.#retries.add(job);
     job.timer = setTimeout(() => {
       this.#retries.delete(job);
@@ -576,9 +580,12 @@ export class SchedulerEngine {
     job.timer.unref?.();
   }
 
-  async #runRetry(job: RetryJob): Promise<CommitResult> {
-    for (const k of job.keys) this.#retryingKeys.delete(k);
-    const { result, again } = await this.#attemptRetry(job.keys, job.attempt, job.retryOf);
+  async #runRetry(job: RetryJob): Promise<void> {
+    // Keys a newer retry took over are left to it.
+    const keys = job.keys.filter((k) => this.#retryingKeys.get(k) === job);
+    for (const k of keys) this.#retryingKeys.delete(k);
+    if (keys.length === 0) return;
+    const { again } = await this.#attemptRetry(keys, job.attempt, job.retryOf);
     if (again.length > 0 && job.attempt < job.options.maxAttempts && !this.#closed) {
       this.#scheduleRetry({
         keys: again,
@@ -589,7 +596,6 @@ export class SchedulerEngine {
         timer: undefined,
       });
     }
-    return result;
   }
 
   /** One retry of the keys that still fail, recorded as its own transaction; `again` = keys still failing. */
