@@ -570,7 +570,12 @@ export class SchedulerEngine {
 
   #scheduleRetry(job: RetryJob): void {
     if (job.keys.length === 0) return;
-    for (const k of job.keys) this.#retryingKeys.set(k, job);
+    for (const k of job.keys) {
+      this.#retryingKeys.set(k, job);
+      // A later attempt is scheduled after the failed one was settled (as failed): say so.
+      const rec = this.#store.get(k);
+      if (rec?.state === StateCode.Failed) rec.state = StateCode.Retrying;
+    }
     this.#retries.add(job);
     job.timer = setTimeout(() => {
       this.#retries.delete(job);

@@ -1,4 +1,4 @@
-// Review of the scheduler and descriptors: defects found, each pinned by a test.
+// Regressions from a review of the scheduler and descriptors: each failed before its fix.
 import test from 'ava';
 import { aclKey, interfaceKey } from '../src/descriptors/index.js';
 import { startNativeSim } from '../native-sim/index.js';
