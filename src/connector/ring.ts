@@ -237,6 +237,15 @@ export class RingReader {
       while (tail !== head && n < max) {
         let len = this.#words[tail >>> 2] as number;
         if (len === WRAP_MARKER) {
+          // A real wrap marker is followed by data written from offset 0, which stays behind it
+          // (HEAD < TAIL). With HEAD ahead it can only be garbage: jumping back would read frames
+          // consumed long ago again (and again, round and round).
+          if (head > tail) {
+            const available = head - tail;
+            tail = head;
+            onCorrupt({ kind: 'bad-length', length: len, available });
+            break;
+          }
           tail = 0;
           if (tail === head) break;
           len = this.#words[0] as number;
