@@ -66,6 +66,8 @@ function handleControl(req: ControlRequest): void {
         return reply({ id: req.id, ok: true, value: heapUsage(req.collect) });
       case 'faults':
         engine.setFaults(validateFaults(req.faults), performance.now());
+        // A stall that was shortened or lifted releases the requests it held.
+        if (mode.kind === 'postmessage') releaseHeld();
         return reply({ id: req.id, ok: true, value: null });
       case 'restart':
         engine.restart();
@@ -85,13 +87,17 @@ function handleControl(req: ControlRequest): void {
       case 'serve-rings':
         if (mode.kind === 'postmessage') {
           mode.port.close();
+          dropHeld();
           mode = { kind: 'rings' };
           setImmediate(runRings);
         }
         return reply({ id: req.id, ok: true, value: null });
       case 'serve-postmessage': {
         const port = req.port;
-        if (mode.kind === 'postmessage') mode.port.close();
+        if (mode.kind === 'postmessage') {
+          mode.port.close();
+          dropHeld();
+        }
         mode = { kind: 'postmessage', port };
         port.on('message', onPostedRequest);
         return reply({ id: req.id, ok: true, value: null });
@@ -100,6 +106,7 @@ function handleControl(req: ControlRequest): void {
         if (mode.kind === 'postmessage') mode.port.close();
         mode = { kind: 'closed' };
         if (pmTimer) clearTimeout(pmTimer);
+        dropHeld();
         reply({ id: req.id, ok: true, value: null });
         control.close();
         return;
@@ -274,7 +281,48 @@ function runRings(): void {
 
 // --- postMessage transport: the baseline, same engine, event driven ---
 
+/**
+ * Requests posted while the sim is stalled, held unread (the ring loop leaves them in their ring):
+ * a stall applies nothing, and ends when it runs out or when the faults end it (stallMs 0).
+ */
+const held: unknown[] = [];
+let heldTimer: NodeJS.Timeout | null = null;
+
 function onPostedRequest(posted: unknown): void {
+  if (mode.kind !== 'postmessage') return;
+  if (held.length > 0 || engine.stallRemaining(performance.now()) > 0) {
+    // Behind requests already held, in order.
+    held.push(posted);
+    scheduleHeld();
+    return;
+  }
+  answerPosted(posted);
+}
+
+/** Answers the held requests once the stall is over (called by its timer and after setFaults). */
+function releaseHeld(): void {
+  if (heldTimer) clearTimeout(heldTimer);
+  heldTimer = null;
+  while (held.length > 0 && mode.kind === 'postmessage') {
+    if (engine.stallRemaining(performance.now()) > 0) return scheduleHeld();
+    answerPosted(held.shift());
+  }
+  held.length = 0;
+}
+
+/** The held requests of a port that was closed: nobody waits for their replies. */
+function dropHeld(): void {
+  if (heldTimer) clearTimeout(heldTimer);
+  heldTimer = null;
+  held.length = 0;
+}
+
+function scheduleHeld(): void {
+  if (heldTimer || held.length === 0) return;
+  heldTimer = setTimeout(releaseHeld, Math.max(1, engine.stallRemaining(performance.now())));
+}
+
+function answerPosted(posted: unknown): void {
   if (mode.kind !== 'postmessage') return;
   // A request posted as JSON text is answered in JSON text (the connector's 'json' encoding).
   const json = typeof posted === 'string';
@@ -290,7 +338,7 @@ function onPostedRequest(posted: unknown): void {
   const out = engine.handle(msg);
   if (out === null) return;
   const now = performance.now();
-  const due = now + Math.max(engine.latencyMs, engine.stallRemaining(now));
+  const due = now + engine.latencyMs;
   for (const m of out) {
     const reply = json ? JSON.stringify(m) : m;
     if (due > now || delayed.length > 0) delayed.push({ due, bytes: null, msg: reply });

@@ -85,3 +85,23 @@ test('V6 V1: a malformed reply frame never makes the connector deliver old repli
   t.is(s.lateReplies - before.lateReplies, 0, `old replies were read again: ${s.lateReplies - before.lateReplies} late replies`);
   t.true(s.protocolErrors - before.protocolErrors >= 1);
 });
+
+for (const transport of ['ring', 'postMessage'] as const) {
+  test(`N4: a stalled sim applies nothing until the stall ends, and setting stallMs to 0 ends it at once (${transport})`, async (t) => {
+    const { sim, c } = await connected(t, {}, { transport, replyTimeout: 5000 });
+    await sim.setFaults({ stallMs: 60_000 });
+    const pending = c.request('create_loopback', { tag: 'during-stall' }).catch((err: Error) => err);
+    // The sim has had the request for a while (a control round trip goes through its thread).
+    await new Promise((r) => setTimeout(r, 100));
+    const during = await sim.snapshot();
+    t.false(
+      during.interfaces.some((i) => i.tag === 'during-stall'),
+      'a stalled dataplane must not apply the request it has not read',
+    );
+    await sim.setFaults({ stallMs: 0 });
+    const started = performance.now();
+    const reply = await pending;
+    t.like(reply, { retval: 0 }, 'answered once the stall is lifted');
+    t.true(performance.now() - started < 2000, `answered ${Math.round(performance.now() - started)} ms after the stall was lifted`);
+  });
+}
