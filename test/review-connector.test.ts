@@ -105,3 +105,19 @@ for (const transport of ['ring', 'postMessage'] as const) {
     t.true(performance.now() - started < 2000, `answered ${Math.round(performance.now() - started)} ms after the stall was lifted`);
   });
 }
+
+// Known defect, not fixed here (needs a protocol decision: how the sim tells a dump lost details).
+// test.failing passes while the defect is there; make it a plain test once it is fixed.
+test.failing('V2 V3 N3: a dump whose details do not fit the reply ring fails; it never resolves as if they did not exist', async (t) => {
+  // Small rings: the largest payload is 2040 bytes. The request fits, its interface's details do not.
+  const { sim, c } = await connected(t, { ringBytes: 4096 }, { replyTimeout: 3000 });
+  const created = await c.request('create_loopback', { tag: 'x'.repeat(1985) });
+  t.is(created['retval'], 0);
+  const interfaces = (await sim.snapshot()).interfaces.length;
+  const result = await c.dump('sw_interface_dump').catch((err: Error) => err);
+  const lost = (await sim.counters()).protocolErrors;
+  t.true(
+    result instanceof Error || result.length === interfaces,
+    `the dump resolved with ${Array.isArray(result) ? result.length : '?'} of ${interfaces} interfaces (${lost} details dropped by the sim)`,
+  );
+});
