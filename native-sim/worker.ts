@@ -2,6 +2,7 @@
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { VppRetval } from '../src/binapi/retval.js';
 import { FrameCodec } from '../src/connector/frame-codec.js';
 import { DoorbellSlot, DOORBELL_SLOTS } from '../src/connector/ring-layout.js';
 import { RingReader, RingWriter } from '../src/connector/ring.js';
@@ -20,6 +21,8 @@ const readerIds: number[] = [0];
 const replies = new RingWriter(data.replyRing);
 const decoder = new FrameCodec();
 const encoder = new FrameCodec();
+/** Contexts of dumps a detail of which was too large for the reply ring (their control_ping_reply fails). */
+const truncatedDumps = new Set<number>();
 /** Frames per ring per round, so one busy producer cannot starve the others. */
 const ROUND_BUDGET = 256;
 /** Longest sleep: a safety net only, producers and control messages ring the doorbell. */
@@ -141,14 +144,9 @@ let roundReplies = 0;
 
 function writeReply(bytes: Uint8Array): void {
   for (;;) {
-    try {
-      if (replies.write(bytes)) {
-        if (++roundReplies <= EARLY_LIMIT && roundReplies % EARLY_GROUP === 0) replies.commit();
-        return;
-      }
-    } catch {
-      // A reply larger than the ring can never be delivered: count it, the request times out.
-      engine.protocolError();
+    // (A reply larger than the ring never gets here: onFrame drops it.)
+    if (replies.write(bytes)) {
+      if (++roundReplies <= EARLY_LIMIT && roundReplies % EARLY_GROUP === 0) replies.commit();
       return;
     }
     // Reply ring full: publish what we have and wait for the connector to consume.
@@ -170,8 +168,17 @@ function onFrame(frame: Uint8Array): void {
   const out = engine.handle(msg);
   if (out === null) return;
   const latency = engine.latencyMs;
-  for (const m of out) {
+  for (let m of out) {
+    const context = (m as { context?: unknown }).context as number;
+    // A dump whose details did not fit ends with an error: its reader must not take it as complete.
+    if (m['_msgname'] === 'control_ping_reply' && truncatedDumps.delete(context)) m = { ...m, retval: VppRetval.UNSPECIFIED };
     const bytes = encoder.encode(m);
+    if (bytes.length > replies.maxPayloadBytes) {
+      // A reply larger than the ring can never be delivered: counted; a request then times out.
+      engine.protocolError();
+      truncatedDumps.add(context);
+      continue;
+    }
     if (latency > 0 || delayed.length > 0) delayed.push({ due: performance.now() + latency, bytes: bytes.slice(), msg: null });
     else writeReply(bytes);
   }

@@ -348,6 +348,9 @@ class ConnectorEngine implements TransportSink {
       if (name === 'control_ping_reply') {
         this.replies++;
         this.#pending.delete(context);
+        // A failed ping ends a dump the dataplane could not answer in full (a detail was too large).
+        const retval = raw['retval'];
+        if (typeof retval === 'number' && retval !== 0) return this.#settle(op, new VppApiError(op.name, retval));
         this.#settle(op, op.details ?? []);
       } else if (name === DUMP_DETAILS[op.name]) {
         this.replies++;
