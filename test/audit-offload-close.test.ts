@@ -90,8 +90,9 @@ test('S5: a malformed wave queued behind a sync is refused with a TypeError when
   const sync = s.pool.sync(StateSnapshot.fromEntries([route(2)], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
   const bad = s.pool.executeWave([{ op: 'rename', key: 'k', value: {} } as unknown as PoolOp]);
   await t.throwsAsync(bad, { instanceOf: TypeError });
-  t.is((await sync).errors.length, 0);
   const [key, value] = route(3);
+  for (const idsAbove of [-1, 1.5, Number.NaN]) await t.throwsAsync(s.pool.executeWave([{ op: 'create', key, value }], [], idsAbove), { instanceOf: TypeError, message: /idsAbove/ });
+  t.is((await sync).errors.length, 0);
   t.deepEqual((await s.pool.executeWave([{ op: 'create', key, value }])).errors, [null]);
 });
 

@@ -393,14 +393,14 @@ class OffloadEngine {
   }
 
   /** `checked`: the ops' validation, still running; the wave holds its place in the queue meanwhile. */
-  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, checked: Promise<void> = Promise.resolve()): Promise<PoolWaveResult> {
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, idsAbove: number, checked: Promise<void>): Promise<PoolWaveResult> {
     if (this.closed) return Promise.reject(new OffloadClosedError());
-    const run = this.#tail.then(() => checked).then(() => this.#executeWave(ops, metadata));
+    const run = this.#tail.then(() => checked).then(() => this.#executeWave(ops, metadata, idsAbove));
     this.#tail = run.catch(() => {});
     return run;
   }
 
-  async #executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
+  async #executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, idsAbove: number): Promise<PoolWaveResult> {
     const pool = this.#piscina !== null;
     const n = ops.length;
     const parts = pool ? Math.max(this.o.threads, Math.ceil(n / WAVE_SEGMENT_OPS)) : 1;
@@ -414,7 +414,7 @@ class OffloadEngine {
       (key, op, code, message) =>
         code === 'ERR_DESCRIPTOR' ? new DescriptorError(this.kinds.forKey(key)?.name ?? key, `${OP_NAME[op]} ${key}: ${message}`) : new OffloadKeyError(code, key, message),
     );
-    this.#beginIds(metadata);
+    this.#beginIds(metadata, idsAbove);
     const refs: SegmentRef[] = [];
     const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
     for (let s = 0; s < n; s += size) {
@@ -592,9 +592,9 @@ class OffloadEngine {
     return (ref.seg ??= unpackSegment(ref.bytes as Uint8Array));
   }
 
-  /** Starts a run's ranges above every id it may meet: what earlier runs sent, and `known` metadata. */
-  #beginIds(known: Iterable<readonly [string, number]>): void {
-    let high = this.#allocHigh;
+  /** Starts a run's ranges above every id it may meet: what earlier runs sent, `known` metadata and `floor`. */
+  #beginIds(known: Iterable<readonly [string, number]>, floor = 0): void {
+    let high = Math.max(this.#allocHigh, floor);
     for (const [, v] of known) if (v > high) high = v;
     this.#allocNext = high + 1 < ALLOC_END ? high + 1 : ALLOC_START;
   }
@@ -1009,16 +1009,18 @@ export class OffloadPool implements OpPool {
    * Builds, encodes and sends the requests of independent ops (one scheduler wave) in the workers
    * (inline with workers off), and maps each op's replies back: null = applied, or its typed error
    * (VppApiError, DescriptorError, WorkerTaskError when its worker threw or died, ERR_REPLY_TIMEOUT).
-   * Queued behind the sync or wave in flight.
+   * Queued behind the sync or wave in flight. Ids the creates allocate are above `idsAbove` (the
+   * caller's ids in use: a pool started over a filled dataplane does not know them).
    */
-  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]> = []): Promise<PoolWaveResult> {
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]> = [], idsAbove = 0): Promise<PoolWaveResult> {
     if (!Array.isArray(ops)) return Promise.reject(new TypeError(`ops: expected an array of ops, received ${typeof ops}`));
     if (!Array.isArray(metadata)) return Promise.reject(new TypeError(`metadata: expected an array of [key, number], received ${typeof metadata}`));
+    if (!Number.isSafeInteger(idsAbove) || idsAbove < 0) return Promise.reject(new TypeError(`idsAbove: expected a non-negative integer, received ${String(idsAbove)}`));
     if (ops.length === 0) return Promise.resolve({ errors: [], metadata: [] });
     // Accepted now (a close() right after waits for it), run once the ops are checked.
     const checked = checkWave(ops);
     checked.catch(() => {}); // seen by the wave once its turn comes; not unhandled while it waits
-    return this.#e.executeWave(ops, metadata, checked);
+    return this.#e.executeWave(ops, metadata, idsAbove, checked);
   }
 
   /** Waits for the sync in flight, then stops the workers and retires the rings; twice is harmless. */

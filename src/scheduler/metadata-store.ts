@@ -19,6 +19,7 @@ export class MetadataStore implements MetadataAllocator {
   readonly #byKey = new Map<string, number>();
   readonly #byPrefix = new Map<string, Map<number, string>>();
   readonly #maxByPrefix = new Map<string, number>();
+  #highest = 0;
   readonly #prefixOf: (key: string) => string;
 
   /** `prefixOf` maps a key to its descriptor's key prefix. */
@@ -36,13 +37,23 @@ export class MetadataStore implements MetadataAllocator {
 
   allocate(keyPrefix: string): number {
     const next = (this.#maxByPrefix.get(keyPrefix) ?? 0) + 1;
-    this.#maxByPrefix.set(keyPrefix, next);
+    this.#raise(keyPrefix, next);
     return next;
+  }
+
+  /** The highest number any prefix has used, allocated or reserved (a floor for ids made elsewhere). */
+  highest(): number {
+    return this.#highest;
+  }
+
+  #raise(prefix: string, index: number): void {
+    if (index > (this.#maxByPrefix.get(prefix) ?? 0)) this.#maxByPrefix.set(prefix, index);
+    if (index > this.#highest) this.#highest = index;
   }
 
   /** Makes `allocate(keyPrefix)` hand out numbers above `index` (found in use on the dataplane). */
   reserve(keyPrefix: string, index: number): void {
-    if (index > (this.#maxByPrefix.get(keyPrefix) ?? 0)) this.#maxByPrefix.set(keyPrefix, index);
+    this.#raise(keyPrefix, index);
   }
 
   set(key: string, index: number): void {
@@ -52,7 +63,7 @@ export class MetadataStore implements MetadataAllocator {
     let rev = this.#byPrefix.get(prefix);
     if (!rev) this.#byPrefix.set(prefix, (rev = new Map()));
     rev.set(index, key);
-    if (index > (this.#maxByPrefix.get(prefix) ?? 0)) this.#maxByPrefix.set(prefix, index);
+    this.#raise(prefix, index);
   }
 
   delete(key: string): void {

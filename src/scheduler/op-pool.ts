@@ -29,7 +29,8 @@ export interface OpPool {
   descriptorName(key: string): string | undefined;
   /**
    * Builds, encodes and sends the requests of independent ops in worker threads and maps the
-   * replies back. `metadata`: what the ops' descriptors may read (their dependencies' metadata).
+   * replies back. `metadata`: what the ops' descriptors may read (their dependencies' metadata);
+   * `idsAbove`: ids the ops' creates allocate must be above it (ids already in use on the dataplane).
    */
-  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult>;
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, idsAbove?: number): Promise<PoolWaveResult>;
 }

@@ -36,8 +36,9 @@ export interface SchedulerOptions {
    */
   readonly pool?: OpPool;
   /**
-   * Descriptor names whose ops may go to the pool: leaf kinds (nothing depends on them) without a
-   * configure stage or allocated ids. Kinds with a configure stage always run inline.
+   * Descriptor names whose ops may go to the pool: leaf kinds (nothing depends on them); ids their
+   * creates allocate come from the pool, above every id the scheduler knows. Kinds with a configure
+   * stage always run inline.
    * @default DEFAULT_POOLED_KINDS (routes, ARP entries, DNAT44 mappings)
    */
   readonly pooledKinds?: readonly string[];

@@ -107,7 +107,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     }
     let r;
     try {
-      r = await o.closed.guard(o.pool.executeWave(wave, [...md]));
+      r = await o.closed.guard(o.pool.executeWave(wave, [...md], o.metadata.highest()));
     } catch (err) {
       const e = toError(err);
       for (let i = 0; i < n; i++) finish(i, e, false);

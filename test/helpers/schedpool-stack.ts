@@ -37,10 +37,10 @@ export class CountingPool implements OpPool {
     return this.inner.descriptorName(key);
   }
 
-  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>): Promise<PoolWaveResult> {
+  executeWave(ops: readonly PoolOp[], metadata: ReadonlyArray<readonly [string, number]>, idsAbove?: number): Promise<PoolWaveResult> {
     this.waves++;
     this.ops += ops.length;
-    const p = this.inner.executeWave(ops, metadata);
+    const p = this.inner.executeWave(ops, metadata, idsAbove);
     const signal = this.#signal;
     this.nextWave = this.#arm();
     signal();
