@@ -3,6 +3,9 @@ import { VppRetval } from '../src/binapi/retval.js';
 import { FieldError } from './field-readers.js';
 import { RouteTable, type SimPath, type SimRoute } from './route-table.js';
 
+/** VPP's L2_BD_ID_MAX: bridge domain ids are 24 bits. */
+const BD_ID_MAX = 0xffffff;
+
 export type { SimPath, SimRoute } from './route-table.js';
 
 /** `~0`: "no interface" in paths and filters. */
@@ -314,7 +317,7 @@ export class DataplaneState {
   setTable(sw_if_index: number, is_ipv6: boolean, vrf_id: number): void {
     const iface = this.interface(sw_if_index);
     if (!this.tables.has(tableKey(vrf_id, is_ipv6))) {
-      fail(VppRetval.NO_SUCH_TABLE, `no IPv${is_ipv6 ? 6 : 4} table ${vrf_id}`);
+      fail(VppRetval.NO_SUCH_FIB, `no IPv${is_ipv6 ? 6 : 4} table ${vrf_id}`);
     }
     this.#useTable(tableKey(is_ipv6 ? iface.vrf6 : iface.vrf4, is_ipv6), -1);
     this.#useTable(tableKey(vrf_id, is_ipv6), 1);
@@ -377,7 +380,7 @@ export class DataplaneState {
    */
   addDelRoute(is_add: boolean, route: SimRoute, multipath = false): void {
     const { table_id, is_ip6, prefix, paths } = route;
-    if (!this.tables.has(tableKey(table_id, is_ip6))) fail(VppRetval.NO_SUCH_TABLE, `no IPv${is_ip6 ? 6 : 4} table ${table_id}`);
+    if (!this.tables.has(tableKey(table_id, is_ip6))) fail(VppRetval.NO_SUCH_FIB, `no IPv${is_ip6 ? 6 : 4} table ${table_id}`);
     if (!is_add) {
       if (multipath && paths.length > 0) {
         // All or nothing: every path must be there before any goes.
@@ -456,16 +459,19 @@ export class DataplaneState {
     this.staticMappings.set(key, m);
   }
 
+  /** As VPP's bd_add_del: bridge domain 0 always exists (and is not dumped); one in use is not deleted. */
   addDelBridgeDomain(is_add: boolean, bd: SimBridgeDomain): void {
-    if (bd.bd_id === 0 || bd.bd_id > 0xffffff) fail(VppRetval.INVALID_VALUE, `bd_id ${bd.bd_id} out of range`);
+    const exists = bd.bd_id === 0 || this.bridgeDomains.has(bd.bd_id);
     if (!is_add) {
-      if (!this.bridgeDomains.delete(bd.bd_id)) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd.bd_id}`);
-      for (const iface of this.#bdMembers.get(bd.bd_id) ?? []) iface.bd = null;
+      if (!exists) fail(VppRetval.NO_SUCH_ENTRY, `no bridge domain ${bd.bd_id}`);
+      if (bd.bd_id === 0) fail(VppRetval.BD_NOT_MODIFIABLE, 'bridge domain 0 cannot be deleted');
+      if ((this.#bdMembers.get(bd.bd_id)?.size ?? 0) > 0) fail(VppRetval.BD_IN_USE, `bridge domain ${bd.bd_id} has member interfaces`);
+      this.bridgeDomains.delete(bd.bd_id);
       this.#bdMembers.delete(bd.bd_id);
-      this.#bvi.delete(bd.bd_id);
       return;
     }
-    if (this.bridgeDomains.has(bd.bd_id)) fail(VppRetval.VALUE_EXIST, `bridge domain ${bd.bd_id} exists`);
+    if (exists) fail(VppRetval.BD_ALREADY_EXISTS, `bridge domain ${bd.bd_id} exists`);
+    if (bd.bd_id > BD_ID_MAX) fail(VppRetval.BD_ID_EXCEED_MAX, `bd_id ${bd.bd_id} is above ${BD_ID_MAX}`);
     this.bridgeDomains.set(bd.bd_id, bd);
   }
 

@@ -58,10 +58,10 @@ test('N2: interface flags, mtu, mac, table, unnumbered and their errors', (t) =>
   t.is(retval(e, 'sw_interface_set_mtu', { sw_if_index: a, mtu: 1 }), R.INVALID_VALUE);
   t.is(retval(e, 'sw_interface_set_mac_address', { sw_if_index: a, mac_address: 'AA:bb:cc:dd:ee:01' }), 0);
   t.is(retval(e, 'sw_interface_set_mac_address', { sw_if_index: a, mac_address: 'nope' }), R.INVALID_VALUE);
-  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 5 }), R.NO_SUCH_TABLE);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 5 }), R.NO_SUCH_FIB);
   t.is(retval(e, 'ip_table_add_del', { is_add: true, table: { table_id: 5, is_ip6: false } }), 0);
   t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 5 }), 0);
-  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: true, vrf_id: 5 }), R.NO_SUCH_TABLE);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: true, vrf_id: 5 }), R.NO_SUCH_FIB);
   t.is(retval(e, 'sw_interface_set_unnumbered', { sw_if_index: a, unnumbered_sw_if_index: b, is_add: true }), 0);
   t.is(retval(e, 'sw_interface_set_unnumbered', { sw_if_index: a, unnumbered_sw_if_index: 77, is_add: true }), R.INVALID_SW_IF_INDEX);
   t.is(retval(e, 'sw_interface_set_unnumbered', { sw_if_index: a, unnumbered_sw_if_index: a, is_add: true }), R.INVALID_VALUE);
@@ -117,7 +117,7 @@ test('N2 N3: routes: add, duplicate, missing table, unknown interface, delete mi
   });
   t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(0, '192.168.0.0/16') }), 0);
   t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(0, '192.168.0.0/16') }), R.ENTRY_ALREADY_EXISTS);
-  t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(3, '192.168.0.0/16') }), R.NO_SUCH_TABLE);
+  t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(3, '192.168.0.0/16') }), R.NO_SUCH_FIB);
   t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(0, '172.16.0.0/12', 55) }), R.INVALID_SW_IF_INDEX);
   t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(0, '172.16.0.0/12', a, 'x') }), R.INVALID_VALUE);
   t.is(retval(e, 'ip_route_add_del', { is_add: true, route: route(0, 'bad/12') }), R.INVALID_VALUE);
@@ -192,8 +192,11 @@ test('N2 N3: bridge domains and L2 membership', (t) => {
   const a = call(e, 'create_loopback')['sw_if_index'] as number;
   const b = call(e, 'create_loopback')['sw_if_index'] as number;
   t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 4, bd_tag: 'bd4', flood: true, forward: true, learn: false }), 0);
-  t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 4 }), R.VALUE_EXIST);
-  t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 0 }), R.INVALID_VALUE);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 4 }), R.BD_ALREADY_EXISTS);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 0 }), R.BD_ALREADY_EXISTS, 'bridge domain 0 always exists');
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 0 }), R.BD_NOT_MODIFIABLE);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: true, bd_id: 0x1000000 }), R.BD_ID_EXCEED_MAX);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 0x1000000 }), R.NO_SUCH_ENTRY);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: a, bd_id: 4, enable: true, port_type: 1 }), 0);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: true, port_type: 1 }), R.VALUE_EXIST, 'one BVI');
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: true, port_type: 0 }), 0);
@@ -204,7 +207,11 @@ test('N2 N3: bridge domains and L2 membership', (t) => {
   t.deepEqual(d?.['sw_if_details'], [{ sw_if_index: a }, { sw_if_index: b }]);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: false, port_type: 0 }), 0);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: false, port_type: 0 }), R.NO_SUCH_ENTRY);
-  t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 4 }), 0);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 4 }), R.BD_IN_USE, 'a (the BVI) is still a member');
+  t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: a, bd_id: 4, enable: false, port_type: 1 }), 0);
+  t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: true, port_type: 1 }), 0, 'the BVI left with a');
+  t.is(retval(e, 'delete_loopback', { sw_if_index: b }), 0);
+  t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 4 }), 0, 'deleting the member interface left the domain empty');
   t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 4 }), R.NO_SUCH_ENTRY);
   t.deepEqual(dump(e, 'bridge_domain_dump'), []);
 });

@@ -67,7 +67,7 @@ test('N2: a multipath delete removes one path; the prefix goes with its last pat
 
 test('N2: multipath requests are checked like whole-route ones (table, interface, no paths) and change nothing on failure', (t) => {
   const e = newEngine();
-  t.is(retval(e, 'ip_route_add_del', req(true, '10.1.0.0/16', [path(0xffffffff, '192.168.0.1')], true, 5)), R.NO_SUCH_TABLE);
+  t.is(retval(e, 'ip_route_add_del', req(true, '10.1.0.0/16', [path(0xffffffff, '192.168.0.1')], true, 5)), R.NO_SUCH_FIB);
   t.is(retval(e, 'ip_route_add_del', req(true, '10.1.0.0/16', [path(0xffffffff, '192.168.0.1'), path(42, '')])), R.INVALID_SW_IF_INDEX);
   t.is(retval(e, 'ip_route_add_del', req(true, '10.1.0.0/16', [])), R.INVALID_VALUE);
   t.is(retval(e, 'ip_route_add_del', { is_add: true, is_multipath: 'yes', route: { table_id: 0, prefix: '10.1.0.0/16', paths: [] } }), R.INVALID_VALUE);

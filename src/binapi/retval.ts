@@ -11,6 +11,10 @@ export const VppRetval = Object.freeze({
   VIF_ALREADY_EXISTS: -79,
   VALUE_EXIST: -81,
   ENTRY_ALREADY_EXISTS: -116,
+  BD_ALREADY_EXISTS: -119,
+  BD_IN_USE: -120,
+  BD_NOT_MODIFIABLE: -121,
+  BD_ID_EXCEED_MAX: -122,
 } as const);
 export type VppRetval = (typeof VppRetval)[keyof typeof VppRetval];
 

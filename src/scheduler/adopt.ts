@@ -7,7 +7,7 @@ import type { MetadataReader } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
 
 /** Retvals by which the dataplane says "that object already exists". */
-const ALREADY_EXISTS: ReadonlySet<number> = new Set([VppRetval.VIF_ALREADY_EXISTS, VppRetval.VALUE_EXIST, VppRetval.ENTRY_ALREADY_EXISTS]);
+const ALREADY_EXISTS: ReadonlySet<number> = new Set([VppRetval.VIF_ALREADY_EXISTS, VppRetval.VALUE_EXIST, VppRetval.ENTRY_ALREADY_EXISTS, VppRetval.BD_ALREADY_EXISTS]);
 
 /** Whether a failed create was refused because its object is already there (duck-typed retval). */
 export function isAlreadyExists(err: Error): boolean {
