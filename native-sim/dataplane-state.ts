@@ -478,7 +478,7 @@ export class DataplaneState {
   setL2Bridge(sw_if_index: number, bd_id: number, enable: boolean, port_type: number): void {
     const iface = this.interface(sw_if_index);
     if (!enable) {
-      if (!iface.bd) fail(VppRetval.NO_SUCH_ENTRY, `sw_if_index ${sw_if_index} is not in a bridge domain`);
+      // As VPP: the interface goes back to L3 mode, which it may be in already.
       this.#leaveBd(iface);
       return;
     }

@@ -206,7 +206,7 @@ test('N2 N3: bridge domains and L2 membership', (t) => {
   t.like(d, { bd_id: 4, bd_tag: 'bd4', learn: false });
   t.deepEqual(d?.['sw_if_details'], [{ sw_if_index: a }, { sw_if_index: b }]);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: false, port_type: 0 }), 0);
-  t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: false, port_type: 0 }), R.NO_SUCH_ENTRY);
+  t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: false, port_type: 0 }), 0, 'back to L3 mode, where it is already');
   t.is(retval(e, 'bridge_domain_add_del', { is_add: false, bd_id: 4 }), R.BD_IN_USE, 'a (the BVI) is still a member');
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: a, bd_id: 4, enable: false, port_type: 1 }), 0);
   t.is(retval(e, 'sw_interface_set_l2_bridge', { rx_sw_if_index: b, bd_id: 4, enable: true, port_type: 1 }), 0, 'the BVI left with a');
