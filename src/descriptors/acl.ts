@@ -155,6 +155,23 @@ class AclBindings {
     return touched;
   }
 
+  /**
+   * The interfaces where this view of `acl` differs from `v` (what was applied): a list request
+   * that failed left the view ahead of the dataplane. Empty as long as every request went through.
+   */
+  drift(acl: string, v: AclValue): Set<string> {
+    const out = new Set<string>();
+    for (const [dir, names] of [
+      [this.#in, v.interfaces.ingress],
+      [this.#out, v.interfaces.egress],
+    ] as const) {
+      const viewed = dir.interfacesOf(acl);
+      for (const iface of viewed) if (!names.includes(iface)) out.add(iface);
+      for (const iface of names) if (!viewed.has(iface)) out.add(iface);
+    }
+    return out;
+  }
+
   /** The list requests for `ifaces` (those without a known sw_if_index are gone already). */
   lists(ifaces: Iterable<string>, md: MetadataReader): BinapiRequest[] {
     const out: BinapiRequest[] = [];
@@ -212,6 +229,16 @@ class Direction {
 
 const EMPTY: ReadonlySet<string> = new Set();
 
+/**
+ * Binding to an interface that is not there would leave the ACL without it and no error (a caller
+ * that does not wait for dependencies, the offload pool): it fails before `bindings` changes.
+ */
+function requireInterfaces(v: AclValue, md: MetadataReader): void {
+  for (const iface of [...v.interfaces.ingress, ...v.interfaces.egress]) {
+    if (md.get(interfaceKey(iface)) === undefined) throw new Error(`no sw_if_index known for interface ${iface}`);
+  }
+}
+
 function aclIndexOf(key: string, md: MetadataReader): number {
   const i = md.get(key);
   if (i === undefined) throw new Error(`no acl_index known for ${key}`);
@@ -259,19 +286,27 @@ export function createAclDescriptor(): Descriptor {
 
   configure(key, value, md) {
     const v = asAcl(value);
-    return bindings.lists(bindings.bind(v.name, aclIndexOf(key, md), v), md);
+    const idx = aclIndexOf(key, md);
+    requireInterfaces(v, md);
+    return bindings.lists(bindings.bind(v.name, idx, v), md);
   },
 
   update(key, oldValue, newValue, md) {
     const o = asAcl(oldValue);
     const n = asAcl(newValue);
     const idx = aclIndexOf(key, md);
+    requireInterfaces(n, md);
     const out: BinapiRequest[] = [];
     // A walk that stops at the first difference, no two strings of every rule.
     if (!deepEqual(o.rules, n.rules)) {
       out.push({ name: 'acl_add_replace', fields: { acl_index: idx, tag: n.name, r: n.rules.map(toVpp) } });
     }
-    out.push(...bindings.lists(bindings.bind(n.name, idx, n), md));
+    // Interfaces where the view drifted from the applied value are listed again, whatever the view
+    // says now (a caller that does not re-read the dataplane after a failure: the offload pool).
+    const drift = bindings.drift(n.name, o);
+    const touched = bindings.bind(n.name, idx, n);
+    for (const iface of drift) touched.add(iface);
+    out.push(...bindings.lists(touched, md));
     return out;
   },
 
