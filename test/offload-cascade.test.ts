@@ -203,23 +203,35 @@ function withTap(entries: Entry[]): Entry[] {
 }
 
 for (const mode of ['pool', 'inline'] as const) {
-  test(`S5: a value the dataplane keeps without its link (an interface unnumbered to a re-created one) whose delete fails keeps its applied value and its routes (${mode})`, async (t) => {
+  test(`S5: a value the dataplane keeps without its link (an interface unnumbered to a re-created one) whose delete fails is not reported applied; its routes come back on it, and the next sync makes it again with the link (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
     const first = await s.pool.sync(StateSnapshot.fromEntries(withTap(state(false)), SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(first.errors, []);
     const tap = s.pool.metadata.get(interfaceKey('tap1'));
     await s.sim.setFaults({ errorRate: 1, messages: ['tap_delete_v3'] });
-    const r = await s.pool.sync(StateSnapshot.fromEntries(withTap(withoutMtu(state(false))), SHARDS), first.applied, { mode });
+    const desired = StateSnapshot.fromEntries(withTap(withoutMtu(state(false))), SHARDS);
+    const r = await s.pool.sync(desired, first.applied, { mode });
     t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('tap1')], 'only the TAP fails: its delete');
     t.is((r.errors[0]?.error as { code?: string } | undefined)?.code, 'ERR_VPP_API');
-    t.true([...r.applied.entries()].some(([k]) => k === interfaceKey('tap1')), 'it is still applied (its old value)');
-    const snap = await s.sim.snapshot();
+    // Before, it stayed applied as unnumbered to loop1, which the dataplane had dropped for good.
+    t.false([...r.applied.entries()].some(([k]) => k === interfaceKey('tap1')), 'not applied: the dataplane took its unnumbered link');
+    let snap = await s.sim.snapshot();
     t.is(snap.interfaces.filter((i) => i.tag === 'tap1').length, 1, 'no second TAP was created beside it');
-    t.is(s.pool.metadata.get(interfaceKey('tap1')), tap);
+    t.is(snap.interfaces.find((i) => i.tag === 'tap1')?.unnumbered, null);
+    t.is(s.pool.metadata.get(interfaceKey('tap1')), tap, 'its metadata names the object left');
     t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === tap)).length, 5, 'the routes through it are back on it');
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    snap = await s.sim.snapshot();
+    const now = s.pool.metadata.get(interfaceKey('tap1'));
+    t.not(now, tap, 'the TAP left is deleted and made again');
+    t.is(snap.interfaces.filter((i) => i.tag === 'tap1').length, 1);
+    t.is(snap.interfaces.find((i) => i.tag === 'tap1')?.unnumbered, s.pool.metadata.get(interfaceKey('loop1')), 'unnumbered to the new loop1');
+    t.is(snap.routes.filter((x) => x.paths.some((p) => p.sw_if_index === now)).length, 5, 'its routes came along');
+    t.is((await s.pool.sync(desired, healed.applied, { mode })).ops, 0, 'nothing left to do');
   });
-
 
   test(`S3: a value that comes to depend on a re-created one is updated after it, not re-created (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
@@ -468,5 +480,115 @@ for (const mode of ['pool', 'inline'] as const) {
     const healed = await s.pool.sync(StateSnapshot.fromEntries(besideLoop1(), SHARDS), r.applied, { mode });
     t.deepEqual(healed.errors, []);
     t.is(healed.applied.size, besideLoop1().length);
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3, S5: a bridge domain whose delete fails while its member interface is re-created is not reported applied: the next sync deletes what is left and makes it again (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const bd: Entry = [bridgeDomainKey('bd0'), { name: 'bd0', interfaces: [{ name: 'if1', bridgedVirtualInterface: true }] }];
+    const if1 = (type: string): Entry => [interfaceKey('if1'), { name: 'if1', type, enabled: true, ipAddresses: [], vrf: 0 }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([bd, if1('SOFTWARE_LOOPBACK')], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const members = async (): Promise<number[]> => (await s.sim.snapshot()).bridgeDomains.flatMap((b) => b.members.map((m) => m.sw_if_index));
+    // if1 changes type: re-created, and bd0 with it; bd0's delete fails at taking if1 out.
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_l2_bridge'] });
+    const desired = StateSnapshot.fromEntries([bd, if1('TAP')], SHARDS);
+    const r = await s.pool.sync(desired, first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [bd[0]]);
+    t.deepEqual(await members(), [], 'the dataplane took if1 out with the old interface');
+    t.deepEqual([...r.applied.entries()].map(([k]) => k), [interfaceKey('if1')], 'bd0 is not reported applied: it lost its member');
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const snap = await s.sim.snapshot();
+    t.is(snap.bridgeDomains.length, 1, 'what was left of bd0 is deleted before it is made again');
+    t.deepEqual(await members(), [s.pool.metadata.get(interfaceKey('if1'))]);
+    t.is((await s.pool.sync(desired, healed.applied, { mode })).ops, 0, 'nothing left to do');
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3, S5: an ACL bound to an interface that is not there fails, typed, and is not applied; once the interface is there the next sync binds it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const acl: Entry = [aclKey('web'), { name: 'web', rules: [{ action: 'PERMIT' }], interfaces: { ingress: ['loop5'], egress: [] } }];
+    const r = await s.pool.sync(StateSnapshot.fromEntries([acl], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    // Before, the ACL was made without the binding and reported applied: the next sync had nothing to do.
+    t.deepEqual(r.errors.map((e) => e.key), [acl[0]]);
+    t.is((r.errors[0]?.error as { code?: string } | undefined)?.code, 'ERR_DESCRIPTOR');
+    t.deepEqual([...r.applied.entries()], []);
+    t.deepEqual((await s.sim.snapshot()).acls, [], 'nothing half made is left');
+    const both = StateSnapshot.fromEntries([acl, loopback('loop5', 0, '172.16.5.1/24')], SHARDS);
+    const healed = await s.pool.sync(both, r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const snap = await s.sim.snapshot();
+    t.deepEqual(snap.aclBindings.map((b) => [b.sw_if_index, b.acls]), [[s.pool.metadata.get(interfaceKey('loop5')), [s.pool.metadata.get(acl[0])]]]);
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an orphan whose Drop fails stays one: its key fails and its create is not sent; the next sync deletes it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // The ACL's create is undone (its interface is not there) and the undo fails: an orphan.
+    const acl: Entry = [aclKey('web'), { name: 'web', rules: [{ action: 'PERMIT' }], interfaces: { ingress: ['loop5'], egress: [] } }];
+    await s.sim.setFaults({ errorRate: 1, messages: ['acl_del'] });
+    const first = await s.pool.sync(StateSnapshot.fromEntries([acl], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    const orphan = s.pool.metadata.get(acl[0]);
+    t.not(orphan, undefined);
+    // Seed 7 fails the next acl_del (the orphan's Drop) and lets the one after it through.
+    await s.sim.setFaults({ errorRate: 0.5, messages: ['acl_del'], seed: 7 });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([acl], SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { retval?: number }).retval]), [[acl[0], -1]], 'the Drop failed');
+    // Before, the create went on, was undone, and the undo took the metadata naming the orphan with it.
+    t.is(s.pool.metadata.get(acl[0]), orphan, 'its metadata still names the orphan');
+    t.deepEqual((await s.sim.snapshot()).acls.map((a) => a.acl_index), [orphan], 'no second ACL was made');
+    await s.sim.setFaults({ errorRate: 0 });
+    const healed = await s.pool.sync(StateSnapshot.empty(SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    t.deepEqual((await s.sim.snapshot()).acls, [], 'the orphan is deleted');
+    t.false(s.pool.metadata.has(acl[0]));
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an orphan is dropped with the value it was made with: a loopback left behind a key now desired as a TAP is deleted as a loopback (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // if1's create is undone (it is unnumbered to an interface that is not there) and the undo fails: an orphan.
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    const loop: Entry = [interfaceKey('if1'), { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: 'if0' } }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([loop], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors.map((e) => e.key), [loop[0]]);
+    t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if1').length, 1, 'the orphan');
+    await s.sim.setFaults({ errorRate: 0 });
+    const tap: Entry = [interfaceKey('if1'), { name: 'if1', type: 'TAP', enabled: true, ipAddresses: [], vrf: 0 }];
+    // Before, the Drop was a tap_delete_v3 of a loopback (refused), and the TAP's create met the loopback's tag.
+    const r = await s.pool.sync(StateSnapshot.fromEntries([tap], SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors, []);
+    const ifs = (await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if1');
+    t.deepEqual(ifs.map((i) => [i.sw_if_index, i.type]), [[s.pool.metadata.get(tap[0]), 'virtio']]);
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an ACL whose binding request failed is bound by the next sync (the descriptor's view of the lists had gone ahead of the dataplane) (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const loop5 = loopback('loop5', 0, '172.16.5.1/24');
+    const acl = (ingress: string[]): Entry => [aclKey('web'), { name: 'web', rules: [{ action: 'PERMIT' }], interfaces: { ingress, egress: [] } }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([loop5, acl([])], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    await s.sim.setFaults({ errorRate: 1, messages: ['acl_interface_set_acl_list'] });
+    const desired = StateSnapshot.fromEntries([loop5, acl(['loop5'])], SHARDS);
+    const r = await s.pool.sync(desired, first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [aclKey('web')]);
+    await s.sim.setFaults({ errorRate: 0 });
+    // Before, this update sent nothing (the view had the binding already) and reported it applied.
+    const again = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(again.errors, []);
+    t.deepEqual((await s.sim.snapshot()).aclBindings.map((b) => [b.sw_if_index, b.acls]), [[s.pool.metadata.get(loop5[0]), [s.pool.metadata.get(aclKey('web'))]]]);
   });
 }

@@ -87,7 +87,7 @@ class ArraySink implements RequestSink {
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) }, new Set(t.known));
+  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) }, new Set(t.known), new Map(t.madeWith));
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
@@ -114,7 +114,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
     waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
     pre.push(frames);
   }
-  return { waves, pre, counts, mainOnly, recreated, failures: out.failures, dropped: out.dropped, compared: out.compared };
+  return { waves, pre, counts, mainOnly, recreated, failures: out.failures, dropped: out.dropped, unlinked: out.unlinked, orphans: out.orphans, compared: out.compared };
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */

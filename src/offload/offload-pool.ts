@@ -4,6 +4,7 @@ import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import type { ProducerRing, Reply } from '../connector/index.js';
 import { ConnectorClosedError, VppApiError } from '../connector/index.js';
+import { VppRetval } from '../binapi/retval.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { DescriptorError } from '../scheduler/errors.js';
 import { YIELD_CHUNK, yieldToLoop } from '../scheduler/loop-yield.js';
@@ -84,6 +85,13 @@ interface Books {
   readonly absent: Set<string>;
   /** Keys whose delete failed: the create of a re-create is not sent (the old value is still there). */
   readonly deleteFailed: Set<string>;
+  /** Deletes whose applied value loses a link with a key the sync takes off (`DiffOutcome.unlinked`). */
+  readonly unlinked: Map<string, Value>;
+  /**
+   * Orphans deleted by this sync, with the value they are deleted with: those of desired keys get a
+   * Drop (`DiffOutcome.orphans`), the others a Delete. One that fails leaves the object.
+   */
+  readonly orphans: Map<string, Value>;
   /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
   readonly atRisk: Map<string, readonly string[]>;
   /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
@@ -292,6 +300,7 @@ class OffloadEngine {
                 gone: [...gone.gone],
                 deleted: [...gone.deleted],
                 known,
+                madeWith: [...strays.madeWith],
               }) as Promise<DiffTaskResult>),
         ),
       );
@@ -302,6 +311,8 @@ class OffloadEngine {
         }
         for (const [key, code, message] of r.value.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of r.value.dropped) books.absent.add(key);
+        for (const [key, value] of r.value.unlinked) books.unlinked.set(key, value);
+        for (const [key, value] of r.value.orphans) books.orphans.set(key, value);
         // Views of this shard, made once if a segment's keys are needed here (a view checks every entry).
         let shardViews: readonly [ShardView, ShardView] | null = null;
         const views = (): readonly [ShardView, ShardView] =>
@@ -328,9 +339,11 @@ class OffloadEngine {
     } else {
       const knownSet = new Set(known);
       for (let s = 0; s < n; s++) {
-        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone, knownSet);
+        const out = diffShard(new ShardView(desired.shards[s] as Uint8Array), new ShardView(applied.shards[s] as Uint8Array), this.kinds, gone, knownSet, strays.madeWith);
         for (const [key, code, message] of out.failures) failed.set(key, new OffloadKeyError(code, key, message));
         for (const key of out.dropped) books.absent.add(key);
+        for (const [key, value] of out.unlinked) books.unlinked.set(key, value);
+        for (const [key, value] of out.orphans) books.orphans.set(key, value);
         out.waves.forEach((seg, w) => {
           if (!seg) return;
           ops += seg.keys.length;
@@ -342,6 +355,7 @@ class OffloadEngine {
     strays.keys.forEach((key, i) => {
       const d = this.kinds.forKey(key);
       const value = strays.values[i] as Value;
+      books.orphans.set(key, value);
       const w = d ? this.kinds.deleteWave(this.kinds.rank(d), this.kinds.late(d, key, value)) : 0;
       const seg: OpSegment = { op: [OpCode.Delete], keys: [key], values: [value], olds: [null] };
       (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: 1, mainOnly: true, recreated: NO_KEYS });
@@ -375,8 +389,7 @@ class OffloadEngine {
 
     // A sync of deletes only: its failed Drops are weighed here.
     if (!creating) this.#reconcileDrops(books);
-    // A stray orphan whose delete failed stays one (tried again by the next sync).
-    for (const [i, key] of strays.keys.entries()) if (books.deleteFailed.has(key)) this.#orphans.set(key, strays.values[i] as Value);
+    this.#keepOrphans(books);
     this.#settleAtRisk(books, (k) => !failedShards.has(shardIndex(k, n)));
     this.#endIds(books);
     const errors: KeyError[] = [];
@@ -474,25 +487,45 @@ class OffloadEngine {
 
   /**
    * Takes the orphans off the books: those whose key is desired are left to the diffs (a desired key
-   * with metadata and no applied value gets a Drop before its create); the others are returned, to
-   * be deleted for good with the value they were made with.
+   * with metadata and no applied value gets a Drop before its create), with the value they were made
+   * with (`madeWith`); the others are returned, to be deleted for good with that value.
    */
-  #strayOrphans(desired: StateSnapshot): { keys: string[]; values: Value[] } {
+  #strayOrphans(desired: StateSnapshot): { keys: string[]; values: Value[]; madeWith: Map<string, Value> } {
     const keys: string[] = [];
     const values: Value[] = [];
-    if (this.#orphans.size === 0) return { keys, values };
+    const madeWith = new Map<string, Value>();
+    if (this.#orphans.size === 0) return { keys, values, madeWith };
     const views = new Map<number, ShardView>();
     for (const [key, value] of this.#orphans) {
       const s = shardIndex(key, desired.shardCount);
       let view = views.get(s);
       if (!view) views.set(s, (view = new ShardView(desired.shards[s] as Uint8Array)));
       const at = view.lowerBound(key);
-      if (at < view.length && view.key(at) === key) continue;
+      if (at < view.length && view.key(at) === key) {
+        madeWith.set(key, value);
+        continue;
+      }
       keys.push(key);
       values.push(value);
     }
     this.#orphans.clear();
-    return { keys, values };
+    return { keys, values, madeWith };
+  }
+
+  /**
+   * Objects the sync leaves behind keys that are not applied: orphans the next sync deletes first
+   * (and creates again if the key is desired). A failed delete of a value whose dependency the sync
+   * took off leaves the object without that link (a bridge domain without the interface re-created
+   * under it): its applied value is no longer what the dataplane holds, so the key is not applied.
+   */
+  #keepOrphans(b: Books): void {
+    for (const [key, value] of b.unlinked) {
+      if (!b.deleteFailed.delete(key)) continue;
+      b.absent.add(key);
+      this.#orphans.set(key, value);
+    }
+    // An orphan whose delete failed stays one (deleted for good by the next sync if no longer desired).
+    for (const [key, value] of b.orphans) if (b.deleteFailed.has(key)) this.#orphans.set(key, value);
   }
 
   /**
@@ -881,6 +914,8 @@ function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, ent
     changed: new Set(),
     absent: new Set(),
     deleteFailed: new Set(),
+    unlinked: new Map(),
+    orphans: new Map(),
     dropFailed: new Map(),
     atRisk: new Map(),
     stage: Stage.Main,
@@ -897,6 +932,7 @@ function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, ent
  */
 function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
   const key = seg.keys[i] as string;
+  if ((seg.op[i] === OpCode.Drop || seg.op[i] === OpCode.Delete) && b.orphans.has(key)) return failOrphanDelete(b, key, error(key));
   // The dataplane drops it with its dependency all the same, unless that delete fails too (`#reconcileDrops`).
   if (seg.op[i] === OpCode.Drop) return void b.dropFailed.set(key, { ref, i, error });
   const first = !b.failed.has(key);
@@ -906,6 +942,26 @@ function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (ke
   b.absent.add(key);
   // A configure stage that is the create's first failure follows a main stage that made the object.
   if (first && b.stage === Stage.Configure) b.unconfigured.add(key);
+}
+
+/** Retvals by which a delete says its object is not there (any more). */
+const GONE: ReadonlySet<number> = new Set([VppRetval.INVALID_SW_IF_INDEX, VppRetval.NO_SUCH_ENTRY]);
+
+/**
+ * An orphan's delete failed. If the dataplane says the object is not there (a delete of several
+ * requests whose last went through before), it is gone all the same: its metadata goes, a create
+ * follows. Else it may still be there: the key fails, its create is not sent, and it stays an
+ * orphan for the next sync (before, the create went on, and a create undone again took the
+ * metadata naming the old object with it: the object was never deleted).
+ */
+function failOrphanDelete(b: Books, key: string, err: Error): void {
+  const retval = (err as { retval?: unknown }).retval;
+  if (typeof retval === 'number' && GONE.has(retval)) {
+    if (b.metadata.delete(key)) b.changed.add(key);
+    return;
+  }
+  if (!b.failed.has(key)) b.failed.set(key, err);
+  b.deleteFailed.add(key);
 }
 
 /** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent` and not deleteFailed). */

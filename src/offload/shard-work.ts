@@ -179,6 +179,13 @@ export interface DiffOutcome {
   readonly failures: KeyFailure[];
   /** Failed keys that end off the dataplane: held back, or invalid with an applied value that goes with its dependency. */
   readonly dropped: string[];
+  /**
+   * Deletes (not Drops) of applied values that depend on a key the sync takes off, with that value:
+   * the dataplane takes the link along, so if such a delete fails the object stays without it.
+   */
+  readonly unlinked: Array<readonly [string, Value]>;
+  /** Desired keys whose orphan (an object with metadata and no applied value) gets a Drop before its create, with the value it is dropped with. */
+  readonly orphans: Array<readonly [string, Value]>;
   readonly compared: number;
 }
 
@@ -208,12 +215,22 @@ function dependsOnAny(d: Descriptor, key: string, value: Value, gone: ReadonlySe
  * decoded.
  *
  * `known`: keys with metadata (an object on the dataplane) before the sync. One that is desired and
- * not applied is an orphan (a create whose undo failed left it): it is deleted before it is created.
+ * not applied is an orphan (a create whose undo failed left it): it is deleted before it is created,
+ * with the value it was made with where `madeWith` has it (a changed type deletes another way).
  */
-export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTable, { gone, deleted }: Gone = NOTHING_GONE, known: ReadonlySet<string> = NO_KEYS): DiffOutcome {
+export function diffShard(
+  desired: ShardView,
+  applied: ShardView,
+  kinds: KindTable,
+  { gone, deleted }: Gone = NOTHING_GONE,
+  known: ReadonlySet<string> = NO_KEYS,
+  madeWith: ReadonlyMap<string, Value> = NO_VALUES,
+): DiffOutcome {
   const waves: Array<OpSegment | undefined> = new Array<OpSegment | undefined>(kinds.waveCount);
   const failures: KeyFailure[] = [];
   const dropped: string[] = [];
+  const unlinked: Array<readonly [string, Value]> = [];
+  const orphans: Array<readonly [string, Value]> = [];
   const seg = (w: number): OpSegment => (waves[w] ??= newSegment());
   // The kinds that may depend on what goes; null (nothing decoded for it) when nothing does.
   const watched = kinds.watchedBy(deleted.size === 0 ? gone : new Set([...gone, ...deleted]));
@@ -230,6 +247,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
   /** `affected`: its applied value depends on a gone key (a kind the dataplane drops with it gets a Drop). */
   const remove = (d: Descriptor, key: string, old: Value, aj: number, affected: boolean): void => {
     const op = affected && d.droppedWithDependencies === true ? OpCode.Drop : OpCode.Delete;
+    if (affected && op === OpCode.Delete) unlinked.push([key, old]);
     push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), op, key, old, null, -1, aj);
   };
   const create = (d: Descriptor, key: string, norm: Value, di: number, recreate: boolean): void => {
@@ -253,9 +271,13 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       const v = validDesired(kinds, key, desired.value(i++), failures);
       if (!v) continue;
       // An orphan: its object may still be there (a create whose undo failed): deleted first, as a
-      // Drop (it may well be gone), with the desired value standing in for the unknown applied one.
+      // Drop (it may well be gone), with the value it was made with, or the desired value standing in.
       const orphan = known.size > 0 && known.has(key);
-      if (orphan) push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, v.norm))), OpCode.Drop, key, v.norm, null, di, -1);
+      if (orphan) {
+        const was = madeWith.get(key) ?? v.norm;
+        push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, was))), OpCode.Drop, key, was, null, di, -1);
+        orphans.push([key, was]);
+      }
       create(v.d, key, v.norm, di, orphan);
     } else if (order > 0) {
       const key = applied.key(j);
@@ -315,7 +337,7 @@ export function diffShard(desired: ShardView, applied: ShardView, kinds: KindTab
       }
     }
   }
-  return { waves, failures, dropped, compared };
+  return { waves, failures, dropped, unlinked, orphans, compared };
 }
 
 /** What `scanGone` finds in one shard. */
@@ -417,6 +439,7 @@ export interface Gone {
 
 export const NOTHING_GONE: Gone = Object.freeze({ gone: new Set<string>(), deleted: new Set<string>() });
 const NO_KEYS: ReadonlySet<string> = new Set();
+const NO_VALUES: ReadonlyMap<string, Value> = new Map();
 
 /** Adds to `set` every entry's key that depends on a key of `set`, transitively (a search over the reverse edges). */
 function closeOver(set: Set<string>, entries: Iterable<readonly [string, readonly string[]]>): void {

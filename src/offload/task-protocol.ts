@@ -1,4 +1,5 @@
-// What crosses between the pool and `workers/offload-task.ts`: bytes and numbers only.
+// What crosses between the pool and `workers/offload-task.ts`: bytes and numbers, and the few keys and values per-key outcomes name.
+import type { Value } from '../api/values.js';
 import type { PreEncoded } from './pre-encoded.js';
 import type { AllocRange, EncodeOutcome } from './shard-work.js';
 
@@ -32,6 +33,8 @@ export interface DiffTask {
   readonly deleted: readonly string[];
   /** Keys with metadata before the sync (a desired one that is not applied is an orphan, deleted first). */
   readonly known: readonly string[];
+  /** Orphans' values they were made with, where known (their Drop deletes with it). */
+  readonly madeWith: ReadonlyArray<readonly [string, Value]>;
 }
 
 export interface DiffTaskResult {
@@ -46,6 +49,10 @@ export interface DiffTaskResult {
   readonly recreated: Array<readonly string[]>;
   readonly failures: Array<readonly [string, string, string]>;
   readonly dropped: string[];
+  /** See `DiffOutcome.unlinked`. */
+  readonly unlinked: ReadonlyArray<readonly [string, Value]>;
+  /** See `DiffOutcome.orphans`. */
+  readonly orphans: ReadonlyArray<readonly [string, Value]>;
   readonly compared: number;
 }
 
