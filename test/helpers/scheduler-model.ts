@@ -15,7 +15,7 @@ import { Scheduler } from '../../src/scheduler/index.js';
 import { deepEqual } from '../../src/scheduler/value-equality.js';
 
 /** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -51,7 +51,7 @@ const TYPES = ['SOFTWARE_LOOPBACK', 'TAP', 'MEMIF'] as const;
 /** Messages that fail every time in a deterministic fault phase. */
 const FAULTY_MESSAGES = ['ip_neighbor_add_del', 'ip_route_add_del', 'sw_interface_add_del_address', 'bridge_domain_add_del', 'acl_add_replace', 'sw_interface_set_table', 'tap_create_v3', 'sw_interface_set_flags'];
 
-function generator(rnd: () => number) {
+export function generator(rnd: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const chance = (p: number): boolean => rnd() < p;
   const idx = (n: number): number => Math.floor(rnd() * n);
@@ -158,7 +158,7 @@ function universe(): string[] {
   for (let i = 0; i < 3000; i++) keys.add(g.change()[0]);
   return [...keys].sort();
 }
-const KEYS = universe();
+export const KEYS = universe();
 
 export function generateOps(seed: number, steps: number): Op[] {
   const rnd = prng(seed);
@@ -208,7 +208,7 @@ export function generateOps(seed: number, steps: number): Op[] {
 // ---------------------------------------------------------------------------------------------
 // The reference model
 
-class Model {
+export class Model {
   /** Valid desired values, normalized. */
   readonly desired = new Map<string, Value>();
   /** Keys whose desired value is invalid, with that value. */
@@ -322,7 +322,7 @@ async function closeStack({ sim, connector, s }: Stack): Promise<void> {
   await sim.close();
 }
 
-function diffMaps(name: string, got: ReadonlyMap<string, Value>, want: ReadonlyMap<string, Value>, out: string[], skip?: (k: string) => boolean): void {
+export function diffMaps(name: string, got: ReadonlyMap<string, Value>, want: ReadonlyMap<string, Value>, out: string[], skip?: (k: string) => boolean): void {
   for (const [k, v] of want) {
     if (skip?.(k)) continue;
     const g = got.get(k);
