@@ -11,7 +11,9 @@ import { aclKey, arpKey, bridgeDomainKey, dnat44Key, interfaceKey, routeKey, vrf
 import type { Descriptor } from '../../src/scheduler/descriptor.js';
 import { startNativeSim, type NativeSim } from '../../native-sim/index.js';
 import { VppConnector } from '../../src/connector/index.js';
+import { OffloadPool } from '../../src/offload/index.js';
 import { Scheduler } from '../../src/scheduler/index.js';
+import { CountingPool } from './schedpool-stack.js';
 import { deepEqual } from '../../src/scheduler/value-equality.js';
 
 /** mulberry32: a small seeded PRNG. */
@@ -307,19 +309,52 @@ interface Stack {
   readonly sim: NativeSim;
   readonly connector: VppConnector;
   s: Scheduler;
+  /** The run's worker pool (owned by the run, replaced with the scheduler on an agent restart), or null. */
+  pool: CountingPool | null;
+  /** Ops the pools of earlier agents took. */
+  pooledBefore: number;
 }
 
-async function openStack(seed: number): Promise<Stack> {
+export interface RunOptions {
+  /**
+   * Build the scheduler with an OffloadPool (2 threads, inlineThreshold 1: every route, ARP and
+   * DNAT44 op goes through the pool); the results must be the same as without.
+   */
+  readonly pool?: boolean;
+}
+
+/** Inline threshold 1: any plan with one op of a pooled kind runs through the pool. */
+async function startPool(connector: VppConnector): Promise<CountingPool> {
+  return new CountingPool(await OffloadPool.start({ threads: 2, inlineThreshold: 1, connector }));
+}
+
+function newScheduler(connector: VppConnector, pool: CountingPool | null): Scheduler {
+  return new Scheduler({ connector, ...(pool ? { pool } : {}) });
+}
+
+async function openStack(seed: number, o: RunOptions): Promise<Stack> {
   const sim = await startNativeSim({ seed });
   const connector = await VppConnector.connect(sim, { replyTimeout: 3000 });
-  const s = new Scheduler({ connector });
-  return { sim, connector, s };
+  const pool = o.pool ? await startPool(connector) : null;
+  return { sim, connector, s: newScheduler(connector, pool), pool, pooledBefore: 0 };
 }
 
-async function closeStack({ sim, connector, s }: Stack): Promise<void> {
+async function closeStack({ sim, connector, s, pool }: Stack): Promise<void> {
   await s.close();
+  await pool?.inner.close();
   await connector.close();
   await sim.close();
+}
+
+/** The agent restarts: a new process has a new scheduler, and a new pool if it runs one. */
+async function restartAgent(st: Stack): Promise<void> {
+  await st.s.close();
+  if (st.pool) {
+    await st.pool.inner.close();
+    st.pooledBefore += st.pool.ops;
+    st.pool = await startPool(st.connector);
+  }
+  st.s = newScheduler(st.connector, st.pool);
 }
 
 export function diffMaps(name: string, got: ReadonlyMap<string, Value>, want: ReadonlyMap<string, Value>, out: string[], skip?: (k: string) => boolean): void {
@@ -419,11 +454,19 @@ export interface RunResult {
   readonly step: number;
   readonly problems: string[];
   readonly steps: number;
+  /** Ops handed to the pool (0 without one, or with its workers off: ENGINE_WORKERS=off). */
+  readonly pooledOps: number;
+  /** The run had a pool with workers on. */
+  readonly poolWorkers: boolean;
+}
+
+function pooled(st: Stack): Pick<RunResult, 'pooledOps' | 'poolWorkers'> {
+  return { pooledOps: st.pooledBefore + (st.pool?.ops ?? 0), poolWorkers: st.pool?.workers ?? false };
 }
 
 /** Runs ops; stops at the first step whose checks fail. */
-export async function runOps(seed: number, ops: readonly Op[], log?: (s: string) => void): Promise<RunResult> {
-  const st = await openStack(seed);
+export async function runOps(seed: number, ops: readonly Op[], log?: (s: string) => void, o: RunOptions = {}): Promise<RunResult> {
+  const st = await openStack(seed, o);
   const { sim } = st;
   const m = new Model();
   let faulty = false;
@@ -537,8 +580,7 @@ export async function runOps(seed: number, ops: readonly Op[], log?: (s: string)
           break;
         }
         case 'agent': {
-          await s.close();
-          st.s = new Scheduler({ connector: st.connector });
+          await restartAgent(st);
           const r = await st.s.commit(m.all(), { resync: 'full', isStartup: true });
           if (!faulty) out.push(...unexpectedErrors(r, new Set(m.invalid.keys())).map((e) => `startup resync: ${e}`));
           restarted = false;
@@ -560,9 +602,9 @@ export async function runOps(seed: number, ops: readonly Op[], log?: (s: string)
       }
       if (clean) await strongChecks(st, m, out);
       else await weakChecks(st, m, out, !restarted);
-      if (out.length > 0) return { step: i, problems: out, steps: ops.length };
+      if (out.length > 0) return { step: i, problems: out, steps: ops.length, ...pooled(st) };
     }
-    return { step: -1, problems: [], steps: ops.length };
+    return { step: -1, problems: [], steps: ops.length, ...pooled(st) };
   } finally {
     await closeStack(st);
   }
