@@ -31,7 +31,8 @@ export interface SchedulerOptions {
   /**
    * A worker pool (an `OffloadPool` over the same connector) that builds, encodes and sends the
    * ops of `pooledKinds` when a plan has at least `pool.inlineThreshold` of them; smaller plans,
-   * other kinds and a pool with workers off run inline. The caller owns (and closes) the pool.
+   * other kinds, a revert commit's plan and a pool with workers off run inline. The caller owns
+   * (and closes) the pool.
    * @default none: every plan runs inline
    */
   readonly pool?: OpPool;

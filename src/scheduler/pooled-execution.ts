@@ -17,13 +17,16 @@ const Done = Object.freeze({ No: 0, Ok: 1, Failed: 2, Skipped: 3 } as const);
 
 /**
  * Marks the ops the pool takes (1), or null when the plan runs inline as a whole (workers off,
- * fewer poolable ops than the pool's `inlineThreshold`). A pooled op is of a pooled kind without a
- * configure stage, encoded by the same descriptor in the workers, and no inline op waits for it:
- * so pooled deletes can run before every inline op and pooled creates/updates after them.
+ * fewer poolable ops than the pool's `inlineThreshold`, a revert commit). A pooled op is of a
+ * pooled kind without a configure stage, encoded by the same descriptor in the workers, and no
+ * inline op waits for it: so pooled deletes can run before every inline op and pooled
+ * creates/updates after them.
  */
 export async function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptions): Promise<Uint8Array | null> {
   const n = ops.length;
-  if (!o.pool.workers || n === 0 || n < o.pool.inlineThreshold) return null;
+  // A revert commit (`stopOnError`) must stop after the wave inline would stop after, and the
+  // phases below are not the inline waves: it would run, fail and undo other ops than inline.
+  if (!o.pool.workers || o.stopOnError || n === 0 || n < o.pool.inlineThreshold) return null;
   const pooled = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     // Two descriptor lookups per op: in slices, as every O(plan) loop of a big commit.
@@ -68,20 +71,18 @@ function dependenciesOf(op: PlannedOp, o: ExecuteOptions): readonly string[] {
 
 /**
  * Same contract as `execute` (every op gets exactly one outcome; dependents of a failed op are
- * skipped; `stopOnError` stops after the first wave with a failure), in three phases: pooled
- * deletes, the inline rest (the executor, waves as usual), then pooled creates/updates in waves of
- * ready ops. A pooled create refused with "already exists" goes to the executor, which adopts it.
+ * skipped; with `stopOnError` the whole plan runs inline), in three phases: pooled deletes, the
+ * inline rest (the executor, waves as usual), then pooled creates/updates in waves of ready ops.
+ * A pooled create refused with "already exists" goes to the executor, which adopts it.
  */
 export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecuteOptions): Promise<void> {
   const pooled = await poolShare(ops, o);
   if (!pooled) return execute(ops, o);
   const n = ops.length;
   const done = new Uint8Array(n);
-  let failed = false;
   const finish = (i: number, error: Error | null, skipped: boolean): void => {
     if (done[i] !== Done.No) return;
     done[i] = error ? Done.Failed : skipped ? Done.Skipped : Done.Ok;
-    if (error) failed = true;
     o.onOutcome(ops[i] as PlannedOp, { index: i, error, skipped });
   };
   const skipRest = (): void => {
@@ -139,7 +140,6 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
   const deletes: number[] = [];
   for (let i = 0; i < n; i++) if (pooled[i] === 1 && (ops[i] as PlannedOp).op === 'delete') deletes.push(i);
   if (!(await runPooled(deletes))) return;
-  if (failed && o.stopOnError) return skipRest();
 
   // 2. The inline rest, as one plan of its own (its ops wait only for inline ops).
   const inline: number[] = [];
@@ -152,7 +152,6 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
       return { ...op, after: op.after.map((a) => at[a] as number) };
     });
     await execute(sub, { ...o, onOutcome: (_op, out) => finish(inline[out.index] as number, out.error, out.skipped) });
-    if (failed && o.stopOnError) return skipRest();
   }
 
   // 3. Pooled creates/updates, a wave at a time: those whose prerequisites all succeeded.
@@ -177,7 +176,6 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     }
     if (ready.length === 0) return skipRest(); // cannot happen: `after` only points backwards
     if (!(await runPooled(ready))) return;
-    if (failed && o.stopOnError) return skipRest();
     rest = later;
   }
 }
