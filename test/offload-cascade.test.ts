@@ -4,7 +4,7 @@ import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
-import { type Entry, type OffloadStack, layeredState, loopback, randomState, route, startOffloadStack } from './helpers/offload-stack.js';
+import { type Entry, type OffloadStack, layeredState, loopback, randomState, route, startOffloadStack, vrf } from './helpers/offload-stack.js';
 
 const SHARDS = 8;
 
@@ -389,12 +389,13 @@ test('V3, S5: a delete that times out keeps the metadata naming its object; a la
   const first = await s.pool.sync(StateSnapshot.fromEntries([a, b], SHARDS), StateSnapshot.empty(SHARDS), { mode: 'pool' });
   t.deepEqual(first.errors, []);
   const sw = s.pool.metadata.get(a[0]);
-  await s.sim.setFaults({ stallMs: 1500 });
+  // Stalled until lifted (a stall of fixed length could end before a slow machine sends the delete).
+  await s.sim.setFaults({ stallMs: 60_000 });
   const r = await s.pool.sync(StateSnapshot.fromEntries([b], SHARDS), first.applied, { mode: 'pool' });
   t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[a[0], 'ERR_REPLY_TIMEOUT']]);
   t.true([...r.applied.entries()].some(([k]) => k === a[0]), 'still applied: its state is unknown');
   t.is(s.pool.metadata.get(a[0]), sw, 'its metadata still names its object');
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await s.sim.setFaults({ stallMs: 0 });
   const later = await s.pool.sync(StateSnapshot.fromEntries([b], SHARDS), r.applied, { mode: 'pool' });
   t.deepEqual(later.errors, []);
   t.false((await s.sim.snapshot()).interfaces.some((i) => i.tag === 'lpA'));
@@ -590,5 +591,53 @@ for (const mode of ['pool', 'inline'] as const) {
     const again = await s.pool.sync(desired, r.applied, { mode });
     t.deepEqual(again.errors, []);
     t.deepEqual((await s.sim.snapshot()).aclBindings.map((b) => [b.sw_if_index, b.acls]), [[s.pool.metadata.get(loop5[0]), [s.pool.metadata.get(aclKey('web'))]]]);
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3, S5: an interface made unnumbered to one whose create is undone in the same sync goes too: neither is left, neither is applied (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // Both are late (each depends on an interface): one Configure stage sets both up, then if0's
+    // VRF table turns out missing and if0 is deleted again, taking if2's unnumbered link along.
+    const if0: Entry = [interfaceKey('if0'), { name: 'if0', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 9, unnumbered: { interfaceWithIp: 'lpA' } }];
+    const if2: Entry = [interfaceKey('if2'), { name: 'if2', type: 'TAP', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: 'if0' } }];
+    const lpA = loopback('lpA', 0, '172.16.70.1/24');
+    const r = await s.pool.sync(StateSnapshot.fromEntries([lpA, if0, if2], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]).sort(), [
+      [if0[0], 'ERR_VPP_API'],
+      [if2[0], 'ERR_DEPENDENCY_DELETED'],
+    ]);
+    // Before, if2 stayed, reported applied as unnumbered to an if0 that was gone.
+    t.deepEqual((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if0' || i.tag === 'if2'), []);
+    t.deepEqual([...r.applied.entries()].map(([k]) => k), [lpA[0]]);
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([lpA, if0, if2, vrf(9)], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const ifs = (await s.sim.snapshot()).interfaces;
+    t.is(ifs.find((i) => i.tag === 'if2')?.unnumbered, s.pool.metadata.get(if0[0]));
+  });
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an update that fails half way is not reported applied with either value; the next sync makes the object again (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const before = loopback('lpA', 0, '172.16.70.1/24');
+    const after: Entry = [before[0], { ...before[1], ipAddresses: ['172.16.70.1/24', '172.16.71.1/24'], mtu: 1400 }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([before], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    // The address goes in, the MTU does not.
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_mtu'] });
+    const desired = StateSnapshot.fromEntries([after], SHARDS);
+    const r = await s.pool.sync(desired, first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [before[0]]);
+    t.deepEqual([...r.applied.entries()], [], 'neither the old value nor the new one is on the dataplane');
+    await s.sim.setFaults({ errorRate: 0 });
+    // Before, this sync updated the old value again: the address was there already (VALUE_EXIST), every time.
+    const healed = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const ifs = (await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpA');
+    t.deepEqual(ifs.map((i) => [i.sw_if_index, i.mtu]), [[s.pool.metadata.get(before[0]), 1400]]);
+    t.is((await s.pool.sync(desired, healed.applied, { mode })).ops, 0, 'nothing left to do');
   });
 }

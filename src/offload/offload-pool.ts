@@ -36,7 +36,7 @@ export interface SyncResult {
   readonly frames: number;
   /** Keys that failed, each with a typed error (WorkerTaskError, VppApiError, OffloadKeyError...). */
   readonly errors: readonly KeyError[];
-  /** The applied state now: the desired one, except failed keys keep what was applied before. */
+  /** The applied state now: the desired one, except failed keys keep what was applied before (or none: docs/hotpath.md). */
   readonly applied: StateSnapshot;
   /** Milliseconds until every shard's diff was known (the rest of the sync is the waves). */
   readonly diffMs: number;
@@ -92,6 +92,8 @@ interface Books {
    * Drop (`DiffOutcome.orphans`), the others a Delete. One that fails leaves the object.
    */
   readonly orphans: Map<string, Value>;
+  /** Updates that failed after their requests went out: some of them may have been applied. */
+  readonly partial: Map<string, { readonly ref: SegmentRef; readonly i: number }>;
   /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
   readonly atRisk: Map<string, readonly string[]>;
   /** Drops that failed: they count only if a delete they depend on failed too (`#reconcileDrops`). */
@@ -526,39 +528,68 @@ class OffloadEngine {
     }
     // An orphan whose delete failed stays one (deleted for good by the next sync if no longer desired).
     for (const [key, value] of b.orphans) if (b.deleteFailed.has(key)) this.#orphans.set(key, value);
+    // An update that failed half way left neither value: the next sync makes the object again
+    // (before, the key kept its old value, and every later update met what the half had done).
+    for (const [key, { ref, i }] of b.partial) {
+      b.absent.add(key);
+      this.#orphans.set(key, this.#opsOf(ref).values[i] as Value);
+    }
   }
 
   /**
    * Deletes what the Main stage of creates made when their Configure stage failed (an interface
    * whose VRF table is missing): the key is reported failed and not applied, so the dataplane must
-   * not keep it half configured (a later sync would create it again beside it). Built and sent
-   * from this thread: they are few.
+   * not keep it half configured (a later sync would create it again beside it). Then the values of
+   * the same wave that were linked to one of them (an interface made unnumbered to it: both are
+   * late, so one Configure stage set both up) lost that link: they fail and go too, and so on.
+   * Later waves cannot build what needs a deleted key. Built and sent from this thread: they are few.
    */
   async #undoCreates(refs: readonly SegmentRef[], pool: boolean, b: Books): Promise<number> {
     if (b.unconfigured.size === 0) return 0;
-    const undo: OpSegment = { op: [], keys: [], values: [], olds: [] };
-    for (const ref of refs) {
-      const seg = this.#opsOf(ref);
+    const segs = refs.map((ref) => this.#opsOf(ref));
+    let undo: OpSegment = { op: [], keys: [], values: [], olds: [] };
+    for (const seg of segs) {
       for (let i = 0; i < seg.keys.length; i++) {
         const key = seg.keys[i] as string;
-        if (seg.op[i] !== OpCode.Create || !b.unconfigured.delete(key)) continue;
-        undo.op.push(OpCode.Delete);
-        undo.keys.push(key);
-        undo.values.push(seg.values[i] as Value);
-        undo.olds.push(null);
+        if (seg.op[i] === OpCode.Create && b.unconfigured.delete(key)) pushDelete(undo, key, seg.values[i] as Value);
       }
     }
-    if (undo.keys.length === 0) return 0;
-    const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true, recreated: NO_KEYS };
-    const r = await this.#encodeAndSend(ref, Stage.Main, pool, b);
-    // An undo that failed leaves the object, and its metadata naming it: an orphan the next sync
-    // deletes first (before creating its key, or for good if it is no longer desired). The key is
-    // not applied either way.
-    undo.keys.forEach((key, i) => {
-      if (b.deleteFailed.delete(key)) this.#orphans.set(key, undo.values[i] as Value);
-      else if (b.metadata.delete(key)) b.changed.add(key);
-    });
-    return r.frames;
+    let frames = 0;
+    const undone = new Set<string>();
+    while (undo.keys.length > 0) {
+      const ref: SegmentRef = { wave: this.kinds.deleteWave(this.kinds.maxRank, true), bytes: null, seg: undo, pre: null, at: null, views: null, count: undo.keys.length, mainOnly: true, recreated: NO_KEYS };
+      frames += (await this.#encodeAndSend(ref, Stage.Main, pool, b)).frames;
+      // An undo that failed leaves the object, and its metadata naming it: an orphan the next sync
+      // deletes first (before creating its key, or for good if it is no longer desired). The key is
+      // not applied either way.
+      const sent = undo;
+      sent.keys.forEach((key, i) => {
+        undone.add(key);
+        if (b.deleteFailed.delete(key)) this.#orphans.set(key, sent.values[i] as Value);
+        else if (b.metadata.delete(key)) b.changed.add(key);
+      });
+      undo = this.#linkedTo(segs, undone, b);
+    }
+    return frames;
+  }
+
+  /** Creates and updates of `segs` that did not fail and depend on an `undone` key: failed, to be deleted. */
+  #linkedTo(segs: readonly OpSegment[], undone: ReadonlySet<string>, b: Books): OpSegment {
+    const out: OpSegment = { op: [], keys: [], values: [], olds: [] };
+    for (const seg of segs) {
+      for (let i = 0; i < seg.keys.length; i++) {
+        const key = seg.keys[i] as string;
+        const op = seg.op[i];
+        if ((op !== OpCode.Create && op !== OpCode.Update) || b.failed.has(key) || undone.has(key)) continue;
+        const d = this.kinds.forKey(key);
+        const lost = d ? dependenciesOf(d, key, seg.values[i] as Value).find((k) => undone.has(k)) : undefined;
+        if (lost === undefined) continue;
+        b.failed.set(key, new OffloadKeyError('ERR_DEPENDENCY_DELETED', key, `${key}: deleted again: ${lost}, which it is linked to, was deleted in the same sync (its configure stage failed)`));
+        b.absent.add(key);
+        pushDelete(out, key, seg.values[i] as Value);
+      }
+    }
+    return out;
   }
 
   /**
@@ -732,7 +763,7 @@ class OffloadEngine {
       const got = lease.replies;
       const seg = this.#segment(ref);
       for (let f = got; f < r.frames; f++) {
-        failOp(b, ref, seg, r.frameOp[f] as number, (key) => new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
+        failSent(b, ref, seg, r.frameOp[f] as number, (key) => new OffloadKeyError('ERR_REPLY_TIMEOUT', key, `${key}: no reply from the dataplane within ${this.o.stallTimeout} ms`));
       }
       await this.#retire(lease);
     } else {
@@ -804,13 +835,14 @@ class OffloadEngine {
   #failSegment(ref: SegmentRef, err: unknown, b: Books): void {
     b.idsUnknown = true;
     const msg = err instanceof Error ? err.message : String(err);
-    this.#failKeys(ref, b, (key) => new WorkerTaskError(key, msg, { cause: err }));
+    // The task may have sent any of its requests.
+    this.#failKeys(ref, b, (key) => new WorkerTaskError(key, msg, { cause: err }), true);
   }
 
   /** Fails every key of the segment with `error(key)`; first error wins (a key's earlier stage may have failed already). */
-  #failKeys(ref: SegmentRef, b: Books, error: (key: string) => Error): void {
+  #failKeys(ref: SegmentRef, b: Books, error: (key: string) => Error, maySent = false): void {
     const seg = this.#segment(ref);
-    for (let i = 0; i < seg.keys.length; i++) failOp(b, ref, seg, i, error);
+    for (let i = 0; i < seg.keys.length; i++) (maySent ? failSent : failOp)(b, ref, seg, i, error);
   }
 
   /** Records what one encode + send did: failed ops, captured and allocated metadata. */
@@ -852,7 +884,7 @@ class OffloadEngine {
       const i = enc.frameOp[f] as number;
       if (opFailed.has(i)) continue;
       opFailed.add(i);
-      failOp(b, ref, seg, i, () => e);
+      failSent(b, ref, seg, i, () => e);
     }
     const learn = (key: string, v: number): void => {
       b.metadata.set(key, v);
@@ -916,6 +948,7 @@ function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, ent
     deleteFailed: new Set(),
     unlinked: new Map(),
     orphans: new Map(),
+    partial: new Map(),
     dropFailed: new Map(),
     atRisk: new Map(),
     stage: Stage.Main,
@@ -942,6 +975,19 @@ function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (ke
   b.absent.add(key);
   // A configure stage that is the create's first failure follows a main stage that made the object.
   if (first && b.stage === Stage.Configure) b.unconfigured.add(key);
+}
+
+function pushDelete(seg: OpSegment, key: string, value: Value): void {
+  seg.op.push(OpCode.Delete);
+  seg.keys.push(key);
+  seg.values.push(value);
+  seg.olds.push(null);
+}
+
+/** failOp for an op whose requests went out (a reply said no, or none came): an update may be half done. */
+function failSent(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
+  failOp(b, ref, seg, i, error);
+  if (seg.op[i] === OpCode.Update) b.partial.set(seg.keys[i] as string, { ref, i });
 }
 
 /** Retvals by which a delete says its object is not there (any more). */
