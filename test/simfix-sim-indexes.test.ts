@@ -98,8 +98,11 @@ test('N2: a table in use cannot be deleted; deleting it takes its routes; BVI is
   s.setL2Bridge(c, 1, true, 1);
   s.setL2Bridge(a, 1, true, 0);
   t.deepEqual(s.members(1).map((i) => i.sw_if_index), [a, c]);
-  s.addDelBridgeDomain(false, { bd_id: 1, bd_tag: '', flood: true, forward: true, learn: true });
-  t.is(s.interface(a).bd, null);
+  const bd1 = { bd_id: 1, bd_tag: '', flood: true, forward: true, learn: true };
+  t.is(retvalOf(t, () => s.addDelBridgeDomain(false, bd1)), VppRetval.BD_IN_USE, 'not while it has members');
+  s.deleteInterface(a, 'tap');
+  s.setL2Bridge(c, 1, false, 0);
   t.is(s.interface(c).bd, null);
-  t.deepEqual(s.members(1), []);
+  t.deepEqual(s.members(1), [], 'deleting a member and taking one out both leave the domain');
+  s.addDelBridgeDomain(false, bd1);
 });
