@@ -641,3 +641,22 @@ for (const mode of ['pool', 'inline'] as const) {
     t.is((await s.pool.sync(desired, healed.applied, { mode })).ops, 0, 'nothing left to do');
   });
 }
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: an orphan whose key is now desired with an invalid value is deleted (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    // lpX's create is undone (its VRF table is missing) and the undo fails: an orphan.
+    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    const lpX: Entry = [interfaceKey('lpX'), { name: 'lpX', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 9 }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([lpX], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors.map((e) => e.key), [lpX[0]]);
+    t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpX').length, 1, 'the orphan');
+    await s.sim.setFaults({ errorRate: 0 });
+    // Before, an orphan under an invalid value was neither dropped (the diff skipped the key) nor a stray (it is desired).
+    const r = await s.pool.sync(StateSnapshot.fromEntries([[lpX[0], { ...lpX[1], type: 'BOGUS' }]], SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[lpX[0], 'ERR_INVALID_VALUE']]);
+    t.deepEqual((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpX'), [], 'the orphan is deleted');
+    t.false(s.pool.metadata.has(lpX[0]));
+  });
+}

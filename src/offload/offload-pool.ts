@@ -539,10 +539,12 @@ class OffloadEngine {
   /**
    * Deletes what the Main stage of creates made when their Configure stage failed (an interface
    * whose VRF table is missing): the key is reported failed and not applied, so the dataplane must
-   * not keep it half configured (a later sync would create it again beside it). Then the values of
-   * the same wave that were linked to one of them (an interface made unnumbered to it: both are
-   * late, so one Configure stage set both up) lost that link: they fail and go too, and so on.
-   * Later waves cannot build what needs a deleted key. Built and sent from this thread: they are few.
+   * not keep it half configured (a later sync would create it again beside it). A value of the same
+   * wave linked to one of them (an interface made unnumbered to it: both are late, so one Configure
+   * stage set both up) lost that link and fails with it: one just created goes too (and what is
+   * linked to it, and so on; later waves cannot build what needs a deleted key); one updated in
+   * place stays, with what was made on it, as an orphan the next sync makes again. Built and sent
+   * from this thread: they are few.
    */
   async #undoCreates(refs: readonly SegmentRef[], pool: boolean, b: Books): Promise<number> {
     if (b.unconfigured.size === 0) return 0;
@@ -568,13 +570,16 @@ class OffloadEngine {
         if (b.deleteFailed.delete(key)) this.#orphans.set(key, sent.values[i] as Value);
         else if (b.metadata.delete(key)) b.changed.add(key);
       });
-      undo = this.#linkedTo(segs, undone, b);
+      undo = this.#unlinkFrom(segs, undone, b);
     }
     return frames;
   }
 
-  /** Creates and updates of `segs` that did not fail and depend on an `undone` key: failed, to be deleted. */
-  #linkedTo(segs: readonly OpSegment[], undone: ReadonlySet<string>, b: Books): OpSegment {
+  /**
+   * Creates and updates of `segs` that did not fail and depend on an `undone` key fail; the creates
+   * are returned, to be deleted, the updated values are orphans.
+   */
+  #unlinkFrom(segs: readonly OpSegment[], undone: ReadonlySet<string>, b: Books): OpSegment {
     const out: OpSegment = { op: [], keys: [], values: [], olds: [] };
     for (const seg of segs) {
       for (let i = 0; i < seg.keys.length; i++) {
@@ -584,9 +589,10 @@ class OffloadEngine {
         const d = this.kinds.forKey(key);
         const lost = d ? dependenciesOf(d, key, seg.values[i] as Value).find((k) => undone.has(k)) : undefined;
         if (lost === undefined) continue;
-        b.failed.set(key, new OffloadKeyError('ERR_DEPENDENCY_DELETED', key, `${key}: deleted again: ${lost}, which it is linked to, was deleted in the same sync (its configure stage failed)`));
+        b.failed.set(key, new OffloadKeyError('ERR_DEPENDENCY_DELETED', key, `${key}: not applied: ${lost}, which it is linked to, was deleted again in the same sync (its configure stage failed)`));
         b.absent.add(key);
-        pushDelete(out, key, seg.values[i] as Value);
+        if (op === OpCode.Create) pushDelete(out, key, seg.values[i] as Value);
+        else this.#orphans.set(key, seg.values[i] as Value);
       }
     }
     return out;
@@ -977,17 +983,17 @@ function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (ke
   if (first && b.stage === Stage.Configure) b.unconfigured.add(key);
 }
 
+/** failOp for an op whose requests went out (a reply said no, or none came): an update may be half done. */
+function failSent(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
+  failOp(b, ref, seg, i, error);
+  if (seg.op[i] === OpCode.Update) b.partial.set(seg.keys[i] as string, { ref, i });
+}
+
 function pushDelete(seg: OpSegment, key: string, value: Value): void {
   seg.op.push(OpCode.Delete);
   seg.keys.push(key);
   seg.values.push(value);
   seg.olds.push(null);
-}
-
-/** failOp for an op whose requests went out (a reply said no, or none came): an update may be half done. */
-function failSent(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
-  failOp(b, ref, seg, i, error);
-  if (seg.op[i] === OpCode.Update) b.partial.set(seg.keys[i] as string, { ref, i });
 }
 
 /** Retvals by which a delete says its object is not there (any more). */

@@ -269,10 +269,20 @@ export function diffShard(
     if (order < 0) {
       const key = desired.key(i);
       const v = validDesired(kinds, key, desired.value(i++), failures);
-      if (!v) continue;
+      const orphan = known.size > 0 && known.has(key);
+      if (!v) {
+        // An orphan under an invalid value: deleted for good (what was made on it goes with it).
+        const was = orphan ? madeWith.get(key) : undefined;
+        const d = was === undefined ? undefined : kinds.forKey(key);
+        if (d && was !== undefined) {
+          push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, was))), OpCode.Drop, key, was, null, di, -1);
+          orphans.push([key, was]);
+          dropped.push(key);
+        }
+        continue;
+      }
       // An orphan: its object may still be there (a create whose undo failed): deleted first, as a
       // Drop (it may well be gone), with the value it was made with, or the desired value standing in.
-      const orphan = known.size > 0 && known.has(key);
       if (orphan) {
         const was = madeWith.get(key) ?? v.norm;
         push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, was))), OpCode.Drop, key, was, null, di, -1);
@@ -385,7 +395,14 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       if (order < 0) {
         const key = desired.key(i);
         const v = validDesired(kinds, key, desired.value(i++), noFailures);
-        if (!v) continue;
+        if (!v) {
+          // An orphan under an invalid value is deleted for good (`diffShard`).
+          if (known.size > 0 && known.has(key)) {
+            out.gone.push(key);
+            out.deleted.push(key);
+          }
+          continue;
+        }
         out.coming.push([key, dependenciesOf(v.d, key, v.norm)]);
         // An orphan's old object is deleted first (`diffShard`): what was made on it goes with it.
         if (known.size > 0 && known.has(key)) out.gone.push(key);
