@@ -1,11 +1,10 @@
 // A scheduler with a pool started over a dataplane that an earlier process (scheduler + pool) filled.
 import test from 'ava';
 import type { Value } from '../src/api/values.js';
-import { startNativeSim } from '../native-sim/index.js';
-import { VppConnector } from '../src/connector/index.js';
 import { OffloadPool } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { ALLOCATING_PREFIX, descriptors } from './fixtures/offload-allocating-descriptors.js';
+import { connected } from './helpers/dataplane-connect.js';
 import { sorted } from './helpers/schedpool-stack.js';
 
 const allocatingModule = new URL('./fixtures/offload-allocating-descriptors.js', import.meta.url).href;
@@ -15,12 +14,7 @@ function tagged(from: number, to: number): Map<string, Value> {
 }
 
 test('S4, S1: a pooled kind that allocates ids: a new scheduler and pool over a dataplane filled by an earlier pool allocate ids above the ones found there', async (t) => {
-  const sim = await startNativeSim({ seed: 1 });
-  const connector = await VppConnector.connect(sim, { replyTimeout: 20_000, pingInterval: 0 });
-  t.teardown(async () => {
-    await connector.close();
-    await sim.close();
-  });
+  const { sim, c: connector } = await connected(t, { seed: 1 }, { replyTimeout: 20_000 });
   const run = async (values: Map<string, Value>): Promise<{ error: unknown; sb: Record<string, unknown>; nb: Record<string, unknown> }> => {
     const pool = await OffloadPool.start({ threads: 2, inlineThreshold: 1, descriptorsModule: allocatingModule, connector });
     const s = new Scheduler({ connector, pool, descriptors: descriptors(), pooledKinds: ['test-tagged-bd'] });

@@ -20,6 +20,12 @@ export type VppRetval = (typeof VppRetval)[keyof typeof VppRetval];
 
 const NAMES = new Map<number, string>(Object.entries(VppRetval).map(([name, code]) => [code, name]));
 
+/** The retval an error carries (a `VppApiError`, duck-typed: errors cross threads), or undefined. */
+export function retvalOf(err: unknown): number | undefined {
+  const r = (err as { retval?: unknown } | null)?.retval;
+  return typeof r === 'number' ? r : undefined;
+}
+
 /** The VPP name of a retval, e.g. -2 → 'INVALID_SW_IF_INDEX'. */
 export function retvalName(retval: number): string {
   return NAMES.get(retval) ?? `VPP_ERROR_${retval}`;

@@ -4,7 +4,7 @@ import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import type { ProducerRing, Reply } from '../connector/index.js';
 import { ConnectorClosedError, VppApiError } from '../connector/index.js';
-import { VppRetval } from '../binapi/retval.js';
+import { VppRetval, retvalOf } from '../binapi/retval.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { DescriptorError } from '../scheduler/errors.js';
 import { YIELD_CHUNK, yieldToLoop } from '../scheduler/loop-yield.js';
@@ -359,7 +359,8 @@ class OffloadEngine {
       const value = strays.values[i] as Value;
       books.orphans.set(key, value);
       const w = d ? this.kinds.deleteWave(this.kinds.rank(d), this.kinds.late(d, key, value)) : 0;
-      const seg: OpSegment = { op: [OpCode.Delete], keys: [key], values: [value], olds: [null] };
+      const seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
+      pushDelete(seg, key, value);
       (byWave[w] as SegmentRef[]).push({ wave: w, bytes: null, seg, pre: null, at: null, views: null, count: 1, mainOnly: true, recreated: NO_KEYS });
       ops++;
     });
@@ -1007,8 +1008,8 @@ const GONE: ReadonlySet<number> = new Set([VppRetval.INVALID_SW_IF_INDEX, VppRet
  * metadata naming the old object with it: the object was never deleted).
  */
 function failOrphanDelete(b: Books, key: string, err: Error): void {
-  const retval = (err as { retval?: unknown }).retval;
-  if (typeof retval === 'number' && GONE.has(retval)) {
+  const retval = retvalOf(err);
+  if (retval !== undefined && GONE.has(retval)) {
     if (b.metadata.delete(key)) b.changed.add(key);
     return;
   }

@@ -273,8 +273,8 @@ export function diffShard(
       if (!v) {
         // An orphan under an invalid value: deleted for good (what was made on it goes with it).
         const was = orphan ? madeWith.get(key) : undefined;
-        const d = was === undefined ? undefined : kinds.forKey(key);
-        if (d && was !== undefined) {
+        const d = kinds.forKey(key);
+        if (was !== undefined && d) {
           push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, was))), OpCode.Drop, key, was, null, di, -1);
           orphans.push([key, was]);
           dropped.push(key);

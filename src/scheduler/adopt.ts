@@ -1,6 +1,6 @@
 import type { CloseGuard } from './close-guard.js';
 import type { Value } from '../api/values.js';
-import { VppRetval } from '../binapi/retval.js';
+import { VppRetval, retvalOf } from '../binapi/retval.js';
 import type { BinapiClient } from './binapi-client.js';
 import type { Descriptor, RetrievedValue } from './descriptor.js';
 import type { MetadataReader } from './metadata-store.js';
@@ -11,8 +11,8 @@ const ALREADY_EXISTS: ReadonlySet<number> = new Set([VppRetval.VIF_ALREADY_EXIST
 
 /** Whether a failed create was refused because its object is already there (duck-typed retval). */
 export function isAlreadyExists(err: Error): boolean {
-  const retval = (err as { retval?: unknown }).retval;
-  return typeof retval === 'number' && ALREADY_EXISTS.has(retval);
+  const retval = retvalOf(err);
+  return retval !== undefined && ALREADY_EXISTS.has(retval);
 }
 
 export interface AdoptContext {

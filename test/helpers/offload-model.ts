@@ -14,6 +14,7 @@ import { builtinDescriptors } from '../../src/descriptors/builtin.js';
 import type { Descriptor } from '../../src/scheduler/index.js';
 import { deepEqual } from '../../src/scheduler/value-equality.js';
 import { MetadataStore } from '../../src/scheduler/metadata-store.js';
+import { DescriptorRegistry } from '../../src/scheduler/registry.js';
 import { startOffloadStack } from './offload-stack.js';
 import { KEYS, Model, diffMaps, generator, prng } from './scheduler-model.js';
 
@@ -28,19 +29,16 @@ const isDefaultTable = (k: string): boolean => k === vrfTableKey(0, 'IPV4') || k
  * the values a sync reported applied as correlation hints (fields that only hints tell: MTU, BVI).
  */
 async function readBack(connector: VppConnector, hints: ReadonlyMap<string, Value>): Promise<Map<string, Value>> {
-  const left = builtinDescriptors();
-  const prefixOf = (key: string): string => left.find((d) => key.startsWith(d.keyPrefix))?.keyPrefix ?? '';
-  const md = new MetadataStore(prefixOf);
+  const registry = new DescriptorRegistry();
+  for (const d of builtinDescriptors()) registry.register(d);
+  const md = new MetadataStore((key) => registry.prefixOf(key));
   const ctx = { dump: (name: string, fields?: Record<string, unknown>) => connector.dump(name, fields), metadata: md, correlate: (key: string) => hints.get(key) };
   const out = new Map<string, Value>();
-  const done = new Set<string>();
   // Dependencies first: a bridge domain's members are named through the interfaces' metadata.
-  for (let pending = left.filter((d) => d.retrieve); pending.length > 0; ) {
-    const d = pending.find((x) => (x.retrieveDependencies ?? []).every((n) => done.has(n))) ?? (pending[0] as Descriptor);
-    pending = pending.filter((x) => x !== d);
-    done.add(d.name);
-    for (const it of await (d.retrieve as NonNullable<Descriptor['retrieve']>)(ctx)) {
-      if (!it.key.startsWith(d.keyPrefix) || isDefaultTable(it.key)) continue;
+  for (const d of registry.retrieveOrder) {
+    if (!d.retrieve) continue;
+    for (const it of await d.retrieve(ctx)) {
+      if (registry.forKey(it.key) !== d || isDefaultTable(it.key)) continue;
       out.set(it.key, it.value);
       if (it.metadata !== undefined) md.set(it.key, it.metadata);
     }
