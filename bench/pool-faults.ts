@@ -4,7 +4,7 @@
 // the sync reports applied is on the dataplane (dump 'sb') and that the dataplane holds no other
 // key but one that failed in that sync (an orphan the next sync deletes), and after the last one
 // that a sync without faults leaves the dataplane a fresh sync of the same state leaves.
-//   node dist/bench/pool-faults.js [--rate 0.05] [--mode pool|inline] [--sequences 20] [--verbose]
+//   node dist/bench/pool-faults.js [--rate 0.05] [--mode pool|inline] [--read-back on|off] [--sequences 20] [--verbose]
 // A measurement for docs/hotpath.md, not a test: in pool mode which message a fault hits depends
 // on thread timing.
 import { parseArgs } from 'node:util';
@@ -17,13 +17,20 @@ const SHARDS = 8;
 const SYNCS = 12;
 
 const { values } = parseArgs({
-  options: { rate: { type: 'string', default: '0.05' }, mode: { type: 'string', default: 'pool' }, sequences: { type: 'string', default: '20' }, verbose: { type: 'boolean', default: false } },
+  options: {
+    rate: { type: 'string', default: '0.05' },
+    mode: { type: 'string', default: 'pool' },
+    'read-back': { type: 'string', default: 'on' },
+    sequences: { type: 'string', default: '20' },
+    verbose: { type: 'boolean', default: false },
+  },
 });
 const rate = Number(values.rate);
 const mode = values.mode as SyncMode;
 const sequences = Number(values.sequences);
-if (!(rate >= 0 && rate <= 1) || (mode !== 'pool' && mode !== 'inline') || !Number.isInteger(sequences) || sequences < 1) {
-  throw new TypeError('usage: --rate 0..1 --mode pool|inline --sequences N');
+const readBack = values['read-back'] === 'on';
+if (!(rate >= 0 && rate <= 1) || (mode !== 'pool' && mode !== 'inline') || !['on', 'off'].includes(values['read-back']) || !Number.isInteger(sequences) || sequences < 1) {
+  throw new TypeError('usage: --rate 0..1 --mode pool|inline --read-back on|off --sequences N');
 }
 
 /** The keys the dataplane holds, read back through the descriptors (table 0 is always there). */
@@ -39,7 +46,7 @@ async function held(s: OffloadStack): Promise<string[]> {
 let agreed = 0;
 let healed = 0;
 for (let seed = 1; seed <= sequences; seed++) {
-  const s = await startOffloadStack({ inlineThreshold: 0 });
+  const s = await startOffloadStack({ inlineThreshold: 0, readBack });
   let last: ReturnType<typeof randomState> = [];
   let agrees = true;
   let applied = StateSnapshot.empty(SHARDS);
@@ -77,4 +84,4 @@ for (let seed = 1; seed <= sequences; seed++) {
   }
   if (agrees) agreed++;
 }
-console.log(`faults in ${(rate * 100).toFixed(1)} % of messages, ${mode}: reported applied = dataplane after every sync in ${agreed} of ${sequences} sequences; one sync without faults healed ${healed} of ${sequences}`);
+console.log(`faults in ${(rate * 100).toFixed(1)} % of messages, ${mode}, read-back ${values['read-back']}: reported applied = dataplane after every sync in ${agreed} of ${sequences} sequences; one sync without faults healed ${healed} of ${sequences}`);

@@ -660,3 +660,25 @@ for (const mode of ['pool', 'inline'] as const) {
     t.false(s.pool.metadata.has(lpX[0]));
   });
 }
+
+for (const mode of ['pool', 'inline'] as const) {
+  for (const readBack of [true, false]) {
+    test(`S5: an orphan of a kind without metadata (a route whose update failed) is deleted once its key is desired with an invalid value (${mode}, read-back ${readBack ? 'on' : 'off'})`, async (t) => {
+      const s = await startOffloadStack({ inlineThreshold: 0, readBack });
+      t.teardown(() => s.close());
+      const lp = loopback('lpR', 0, '172.16.80.1/24');
+      const rt = route(7, { via: 'lpR' });
+      const first = await s.pool.sync(StateSnapshot.fromEntries([lp, rt], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+      t.deepEqual(first.errors, []);
+      await s.sim.setFaults({ errorRate: 1, messages: ['ip_route_add_del'] });
+      const r = await s.pool.sync(StateSnapshot.fromEntries([lp, [rt[0], { ...rt[1], weight: 2 }]], SHARDS), first.applied, { mode });
+      t.deepEqual(r.errors.map((e) => e.key), [rt[0]]);
+      t.is(r.applied.get(rt[0]), undefined, 'an update that failed after its requests went out: an orphan');
+      await s.sim.setFaults({ errorRate: 0 });
+      // Before, only keys with metadata counted as orphans: the route stayed on the dataplane, reported by no key.
+      const again = await s.pool.sync(StateSnapshot.fromEntries([lp, [rt[0], { ...rt[1], weight: 999 }]], SHARDS), r.applied, { mode });
+      t.deepEqual(again.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[rt[0], 'ERR_INVALID_VALUE']]);
+      t.deepEqual((await s.sim.snapshot()).routes.filter((x) => x.prefix === rt[1]['dstNetwork']), [], 'the orphan route is deleted');
+    });
+  }
+}

@@ -87,20 +87,24 @@ test('S2, S5: a key no descriptor handles and an invalid value are typed per-key
   t.is((await s.sim.snapshot()).routes.filter((r) => r.prefix.startsWith('10.')).length, 50);
 });
 
-test('V4, S5: a non-zero retval from the sim is a VppApiError for that key only', async (t) => {
-  const s = await startOffloadStack({ inlineThreshold: 0 });
-  t.teardown(() => s.close());
-  const desired = StateSnapshot.fromEntries(Array.from({ length: 100 }, (_, i) => route(i)), SHARDS);
-  // The applied snapshot claims route 700 exists, but the sim never had it: its delete fails
-  // (NO_SUCH_ENTRY). A changed route would not do: its update is a multipath add, which succeeds.
-  const ghost = route(700);
-  const applied = StateSnapshot.fromEntries([ghost], SHARDS);
-  const r = await s.pool.sync(desired, applied, { mode: 'pool' });
-  t.is(r.errors.length, 1);
-  t.is(r.errors[0]?.key, ghost[0]);
-  t.is((r.errors[0]?.error as { code?: string }).code, 'ERR_VPP_API');
-  t.deepEqual(new Map(r.applied.entries()).get(ghost[0]), ghost[1], 'the failed key keeps what was applied before');
-});
+for (const readBack of [false, true]) {
+  test(`V4, S5: a non-zero retval from the sim is a VppApiError for that key only (read-back ${readBack ? 'on' : 'off'})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, readBack });
+    t.teardown(() => s.close());
+    const desired = StateSnapshot.fromEntries(Array.from({ length: 100 }, (_, i) => route(i)), SHARDS);
+    // The applied snapshot claims route 700 exists, but the sim never had it: its delete fails
+    // (NO_SUCH_ENTRY). A changed route would not do: its update is a multipath add, which succeeds.
+    const ghost = route(700);
+    const applied = StateSnapshot.fromEntries([ghost], SHARDS);
+    const r = await s.pool.sync(desired, applied, { mode: 'pool' });
+    t.is(r.errors.length, 1);
+    t.is(r.errors[0]?.key, ghost[0]);
+    t.is((r.errors[0]?.error as { code?: string }).code, 'ERR_VPP_API');
+    // Replies only: the failed key keeps what was applied before; read back: it is not there.
+    t.deepEqual(new Map(r.applied.entries()).get(ghost[0]), readBack ? undefined : ghost[1]);
+    t.is(r.readBack, readBack ? 1 : 0);
+  });
+}
 
 test('V3, S5: a dataplane that stops answering fails the unanswered keys with ERR_REPLY_TIMEOUT; the pool goes on', async (t) => {
   // Rings pinned on: stallTimeout bounds the wait for replies on a worker's own ring (with rings
@@ -153,8 +157,8 @@ test('V2, V3: a ring retired with replies in flight does not lend its channel to
 });
 
 for (const mode of ['pool', 'inline'] as const) {
-  test(`S5: a create the dataplane refuses keeps that error, not its Configure stage's, and leaves no metadata (${mode})`, async (t) => {
-    const s = await startOffloadStack({ inlineThreshold: 1, workers: true, rings: true });
+  test(`S5: a create the dataplane refuses keeps that error, not its Configure stage's, and leaves no metadata (${mode}, read-back off)`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 1, workers: true, rings: true, readBack: false });
     t.teardown(() => s.close());
     // The dataplane already holds a loopback tagged if1, made outside the pool.
     await s.connector.request('create_loopback', { tag: 'if1' });
@@ -163,6 +167,22 @@ for (const mode of ['pool', 'inline'] as const) {
     t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[key, 'ERR_VPP_API']]);
     t.regex(r.errors[0]?.error.message ?? '', /VIF_ALREADY_EXISTS/);
     t.false(s.pool.metadata.has(key));
+  });
+
+  test(`S5: a create refused because its object is there already takes that object once read back; the next sync finishes it (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 1, workers: true, rings: true });
+    t.teardown(() => s.close());
+    const made = await s.connector.request('create_loopback', { tag: 'if1' });
+    const [key, value] = loopback('if1', 0, '10.0.0.1/24');
+    const desired = StateSnapshot.fromEntries([[key, value]], SHARDS);
+    const r = await s.pool.sync(desired, StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[key, 'ERR_VPP_API']]);
+    t.is(s.pool.metadata.get(key), made['sw_if_index'] as number, 'the metadata names the object the dataplane holds');
+    t.deepEqual(r.applied.get(key), { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: false, ipAddresses: [], vrf: 0 }, 'reported as the dataplane holds it');
+    const next = await s.pool.sync(desired, r.applied, { mode });
+    t.deepEqual(next.errors, []);
+    const ifs = (await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if1');
+    t.deepEqual(ifs.map((i) => i.sw_if_index), [made['sw_if_index']], 'no second if1');
   });
 
   test(`S5: an id allocated for a create that failed is not kept as the key's metadata (${mode})`, async (t) => {

@@ -13,9 +13,10 @@ import { loadDescriptors } from './descriptors-module.js';
 import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.js';
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
+import { type ReadBack, readBack } from './read-back.js';
 import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
 import { ShardView, shardEntryCount } from './shard-bytes.js';
-import { StateSnapshot, decodeShard, encodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
+import { StateSnapshot, decodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
 
 /** What a segment's send reports: its frames and what settling them needs. */
@@ -38,6 +39,11 @@ export interface SyncResult {
   readonly errors: readonly KeyError[];
   /** The applied state now: the desired one, except failed keys keep what was applied before (or none: docs/hotpath.md). */
   readonly applied: StateSnapshot;
+  /**
+   * Keys read back from the dataplane because a request of theirs failed (or an earlier read-back
+   * did): their applied value is what the dataplane holds (docs/hotpath.md).
+   */
+  readonly readBack: number;
   /** Milliseconds until every shard's diff was known (the rest of the sync is the waves). */
   readonly diffMs: number;
   /**
@@ -92,6 +98,10 @@ interface Books {
    * Drop (`DiffOutcome.orphans`), the others a Delete. One that fails leaves the object.
    */
   readonly orphans: Map<string, Value>;
+  /** Keys whose requests went out and failed: what the dataplane holds for them is read back. */
+  readonly uncertain: Set<string>;
+  /** A request got no reply (the dataplane stalled, the connector closed): the read-back waits for the next sync. */
+  unanswered: boolean;
   /** Updates that failed after their requests went out: some of them may have been applied. */
   readonly partial: Map<string, { readonly ref: SegmentRef; readonly i: number }>;
   /** Keys of a shard whose diff failed (kept as applied) that the dataplane drops with a gone key of another shard, with those keys. */
@@ -177,6 +187,8 @@ class OffloadEngine {
   readonly metadata = new Map<string, number>();
   /** Objects a failed undo left on the dataplane, with the value they were made with (`#undoCreates`). */
   readonly #orphans = new Map<string, Value>();
+  /** Keys whose read-back failed: read at the start of the next sync. */
+  readonly #unsettled = new Set<string>();
   #allocNext = ALLOC_START;
   /**
    * The highest id a run may have put on the dataplane: each run's ranges start above it (and above
@@ -263,8 +275,18 @@ class OffloadEngine {
     return run;
   }
 
-  async #sync(desired: StateSnapshot, applied: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
+  async #sync(desired: StateSnapshot, given: StateSnapshot, mode: SyncMode): Promise<SyncResult> {
     const started = performance.now();
+    // What an earlier sync could not read back is read first: the diff starts from the truth.
+    let readBack = 0;
+    let applied = given;
+    if (this.o.readBack && this.#unsettled.size > 0) {
+      const read = await this.#readBack([...this.#unsettled], desired, given);
+      if (read) {
+        readBack += read.count;
+        applied = given.patched(read.changes);
+      }
+    }
     const pool = mode === 'pool' && this.#piscina !== null;
     const n = desired.shardCount;
     const failed = new Map<string, Error>();
@@ -279,8 +301,10 @@ class OffloadEngine {
     // Orphans no longer desired are deleted for good; the diffs see the others (they have metadata).
     const strays = this.#strayOrphans(desired);
     // What the sync takes off the dataplane, over every shard: each diff re-creates what depends on it.
-    // Keys with metadata before the sync: a desired one that is not applied is an orphan.
+    // Keys with metadata before the sync: a desired one that is not applied is an orphan; so is an
+    // orphan of a kind without metadata (a route whose update failed half way).
     const known = [...this.metadata.keys()];
+    for (const key of strays.madeWith.keys()) if (!this.metadata.has(key)) known.push(key);
     const scanned = await this.#goneKeys(desired, applied, pool, known);
     const unscanned = scanned.unscanned;
     const gone: Gone = strays.keys.length === 0 ? scanned.gone : { gone: new Set([...scanned.gone.gone, ...strays.keys]), deleted: new Set([...scanned.gone.deleted, ...strays.keys]) };
@@ -395,6 +419,19 @@ class OffloadEngine {
     this.#keepOrphans(books);
     this.#settleAtRisk(books, (k) => !failedShards.has(shardIndex(k, n)));
     this.#endIds(books);
+    let now = failed.size === 0 ? desired : patchApplied(desired, applied, failed, books);
+    // What the sync could not settle by its replies is read back: applied := what the dataplane holds.
+    const unsure = new Set([...books.uncertain, ...books.atRisk.keys(), ...this.#orphans.keys()]);
+    // A dataplane that did not answer would not answer the dumps either (each would wait for its
+    // reply timeout): the next sync reads them first.
+    if (this.o.readBack && books.unanswered) for (const key of unsure) this.#unsettled.add(key);
+    else if (this.o.readBack && unsure.size > 0) {
+      const read = await this.#readBack([...unsure], desired, applied);
+      if (read) {
+        readBack += read.count;
+        now = now.patched(read.changes);
+      }
+    }
     const errors: KeyError[] = [];
     for (const [key, error] of failed) errors.push({ key, error });
     return {
@@ -402,7 +439,8 @@ class OffloadEngine {
       ops,
       frames,
       errors,
-      applied: failed.size === 0 ? desired : patchApplied(desired, applied, failed, books),
+      applied: now,
+      readBack,
       diffMs,
       segments: { ...books.segments },
     };
@@ -486,6 +524,40 @@ class OffloadEngine {
     // What stays is read (every value of those kinds decoded) only once something goes.
     const first = await scan(false);
     return { gone: anyGone(first) ? allGone(await scan(true)) : NOTHING_GONE, unscanned };
+  }
+
+  /**
+   * Reads `keys` back (read-back.ts) and takes what the dataplane holds as the truth: metadata, and
+   * the changes to the applied state (value, or undefined: not there); `count`: keys read. An orphan stays one
+   * (the next sync deletes it and makes its key again: a failed update may have left half of it),
+   * now with the value it has on the dataplane, or is forgotten if it is not there. Null when a
+   * dump failed: the keys are read at the start of the next sync.
+   */
+  async #readBack(keys: readonly string[], desired: StateSnapshot, applied: StateSnapshot): Promise<{ changes: Map<string, Value | undefined>; count: number } | null> {
+    let read: ReadBack;
+    try {
+      read = await readBack(keys, this.kinds, {
+        dump: (name, fields) => this.o.connector.dump(name, fields),
+        // What was made (an MTU set once stays on the dataplane), else what was asked for.
+        hint: (key) => this.#orphans.get(key) ?? applied.get(key) ?? desired.get(key),
+        reserve: (id) => {
+          if (id > this.#allocHigh && id < ALLOC_END) this.#allocHigh = id;
+        },
+      });
+    } catch {
+      for (const key of keys) this.#unsettled.add(key);
+      return null;
+    }
+    const changes = new Map<string, Value | undefined>();
+    for (const key of keys) this.#unsettled.delete(key); // read now, or of a kind that cannot be read
+    for (const [key, it] of read) {
+      if (it === null) this.metadata.delete(key);
+      else if (it.metadata !== undefined) this.metadata.set(key, it.metadata);
+      if (!this.#orphans.has(key)) changes.set(key, it?.value);
+      else if (it === null) this.#orphans.delete(key);
+      else this.#orphans.set(key, it.value);
+    }
+    return { changes, count: read.size };
   }
 
   /**
@@ -832,6 +904,7 @@ class OffloadEngine {
       return await this.o.connector.requestBatch(requests);
     } catch (err) {
       b.idsUnknown = true;
+      b.unanswered = true;
       const e = err instanceof Error ? err : new Error(String(err));
       const code = (e as { code?: unknown }).code;
       this.#failKeys(ref, b, (key) => new OffloadKeyError(typeof code === 'string' ? code : 'ERR_CONNECTOR_CLOSED', key, `${key}: ${e.message}`));
@@ -955,6 +1028,8 @@ function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, ent
     deleteFailed: new Set(),
     unlinked: new Map(),
     orphans: new Map(),
+    uncertain: new Set(),
+    unanswered: false,
     partial: new Map(),
     dropFailed: new Map(),
     atRisk: new Map(),
@@ -986,7 +1061,11 @@ function failOp(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (ke
 
 /** failOp for an op whose requests went out (a reply said no, or none came): an update may be half done. */
 function failSent(b: Books, ref: SegmentRef, seg: OpSegment, i: number, error: (key: string) => Error): void {
-  failOp(b, ref, seg, i, error);
+  const key = seg.keys[i] as string;
+  const err = error(key);
+  failOp(b, ref, seg, i, () => err);
+  b.uncertain.add(key);
+  if ((err as { code?: unknown }).code === 'ERR_REPLY_TIMEOUT') b.unanswered = true;
   if (seg.op[i] === OpCode.Update) b.partial.set(seg.keys[i] as string, { ref, i });
 }
 
@@ -1019,31 +1098,10 @@ function failOrphanDelete(b: Books, key: string, err: Error): void {
 
 /** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent` and not deleteFailed). */
 function patchApplied(desired: StateSnapshot, applied: StateSnapshot, failed: ReadonlyMap<string, Error>, b: Pick<Books, 'absent' | 'deleteFailed'>): StateSnapshot {
-  const n = desired.shardCount;
-  const touched = new Set<number>();
-  for (const key of failed.keys()) touched.add(shardIndex(key, n));
-  let size = desired.size;
-  const shards = desired.shards.map((bytes, s) => {
-    if (!touched.has(s)) return bytes;
-    const d = decodeShard(bytes);
-    const a = decodeShard(applied.shards[s] as Uint8Array);
-    const m = new Map<string, Value>();
-    for (let i = 0; i < d.keys.length; i++) m.set(d.keys[i] as string, d.values[i] as Value);
-    const old = new Map<string, Value>();
-    for (let i = 0; i < a.keys.length; i++) old.set(a.keys[i] as string, a.values[i] as Value);
-    for (const key of failed.keys()) {
-      if (shardIndex(key, n) !== s) continue;
-      const before = m.size;
-      // Off the dataplane unless its delete failed (a held-back re-create whose delete failed stays).
-      const was = b.absent.has(key) && !b.deleteFailed.has(key) ? undefined : old.get(key);
-      if (was === undefined) m.delete(key);
-      else m.set(key, was);
-      size += m.size - before;
-    }
-    const keys = [...m.keys()].sort();
-    return encodeShard({ keys, values: keys.map((k) => m.get(k) as Value) });
-  });
-  return new StateSnapshot(shards, size);
+  const changes = new Map<string, Value | undefined>();
+  // Off the dataplane unless its delete failed (a held-back re-create whose delete failed stays).
+  for (const key of failed.keys()) changes.set(key, b.absent.has(key) && !b.deleteFailed.has(key) ? undefined : applied.get(key));
+  return desired.patched(changes);
 }
 
 

@@ -84,6 +84,14 @@ export interface OffloadOptions {
    * @default 120000
    */
   readonly taskTimeout?: number;
+  /**
+   * After a sync in which requests failed, read the kinds of the keys concerned back from the
+   * dataplane (their descriptors' `retrieve`, as the scheduler does): the applied state the sync
+   * reports holds what the dataplane holds for them. false: it holds what the replies tell (failed
+   * keys keep their old value or none; objects left behind are orphans the next sync deletes).
+   * @default true
+   */
+  readonly readBack?: boolean;
 }
 
 export interface ResolvedOffloadOptions {
@@ -100,6 +108,7 @@ export interface ResolvedOffloadOptions {
   readonly warm: boolean;
   readonly workerNice: number;
   readonly taskTimeout: number;
+  readonly readBack: boolean;
 }
 
 function received(v: unknown): string {
@@ -162,5 +171,6 @@ export function resolveOffloadOptions(options: unknown): ResolvedOffloadOptions 
     warm: bool(o, 'warm', true),
     workerNice: int(o, 'workerNice', 10, 0, 19),
     taskTimeout: int(o, 'taskTimeout', 120_000, 0, 86_400_000),
+    readBack: bool(o, 'readBack', true),
   };
 }

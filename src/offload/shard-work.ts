@@ -102,6 +102,25 @@ export class KindTable {
     return this.#rank.get(d) ?? 0;
   }
 
+  /**
+   * The readable kinds (with `retrieve`) of `kinds` and of what they name through, transitively,
+   * dependencies first: a kind's retrieve resolves names through the metadata read before it.
+   */
+  readOrder(kinds: Iterable<Descriptor>): Descriptor[] {
+    const byName = new Map(this.#byPrefix.map((d) => [d.name, d]));
+    const out = new Set<Descriptor>();
+    const add = (d: Descriptor): void => {
+      if (out.has(d)) return;
+      out.add(d);
+      for (const n of d.retrieveDependencies ?? []) {
+        const dd = byName.get(n);
+        if (dd) add(dd);
+      }
+    };
+    for (const d of kinds) add(d);
+    return [...out].filter((d) => d.retrieve !== undefined).sort((a, b) => this.rank(a) - this.rank(b));
+  }
+
   /** Whether some op of the segment is of a thread-bound kind (its requests are built on the main thread). */
   threadBound(seg: Pick<OpSegment, 'keys'>): boolean {
     const prefixes = this.#boundPrefixes;

@@ -98,6 +98,45 @@ export class StateSnapshot {
     return StateSnapshot.fromEntries([], shardCount);
   }
 
+  /** One key's value (a binary search in its shard). */
+  get(key: string): Value | undefined {
+    const bytes = this.shards[shardOf(key, this.shards.length)] as Uint8Array;
+    if (bytes.length === 0) return undefined;
+    const view = new ShardView(bytes);
+    const at = view.lowerBound(key);
+    return at < view.length && view.key(at) === key ? view.value(at) : undefined;
+  }
+
+  /** This state with `changes` made: each key set to its value, or taken out (undefined). O(shards touched). */
+  patched(changes: ReadonlyMap<string, Value | undefined>): StateSnapshot {
+    if (changes.size === 0) return this;
+    const n = this.shards.length;
+    const byShard = new Map<number, Array<readonly [string, Value | undefined]>>();
+    for (const change of changes) {
+      const s = shardOf(change[0], n);
+      let list = byShard.get(s);
+      if (!list) byShard.set(s, (list = []));
+      list.push(change);
+    }
+    let size = this.size;
+    const shards = this.shards.map((bytes, s) => {
+      const list = byShard.get(s);
+      if (!list) return bytes;
+      const d = decodeShard(bytes);
+      const m = new Map<string, Value>();
+      for (let i = 0; i < d.keys.length; i++) m.set(d.keys[i] as string, d.values[i] as Value);
+      for (const [key, value] of list) {
+        const before = m.size;
+        if (value === undefined) m.delete(key);
+        else m.set(key, value);
+        size += m.size - before;
+      }
+      const keys = [...m.keys()].sort();
+      return encodeShard({ keys, values: keys.map((k) => m.get(k) as Value) });
+    });
+    return new StateSnapshot(shards, size);
+  }
+
   /** Every entry, shard by shard (O(state)). */
   *entries(): IterableIterator<[string, Value]> {
     for (const s of this.shards) {

@@ -8,7 +8,7 @@
 // applied value: the pool has no revert, docs/hotpath.md).
 import type { Value } from '../../src/api/values.js';
 import { vrfTableKey } from '../../src/descriptors/index.js';
-import { StateSnapshot, type SyncMode } from '../../src/offload/index.js';
+import { type OffloadOptions, StateSnapshot, type SyncMode } from '../../src/offload/index.js';
 import type { VppConnector } from '../../src/connector/index.js';
 import { builtinDescriptors } from '../../src/descriptors/builtin.js';
 import type { Descriptor } from '../../src/scheduler/index.js';
@@ -80,11 +80,11 @@ export interface SyncModelResult {
   readonly errors: number;
 }
 
-export async function runSyncModel(seed: number, steps: number, mode: SyncMode, log: (line: string) => void = () => {}): Promise<SyncModelResult> {
+export async function runSyncModel(seed: number, steps: number, mode: SyncMode, log: (line: string) => void = () => {}, options: Omit<OffloadOptions, 'connector'> = {}): Promise<SyncModelResult> {
   const rnd = prng(seed);
   const g = generator(rnd);
   const m = new Model();
-  const st = await startOffloadStack({ inlineThreshold: 0 });
+  const st = await startOffloadStack({ inlineThreshold: 0, ...options });
   let applied = StateSnapshot.empty(SHARDS);
   let faulty = false;
   let faultySyncs = 0;
