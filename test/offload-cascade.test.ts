@@ -2,6 +2,7 @@ import test, { type ExecutionContext } from 'ava';
 import { aclKey, arpKey, bridgeDomainKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
 import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
+import { findCycles } from '../src/offload/shard-work.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
 import { type Entry, type OffloadStack, layeredState, loopback, randomState, route, startOffloadStack, vrf } from './helpers/offload-stack.js';
@@ -682,3 +683,60 @@ for (const mode of ['pool', 'inline'] as const) {
     });
   }
 }
+
+/** An interface unnumbered to `to` (none: a plain loopback with an address). */
+function unnumbered(name: string, to?: string): Entry {
+  return [interfaceKey(name), { name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: to ? [] : ['172.16.90.1/24'], vrf: 0, ...(to ? { unnumbered: { interfaceWithIp: to } } : {}) }];
+}
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S2, S3: interfaces unnumbered to each other are refused with ERR_DEPENDENCY_CYCLE and not sent; once the cycle is broken they are applied (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const lpA = loopback('lpA', 0, '172.16.70.1/24');
+    const cycle = [unnumbered('c1', 'c2'), unnumbered('c2', 'c1')];
+    const through = route(3, { via: 'c1' });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([lpA, ...cycle, through], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    const codes = new Map(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]));
+    // Before, both were made, each unnumbered to the other (native-sim accepts that), and reported applied.
+    t.is(codes.get(interfaceKey('c1')), 'ERR_DEPENDENCY_CYCLE');
+    t.is(codes.get(interfaceKey('c2')), 'ERR_DEPENDENCY_CYCLE');
+    t.true(codes.has(through[0]), 'the route through c1 fails too (c1 is not there)');
+    t.is(codes.size, 3);
+    const snap = await s.sim.snapshot();
+    t.deepEqual(snap.interfaces.filter((i) => i.tag === 'c1' || i.tag === 'c2'), []);
+    t.deepEqual([...r.applied.entries()].map(([k]) => k), [lpA[0]]);
+    const broken = [unnumbered('c1', 'c2'), unnumbered('c2')];
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([lpA, ...broken, through], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    const ifs = (await s.sim.snapshot()).interfaces;
+    t.is(ifs.find((i) => i.tag === 'c1')?.unnumbered, s.pool.metadata.get(interfaceKey('c2')));
+  });
+
+  test(`S2, S3: an update that closes a cycle is refused; the value it would replace stays applied (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const first = await s.pool.sync(StateSnapshot.fromEntries([unnumbered('c1', 'c2'), unnumbered('c2')], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    const r = await s.pool.sync(StateSnapshot.fromEntries([unnumbered('c1', 'c2'), unnumbered('c2', 'c1')], SHARDS), first.applied, { mode });
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[interfaceKey('c2'), 'ERR_DEPENDENCY_CYCLE']]);
+    t.deepEqual(r.applied.get(interfaceKey('c2')), unnumbered('c2')[1], 'c2 keeps its address, unnumbered to nothing');
+    const ifs = (await s.sim.snapshot()).interfaces;
+    const c1 = s.pool.metadata.get(interfaceKey('c1'));
+    const c2 = s.pool.metadata.get(interfaceKey('c2'));
+    t.is(ifs.find((i) => i.tag === 'c1')?.unnumbered, c2);
+    t.not(ifs.find((i) => i.tag === 'c2')?.unnumbered, c1, 'no cycle on the dataplane');
+  });
+}
+
+test('S3: findCycles finds the keys of a cycle among new or changed values, also at the end of a long chain, without recursion', (t) => {
+  const n = 100_000;
+  const chain = (close: boolean): Array<readonly [string, readonly string[]]> =>
+    Array.from({ length: n }, (_, i) => [`k${i}`, i + 1 < n ? [`k${i + 1}`] : close ? ['k0'] : []] as const);
+  t.is(findCycles(chain(false), () => null).size, 0);
+  t.is(findCycles(chain(true), () => null).size, n);
+  // Only the new or changed keys are refused: an unchanged key on the cycle (read through depsOf) stays.
+  const got = findCycles([['a', ['b']]], (k) => (k === 'b' ? ['a'] : null));
+  t.deepEqual([...got], ['a']);
+  t.deepEqual([...findCycles([['self', ['self']], ['x', ['self']]], () => null)], ['self'], 'a key naming itself; one that only leads into a cycle is not on it');
+});

@@ -87,7 +87,7 @@ class ArraySink implements RequestSink {
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
-  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted) }, new Set(t.known), new Map(t.madeWith));
+  const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted), cyclic: new Set(t.cyclic) }, new Set(t.known), new Map(t.madeWith));
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
   const counts: number[] = [];
@@ -159,7 +159,7 @@ function copy(t: CopyTask): CopyTaskResult {
 }
 
 async function gone(t: GoneTask): Promise<GoneScan> {
-  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule), t.kept, new Set(t.known));
+  return scanGone(new ShardView(t.desired), new ShardView(t.applied), await kindTable(t.descriptorsModule), t.kept, new Set(t.known), new Set(t.cyclic));
 }
 
 export default function run(task: OffloadTask): Promise<GoneScan | DiffTaskResult | EncodeTaskResult | CopyTaskResult> {

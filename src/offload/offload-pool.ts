@@ -14,7 +14,7 @@ import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.j
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
 import { type ReadBack, readBack } from './read-back.js';
-import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
+import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, findCycles, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
 import { ShardView, shardEntryCount } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
@@ -149,6 +149,7 @@ const WAVE_SEGMENT_OPS = 2048;
 const OP_CODE: Readonly<Record<PoolOp['op'], OpCode>> = Object.freeze({ delete: OpCode.Delete, create: OpCode.Create, update: OpCode.Update });
 const OP_NAME = ['delete', 'create', 'update', 'drop'] as const;
 const NO_KEYS: readonly string[] = [];
+const NO_CYCLES: ReadonlySet<string> = new Set();
 
 /** Rejects a wave with a malformed op or a key twice; checked in slices (a resync's wave is big). */
 async function checkWave(ops: readonly PoolOp[]): Promise<void> {
@@ -307,7 +308,11 @@ class OffloadEngine {
     for (const key of strays.madeWith.keys()) if (!this.metadata.has(key)) known.push(key);
     const scanned = await this.#goneKeys(desired, applied, pool, known);
     const unscanned = scanned.unscanned;
-    const gone: Gone = strays.keys.length === 0 ? scanned.gone : { gone: new Set([...scanned.gone.gone, ...strays.keys]), deleted: new Set([...scanned.gone.deleted, ...strays.keys]) };
+    const gone: Gone = {
+      gone: strays.keys.length === 0 ? scanned.gone.gone : new Set([...scanned.gone.gone, ...strays.keys]),
+      deleted: strays.keys.length === 0 ? scanned.gone.deleted : new Set([...scanned.gone.deleted, ...strays.keys]),
+      cyclic: scanned.cyclic,
+    };
 
     // Diff: every shard at once (workers), or one after the other (inline).
     if (pool) {
@@ -327,6 +332,7 @@ class OffloadEngine {
                 deleted: [...gone.deleted],
                 known,
                 madeWith: [...strays.madeWith],
+                cyclic: [...scanned.cyclic],
               }) as Promise<DiffTaskResult>),
         ),
       );
@@ -503,27 +509,46 @@ class OffloadEngine {
    * one task per shard, then `allGone`). A shard whose scan failed is not diffed (its keys fail and
    * keep what was applied, so it takes nothing off the dataplane).
    */
-  async #goneKeys(desired: StateSnapshot, applied: StateSnapshot, pool: boolean, known: readonly string[]): Promise<{ gone: Gone; unscanned: Map<number, unknown> }> {
+  async #goneKeys(desired: StateSnapshot, applied: StateSnapshot, pool: boolean, known: readonly string[]): Promise<{ gone: Gone; cyclic: ReadonlySet<string>; unscanned: Map<number, unknown> }> {
     const unscanned = new Map<number, unknown>();
-    // Nothing applied (a first sync) or no kind others depend on: nothing can go.
-    if (applied.size === 0 || this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, unscanned };
+    // No kind others depend on: nothing can go, and no cycle can close.
+    if (this.kinds.dependencyPrefixes.length === 0) return { gone: NOTHING_GONE, cyclic: NO_CYCLES, unscanned };
     const knownSet = new Set(known);
-    const scan = async (kept: boolean): Promise<GoneScan[]> => {
-      if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept, knownSet));
+    const scan = async (kept: boolean, cyclic: ReadonlySet<string>): Promise<GoneScan[]> => {
+      if (!pool) return desired.shards.map((d, s) => scanGone(new ShardView(d), new ShardView(applied.shards[s] as Uint8Array), this.kinds, kept, knownSet, cyclic));
       const results = await Promise.allSettled(
         desired.shards.map((d, s) =>
           unscanned.has(s)
             ? Promise.reject(unscanned.get(s))
-            : (this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array, kept, known }) as Promise<GoneScan>),
+            : (this.#run({ kind: 'gone', descriptorsModule: this.o.descriptorsModule, desired: d, applied: applied.shards[s] as Uint8Array, kept, known, cyclic: [...cyclic] }) as Promise<GoneScan>),
         ),
       );
       const scans: GoneScan[] = [];
       results.forEach((r, s) => (r.status === 'fulfilled' ? scans.push(r.value) : unscanned.set(s, r.reason)));
       return scans;
     };
-    // What stays is read (every value of those kinds decoded) only once something goes.
-    const first = await scan(false);
-    return { gone: anyGone(first) ? allGone(await scan(true)) : NOTHING_GONE, unscanned };
+    // What stays is read (every value of those kinds decoded) only once something goes, or a value
+    // is refused for a cycle (the scans then see it as invalid).
+    const first = await scan(false, NO_CYCLES);
+    const cyclic = findCycles(
+      first.flatMap((s) => s.late),
+      (key) => this.#ownDependencies(desired, key),
+    );
+    if (!anyGone(first) && cyclic.size === 0) return { gone: NOTHING_GONE, cyclic, unscanned };
+    return { gone: allGone(await scan(true, cyclic)), cyclic, unscanned };
+  }
+
+  /** A desired value's dependencies on values of its own kind; null if it is not desired or invalid. */
+  #ownDependencies(desired: StateSnapshot, key: string): readonly string[] | null {
+    const value = desired.get(key);
+    const d = this.kinds.forKey(key);
+    if (value === undefined || !d) return null;
+    try {
+      const norm = d.validate(key, value);
+      return dependenciesOf(d, key, norm).filter((k) => this.kinds.forKey(k) === d);
+    } catch {
+      return null;
+    }
   }
 
   /**

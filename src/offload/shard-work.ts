@@ -241,7 +241,7 @@ export function diffShard(
   desired: ShardView,
   applied: ShardView,
   kinds: KindTable,
-  { gone, deleted }: Gone = NOTHING_GONE,
+  { gone, deleted, cyclic = NO_KEYS }: Gone = NOTHING_GONE,
   known: ReadonlySet<string> = NO_KEYS,
   madeWith: ReadonlyMap<string, Value> = NO_VALUES,
 ): DiffOutcome {
@@ -287,7 +287,7 @@ export function diffShard(
     const aj = j;
     if (order < 0) {
       const key = desired.key(i);
-      const v = validDesired(kinds, key, desired.value(i++), failures);
+      const v = validDesired(kinds, key, desired.value(i++), failures, cyclic);
       const orphan = known.size > 0 && known.has(key);
       if (!v) {
         // An orphan under an invalid value: deleted for good (what was made on it goes with it).
@@ -339,7 +339,7 @@ export function diffShard(
       const had = applied.value(j++);
       const watch = watched === null ? undefined : watchedKind(key);
       if (watch === undefined && deepEqual(want, had)) continue;
-      const v = validDesired(kinds, key, want, failures);
+      const v = validDesired(kinds, key, want, failures, cyclic);
       if (!v) {
         // Left as applied, unless the dataplane drops it with a dependency: then it goes first.
         const old = watch === undefined ? null : validOr(watch, key, had);
@@ -378,6 +378,11 @@ export interface GoneScan {
   /** Keys of dependency kinds this sync creates or re-creates, with their desired value's dependencies. */
   readonly coming: Array<readonly [string, readonly string[]]>;
   /**
+   * Keys of dependency kinds whose desired value is new or changed and depends on values of its
+   * own kind (an unnumbered interface), with those dependencies: where a dependency cycle can close.
+   */
+  readonly late: Array<readonly [string, readonly string[]]>;
+  /**
    * With `kept`: keys of dependency kinds the sync keeps (unchanged or updated), with their applied
    * value's and their desired value's dependencies, and whether the desired value is invalid (it
    * stays as applied; once a dependency goes, it goes for good). Null without.
@@ -401,9 +406,19 @@ export function dependenciesOf(d: Descriptor, key: string, value: Value): readon
  * Only those kinds' key ranges are read, found by binary search; without `kept` an entry whose
  * bytes did not change is not decoded.
  */
-export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable, kept: boolean, known: ReadonlySet<string>): GoneScan {
-  const out = { gone: [] as string[], deleted: [] as string[], coming: [] as Array<readonly [string, readonly string[]]>, kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[], boolean]>) : null };
+export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTable, kept: boolean, known: ReadonlySet<string>, cyclic: ReadonlySet<string> = NO_KEYS): GoneScan {
+  const out = {
+    gone: [] as string[],
+    deleted: [] as string[],
+    coming: [] as Array<readonly [string, readonly string[]]>,
+    late: [] as Array<readonly [string, readonly string[]]>,
+    kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[], boolean]>) : null,
+  };
   const noFailures: KeyFailure[] = [];
+  const late = (d: Descriptor, key: string, deps: readonly string[]): void => {
+    const own = deps.filter((k) => kinds.forKey(k) === d);
+    if (own.length > 0) out.late.push([key, own]);
+  };
   for (const prefix of kinds.dependencyPrefixes) {
     let i = desired.lowerBound(prefix);
     let j = applied.lowerBound(prefix);
@@ -413,7 +428,7 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       const order = !aj ? -1 : !di ? 1 : ShardView.compareKeys(desired, i, applied, j);
       if (order < 0) {
         const key = desired.key(i);
-        const v = validDesired(kinds, key, desired.value(i++), noFailures);
+        const v = validDesired(kinds, key, desired.value(i++), noFailures, cyclic);
         if (!v) {
           // An orphan under an invalid value is deleted for good (`diffShard`).
           if (known.size > 0 && known.has(key)) {
@@ -422,7 +437,9 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
           }
           continue;
         }
-        out.coming.push([key, dependenciesOf(v.d, key, v.norm)]);
+        const deps = dependenciesOf(v.d, key, v.norm);
+        out.coming.push([key, deps]);
+        late(v.d, key, deps);
         // An orphan's old object is deleted first (`diffShard`): what was made on it goes with it.
         if (known.size > 0 && known.has(key)) out.gone.push(key);
         continue;
@@ -443,13 +460,14 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       const key = desired.key(i);
       const want = desired.value(i++);
       const had = applied.value(j++);
-      const v = validDesired(kinds, key, want, noFailures);
+      const v = validDesired(kinds, key, want, noFailures, cyclic);
       const d = v?.d ?? kinds.forKey(key);
       if (!d) continue;
       const old = validOr(d, key, had);
       // An invalid desired value leaves the applied one in place.
       const now = v ? v.norm : old;
       const same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
+      if (!same) late(d, key, dependenciesOf(d, key, now));
       if (!same && (!d.update || (d.needsRecreate?.(key, old, now) ?? false))) {
         out.gone.push(key);
         out.coming.push([key, dependenciesOf(d, key, now)]);
@@ -471,6 +489,8 @@ export interface Gone {
    * (transitively) on a deleted one. What depends on one is held back, not created.
    */
   readonly deleted: ReadonlySet<string>;
+  /** New or changed desired values in a dependency cycle (`findCycles`): refused like invalid ones. */
+  readonly cyclic?: ReadonlySet<string>;
 }
 
 export const NOTHING_GONE: Gone = Object.freeze({ gone: new Set<string>(), deleted: new Set<string>() });
@@ -535,11 +555,78 @@ export function allGone(scans: readonly GoneScan[]): Gone {
   return { gone, deleted };
 }
 
+/**
+ * The `late` keys (new or changed values, `GoneScan.late`) that lie on a dependency cycle among
+ * values of their own kind; `depsOf` gives the own-kind dependencies of any other desired key (null:
+ * not desired or invalid). Strongly connected components (Tarjan, without recursion: a chain of
+ * unnumbered interfaces may be long); only new or changed values are refused: the applied values of
+ * the others form no cycle, and without the refused ones none closes.
+ */
+export function findCycles(late: ReadonlyArray<readonly [string, readonly string[]]>, depsOf: (key: string) => readonly string[] | null): Set<string> {
+  const out = new Set<string>();
+  if (late.length === 0) return out;
+  const edges = new Map<string, readonly string[]>(late);
+  const lateKeys = new Set(edges.keys());
+  const next = (key: string): readonly string[] => {
+    let e = edges.get(key);
+    if (e === undefined) edges.set(key, (e = depsOf(key) ?? []));
+    return e;
+  };
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  let counter = 0;
+  for (const [root] of late) {
+    if (index.has(root)) continue;
+    // Frames of the walk: a key and how many of its edges were followed.
+    const walk: Array<{ key: string; at: number }> = [{ key: root, at: 0 }];
+    index.set(root, counter);
+    low.set(root, counter++);
+    stack.push(root);
+    onStack.add(root);
+    while (walk.length > 0) {
+      const top = walk[walk.length - 1] as { key: string; at: number };
+      const deps = next(top.key);
+      if (top.at < deps.length) {
+        const dep = deps[top.at++] as string;
+        if (!index.has(dep)) {
+          index.set(dep, counter);
+          low.set(dep, counter++);
+          stack.push(dep);
+          onStack.add(dep);
+          walk.push({ key: dep, at: 0 });
+        } else if (onStack.has(dep)) {
+          low.set(top.key, Math.min(low.get(top.key) as number, index.get(dep) as number));
+        }
+        continue;
+      }
+      walk.pop();
+      const parent = walk[walk.length - 1];
+      if (parent) low.set(parent.key, Math.min(low.get(parent.key) as number, low.get(top.key) as number));
+      if (low.get(top.key) !== index.get(top.key)) continue;
+      // top is the root of a component: pop it; more than one key, or a key naming itself, is a cycle.
+      const component: string[] = [];
+      for (let k = stack.pop(); k !== undefined; k = stack.pop()) {
+        onStack.delete(k);
+        component.push(k);
+        if (k === top.key) break;
+      }
+      if (component.length > 1 || next(top.key).includes(top.key)) for (const k of component) if (lateKeys.has(k)) out.add(k);
+    }
+  }
+  return out;
+}
+
 /** A desired value's descriptor and normalized form, or null with the key's failure recorded. */
-function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyFailure[]): { d: Descriptor; norm: Value } | null {
+function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyFailure[], cyclic: ReadonlySet<string> = NO_KEYS): { d: Descriptor; norm: Value } | null {
   const d = kinds.forKey(key);
   if (!d) {
     failures.push([key, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
+    return null;
+  }
+  if (cyclic.size > 0 && cyclic.has(key)) {
+    failures.push([key, 'ERR_DEPENDENCY_CYCLE', `${key}: not applied: it depends on itself through values of its own kind (a dependency cycle)`]);
     return null;
   }
   try {

@@ -13,6 +13,8 @@ export interface GoneTask {
   readonly kept: boolean;
   /** Keys with metadata before the sync (a desired one that is not applied is an orphan). */
   readonly known: readonly string[];
+  /** Desired values refused for a dependency cycle (`findCycles`). */
+  readonly cyclic: readonly string[];
 }
 
 export interface DiffTask {
@@ -35,6 +37,8 @@ export interface DiffTask {
   readonly known: readonly string[];
   /** Orphans' values they were made with, where known (their Drop deletes with it). */
   readonly madeWith: ReadonlyArray<readonly [string, Value]>;
+  /** Desired values refused for a dependency cycle (`findCycles`). */
+  readonly cyclic: readonly string[];
 }
 
 export interface DiffTaskResult {

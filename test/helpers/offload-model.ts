@@ -73,6 +73,24 @@ function expected(m: Model, reported: ReadonlyMap<string, Value>, failed: Readon
   return out;
 }
 
+/** Whether a desired key depends on itself through the dependencies of desired values. */
+function onCycle(m: Model, key: string): boolean {
+  const seen = new Set<string>();
+  const todo = [key];
+  for (let k = todo.pop(); k !== undefined; k = todo.pop()) {
+    const v = m.desired.get(k);
+    if (v === undefined) continue;
+    for (const dep of (m.descriptor(k) as Descriptor).dependencies(k, v)) {
+      if (dep === key) return true;
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        todo.push(dep);
+      }
+    }
+  }
+  return false;
+}
+
 export interface SyncModelResult {
   readonly step: number;
   readonly problems: string[];
@@ -146,7 +164,10 @@ export async function runSyncModel(seed: number, steps: number, mode: SyncMode, 
         const applied = want.has(k) && deepEqual(want.get(k), v);
         const ready = (m.descriptor(k) as Descriptor).dependencies(k, v).every((d) => want.has(d));
         if (applied === failed.has(k)) problems.push(`${k}: ${failed.has(k) ? 'failed although applied' : 'neither applied nor failed'}`);
-        if (!applied && ready) problems.push(`${k}: not applied although its dependencies are: ${res.errors.find((e) => e.key === k)?.error.message}`);
+        // A value on a cycle of desired values is refused (ERR_DEPENDENCY_CYCLE) whatever the others keep.
+        const code = (res.errors.find((e) => e.key === k)?.error as { code?: string } | undefined)?.code;
+        if (code === 'ERR_DEPENDENCY_CYCLE' && !onCycle(m, k)) problems.push(`${k}: refused for a dependency cycle it is not on`);
+        if (!applied && ready && code !== 'ERR_DEPENDENCY_CYCLE') problems.push(`${k}: not applied although its dependencies are: ${res.errors.find((e) => e.key === k)?.error.message}`);
       }
     }
   } finally {
