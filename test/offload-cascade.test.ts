@@ -135,9 +135,12 @@ for (const mode of ['pool', 'inline'] as const) {
   test(`S5: a create whose Configure stage fails is deleted again: no half-configured interface stays on the dataplane (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // VRF table 7 is in neither state: the loopback is created, moving it into the table fails.
-    const entries: Entry[] = [...state(), [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }], route(2000, { via: 'loop9' })];
-    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    const first = await s.pool.sync(StateSnapshot.fromEntries(state(), SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    // The loopback is created, moving it into its table fails (and only that: the others stay where they are).
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table'] });
+    const entries: Entry[] = [...state(), vrf(7), [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }], route(2000, { via: 'loop9' })];
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, SHARDS), first.applied, { mode });
     const byKey = new Map(r.errors.map((e) => [e.key, e.error]));
     t.is(byKey.size, 2, JSON.stringify([...byKey.keys()]));
     t.is((byKey.get(interfaceKey('loop9')) as { code?: string } | undefined)?.code, 'ERR_VPP_API');
@@ -146,7 +149,7 @@ for (const mode of ['pool', 'inline'] as const) {
     t.false((await s.sim.snapshot()).interfaces.some((i) => i.tag === 'loop9'), 'the loopback its create made is deleted again');
     t.false(s.pool.metadata.has(interfaceKey('loop9')));
     t.false([...r.applied.entries()].some(([k]) => k === interfaceKey('loop9')));
-    t.is(r.applied.size, state().length, 'everything else is applied');
+    t.is(r.applied.size, state().length + 1, 'everything else is applied');
   });
 
   test(`S5: a re-create whose delete fails is not created: the old value stays applied, and what depends on it comes back on it (${mode})`, async (t) => {
@@ -277,11 +280,11 @@ for (const mode of ['pool', 'inline'] as const) {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
     const loop9: Entry = [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }];
-    // No VRF table 7: moving the loopback into it fails, and so does deleting it again.
-    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
-    const r = await s.pool.sync(StateSnapshot.fromEntries([loop9], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    // Moving the loopback into its table fails, and so does deleting it again.
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([vrf(7), loop9], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop9')]);
-    t.is(r.applied.size, 0);
+    t.deepEqual([...r.applied.entries()].map(([k]) => k), [vrf(7)[0]]);
     const left = s.pool.metadata.get(interfaceKey('loop9'));
     t.true(left !== undefined && (await s.sim.snapshot()).interfaces.some((i) => i.sw_if_index === left), 'the half-made loopback is still there, and its metadata names it');
     await s.sim.setFaults({ errorRate: 0 });
@@ -336,8 +339,8 @@ for (const mode of ['pool', 'inline'] as const) {
     t.teardown(() => s.close());
     const loop9: Entry = [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }];
     const through = route(4000, { via: 'loop9' });
-    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
-    const r = await s.pool.sync(StateSnapshot.fromEntries([loop9, through], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([vrf(7), loop9, through], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop9')], 'the route went onto the half-made loop9');
     await s.sim.setFaults({ errorRate: 0 });
     const healed = await s.pool.sync(StateSnapshot.fromEntries([[vrfTableKey(7, 'IPV4'), { id: 7, protocol: 'IPV4' }], loop9, through], SHARDS), r.applied, { mode });
@@ -423,8 +426,8 @@ for (const mode of ['pool', 'inline'] as const) {
     t.teardown(() => s.close());
     const loop9: Entry = [interfaceKey('loop9'), { name: 'loop9', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['172.16.9.1/24'], vrf: 7 }];
     const other = loopback('lpZ', 0, '172.16.70.1/24');
-    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
-    const r = await s.pool.sync(StateSnapshot.fromEntries([loop9, other], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([vrf(7), loop9, other], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(r.errors.map((e) => e.key), [interfaceKey('loop9')]);
     const left = s.pool.metadata.get(interfaceKey('loop9'));
     t.true((await s.sim.snapshot()).interfaces.some((i) => i.sw_if_index === left));
@@ -559,10 +562,10 @@ for (const mode of ['pool', 'inline'] as const) {
   test(`S5: an orphan is dropped with the value it was made with: a loopback left behind a key now desired as a TAP is deleted as a loopback (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // if1's create is undone (it is unnumbered to an interface that is not there) and the undo fails: an orphan.
-    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
-    const loop: Entry = [interfaceKey('if1'), { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: 'if0' } }];
-    const first = await s.pool.sync(StateSnapshot.fromEntries([loop], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    // if1's create is undone (moving it into its table fails) and the undo fails: an orphan.
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
+    const loop: Entry = [interfaceKey('if1'), { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 7 }];
+    const first = await s.pool.sync(StateSnapshot.fromEntries([vrf(7), loop], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(first.errors.map((e) => e.key), [loop[0]]);
     t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if1').length, 1, 'the orphan');
     await s.sim.setFaults({ errorRate: 0 });
@@ -599,19 +602,21 @@ for (const mode of ['pool', 'inline'] as const) {
   test(`S3, S5: an interface made unnumbered to one whose create is undone in the same sync goes too: neither is left, neither is applied (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // Both are late (each depends on an interface): one Configure stage sets both up, then if0's
-    // VRF table turns out missing and if0 is deleted again, taking if2's unnumbered link along.
+    // Both are late (each depends on an interface): one Configure stage sets both up, then moving
+    // if0 into its VRF table fails and if0 is deleted again, taking if2's unnumbered link along.
     const if0: Entry = [interfaceKey('if0'), { name: 'if0', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 9, unnumbered: { interfaceWithIp: 'lpA' } }];
     const if2: Entry = [interfaceKey('if2'), { name: 'if2', type: 'TAP', enabled: true, ipAddresses: [], vrf: 0, unnumbered: { interfaceWithIp: 'if0' } }];
     const lpA = loopback('lpA', 0, '172.16.70.1/24');
-    const r = await s.pool.sync(StateSnapshot.fromEntries([lpA, if0, if2], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table'] });
+    const r = await s.pool.sync(StateSnapshot.fromEntries([lpA, if0, if2, vrf(9)], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]).sort(), [
       [if0[0], 'ERR_VPP_API'],
       [if2[0], 'ERR_DEPENDENCY_DELETED'],
     ]);
     // Before, if2 stayed, reported applied as unnumbered to an if0 that was gone.
     t.deepEqual((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if0' || i.tag === 'if2'), []);
-    t.deepEqual([...r.applied.entries()].map(([k]) => k), [lpA[0]]);
+    t.deepEqual([...r.applied.entries()].map(([k]) => k).sort(), [lpA[0], vrf(9)[0]].sort());
+    await s.sim.setFaults({ errorRate: 0 });
     const healed = await s.pool.sync(StateSnapshot.fromEntries([lpA, if0, if2, vrf(9)], SHARDS), r.applied, { mode });
     t.deepEqual(healed.errors, []);
     const ifs = (await s.sim.snapshot()).interfaces;
@@ -647,10 +652,10 @@ for (const mode of ['pool', 'inline'] as const) {
   test(`S5: an orphan whose key is now desired with an invalid value is deleted (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // lpX's create is undone (its VRF table is missing) and the undo fails: an orphan.
-    await s.sim.setFaults({ errorRate: 1, messages: ['delete_loopback'] });
+    // lpX's create is undone (moving it into its VRF table fails) and the undo fails: an orphan.
+    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
     const lpX: Entry = [interfaceKey('lpX'), { name: 'lpX', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 9 }];
-    const first = await s.pool.sync(StateSnapshot.fromEntries([lpX], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    const first = await s.pool.sync(StateSnapshot.fromEntries([vrf(9), lpX], SHARDS), StateSnapshot.empty(SHARDS), { mode });
     t.deepEqual(first.errors.map((e) => e.key), [lpX[0]]);
     t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpX').length, 1, 'the orphan');
     await s.sim.setFaults({ errorRate: 0 });
@@ -740,3 +745,42 @@ test('S3: findCycles finds the keys of a cycle among new or changed values, also
   t.deepEqual([...got], ['a']);
   t.deepEqual([...findCycles([['self', ['self']], ['x', ['self']]], () => null)], ['self'], 'a key naming itself; one that only leads into a cycle is not on it');
 });
+
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S3: an interface whose VRF table is neither desired nor applied is held back with what goes through it; nothing is sent for them (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const lpA = loopback('lpA', 0, '172.16.70.1/24');
+    const lp7 = loopback('lp7', 7, '172.16.77.1/24');
+    const through = route(5, { via: 'lp7' });
+    const desired = StateSnapshot.fromEntries([lpA, lp7, through], SHARDS);
+    const r = await s.pool.sync(desired, StateSnapshot.empty(SHARDS), { mode });
+    // Before, lp7 was created, its Configure stage failed (NO_SUCH_FIB) and it was deleted again.
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]).sort(), [[lp7[0], 'ERR_DEPENDENCY_DELETED'], [through[0], 'ERR_DEPENDENCY_DELETED']].sort());
+    t.regex(r.errors.find((e) => e.key === lp7[0])?.error.message ?? '', /vrf-table\/id\/7\/protocol\/IPV4/);
+    t.is((await s.sim.counters()).messages['create_loopback'], 1, 'only lpA was created');
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([lpA, lp7, through, vrf(7)], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+    t.is((await s.sim.snapshot()).interfaces.find((i) => i.tag === 'lp7')?.sw_if_index, s.pool.metadata.get(lp7[0]));
+  });
+
+  test(`S3: an update that moves an interface into a table that is not there deletes its old value and holds the new one back, not sent half way (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0 });
+    t.teardown(() => s.close());
+    const lp = loopback('lpM', 0, '172.16.80.1/24');
+    const through = route(6, { via: 'lpM' });
+    const first = await s.pool.sync(StateSnapshot.fromEntries([lp, through, vrf(2)], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors, []);
+    // Table 2 is there for IPv4, not for IPv6: the IPv6 address needs it.
+    const moved: Entry = [lp[0], { ...lp[1], vrf: 2, ipAddresses: ['fd00:80::1/64'] }];
+    const r = await s.pool.sync(StateSnapshot.fromEntries([moved, through, vrf(2)], SHARDS), first.applied, { mode });
+    // Before, the update went out: the IPv4 address was removed, the IPv6 one added, the IPv6 table refused.
+    t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]).sort(), [[lp[0], 'ERR_DEPENDENCY_DELETED'], [through[0], 'ERR_DEPENDENCY_DELETED']].sort());
+    const snap = await s.sim.snapshot();
+    t.false(snap.interfaces.some((i) => i.tag === 'lpM'), 'the old value is deleted, as the scheduler takes a value whose dependency is missing off the dataplane');
+    t.deepEqual([...r.applied.entries()].map(([k]) => k), [vrf(2)[0]]);
+    const table6: Entry = [vrfTableKey(2, 'IPV6'), { id: 2, protocol: 'IPV6' }];
+    const healed = await s.pool.sync(StateSnapshot.fromEntries([moved, through, vrf(2), table6], SHARDS), r.applied, { mode });
+    t.deepEqual(healed.errors, []);
+  });
+}

@@ -534,8 +534,10 @@ class OffloadEngine {
       first.flatMap((s) => s.late),
       (key) => this.#ownDependencies(desired, key),
     );
-    if (!anyGone(first) && cyclic.size === 0) return { gone: NOTHING_GONE, cyclic, unscanned };
-    return { gone: allGone(await scan(true, cyclic)), cyclic, unscanned };
+    // A key of a shard whose scan failed is not known to be missing (that shard keeps what was applied).
+    const missing = missingOf(first, cyclic, (key) => !unscanned.has(shardIndex(key, desired.shardCount)));
+    if (!anyGone(first) && cyclic.size === 0 && missing.size === 0) return { gone: NOTHING_GONE, cyclic, unscanned };
+    return { gone: allGone(await scan(true, cyclic), missing), cyclic, unscanned };
   }
 
   /** A desired value's dependencies on values of its own kind; null if it is not desired or invalid. */
@@ -1119,6 +1121,24 @@ function failOrphanDelete(b: Books, key: string, err: Error): void {
   }
   if (!b.failed.has(key)) b.failed.set(key, err);
   b.deleteFailed.add(key);
+}
+
+/**
+ * Keys of dependency kinds that new or changed values of those kinds depend on and that are not
+ * there after the sync, nor were before (neither desired nor applied, or desired as a new value
+ * that is refused): what depends on one is held back, as on a deleted key, and an update is not
+ * sent half way (an interface moved into a VRF table that is not there).
+ */
+function missingOf(scans: readonly GoneScan[], cyclic: ReadonlySet<string>, scanned: (key: string) => boolean): Set<string> {
+  const missing = new Set<string>();
+  if (!scans.some((s) => s.needs.length > 0)) return missing;
+  const there = new Set<string>();
+  for (const s of scans) {
+    for (const k of s.stays) there.add(k);
+    for (const k of s.fresh) if (!cyclic.has(k)) there.add(k);
+  }
+  for (const s of scans) for (const k of s.needs) if (!there.has(k) && scanned(k)) missing.add(k);
+  return missing;
 }
 
 /** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent` and not deleteFailed). */

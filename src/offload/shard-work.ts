@@ -58,6 +58,7 @@ export class KindTable {
   readonly #dependsOn = new Map<Descriptor, ReadonlySet<Descriptor>>();
   /** Key prefixes of the kinds some kind depends on: the values whose removal may cascade. */
   readonly dependencyPrefixes: readonly string[];
+  readonly #targets: ReadonlySet<Descriptor>;
 
   constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
     this.#boundPrefixes = descriptors.filter((d) => d.threadBound === true).map((d) => d.keyPrefix);
@@ -74,6 +75,7 @@ export class KindTable {
       for (const dd of on) targets.add(dd);
     }
     this.dependencyPrefixes = [...targets].map((d) => d.keyPrefix);
+    this.#targets = targets;
     const rankOf = (d: Descriptor, path: Set<string>): number => {
       const known = this.#rank.get(d);
       if (known !== undefined) return known;
@@ -100,6 +102,12 @@ export class KindTable {
 
   rank(d: Descriptor): number {
     return this.#rank.get(d) ?? 0;
+  }
+
+  /** Whether the key is of a kind some kind depends on (one `scanGone` reads). */
+  isDependencyKey(key: string): boolean {
+    const d = this.forKey(key);
+    return d !== undefined && this.#targets.has(d);
   }
 
   /**
@@ -260,7 +268,7 @@ export function diffShard(
   /** A create that would follow a dependency this sync deletes is held back with a typed error. */
   const heldBack = (d: Descriptor, key: string, norm: Value): boolean => {
     if (deleted.size === 0 || !dependsOnAny(d, key, norm, deleted)) return false;
-    failures.push([key, 'ERR_DEPENDENCY_DELETED', `${key}: not created: a value it depends on is deleted by the same sync`]);
+    failures.push([key, 'ERR_DEPENDENCY_DELETED', `${key}: not created: a value it depends on is deleted by the same sync, or is not there (${dependenciesOf(d, key, norm).filter((k) => deleted.has(k)).join(', ')})`]);
     return true;
   };
   /** `affected`: its applied value depends on a gone key (a kind the dataplane drops with it gets a Drop). */
@@ -382,6 +390,12 @@ export interface GoneScan {
    * own kind (an unnumbered interface), with those dependencies: where a dependency cycle can close.
    */
   readonly late: Array<readonly [string, readonly string[]]>;
+  /** Keys of dependency kinds that new or changed desired values of those kinds depend on. */
+  readonly needs: string[];
+  /** Keys of dependency kinds both desired and applied (there after the sync, with one value or the other). */
+  readonly stays: string[];
+  /** Keys of dependency kinds desired with a valid value and not applied (there after the sync unless held back). */
+  readonly fresh: string[];
   /**
    * With `kept`: keys of dependency kinds the sync keeps (unchanged or updated), with their applied
    * value's and their desired value's dependencies, and whether the desired value is invalid (it
@@ -412,12 +426,17 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
     deleted: [] as string[],
     coming: [] as Array<readonly [string, readonly string[]]>,
     late: [] as Array<readonly [string, readonly string[]]>,
+    needs: [] as string[],
+    stays: [] as string[],
+    fresh: [] as string[],
     kept: kept ? ([] as Array<readonly [string, readonly string[], readonly string[], boolean]>) : null,
   };
   const noFailures: KeyFailure[] = [];
-  const late = (d: Descriptor, key: string, deps: readonly string[]): void => {
+  /** A new or changed value's dependencies: where a cycle may close, and what must be there. */
+  const changed = (d: Descriptor, key: string, deps: readonly string[]): void => {
     const own = deps.filter((k) => kinds.forKey(k) === d);
     if (own.length > 0) out.late.push([key, own]);
+    for (const k of deps) if (kinds.isDependencyKey(k)) out.needs.push(k);
   };
   for (const prefix of kinds.dependencyPrefixes) {
     let i = desired.lowerBound(prefix);
@@ -439,7 +458,8 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
         }
         const deps = dependenciesOf(v.d, key, v.norm);
         out.coming.push([key, deps]);
-        late(v.d, key, deps);
+        out.fresh.push(key);
+        changed(v.d, key, deps);
         // An orphan's old object is deleted first (`diffShard`): what was made on it goes with it.
         if (known.size > 0 && known.has(key)) out.gone.push(key);
         continue;
@@ -452,12 +472,13 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
         }
         continue;
       }
+      const key = desired.key(i);
+      out.stays.push(key);
       if (out.kept === null && ShardView.sameValue(desired, i, applied, j)) {
         i++;
         j++;
         continue;
       }
-      const key = desired.key(i);
       const want = desired.value(i++);
       const had = applied.value(j++);
       const v = validDesired(kinds, key, want, noFailures, cyclic);
@@ -467,7 +488,7 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       // An invalid desired value leaves the applied one in place.
       const now = v ? v.norm : old;
       const same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
-      if (!same) late(d, key, dependenciesOf(d, key, now));
+      if (!same) changed(d, key, dependenciesOf(d, key, now));
       if (!same && (!d.update || (d.needsRecreate?.(key, old, now) ?? false))) {
         out.gone.push(key);
         out.coming.push([key, dependenciesOf(d, key, now)]);
@@ -525,13 +546,13 @@ export function anyGone(scans: readonly GoneScan[]): boolean {
 /**
  * Closes the scans (made with `kept`) over dependencies: a kept value whose applied value depends
  * on a gone key goes too (the dataplane drops it or its link: it is re-created); a value created,
- * re-created or updated whose desired value depends on a key that does not come back is held back
- * (deleted).
+ * re-created or updated whose desired value depends on a key that does not come back, or on a
+ * `missing` one (not there after the sync, nor before), is held back (deleted).
  */
-export function allGone(scans: readonly GoneScan[]): Gone {
-  if (!anyGone(scans)) return NOTHING_GONE;
+export function allGone(scans: readonly GoneScan[], missing: ReadonlySet<string> = NO_KEYS): Gone {
+  if (!anyGone(scans) && missing.size === 0) return NOTHING_GONE;
   const gone = new Set<string>();
-  const deleted = new Set<string>();
+  const deleted = new Set<string>(missing);
   for (const s of scans) for (const k of s.gone) gone.add(k);
   for (const s of scans) for (const k of s.deleted) deleted.add(k);
   const kept = scans.flatMap((s) => s.kept ?? []);
