@@ -433,8 +433,11 @@ export class DataplaneState {
   deleteAcl(acl_index: number): void {
     if (!this.acls.has(acl_index)) fail(VppRetval.NO_SUCH_ENTRY, `no ACL ${acl_index}`);
     if (this.#aclUsers.has(acl_index)) {
-      const b = [...this.aclBindings.values()].find((x) => x.acls.includes(acl_index));
-      fail(VppRetval.INVALID_VALUE, `ACL ${acl_index} is in use on sw_if_index ${b?.sw_if_index}`);
+      // As VPP's acl_del_list: inbound use is checked first.
+      const bindings = [...this.aclBindings.values()];
+      const inbound = bindings.find((x) => x.acls.slice(0, x.n_input).includes(acl_index));
+      const b = inbound ?? bindings.find((x) => x.acls.includes(acl_index));
+      fail(inbound ? VppRetval.ACL_IN_USE_INBOUND : VppRetval.ACL_IN_USE_OUTBOUND, `ACL ${acl_index} is in use on sw_if_index ${b?.sw_if_index}`);
     }
     this.acls.delete(acl_index);
   }

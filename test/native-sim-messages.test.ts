@@ -167,7 +167,9 @@ test('N2 N3: ACLs: create, replace, bind, in-use delete, missing, dumps', (t) =>
   t.is(retval(e, 'acl_interface_set_acl_list', { sw_if_index: 77, n_input: 0, acls: [] }), R.INVALID_SW_IF_INDEX);
   const bindings = dump(e, 'acl_interface_list_dump').map(({ context: _c, ...rest }) => rest);
   t.deepEqual(bindings, [{ _msgname: 'acl_interface_list_details', sw_if_index: a, n_input: 1, acls: [0] }]);
-  t.is(retval(e, 'acl_del', { acl_index: 0 }), R.INVALID_VALUE, 'in use');
+  t.is(retval(e, 'acl_del', { acl_index: 0 }), R.ACL_IN_USE_INBOUND, 'in use, inbound');
+  t.is(retval(e, 'acl_interface_set_acl_list', { sw_if_index: a, n_input: 0, acls: [0] }), 0);
+  t.is(retval(e, 'acl_del', { acl_index: 0 }), R.ACL_IN_USE_OUTBOUND, 'in use, outbound');
   t.is(retval(e, 'acl_interface_set_acl_list', { sw_if_index: a, n_input: 0, acls: [] }), 0);
   t.is(retval(e, 'acl_del', { acl_index: 0 }), 0);
   t.is(retval(e, 'acl_del', { acl_index: 0 }), R.NO_SUCH_ENTRY);

@@ -354,7 +354,8 @@ for (const mode of ['pool', 'inline'] as const) {
 /** A stack over the crash fixture's descriptors; `crash` is a key whose worker dies, of shard `shard`. */
 async function crashStack(t: ExecutionContext): Promise<{ s: OffloadStack; crash: string; shard: number }> {
   const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
-  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 5000 });
+  // Its key's worker exits (no hang to end): a limit far above what a loaded machine's healthy task takes.
+  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true, taskTimeout: 60_000 });
   t.teardown(() => s.close());
   const crash = `${CRASH_PREFIX}k`;
   return { s, crash, shard: shardOf(crash, SHARDS) };

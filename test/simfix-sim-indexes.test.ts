@@ -59,7 +59,7 @@ test('N2: deleting an interface takes its routes, neighbors, ACL binding, unnumb
   s.setL2Bridge(b, 5, true, 0);
   t.deepEqual([...s.routesOf(0, false)].map((r) => r.prefix), ['10.0.0.1/32', '10.0.0.2/32']);
   t.deepEqual([...s.neighborsOn(a)].map((n) => n.ip_address), ['10.0.0.1']);
-  t.is(retvalOf(t, () => s.deleteAcl(acl)), VppRetval.INVALID_VALUE, 'a bound ACL cannot be deleted');
+  t.is(retvalOf(t, () => s.deleteAcl(acl)), VppRetval.ACL_IN_USE_INBOUND, 'a bound ACL cannot be deleted');
 
   s.deleteInterface(a, 'tap');
   t.deepEqual([...s.routes.values()].map((r) => r.prefix), ['10.0.0.2/32']);

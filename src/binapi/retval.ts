@@ -15,6 +15,8 @@ export const VppRetval = Object.freeze({
   BD_IN_USE: -120,
   BD_NOT_MODIFIABLE: -121,
   BD_ID_EXCEED_MAX: -122,
+  ACL_IN_USE_INBOUND: -142,
+  ACL_IN_USE_OUTBOUND: -143,
 } as const);
 export type VppRetval = (typeof VppRetval)[keyof typeof VppRetval];
 
