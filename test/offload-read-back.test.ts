@@ -57,3 +57,30 @@ test('S5: options.readBack must be a boolean', async (t) => {
   t.teardown(() => s.close());
   await t.throwsAsync(OffloadPool.start({ connector: s.connector, readBack: 'yes' as unknown as boolean }), { instanceOf: TypeError, message: /options\.readBack must be a boolean/ });
 });
+
+for (const mode of ['pool', 'inline'] as const) {
+  // Serial: the failing switch is one per thread.
+  test.serial(`S5: keys whose read-back fails are read by the next sync before its diff (${mode})`, async (t) => {
+    const descriptorsModule = new URL('./fixtures/offload-unreadable-descriptors.js', import.meta.url).href;
+    const { failInterfaceReads } = (await import(descriptorsModule)) as typeof import('./fixtures/offload-unreadable-descriptors.js');
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule });
+    t.teardown(() => {
+      failInterfaceReads(false);
+      return s.close();
+    });
+    // A create refused as "exists": its object is there, which only a read-back tells.
+    const made = await s.connector.request('create_loopback', { tag: 'lpA' });
+    const a = loopback('lpA', 0, '172.16.60.1/24');
+    const desired = StateSnapshot.fromEntries([a], SHARDS);
+    failInterfaceReads(true);
+    const r = await s.pool.sync(desired, StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(r.errors.map((e) => e.key), [a[0]]);
+    t.is(r.readBack, 0, 'the read-back failed');
+    t.is(r.applied.get(a[0]), undefined, 'what the replies tell: not applied');
+    failInterfaceReads(false);
+    const next = await s.pool.sync(desired, r.applied, { mode });
+    t.is(next.readBack, 1, 'read first');
+    t.deepEqual(next.errors, [], 'the object found is updated, not created again');
+    t.deepEqual((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpA').map((i) => i.sw_if_index), [made['sw_if_index']]);
+  });
+}
