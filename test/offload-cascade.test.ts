@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { aclKey, arpKey, bridgeDomainKey, interfaceKey, vrfTableKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
-import { StateSnapshot, WorkerTaskError, shardOf } from '../src/offload/index.js';
+import { StateSnapshot, type SyncMode, type SyncResult, WorkerTaskError, shardOf } from '../src/offload/index.js';
 import { findCycles } from '../src/offload/shard-work.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { CRASH_PREFIX } from './fixtures/offload-crash-descriptors.js';
@@ -559,17 +559,25 @@ for (const mode of ['pool', 'inline'] as const) {
   });
 }
 
+/**
+ * Syncs `loop` (a loopback in a VRF table other than 0) with its table so that it is left an
+ * orphan: moving it into the table fails, and so does deleting it again. Faults are off after.
+ */
+async function orphanLoopback(t: ExecutionContext, s: OffloadStack, loop: Entry, mode: SyncMode): Promise<SyncResult> {
+  await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
+  const first = await s.pool.sync(StateSnapshot.fromEntries([vrf(loop[1]['vrf'] as number), loop], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+  t.deepEqual(first.errors.map((e) => e.key), [loop[0]]);
+  t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === loop[1]['name']).length, 1, 'the orphan');
+  await s.sim.setFaults({ errorRate: 0 });
+  return first;
+}
+
 for (const mode of ['pool', 'inline'] as const) {
   test(`S5: an orphan is dropped with the value it was made with: a loopback left behind a key now desired as a TAP is deleted as a loopback (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // if1's create is undone (moving it into its table fails) and the undo fails: an orphan.
-    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
     const loop: Entry = [interfaceKey('if1'), { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 7 }];
-    const first = await s.pool.sync(StateSnapshot.fromEntries([vrf(7), loop], SHARDS), StateSnapshot.empty(SHARDS), { mode });
-    t.deepEqual(first.errors.map((e) => e.key), [loop[0]]);
-    t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'if1').length, 1, 'the orphan');
-    await s.sim.setFaults({ errorRate: 0 });
+    const first = await orphanLoopback(t, s, loop, mode);
     const tap: Entry = [interfaceKey('if1'), { name: 'if1', type: 'TAP', enabled: true, ipAddresses: [], vrf: 0 }];
     // Before, the Drop was a tap_delete_v3 of a loopback (refused), and the TAP's create met the loopback's tag.
     const r = await s.pool.sync(StateSnapshot.fromEntries([tap], SHARDS), first.applied, { mode });
@@ -653,13 +661,8 @@ for (const mode of ['pool', 'inline'] as const) {
   test(`S5: an orphan whose key is now desired with an invalid value is deleted (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0 });
     t.teardown(() => s.close());
-    // lpX's create is undone (moving it into its VRF table fails) and the undo fails: an orphan.
-    await s.sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_table', 'delete_loopback'] });
     const lpX: Entry = [interfaceKey('lpX'), { name: 'lpX', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 9 }];
-    const first = await s.pool.sync(StateSnapshot.fromEntries([vrf(9), lpX], SHARDS), StateSnapshot.empty(SHARDS), { mode });
-    t.deepEqual(first.errors.map((e) => e.key), [lpX[0]]);
-    t.is((await s.sim.snapshot()).interfaces.filter((i) => i.tag === 'lpX').length, 1, 'the orphan');
-    await s.sim.setFaults({ errorRate: 0 });
+    const first = await orphanLoopback(t, s, lpX, mode);
     // Before, an orphan under an invalid value was neither dropped (the diff skipped the key) nor a stray (it is desired).
     const r = await s.pool.sync(StateSnapshot.fromEntries([[lpX[0], { ...lpX[1], type: 'BOGUS' }]], SHARDS), first.applied, { mode });
     t.deepEqual(r.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[lpX[0], 'ERR_INVALID_VALUE']]);

@@ -14,7 +14,7 @@ import { OffloadClosedError, OffloadKeyError, WorkerTaskError } from './errors.j
 import { type OffloadOptions, type ResolvedOffloadOptions, resolveOffloadOptions } from './options.js';
 import { type PreEncoded, stillValid } from './pre-encoded.js';
 import { type ReadBack, readBack } from './read-back.js';
-import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, findCycles, keysAt, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
+import { type AllocRange, type Gone, type GoneScan, KindTable, NOTHING_GONE, OpCode, type OpSegment, Stage, TaskMetadata, allGone, anyGone, dependenciesOf, diffShard, encodeSegment, findCycles, keysAt, missingOf, ownKindDependencies, packSegment, scanGone, segmentAt, unpackSegment } from './shard-work.js';
 import { ShardView, shardEntryCount } from './shard-bytes.js';
 import { StateSnapshot, decodeShard, shardOf as shardIndex, toShared } from './state-snapshot.js';
 import type { CopyTaskResult, DiffTaskResult, EncodeTask, EncodeTaskResult, OffloadTask, OffloadWorkerData, OpsAt } from './task-protocol.js';
@@ -532,25 +532,12 @@ class OffloadEngine {
     const first = await scan(false, NO_CYCLES);
     const cyclic = findCycles(
       first.flatMap((s) => s.late),
-      (key) => this.#ownDependencies(desired, key),
+      (key) => ownKindDependencies(this.kinds, key, desired.get(key)),
     );
     // A key of a shard whose scan failed is not known to be missing (that shard keeps what was applied).
     const missing = missingOf(first, cyclic, (key) => !unscanned.has(shardIndex(key, desired.shardCount)));
     if (!anyGone(first) && cyclic.size === 0 && missing.size === 0) return { gone: NOTHING_GONE, cyclic, unscanned };
     return { gone: allGone(await scan(true, cyclic), missing), cyclic, unscanned };
-  }
-
-  /** A desired value's dependencies on values of its own kind; null if it is not desired or invalid. */
-  #ownDependencies(desired: StateSnapshot, key: string): readonly string[] | null {
-    const value = desired.get(key);
-    const d = this.kinds.forKey(key);
-    if (value === undefined || !d) return null;
-    try {
-      const norm = d.validate(key, value);
-      return dependenciesOf(d, key, norm).filter((k) => this.kinds.forKey(k) === d);
-    } catch {
-      return null;
-    }
   }
 
   /**
@@ -1121,24 +1108,6 @@ function failOrphanDelete(b: Books, key: string, err: Error): void {
   }
   if (!b.failed.has(key)) b.failed.set(key, err);
   b.deleteFailed.add(key);
-}
-
-/**
- * Keys of dependency kinds that new or changed values of those kinds depend on and that are not
- * there after the sync, nor were before (neither desired nor applied, or desired as a new value
- * that is refused): what depends on one is held back, as on a deleted key, and an update is not
- * sent half way (an interface moved into a VRF table that is not there).
- */
-function missingOf(scans: readonly GoneScan[], cyclic: ReadonlySet<string>, scanned: (key: string) => boolean): Set<string> {
-  const missing = new Set<string>();
-  if (!scans.some((s) => s.needs.length > 0)) return missing;
-  const there = new Set<string>();
-  for (const s of scans) {
-    for (const k of s.stays) there.add(k);
-    for (const k of s.fresh) if (!cyclic.has(k)) there.add(k);
-  }
-  for (const s of scans) for (const k of s.needs) if (!there.has(k) && scanned(k)) missing.add(k);
-  return missing;
 }
 
 /** The applied state after a sync with failures: desired, but failed keys keep their old value (or none, if `absent` and not deleteFailed). */

@@ -2,7 +2,7 @@
 import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
-import type { Descriptor } from '../scheduler/descriptor.js';
+import { type Descriptor, readClosure } from '../scheduler/descriptor.js';
 import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
@@ -59,6 +59,8 @@ export class KindTable {
   /** Key prefixes of the kinds some kind depends on: the values whose removal may cascade. */
   readonly dependencyPrefixes: readonly string[];
   readonly #targets: ReadonlySet<Descriptor>;
+  /** Every kind, dependencies first. */
+  readonly #byRank: readonly Descriptor[];
 
   constructor(descriptors: readonly Descriptor[], kindDependencies: Readonly<Record<string, readonly string[]>> = BUILTIN_KIND_DEPENDENCIES) {
     this.#boundPrefixes = descriptors.filter((d) => d.threadBound === true).map((d) => d.keyPrefix);
@@ -93,6 +95,7 @@ export class KindTable {
     let max = 0;
     for (const d of descriptors) max = Math.max(max, rankOf(d, new Set()));
     this.maxRank = max;
+    this.#byRank = [...descriptors].sort((a, b) => this.rank(a) - this.rank(b));
   }
 
   forKey(key: string): Descriptor | undefined {
@@ -104,29 +107,20 @@ export class KindTable {
     return this.#rank.get(d) ?? 0;
   }
 
+  /** The keys of `deps` of the same kind as `d` (a cycle among them can close). */
+  sameKind(d: Descriptor, deps: readonly string[]): string[] {
+    return deps.filter((k) => this.forKey(k) === d);
+  }
+
   /** Whether the key is of a kind some kind depends on (one `scanGone` reads). */
   isDependencyKey(key: string): boolean {
     const d = this.forKey(key);
     return d !== undefined && this.#targets.has(d);
   }
 
-  /**
-   * The readable kinds (with `retrieve`) of `kinds` and of what they name through, transitively,
-   * dependencies first: a kind's retrieve resolves names through the metadata read before it.
-   */
+  /** The readable kinds among `kinds` and what they name through, dependencies first (`readClosure`). */
   readOrder(kinds: Iterable<Descriptor>): Descriptor[] {
-    const byName = new Map(this.#byPrefix.map((d) => [d.name, d]));
-    const out = new Set<Descriptor>();
-    const add = (d: Descriptor): void => {
-      if (out.has(d)) return;
-      out.add(d);
-      for (const n of d.retrieveDependencies ?? []) {
-        const dd = byName.get(n);
-        if (dd) add(dd);
-      }
-    };
-    for (const d of kinds) add(d);
-    return [...out].filter((d) => d.retrieve !== undefined).sort((a, b) => this.rank(a) - this.rank(b));
+    return readClosure(this.#byRank, kinds);
   }
 
   /** Whether some op of the segment is of a thread-bound kind (its requests are built on the main thread). */
@@ -434,7 +428,7 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
   const noFailures: KeyFailure[] = [];
   /** A new or changed value's dependencies: where a cycle may close, and what must be there. */
   const changed = (d: Descriptor, key: string, deps: readonly string[]): void => {
-    const own = deps.filter((k) => kinds.forKey(k) === d);
+    const own = kinds.sameKind(d, deps);
     if (own.length > 0) out.late.push([key, own]);
     for (const k of deps) if (kinds.isDependencyKey(k)) out.needs.push(k);
   };
@@ -637,6 +631,35 @@ export function findCycles(late: ReadonlyArray<readonly [string, readonly string
     }
   }
   return out;
+}
+
+/**
+ * Keys of dependency kinds that new or changed values of those kinds depend on and that are not
+ * there after the sync, nor were before (neither desired nor applied, or desired as a new value
+ * that is refused): what depends on one is held back, as on a deleted key, and an update is not
+ * sent half way (an interface moved into a VRF table that is not there).
+ */
+export function missingOf(scans: readonly GoneScan[], cyclic: ReadonlySet<string>, scanned: (key: string) => boolean): Set<string> {
+  const missing = new Set<string>();
+  if (!scans.some((s) => s.needs.length > 0)) return missing;
+  const there = new Set<string>();
+  for (const s of scans) {
+    for (const k of s.stays) there.add(k);
+    for (const k of s.fresh) if (!cyclic.has(k)) there.add(k);
+  }
+  for (const s of scans) for (const k of s.needs) if (!there.has(k) && scanned(k)) missing.add(k);
+  return missing;
+}
+
+/** A desired value's dependencies on values of its own kind; null when it is not desired, has no descriptor or is invalid. */
+export function ownKindDependencies(kinds: KindTable, key: string, value: Value | undefined): readonly string[] | null {
+  const d = kinds.forKey(key);
+  if (value === undefined || !d) return null;
+  try {
+    return kinds.sameKind(d, dependenciesOf(d, key, d.validate(key, value)));
+  } catch {
+    return null;
+  }
 }
 
 /** A desired value's descriptor and normalized form, or null with the key's failure recorded. */

@@ -77,3 +77,23 @@ export interface Descriptor {
   /** Reads this kind's values from the dataplane; absent = not retrievable (resync trusts the applied state). */
   retrieve?(ctx: RetrieveContext): Promise<readonly RetrievedValue[]>;
 }
+
+/**
+ * The readable descriptors (with `retrieve`) among `only` and the kinds they name through
+ * (`retrieveDependencies`, transitively), in `order` (dependencies first): reading them in that
+ * order, each retrieve resolves names through the metadata read before it.
+ */
+export function readClosure(order: readonly Descriptor[], only: Iterable<Descriptor>): Descriptor[] {
+  const byName = new Map(order.map((d) => [d.name, d]));
+  const include = new Set<Descriptor>();
+  const add = (d: Descriptor): void => {
+    if (include.has(d)) return;
+    include.add(d);
+    for (const n of d.retrieveDependencies ?? []) {
+      const dd = byName.get(n);
+      if (dd) add(dd);
+    }
+  };
+  for (const d of only) add(d);
+  return order.filter((d) => d.retrieve !== undefined && include.has(d));
+}

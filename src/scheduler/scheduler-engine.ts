@@ -2,7 +2,7 @@ import type { KeyError } from '../api/errors.js';
 import { TransactionError } from '../api/errors.js';
 import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../api/scheduler.js';
 import type { Value } from '../api/values.js';
-import type { Descriptor, RetrievedValue } from './descriptor.js';
+import { type Descriptor, type RetrievedValue, readClosure } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
 import { CloseGuard } from './close-guard.js';
 import { execute, type ExecuteOptions } from './executor.js';
@@ -684,20 +684,7 @@ export class SchedulerEngine {
   /** Reads the dataplane through the descriptors (all, or `only` plus what they need first). */
   async #retrieve(only: ReadonlySet<Descriptor> | undefined): Promise<{ values: Map<string, RetrievedValue>; descriptors: Descriptor[] }> {
     const order = this.registry.retrieveOrder;
-    let include: Set<string> | undefined;
-    if (only) {
-      include = new Set();
-      const byName = new Map(order.map((d) => [d.name, d]));
-      const add = (d: Descriptor): void => {
-        if (include?.has(d.name)) return;
-        include?.add(d.name);
-        for (const n of d.retrieveDependencies ?? []) {
-          const dd = byName.get(n);
-          if (dd) add(dd);
-        }
-      };
-      for (const d of only) add(d);
-    }
+    const descriptors = readClosure(order, only ?? order);
     const tmp = new MetadataStore((key) => this.registry.prefixOf(key));
     const values = new Map<string, RetrievedValue>();
     const client = this.#o.connector;
@@ -712,11 +699,8 @@ export class SchedulerEngine {
       },
       reserve: (pool: string, id: number): void => this.#md.reserve(pool, id),
     };
-    const descriptors: Descriptor[] = [];
-    for (const d of order) {
-      if (!d.retrieve || (include && !include.has(d.name))) continue;
-      descriptors.push(d);
-      const items = await d.retrieve(ctx);
+    for (const d of descriptors) {
+      const items = await (d.retrieve as NonNullable<Descriptor['retrieve']>)(ctx);
       for (let i = 0; i < items.length; i++) {
         if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
         const it = items[i] as RetrievedValue;
