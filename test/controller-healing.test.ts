@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DBResync, HealingResync, KubeStateChange } from '../src/api/index.js';
+import { DBResync, HealingResync, HealingResyncType, KubeStateChange } from '../src/api/index.js';
 import { harness, nextProcessed, tracked } from './helpers/controller-fixtures.js';
 
 const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
@@ -126,4 +126,30 @@ test('C14: HealingResync events can also be pushed by the embedder', async (t) =
   h.controller.pushEvent(ev);
   t.is(await ev.settled, null);
   await h.controller.close();
+});
+
+test('C14 C17: a HealingResync pushed by others does not re-open scheduling: one timer at a time, and close() stops it', async (t) => {
+  const h = harness(['A'], { config: { delayAfterErrorHealing: 80 } });
+  h.handlers[0]!.onUpdate = (ev) => {
+    if ((ev as KubeStateChange).key.startsWith('bad')) throw new Error('boom');
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const first = tracked(pod('bad1'));
+  h.controller.pushEvent(first);
+  await first.settled; // healing timer armed
+  const ours = tracked(new HealingResync(HealingResyncType.AfterError, new Error('pushed by the embedder')));
+  h.controller.pushEvent(ours);
+  await ours.settled;
+  const second = tracked(pod('bad2'));
+  h.controller.pushEvent(second);
+  await second.settled; // must not arm a second timer
+  await h.controller.close();
+  await new Promise((r) => setTimeout(r, 150));
+  t.deepEqual(
+    h.logger.entries.filter((e) => e.msg.includes('healing resync')).map((e) => e.msg),
+    [],
+    'no healing timer fired after close()',
+  );
+  t.is(h.controller.getEventHistory().filter((r) => r.name === 'Healing Resync').length, 1, 'only the embedder\'s');
 });

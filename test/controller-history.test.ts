@@ -111,7 +111,7 @@ test('C16: records older than eventHistoryAgeLimit are trimmed, except those of 
   await h.controller.close();
 });
 
-test('C16: eventHistoryMaxRecords caps the history, oldest non-permanent first; revert records are kept', async (t) => {
+test('C16: eventHistoryMaxRecords caps the history, oldest first; revert records are kept', async (t) => {
   const h = harness(['A', 'B'], { config: { eventHistoryMaxRecords: 3, permanentlyRecordedInitPeriod: 0 } });
   h.handlers[1]!.onUpdate = () => {
     throw new Error('x');
@@ -153,4 +153,62 @@ test('C16: the history ring keeps order across growth and wrap-around, and trims
   // Age limit 1 min: at t = 30000 + 60000 everything that started before 30000 goes.
   t.is(history.trim(90_000), 2999 - 501 + 1);
   t.deepEqual(history.query().map((r) => r.seqNum), [3000]);
+});
+
+test('C16: a history that reached eventHistoryMaxRecords within the init period keeps recording, oldest first', async (t) => {
+  const c = clock();
+  const h = harness(['A'], { now: c.now, config: { eventHistoryMaxRecords: 3, permanentlyRecordedInitPeriod: 60 } });
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  for (const k of ['a', 'b']) h.controller.pushEvent(pod(k));
+  const third = tracked(pod('c'));
+  h.controller.pushEvent(third);
+  await third.settled;
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [2, 3, 4]);
+  c.advance(120 * MIN); // past the init period
+  const later = tracked(pod('d'));
+  h.controller.pushEvent(later);
+  await later.settled;
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [3, 4, 5]);
+  t.deepEqual(h.controller.getEventHistory({ last: 1 }).map((r) => r.seqNum), [5]);
+  // The permanent records left are still not trimmed by age; the ring's are.
+  c.advance(1500 * MIN);
+  h.controller.trimEventHistory();
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [3, 4]);
+  await h.controller.close();
+});
+
+test('C16: the permanent part of the history drops its oldest in O(1) and stays in order across compaction', async (t) => {
+  const { EventHistory } = await import('../src/controller/event-history.js');
+  const history = new EventHistory(1, 60, 1500);
+  history.setStart(0);
+  for (let i = 1; i <= 5000; i++) history.add(i, i, i + 1, null, 'E', `E${i}`, EventMethodType.Update, [], null, null);
+  const all = history.query();
+  t.is(all.length, 1500);
+  t.true(all.every((r, k) => r.seqNum === 3501 + k && r.description === `E${r.seqNum}`));
+  t.is(history.size, 1500);
+});
+
+test('C16: records handed out by getEventHistory cannot change the stored history (init period and after)', async (t) => {
+  for (const permanentlyRecordedInitPeriod of [60, 0]) {
+    const h = harness(['A', 'B'], { config: { permanentlyRecordedInitPeriod } });
+    h.handlers[1]!.onUpdate = () => 'changed';
+    await h.controller.start();
+    h.controller.pushEvent(new DBResync());
+    const ev = tracked(pod('p'));
+    h.controller.pushEvent(ev);
+    await ev.settled;
+    const [rec] = h.controller.getEventHistory({ seqNum: 2 });
+    try {
+      (rec as { name: string }).name = 'tampered';
+    } catch {
+      // a frozen record: fine either way, as long as the stored one is unchanged
+    }
+    t.throws(() => (rec!.handlers as unknown as unknown[]).push({}), { instanceOf: TypeError });
+    t.throws(() => ((rec!.handlers[1] as { change: string }).change = 'tampered'), { instanceOf: TypeError });
+    const again = h.controller.getEventHistory({ seqNum: 2 })[0]!;
+    t.is(again.name, 'Kubernetes State Change');
+    t.deepEqual(again.handlers.map((r) => r.change), ['', 'changed']);
+    await h.controller.close();
+  }
 });

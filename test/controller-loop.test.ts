@@ -4,6 +4,8 @@ import {
   DBResync,
   EventMethodType,
   EventQueueFullError,
+  ExternalConfigChange,
+  ExternalConfigResync,
   KubeStateChange,
   newExternalConfigChange,
   type Event,
@@ -186,5 +188,55 @@ test('C1: a run of slow events yields to timers and I/O every few milliseconds, 
   await Promise.all(events.map((e) => e.settled));
   t.is(processed, 100);
   t.true(seenByTimer < 50, `a timer ran only after ${seenByTimer} of 100 events`);
+  await h.controller.close();
+});
+
+test('C19 C16 C6: a built-in event whose payload is not its maps fails as invalid, recorded, with nothing of it applied', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync({ externalConfig: new Map([['ext/k', { v: 1 }]]) }));
+  const bad = [
+    tracked(new ExternalConfigChange('src', false, { k: { a: 1 } } as unknown as Map<string, null>)),
+    tracked(new ExternalConfigResync('src', false, null as unknown as Map<string, never>)),
+    tracked(new DBResync({ kubeState: new Map([['pod', { x: 1 }]]) as unknown as Map<string, Map<string, never>> })),
+    // The kube part is good, the external part is not: neither may be applied.
+    tracked(new DBResync({ kubeState: new Map([['pod', new Map([['p', { name: 'p' }]])]]), externalConfig: 'x' as unknown as Map<string, never> })),
+  ];
+  for (const e of bad) h.controller.pushEvent(e);
+  const after = tracked(pod('after'));
+  h.controller.pushEvent(after);
+  t.is(await after.settled, null);
+  for (const e of bad) {
+    const err = await e.settled;
+    t.true(err instanceof InvalidEventError, String(err));
+    t.is((err as InvalidEventError).code, 'ERR_INVALID_EVENT');
+    t.regex(err!.message, /malformed payload: \w+(\[pod\])? must be a Map|is not a valid Event/);
+    t.is(e.doneCount, 1);
+  }
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.seqNum), [1, 2, 3, 4, 5, 6], 'every event has a record');
+  t.is(h.controller.resyncCount, 1, 'no invalid resync counted');
+  t.deepEqual(h.calls.map((c) => `${c.stage}:${c.event}`), ['resync:Database Resync', 'update:Kubernetes State Change']);
+  // The db snapshot from the first DBResync is still the one merged into commits (kube state untouched too).
+  t.deepEqual(h.scheduler.commits[0]!.values.get('ext/k'), { v: 1 });
+  await h.controller.close();
+});
+
+test('C13: an async done() that rejects is logged, not an unhandled rejection', async (t) => {
+  const h = harness(['A']);
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = pod('p');
+  let called = 0;
+  ev.done = (() => {
+    called++;
+    return Promise.reject(new Error('done rejected'));
+  }) as unknown as (err: Error | null) => void;
+  h.controller.pushEvent(ev);
+  const next = tracked(pod('q'));
+  h.controller.pushEvent(next);
+  await next.settled;
+  await new Promise((r) => setImmediate(r));
+  t.is(called, 1);
+  t.true(h.logger.entries.some((e) => e.level === 'error' && e.msg.includes('done rejected')));
   await h.controller.close();
 });

@@ -76,3 +76,19 @@ test('C4: events pushed before start() are queued and processed after start', as
   t.is(await p.settled, null);
   await h.controller.close();
 });
+
+test('C4: a DBResync pushed in time is not aborted by the deadline while its handlers are still running', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 30 } });
+  h.handlers[0]!.onResync = () => new Promise((r) => setTimeout(r, 120));
+  await h.controller.start();
+  const resync = tracked(new DBResync());
+  h.controller.pushEvent(resync);
+  const later = tracked(pod('p1'));
+  h.controller.pushEvent(later);
+  t.is(await resync.settled, null);
+  t.is(await later.settled, null);
+  t.false(h.controller.isAborting);
+  t.is(h.controller.healthState, 'ok');
+  t.deepEqual(h.status.reports.map((r) => r.state), ['ok']);
+  await h.controller.close();
+});

@@ -247,3 +247,87 @@ test('C8/C9: an AbortEventError in a RevertOnFailure update reverts the handlers
   t.false(h.controller.isAborting);
   await h.controller.close();
 });
+
+test('C8 C9: an error thrown by handlesEvent() counts as that handler\'s error: fatal aborts, abort stops, RevertOnFailure runs no handler', async (t) => {
+  const throwing = (h: Harness, name: string, err: Error) => {
+    const handler = h.handlers.find((x) => x.name === name)!;
+    handler.handles = (ev) => {
+      if (ev instanceof TypedUpdate) throw err;
+      return true;
+    };
+  };
+  // FatalError: nothing runs, nothing is committed, the loop aborts.
+  {
+    const h = await started(['A', 'B', 'C']);
+    throwing(h, 'B', new FatalError(new Error('fatal in handlesEvent')));
+    const commits = h.scheduler.commits.length;
+    const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort));
+    h.controller.pushEvent(ev);
+    t.true((await ev.settled) instanceof FatalError);
+    t.deepEqual(h.calls, []);
+    t.is(h.scheduler.commits.length, commits);
+    t.true(h.controller.isAborting);
+    await h.controller.close();
+  }
+  // AbortEventError: nothing runs or is committed, healing follows, the loop goes on.
+  {
+    const h = await started(['A', 'B', 'C']);
+    throwing(h, 'B', new AbortEventError(new Error('abort in handlesEvent')));
+    const commits = h.scheduler.commits.length;
+    const healing = nextProcessed(h.controller, 'Healing Resync');
+    const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort));
+    h.controller.pushEvent(ev);
+    t.true((await ev.settled) instanceof AbortEventError);
+    t.deepEqual(h.calls, []);
+    t.is(h.scheduler.commits.length, commits);
+    await healing;
+    t.false(h.controller.isAborting);
+    await h.controller.close();
+  }
+  // RevertOnFailure: the first handler error stops the update stage, here before any handler ran.
+  {
+    const h = await started(['A', 'B', 'C'], 1);
+    throwing(h, 'B', new Error('handlesEvent broke'));
+    const commits = h.scheduler.commits.length;
+    const ev = tracked(new TypedUpdate(UpdateTransactionType.RevertOnFailure));
+    h.controller.pushEvent(ev);
+    t.is((await ev.settled)?.message, 'handlesEvent broke');
+    t.deepEqual(h.calls, []);
+    t.is(h.scheduler.commits.length, commits);
+    const rec = h.controller.getEventHistory().at(-1)!;
+    t.deepEqual(rec.handlers.map((r) => `${r.handler}:${r.error?.message ?? ''}`), ['B:handlesEvent broke']);
+    await new Promise((r) => setTimeout(r, 20));
+    t.false(h.controller.getEventHistory().some((r) => r.name === 'Healing Resync'), 'no healing for a RevertOnFailure handler error');
+    await h.controller.close();
+  }
+  // BestEffort: recorded, the others run and commit (unchanged).
+  {
+    const h = await started(['A', 'B', 'C']);
+    throwing(h, 'B', new Error('handlesEvent broke'));
+    const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort));
+    h.controller.pushEvent(ev);
+    t.is((await ev.settled)?.message, 'handlesEvent broke');
+    t.deepEqual(h.calls.map((c) => c.handler), ['A', 'C']);
+    t.deepEqual([...h.scheduler.commits.at(-1)!.values.keys()], ['key/A', 'key/C']);
+    await h.controller.close();
+  }
+});
+
+// Serial: it counts the process's timers, which concurrent tests would change.
+test.serial('C17: a handler thenable whose then() throws fails the event and leaves no handlerTimeout timer behind', async (t) => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const h = harness(['A'], { config: { handlerTimeout: 60_000 } });
+  h.handlers[0]!.onUpdate = () => ({
+    then() {
+      throw new Error('bad thenable');
+    },
+  });
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort));
+  h.controller.pushEvent(ev);
+  t.is((await ev.settled)?.message, 'bad thenable');
+  await h.controller.close();
+  t.is(timers(), before);
+});

@@ -69,3 +69,30 @@ test('C15: a verification resync that executed dataplane operations is logged as
   t.true(h.logger.entries.some((e) => e.level === 'error' && /dataplane was out of sync \(1 operation/.test(e.msg)));
   await h.controller.close();
 });
+
+test('C15: a describeInternalData() that throws before the resync is logged; the verification resync still runs and commits', async (t) => {
+  const h = harness(['A', 'B'], { config: { enableVerification: true } });
+  let calls = 0;
+  h.handlers[0]!.describeInternalData = () => {
+    if (++calls === 1) throw new Error('describe failed');
+    return 'state';
+  };
+  h.handlers[1]!.describeInternalData = () => 'b';
+  const verified = nextProcessed(h.controller, 'Verification Resync');
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  const info = await verified;
+  t.is(info.result, 'ok');
+  t.deepEqual(h.calls.map((c) => `${c.handler}:${c.stage}:${c.event}`), [
+    'A:resync:Database Resync',
+    'B:resync:Database Resync',
+    'A:resync:Verification Resync',
+    'B:resync:Verification Resync',
+  ]);
+  t.deepEqual(h.scheduler.commits.map((c) => c.options.resync), ['full', 'upstream']);
+  t.deepEqual(h.controller.getEventHistory().map((r) => r.name), ['Database Resync', 'Verification Resync']);
+  const errors = h.logger.entries.filter((e) => e.level === 'error').map((e) => e.msg);
+  t.is(errors.length, 1, errors.join('\n'));
+  t.regex(errors[0]!, /describeInternalData\(\) of A threw \(before the resync\)/);
+  await h.controller.close();
+});

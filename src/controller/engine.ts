@@ -19,7 +19,6 @@ import {
 import {
   DBResync,
   ExternalConfigChange,
-  ExternalConfigResync,
   HealingResync,
   KubeStateChange,
   Shutdown,
@@ -35,7 +34,8 @@ import type { ControllerConfig } from './config.js';
 import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { EventQueue } from './event-queue.js';
-import { EventRun, type EventContext, type NamedHandler } from './event-run.js';
+import { EventRun, NOT_DESCRIBED, type EventContext, type NamedHandler } from './event-run.js';
+import { readPayload, type Payload } from './event-payload.js';
 import { EventTransaction } from './event-transaction.js';
 import { levelEnabled, type ControllerLogger } from './logger.js';
 import { mergeValues } from './merge-values.js';
@@ -139,6 +139,8 @@ export class ControllerEngine {
   #loopEnded = false;
   #aborting = false;
   #startupDone = false;
+  /** A DBResync was pushed: the startup deadline no longer applies, however long it takes (SPEC C4). */
+  #startupArrived = false;
   #shutdownEvent: Shutdown | null = null;
 
   #busy = false;
@@ -168,6 +170,8 @@ export class ControllerEngine {
   readonly #optionsCache = new Map<string, CommitOptions>();
   #healingScheduled = false;
   #healingTimer: NodeJS.Timeout | null = null;
+  /** The healing resync our timer pushed: processing it (not one pushed by others) re-opens scheduling. */
+  #healingEvent: HealingResync | null = null;
   #periodicTimer: NodeJS.Timeout | null = null;
   #deadlineTimer: NodeJS.Timeout | null = null;
   #trimTimer: NodeJS.Timeout | null = null;
@@ -236,6 +240,7 @@ export class ControllerEngine {
     }
     const capacity = this.#cfg.eventQueueSize;
     const ctx = this.#als.getStore();
+    const isDBResync = event instanceof DBResync;
     if (ctx !== undefined && ctx.active) {
       let blocking: boolean;
       try {
@@ -246,10 +251,12 @@ export class ControllerEngine {
       if (blocking) throw new DeadlockError(safeName(event));
       if (this.#followUps.length >= capacity) throw new EventQueueFullError(capacity);
       this.#followUps.push({ event, followUpTo: ctx.seqNum });
+      if (isDBResync) this.#startupArrived = true;
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
     this.#queue.push(event);
+    if (isDBResync) this.#startupArrived = true;
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -356,7 +363,7 @@ export class ControllerEngine {
 
   #onStartupDeadline(): void {
     this.#deadlineTimer = null;
-    if (this.#startupDone || this.#aborting) return;
+    if (this.#startupDone || this.#startupArrived || this.#aborting) return;
     const err = new StartupResyncDeadlineError(this.#cfg.startupResyncDeadline);
     this.#log.error({ err }, err.message);
     this.#enterAborting(err);
@@ -596,6 +603,12 @@ export class ControllerEngine {
     const ctx = this.#ctx;
     this.#log.error({ err }, `event processing failed unexpectedly: ${err.message}`);
     if (event !== null && ctx !== null && !ctx.finished) {
+      const run = this.#run;
+      // Every processed event leaves a record (SPEC C16), this one too, unless it already has one.
+      if (run !== null && run.event === event && !run.recorded && this.#cfg.recordEventHistory) {
+        const name = run.name !== '' ? run.name : safeName(event);
+        this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, run.method, NO_RECORDS, null, null);
+      }
       ctx.finished = true;
       this.#callDone(event, err);
     }
@@ -603,17 +616,24 @@ export class ControllerEngine {
 
   #callDone(event: Event, err: Error | null): void {
     try {
-      event.done(err);
+      const r: unknown = event.done(err);
+      // done() is typed void, but an async one must not become an unhandled rejection.
+      if (isThenable(r)) Promise.resolve(r).catch((e: unknown) => this.#doneThrew(event, e));
     } catch (e) {
-      this.#log.error({ err: e }, `done() of event "${safeName(event)}" threw: ${toError(e).message}`);
+      this.#doneThrew(event, e);
     }
+  }
+
+  #doneThrew(event: Event, e: unknown): void {
+    this.#log.error({ err: e }, `done() of event "${safeName(event)}" threw: ${toError(e).message}`);
   }
 
   #guard(p: PromiseLike<unknown>, timeoutMs: number, makeError: () => Error): PromiseLike<unknown> {
     if (timeoutMs === 0) return p;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(makeError()), timeoutMs);
-      p.then(
+      // Promise.resolve: a thenable whose then() throws rejects here, and the timer is cleared.
+      Promise.resolve(p).then(
         (v) => {
           clearTimeout(timer);
           resolve(v);
@@ -743,6 +763,13 @@ export class ControllerEngine {
         return false;
       }
     }
+    let payload: Payload;
+    try {
+      payload = readPayload(event);
+    } catch (err) {
+      this.#finishBare(run, run.name, run.method, new InvalidEventError(`event "${run.name}" has a malformed payload: ${toError(err).message}`, { cause: err }));
+      return false;
+    }
     // Closing before the startup resync: held events cannot run any more; handlers never saw a resync.
     if (run.isOurShutdown && !this.#startupDone) {
       run.skipHandlers = true;
@@ -751,16 +778,20 @@ export class ControllerEngine {
     }
     if (!run.isUpdate) {
       this.#resyncCount++;
-      if (event instanceof DBResync) {
+      if (payload?.kind === 'db') {
         run.isStartupResync = !this.#startupDone;
-        this.#applyDBResync(event);
-      } else if (event instanceof ExternalConfigResync) {
-        this.#extConfig.set(String(event.source), new Map(event.externalConfig));
+        this.#kubeState = payload.kubeState;
+        this.#extConfig.set(DB_SOURCE, payload.externalConfig);
+      } else if (payload?.kind === 'ext-resync') {
+        this.#extConfig.set(payload.source, payload.externalConfig);
       } else if (event instanceof HealingResync) {
         run.isHealing = true;
         if (event.type !== HealingResyncType.Periodic) {
           run.healingAfterErr = event.error ?? new Error('unknown error');
-          this.#healingScheduled = false;
+          if (event === this.#healingEvent) {
+            this.#healingEvent = null;
+            this.#healingScheduled = false;
+          }
         }
       }
       this.#refreshHasExternal();
@@ -772,14 +803,13 @@ export class ControllerEngine {
       }
       if (event.newValue === null) kvs.delete(event.key);
       else kvs.set(event.key, event.newValue);
-    } else if (event instanceof ExternalConfigChange) {
-      const source = String(event.source);
-      let snapshot = this.#extConfig.get(source);
+    } else if (payload?.kind === 'ext-change') {
+      let snapshot = this.#extConfig.get(payload.source);
       if (snapshot === undefined) {
         snapshot = new Map();
-        this.#extConfig.set(source, snapshot);
+        this.#extConfig.set(payload.source, snapshot);
       }
-      for (const [key, value] of event.updatedKVs) {
+      for (const [key, value] of payload.changes) {
         if (value === null) snapshot.delete(key);
         else snapshot.set(key, value);
       }
@@ -811,10 +841,12 @@ export class ControllerEngine {
         try {
           takes = Boolean(nh.handler.handlesEvent(run.event));
         } catch (err) {
-          const e = toError(err);
-          run.addRecord({ handler: nh.name, revert: false, change: '', error: e });
-          run.wasErr = e;
-          if (run.withHealing) run.needsHealing = true;
+          // The handler's error, as if its update had thrown (SPEC C8, C9): a FatalError, an
+          // AbortEventError or a RevertOnFailure event stops here, before any handler ran.
+          if (this.#selectionFailed(run, nh, toError(err))) {
+            picked = [];
+            break;
+          }
         }
         if (takes) picked?.push(nh);
         else picked ??= ordered.slice(0, i);
@@ -824,10 +856,42 @@ export class ControllerEngine {
     if (levelEnabled(this.#log, 'debug')) this.#logStart(run);
     if (run.event instanceof VerificationResync) {
       run.isVerification = true;
-      run.before = run.handlers.map((nh) => nh.handler.describeInternalData?.());
+      run.before = run.handlers.map((nh) => this.#describe(nh, 'before'));
     }
     run.txn = new EventTransaction(run.isUpdate);
     this.#txn = run.txn;
+  }
+
+  /** Records a handlesEvent() error; true when the event stops (nothing runs, nothing is committed). */
+  #selectionFailed(run: EventRun, nh: NamedHandler, err: Error): boolean {
+    run.addRecord({ handler: nh.name, revert: false, change: '', error: err });
+    return this.#handlerFailed(run, err);
+  }
+
+  /** A handler's error (SPEC C8, C9); true when the update stage stops here. */
+  #handlerFailed(run: EventRun, err: Error): boolean {
+    run.wasErr = err;
+    if (err instanceof FatalError) {
+      run.fatal = err;
+      return true;
+    }
+    if (err instanceof AbortEventError) {
+      run.abort = true;
+      run.needsHealing = true;
+      return true;
+    }
+    if (!run.withRevert && run.withHealing) run.needsHealing = true;
+    return run.withRevert;
+  }
+
+  /** A handler's describeInternalData() for verification; NOT_DESCRIBED when it throws (logged). */
+  #describe(nh: NamedHandler, when: 'before' | 'after'): string | undefined | typeof NOT_DESCRIBED {
+    try {
+      return nh.handler.describeInternalData?.();
+    } catch (err) {
+      this.#log.error({ err, handler: nh.name }, `verification: describeInternalData() of ${nh.name} threw (${when} the resync)`);
+      return NOT_DESCRIBED;
+    }
   }
 
   #callHandler(run: EventRun): unknown {
@@ -851,19 +915,7 @@ export class ControllerEngine {
     const change = run.isUpdate && typeof result === 'string' ? result : '';
     if (err === null && change === '') run.addOk(nh);
     else run.addRecord({ handler: nh.name, revert: false, change, error: err });
-    if (err === null) return false;
-    run.wasErr = err;
-    if (err instanceof FatalError) {
-      run.fatal = err;
-      return true;
-    }
-    if (err instanceof AbortEventError) {
-      run.abort = true;
-      run.needsHealing = true;
-      return true;
-    }
-    if (!run.withRevert && run.withHealing) run.needsHealing = true;
-    return run.withRevert;
+    return err !== null && this.#handlerFailed(run, err);
   }
 
   /** SPEC C10, C11: merges and calls the scheduler; null when nothing is to be committed. */
@@ -963,12 +1015,13 @@ export class ControllerEngine {
         run.txnError,
         run.recordedTxn,
       );
+      run.recorded = true;
     }
     if (levelEnabled(this.#log, run.wasErr === null ? 'info' : 'warn')) this.#logEnd(run, processingEnd - run.processingStart);
     if (fatalCause !== null) {
       this.#log.error({ err: fatalCause }, `fatal error, the event loop is aborting: ${fatalCause.message}`);
       this.#enterAborting(fatalCause);
-    } else if (run.isStartupResync) {
+    } else if (run.isStartupResync && !this.#aborting) {
       this.#reportState('ok', null);
       this.#startPeriodicHealing();
     }
@@ -1009,7 +1062,8 @@ export class ControllerEngine {
     if (n === 0) return NO_RECORDS;
     if (sameRecords(records, this.#allOk)) return this.#allOk;
     if (sameRecords(records, this.#allOkReversed)) return this.#allOkReversed;
-    return records;
+    // Frozen (the records too, see addRecord): the history hands these out to every query.
+    return Object.freeze(records);
   }
 
   /** Finishes an event that never reached the handlers (invalid, or the loop is aborting). */
@@ -1017,6 +1071,7 @@ export class ControllerEngine {
     const ctx = run.ctx;
     if (this.#cfg.recordEventHistory) {
       this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
+      run.recorded = true;
     }
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
     if (run.handlerMs !== null) {
@@ -1035,13 +1090,6 @@ export class ControllerEngine {
     }
     ctx.finished = true;
     this.#callDone(run.event, err);
-  }
-
-  #applyDBResync(event: DBResync): void {
-    const kube: KubeStateData = new Map();
-    for (const [resource, kvs] of event.kubeState) kube.set(resource, new Map(kvs));
-    this.#kubeState = kube;
-    this.#extConfig.set(DB_SOURCE, new Map(event.externalConfig));
   }
 
   #firstExternal(key: string): Value | undefined {
@@ -1141,15 +1189,10 @@ export class ControllerEngine {
     return true;
   }
 
-  #verify(handlers: readonly NamedHandler[], before: ReadonlyArray<string | undefined>, recordedTxn: RecordedTxn | null): void {
+  #verify(handlers: readonly NamedHandler[], before: ReadonlyArray<string | undefined | typeof NOT_DESCRIBED>, recordedTxn: RecordedTxn | null): void {
     handlers.forEach((nh, i) => {
-      let after: string | undefined;
-      try {
-        after = nh.handler.describeInternalData?.();
-      } catch (err) {
-        this.#log.error({ err, handler: nh.name }, `verification: describeInternalData() of ${nh.name} threw`);
-        return;
-      }
+      const after = this.#describe(nh, 'after');
+      if (after === NOT_DESCRIBED || before[i] === NOT_DESCRIBED) return;
       if (after !== before[i]) {
         this.#log.error(
           { handler: nh.name, before: before[i], after },
@@ -1172,7 +1215,9 @@ export class ControllerEngine {
       this.#healingTimer = setTimeout(() => {
         this.#healingTimer = null;
         try {
-          this.pushEvent(new HealingResync(HealingResyncType.AfterError, err));
+          const healing = new HealingResync(HealingResyncType.AfterError, err);
+          this.pushEvent(healing);
+          this.#healingEvent = healing;
         } catch (e) {
           // Not pushed: allow the next failure to schedule healing again.
           this.#healingScheduled = false;

@@ -4,6 +4,8 @@ import type { EventHistoryQuery, EventRecord, HandlerRecord } from './types.js';
 
 const MINUTE_MS = 60_000;
 const INITIAL_CAPACITY = 1024;
+/** Dropped permanent records are compacted away once there are this many (and half the queue). */
+const COMPACT_AFTER = 1024;
 
 function checkNumber(name: string, v: unknown): void {
   if (v === undefined) return;
@@ -17,9 +19,13 @@ function checkNumber(name: string, v: unknown): void {
  * `permanentlyRecordedInitPeriod` minutes are kept apart and never trimmed by age. The others live in a
  * columnar ring (typed arrays for numbers): recording an event retains no per-event object beyond what
  * the event itself produced, which keeps the loop's garbage collection cheap; records are built on query.
+ * The `maxRecords` cap drops the oldest record of all: the permanent ones are the oldest, so they go
+ * first (otherwise a history filled during the init period would keep no new record ever again).
  */
 export class EventHistory {
-  readonly #permanent: EventRecord[] = [];
+  // Permanent records from #permHead on (a queue: dropping the oldest is O(1), compacted now and then).
+  #permanent: Array<EventRecord | undefined> = [];
+  #permHead = 0;
   readonly #ageLimitMs: number;
   readonly #initPeriodMs: number;
   readonly #maxRecords: number;
@@ -52,7 +58,7 @@ export class EventHistory {
   }
 
   get size(): number {
-    return this.#permanent.length + this.#len;
+    return this.#permanent.length - this.#permHead + this.#len;
   }
 
   add(
@@ -68,12 +74,14 @@ export class EventHistory {
     txn: RecordedTxn | null,
   ): void {
     const max = this.#maxRecords;
-    if (
-      processingStart < this.#startedAt + this.#initPeriodMs &&
-      this.#len === 0 &&
-      (max === 0 || this.#permanent.length < max)
-    ) {
-      this.#permanent.push({
+    if (max !== 0 && this.size >= max) {
+      if (this.#permanent.length > this.#permHead) this.#dropOldestPermanent();
+      else this.#dropOldest();
+    }
+    // Permanent records stay a prefix of the history: none once a record went into the ring.
+    if (processingStart < this.#startedAt + this.#initPeriodMs && this.#len === 0) {
+      // Frozen, as the records a query builds from the ring are fresh: callers cannot change the history.
+      const record: EventRecord = Object.freeze({
         seqNum,
         processingStart,
         processingEnd,
@@ -86,11 +94,8 @@ export class EventHistory {
         txnError,
         txn,
       });
+      this.#permanent.push(record);
       return;
-    }
-    if (max !== 0 && this.size >= max) {
-      if (this.#len === 0) return;
-      this.#dropOldest();
     }
     if (this.#len === this.#cap) this.#grow();
     const i = (this.#head + this.#len) % this.#cap;
@@ -142,7 +147,8 @@ export class EventHistory {
   }
 
   #all(): EventRecord[] {
-    const out = this.#permanent.slice();
+    // Entries before #permHead are the dropped ones (undefined); from it on, records.
+    const out = this.#permanent.slice(this.#permHead) as EventRecord[];
     for (let k = 0; k < this.#len; k++) out.push(this.#at((this.#head + k) % this.#cap));
     return out;
   }
@@ -162,6 +168,14 @@ export class EventHistory {
       txnError: this.#txnError[i] ?? null,
       txn: this.#txn[i] ?? null,
     };
+  }
+
+  #dropOldestPermanent(): void {
+    this.#permanent[this.#permHead++] = undefined;
+    if (this.#permHead >= COMPACT_AFTER && this.#permHead * 2 >= this.#permanent.length) {
+      this.#permanent = this.#permanent.slice(this.#permHead);
+      this.#permHead = 0;
+    }
   }
 
   #dropOldest(): void {

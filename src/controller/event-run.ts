@@ -24,6 +24,9 @@ export interface NamedHandler {
   readonly revertOk: HandlerRecord;
 }
 
+/** A verification's snapshot of a handler whose describeInternalData() threw: not compared. */
+export const NOT_DESCRIBED = Symbol('describeInternalData() threw');
+
 const NO_HANDLERS: readonly NamedHandler[] = Object.freeze([]);
 // What a spare run points at between events.
 const NO_CONTEXT: EventContext = { seqNum: 0, followUpTo: null, active: false, finished: true };
@@ -61,7 +64,7 @@ export class EventRun {
   healingAfterErr: Error | null = null;
   isStartupResync = false;
   isVerification = false;
-  before: Array<string | undefined> | null = null;
+  before: Array<string | undefined | typeof NOT_DESCRIBED> | null = null;
   /** The engine's own (shared) handler list when every handler takes the event: no copy per event. */
   handlers: readonly NamedHandler[] = NO_HANDLERS;
   idx = 0;
@@ -75,6 +78,8 @@ export class EventRun {
   commitMs = 0;
   txnError: Error | null = null;
   recordedTxn: RecordedTxn | null = null;
+  /** The event's history record is written. */
+  recorded = false;
   // Handler records, made only on the first record that is not the next handler's shared `ok` one;
   // until then the first `#okCount` handlers succeeded plainly (the common event allocates none).
   #records: HandlerRecord[] | null = null;
@@ -117,6 +122,7 @@ export class EventRun {
     this.commitMs = 0;
     this.txnError = null;
     this.recordedTxn = null;
+    this.recorded = false;
     this.#records = null;
     this.#okCount = 0;
   }
@@ -133,7 +139,7 @@ export class EventRun {
   }
 
   addRecord(record: HandlerRecord): void {
-    this.records.push(record);
+    this.records.push(Object.freeze(record));
   }
 
   /** True while every record so far is the plain success of the handlers in order. */
