@@ -331,3 +331,19 @@ test.serial('C17: a handler thenable whose then() throws fails the event and lea
   await h.controller.close();
   t.is(timers(), before);
 });
+
+test('C8 C18: reverts are timed like updates: onEvent handlerMs (and so the handler_duration metric) has an entry per revert', async (t) => {
+  const h = await started(['A', 'B']);
+  h.handlers[1]!.onUpdate = () => {
+    throw new Error('B broke');
+  };
+  h.handlers[0]!.onRevert = () => new Promise((r) => setTimeout(r, 40));
+  const info = nextProcessed(h.controller, 'Typed');
+  const ev = tracked(new TypedUpdate(UpdateTransactionType.RevertOnFailure));
+  h.controller.pushEvent(ev);
+  await ev.settled;
+  const { handlerMs } = await info;
+  t.deepEqual(handlerMs.map((x) => x.handler), ['A', 'B', 'A']);
+  t.true(handlerMs[2]!.ms >= 35, `revert took ${handlerMs[2]!.ms} ms`);
+  await h.controller.close();
+});

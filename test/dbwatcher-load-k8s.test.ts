@@ -46,4 +46,34 @@ test('D1: the load-k8s CLI writes the cluster in batches; the watcher reads it b
   const bad = await run(process.execPath, [cli, '--pods=-3']).catch((err: { code: number; stderr: string }) => err);
   t.like(bad, { code: 2 });
   t.regex((bad as { stderr: string }).stderr, /--pods must be a non-negative integer; received "-3"/);
+  // Bad arguments are refused before anything is written or cleared: the cluster is still there.
+  const refused = [
+    [['--clear', '--batch', '0'], /--batch must be an integer in 1\.\.128/],
+    [['--clear', '--batch', '500'], /--batch must be an integer in 1\.\.128/],
+    [['--clear', '--pods', ''], /--pods must be a non-negative integer; received ""/],
+    [['--clear', '--pods', '1e3'], /--pods must be a non-negative integer; received "1e3"/],
+    [['--clear', '--pods', '70000'], /--pods must be an integer in 0\.\.65533; received 70000/],
+    [['--clear', '--nodes', '0'], /--nodes must be an integer in 1\.\.254; received 0/],
+  ] as const;
+  for (const [extra, message] of refused) {
+    const r = await run(process.execPath, [cli, '--etcd', etcd.url, ...extra]).catch((err: { code: number; stderr: string }) => err);
+    t.like(r, { code: 2 }, extra.join(' '));
+    t.regex((r as { stderr: string }).stderr, message);
+  }
+  const again = new RecordingLoop();
+  const w2 = new DbWatcher({ eventLoop: again, etcd: { hosts: etcd.url }, nodeLabel: 'n1' });
+  t.teardown(() => w2.close());
+  await w2.start();
+  t.is(again.of(DBResync)[0]!.kubeState.get('pod')?.size, 250);
+});
+
+test('D1: generateCluster refuses sizes its address plan cannot hold (no duplicate or broadcast addresses)', (t) => {
+  const base = { pods: 1, services: 1, namespaces: 1, policies: 0 };
+  t.throws(() => generateCluster({ ...base, pods: 65_534 }), { instanceOf: RangeError, message: /pods must be an integer in 0\.\.65533/ });
+  t.throws(() => generateCluster({ ...base, services: 65_526 }), { instanceOf: RangeError });
+  t.throws(() => generateCluster({ ...base, nodes: 255 }), { instanceOf: RangeError });
+  t.throws(() => generateCluster({ ...base, pods: 1.5 }), { instanceOf: RangeError });
+  const pods = [...generateCluster({ ...base, pods: 65_533 })].filter((o) => o.resource === 'pod').map((o) => (o.value as PodValue).ipAddress);
+  t.is(new Set(pods).size, 65_533);
+  t.is(pods.at(-1), '10.1.255.254');
 });

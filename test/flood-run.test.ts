@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
+import { createFloodStack, runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/flood.js', import.meta.url));
 
@@ -55,6 +55,37 @@ test('F1 F3: synthetic mode (3 handlers x 5 keys) matches its model exactly', as
   t.true(r.ok);
 });
 
+test('F2: kvOps counts the operations the scheduler executed during the flood: resyncs that change nothing add none, the final heal none', async (t) => {
+  const executed: number[] = [];
+  const r = await runFlood({
+    events: 300,
+    resyncEvery: 20,
+    dataplane: 'inline',
+    stack: (init) =>
+      createFloodStack({
+        ...init,
+        wrapScheduler: (s) => {
+          const counted = init.wrapScheduler(s);
+          return {
+            getRecordedTransaction: (n) => counted.getRecordedTransaction(n),
+            commit: async (values, options) => {
+              const res = await counted.commit(values, options);
+              executed.push(s.getRecordedTransaction(res.seqNum)?.executed.length ?? -1);
+              return res;
+            },
+          };
+        },
+      }),
+  });
+  t.true(r.ok);
+  t.is(r.resyncs, 1 + 14 + 1, 'startup, one every 20 events, the final heal');
+  t.false(executed.includes(-1), 'every commit recorded');
+  const flood = executed.slice(0, -1); // the last commit is the final heal
+  t.is(r.kvOps, flood.reduce((a, b) => a + b, 0));
+  t.true(r.kvOps > 0);
+  t.is(r.kvOpsPerSec, Math.round(r.kvOps / (r.durationMs / 1000)));
+});
+
 test('C2 F1: a full queue makes the producer wait and retry; nothing is dropped', async (t) => {
   const r = await runFlood({ events: 300, queueSize: 8, dataplane: 'inline' });
   t.true(r.queueFullWaits > 0);
@@ -70,6 +101,23 @@ test('F3: dataplane restarts during the run are healed before the divergence che
   t.is(r.divergence, 0);
   t.is(r.modelDivergence, 0);
   t.is(r.unfinished, 0);
+  t.true(r.ok);
+});
+
+test('F1 F3: every restart asked for is done, when the duration ends the run before the events or there are more restarts than events', async (t) => {
+  const timed = await runFlood({ events: 1_000_000, durationS: 0.6, restarts: 2, dataplane: 'inline' });
+  t.is(timed.restarts, 2);
+  t.is((timed.stack['sim'] as { restarts?: number } | undefined)?.restarts ?? 2, 2);
+  t.true(timed.ok);
+  const few = await runFlood({ events: 3, restarts: 5, dataplane: 'inline' });
+  t.is(few.restarts, 5);
+  t.true(few.ok);
+});
+
+test('F1: with --rate the run ends at --duration: no event is generated after it', async (t) => {
+  const r = await runFlood({ rate: 20, durationS: 0.52, dataplane: 'inline' });
+  // Events are due at 0, 50, ..., 500 ms (11), plus the startup resync; the one due at 550 ms is not made.
+  t.true(r.events <= 12, `${r.events} events`);
   t.true(r.ok);
 });
 

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import test from 'ava';
 import { startRestServer } from '../src/rest/index.js';
 import { ControllerDouble, SchedulerDouble } from './helpers/ops-doubles.js';
@@ -31,6 +32,7 @@ test('C20: with a token every endpoint but /health needs the bearer token (401 o
     const basic = await http(server, path, { method, headers: { authorization: 's3cret' } });
     t.is(basic.status, 401);
   }
+  t.is((await http(server, '/controller/event-history', { headers: { authorization: 'bearer s3cret' } })).status, 200, 'scheme in any case');
   t.is((await http(server, '/controller/event-history', bearer('s3cret'))).status, 200);
   t.is((await http(server, '/health')).status, 200);
 });
@@ -95,4 +97,37 @@ test('C20: a port already in use rejects; close is harmless twice', async (t) =>
   await first.close();
   await t.notThrowsAsync(first.close());
   await t.throwsAsync(fetch(`${first.url}/health`));
+});
+
+/** Sends raw bytes, resolves with everything the server answered before closing. */
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.on('data', (d) => (answer += String(d)));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer')));
+  });
+}
+
+function parsed(answer: string): { status: number; body: unknown } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), body: JSON.parse(body) as unknown };
+}
+
+test('C20: requests rejected before routing (bad URL, bad request line, huge headers) get the same JSON error body', async (t) => {
+  const server = await startRestServer({ port: 0, token: 's3cret', controller: new ControllerDouble() });
+  t.teardown(() => server.close());
+  const cases: Array<[string, number, string]> = [
+    ['GET /% HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'ERR_REST_BAD_REQUEST'],
+    ['GARBAGE\r\n\r\n', 400, 'ERR_REST_BAD_REQUEST'],
+    [`GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 431, 'ERR_REST_HEADERS_TOO_LARGE'],
+  ];
+  for (const [request, status, code] of cases) {
+    const r = parsed(await raw(server.port, request));
+    t.is(r.status, status, request.slice(0, 20));
+    t.like(r.body, { error: { code } });
+    t.is(typeof (r.body as { error: { message: unknown } }).error.message, 'string');
+  }
 });

@@ -4,16 +4,18 @@
 import { Etcd3 } from 'etcd3';
 import { parseArgs } from 'node:util';
 import { DEFAULT_ROOT, externalConfigEtcdKey, kubeStatePrefix } from '../dbwatcher/k8s-layout.js';
-import { generateCluster, loadIntoEtcd } from '../dbwatcher/k8s-loader.js';
+import { checkClusterSize, generateCluster, loadIntoEtcd } from '../dbwatcher/k8s-loader.js';
+
+function usageError(message: string): never {
+  process.stderr.write(`load-k8s: ${message}\n`);
+  process.exit(2);
+}
 
 function count(name: string, raw: string | undefined, dflt: number): number {
   if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) {
-    process.stderr.write(`load-k8s: --${name} must be a non-negative integer; received ${JSON.stringify(raw)}\n`);
-    process.exit(2);
-  }
-  return n;
+  // Digits only: Number('') is 0 and Number('1e3') 1000, neither what was meant.
+  if (!/^\d{1,9}$/.test(raw)) usageError(`--${name} must be a non-negative integer; received ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 const options = {
@@ -52,12 +54,16 @@ const size = {
   policies: count('policies', values.policies, 5),
   nodes: count('nodes', values.nodes, 1),
 };
-const batch = count('batch', values.batch, 100);
-const root = values.root ?? DEFAULT_ROOT;
-if (!root.startsWith('/') || !root.endsWith('/')) {
-  process.stderr.write(`load-k8s: --root must start and end with "/"; received ${JSON.stringify(root)}\n`);
-  process.exit(2);
+try {
+  checkClusterSize(size);
+} catch (err) {
+  usageError(`--${(err as Error).message}`);
 }
+// Everything is checked before the first etcd call: --clear must not run for a run that cannot load.
+const batch = count('batch', values.batch, 100);
+if (batch < 1 || batch > 128) usageError(`--batch must be an integer in 1..128 (etcd's default transaction limit); received ${batch}`);
+const root = values.root ?? DEFAULT_ROOT;
+if (!root.startsWith('/') || !root.endsWith('/')) usageError(`--root must start and end with "/"; received ${JSON.stringify(root)}`);
 
 const client = new Etcd3({ hosts: values.etcd ?? 'http://127.0.0.1:2379', dialTimeout: 3000 });
 try {

@@ -708,6 +708,7 @@ export class ControllerEngine {
         const nh = handlers[run.idx] as NamedHandler;
         let failed = false;
         let failure: unknown;
+        if (run.handlerMs !== null) run.t0 = performance.now();
         try {
           const r: unknown = nh.handler.revert(run.event);
           if (isThenable(r)) {
@@ -975,6 +976,8 @@ export class ControllerEngine {
 
   /** Records one revert; true when a FatalError stops reverting. */
   #revertEnded(run: EventRun, nh: NamedHandler, failed: boolean, failure: unknown): boolean {
+    // Reverts are handler time too (the handler_duration metric counts resync, update and revert).
+    if (run.handlerMs !== null) run.handlerMs.push({ handler: nh.name, ms: performance.now() - run.t0 });
     const err = failed ? toError(failure) : null;
     run.addRecord(err === null ? nh.revertOk : { handler: nh.name, revert: true, change: '', error: err });
     if (err === null) return false;

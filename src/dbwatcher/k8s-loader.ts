@@ -34,6 +34,23 @@ export interface KubeObject {
   readonly value: PodValue | ServiceValue | EndpointsValue | NamespaceValue | PolicyValue | NodeValue;
 }
 
+/**
+ * The largest sizes the address plan holds without duplicates: pods in 10.1.0.2 up (10.1.0.0/16),
+ * services in 10.96.0.10 up (10.96.0.0/16), nodes in 192.168.16.1 up with pod CIDRs 10.1.<n>.0/24.
+ */
+export const CLUSTER_LIMITS = Object.freeze({ pods: 65_533, services: 65_525, namespaces: 1_000_000, policies: 1_000_000, nodes: 254 });
+
+/** Throws a RangeError when a size is not an integer the address plan can hold (nodes from 1). */
+export function checkClusterSize(size: SyntheticClusterSize): void {
+  for (const name of ['pods', 'services', 'namespaces', 'policies', 'nodes'] as const) {
+    const v = size[name] ?? 1;
+    const min = name === 'nodes' ? 1 : 0;
+    if (!Number.isInteger(v) || v < min || v > CLUSTER_LIMITS[name]) {
+      throw new RangeError(`${name} must be an integer in ${min}..${CLUSTER_LIMITS[name]}; received ${String(v)}`);
+    }
+  }
+}
+
 function ip(base: readonly [number, number], i: number): string {
   return `${base[0]}.${base[1]}.${(i >> 8) & 255}.${i & 255}`;
 }
@@ -43,9 +60,15 @@ function ip(base: readonly [number, number], i: number): string {
  * selecting `app: app-<j>` with endpoints listing their pods, pods `pod-<i>` (service `i % services`,
  * in that service's namespace), network policies `policy-<p>` allowing app-(p+1) into app-p, nodes.
  */
-export function* generateCluster(size: SyntheticClusterSize): Generator<KubeObject> {
+export function generateCluster(size: SyntheticClusterSize): Generator<KubeObject> {
+  // Checked now, not at the first object (a generator's body runs only when iterated).
+  checkClusterSize(size);
+  return objectsOf(size);
+}
+
+function* objectsOf(size: SyntheticClusterSize): Generator<KubeObject> {
   const namespaces = Math.max(1, size.namespaces);
-  const nodes = Math.max(1, size.nodes ?? 1);
+  const nodes = size.nodes ?? 1;
   const nsOf = (svc: number): string => `ns-${svc % namespaces}`;
   const hostIp = (i: number): string => `192.168.16.${1 + (i % nodes)}`;
   for (let n = 0; n < nodes; n++) {

@@ -5,7 +5,11 @@ import type { CommitOptions, CommitResult, KVScheduler, RecordedTxn, Value } fro
 export class CommitCounters {
   commits = 0;
   failedCommits = 0;
-  /** Keys in incremental commits plus keys of resync commits. */
+  /**
+   * Operations the scheduler executed (creates, updates, deletes, retries included), from each
+   * commit's recorded transaction: a resync that finds the dataplane in sync adds nothing. A
+   * scheduler that records no transaction counts the keys of its non-downstream commits instead.
+   */
   kvOps = 0;
   resyncs = 0;
   healingResyncs = 0;
@@ -15,11 +19,13 @@ export class CommitCounters {
     return {
       commit: (values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> => {
         this.commits++;
-        if (options.resync !== 'downstream') this.kvOps += values.size;
         if (options.resync !== undefined) this.resyncs++;
         if (options.description?.startsWith('Healing Resync') === true) this.healingResyncs++;
         return inner.commit(values, options).then((r) => {
           if (r.error !== null) this.failedCommits++;
+          const recorded = inner.getRecordedTransaction(r.seqNum);
+          if (recorded !== undefined) this.kvOps += recorded.executed.length;
+          else if (options.resync !== 'downstream') this.kvOps += values.size;
           return r;
         });
       },

@@ -135,6 +135,8 @@ class FloodRun {
       if (!this.#stalled && !(await this.#tracker.idle(o.stallTimeoutMs))) this.#stalled = true;
       const floodMs = performance.now() - this.#start;
       const events = this.#tracker.pushed;
+      // The final heal's operations fall outside floodMs: the rate counts the flood's own.
+      const kvOps = this.#counters.kvOps;
       this.#phase = 'heal';
       const stats: Record<string, unknown> = {};
       try {
@@ -149,7 +151,7 @@ class FloodRun {
       }
       this.#phase = 'check';
       this.#tick();
-      return await this.#report(events, floodMs, stats);
+      return await this.#report(events, floodMs, kvOps, stats);
     } finally {
       clearInterval(ticker);
     }
@@ -159,30 +161,44 @@ class FloodRun {
     const o = this.#o;
     const deadline = this.#start + o.durationMs;
     const bounded = o.events < 1e9;
+    // Spread over whichever bound ends the run first (events or duration), several per event when
+    // there are more restarts than events: every restart asked for is done.
     const restartDue = (i: number, now: number): boolean => {
       if (this.#restarts >= o.restarts) return false;
       const share = (this.#restarts + 1) / (o.restarts + 1);
-      return bounded ? i >= Math.floor(o.events * share) : now - this.#start >= o.durationMs * share;
+      return (bounded && i >= Math.floor(o.events * share)) || now - this.#start >= o.durationMs * share;
     };
     for (let i = 0; i < o.events; i++) {
-      const now = performance.now();
+      let now = performance.now();
       if (now >= deadline || this.#stalled) break;
-      if (restartDue(i, now)) {
-        this.#restarts++;
-        try {
-          await this.#stack.restart();
-        } catch (err) {
-          // The run goes on (and the final heal shows what it cost); the report says what failed.
-          this.#restartErrors.push(String(err));
-        }
+      while (restartDue(i, now)) {
+        await this.#restart();
+        now = performance.now();
       }
       if (Number.isFinite(o.rate)) {
         const due = this.#start + (i * 1000) / o.rate;
+        if (due >= deadline) {
+          // The event due at or after the deadline is not generated: the run ends at --duration.
+          await sleep(deadline - now);
+          break;
+        }
         if (due - now >= 1) await sleep(due - now);
       }
       const event = o.resyncEvery > 0 && i > 0 && i % o.resyncEvery === 0 ? this.#generator.resync(this.#seq) : this.#generator.next(this.#seq);
       const accepted = this.#tryPush(event);
       if (!accepted) await this.#push(event);
+    }
+    // Restarts whose time came while the flood waited for room in the queue, past the deadline.
+    while (this.#restarts < o.restarts && !this.#stalled) await this.#restart();
+  }
+
+  async #restart(): Promise<void> {
+    this.#restarts++;
+    try {
+      await this.#stack.restart();
+    } catch (err) {
+      // The run goes on (and the final heal shows what it cost); the report says what failed.
+      this.#restartErrors.push(String(err));
     }
   }
 
@@ -238,7 +254,7 @@ class FloodRun {
     });
   }
 
-  async #report(events: number, floodMs: number, stats: Record<string, unknown>): Promise<FloodReport> {
+  async #report(events: number, floodMs: number, kvOps: number, stats: Record<string, unknown>): Promise<FloodReport> {
     const o = this.#o;
     const t = this.#tracker;
     let divergence: Divergence = NO_DIVERGENCE;
@@ -279,8 +295,8 @@ class FloodRun {
       events,
       durationMs: Math.round(floodMs),
       eventsPerSec: Math.round(events / seconds),
-      kvOps: this.#counters.kvOps,
-      kvOpsPerSec: Math.round(this.#counters.kvOps / seconds),
+      kvOps,
+      kvOpsPerSec: Math.round(kvOps / seconds),
       latencyUs: t.latency(),
       errors: t.errors,
       errorsByCode: Object.fromEntries(t.errorsByCode),

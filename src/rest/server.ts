@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fastify, type FastifyError } from 'fastify';
+import type { Duplex } from 'node:stream';
+import { fastify, type FastifyError, type FastifyReply } from 'fastify';
 import { RestError, UnauthorizedError } from './errors.js';
 import { HealthRegistry } from './health-registry.js';
-import { sendError } from './json.js';
+import { sendError, toJson } from './json.js';
 import { resolveRestOptions, type RestServerOptions } from './options.js';
 import { registerControllerRoutes } from './routes-controller.js';
 import { registerOpsRoutes } from './routes-ops.js';
@@ -22,7 +24,15 @@ export interface RestServer {
 export async function startRestServer(options?: RestServerOptions): Promise<RestServer> {
   const o = resolveRestOptions(options);
   const health = options?.health ?? new HealthRegistry();
-  const app = fastify({ logger: false, bodyLimit: o.bodyLimit, forceCloseConnections: true, return503OnClosing: true });
+  const app = fastify({
+    logger: false,
+    bodyLimit: o.bodyLimit,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    // Errors fastify meets before routing (a URL it cannot decode) get our error body too.
+    frameworkErrors: (err, _request, reply) => void sendError(reply as FastifyReply, 400, 'ERR_REST_BAD_REQUEST', err.message),
+    clientErrorHandler: answerClientError,
+  });
 
   if (o.token !== null) {
     // Compare digests so the comparison takes the same time whatever the length of the guess.
@@ -30,7 +40,8 @@ export async function startRestServer(options?: RestServerOptions): Promise<Rest
     app.addHook('onRequest', async (request) => {
       if (request.routeOptions.url === '/health') return;
       const header = request.headers.authorization;
-      const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : null;
+      // The scheme is case-insensitive (RFC 7235): "bearer" and "BEARER" are the same one.
+      const given = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7) : null;
       if (given === null || !timingSafeEqual(digest(given), expected)) throw new UnauthorizedError();
     });
   }
@@ -69,6 +80,28 @@ export async function startRestServer(options?: RestServerOptions): Promise<Rest
     port: address.port,
     close: () => (closing ??= app.close()),
   };
+}
+
+/**
+ * Requests Node's HTTP parser rejects (a malformed request line, headers over the size limit, a
+ * request that timed out) never reach fastify: answered here with the same error body, then closed.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'ERR_REST_HEADERS_TOO_LARGE', 'request headers exceed the maximum size']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'ERR_REST_TIMEOUT', 'the request was not received in time']
+        : [400, 'ERR_REST_BAD_REQUEST', `malformed HTTP request (${err.code ?? err.message})`];
+  const body = toJson({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }
 
 function digest(s: string): Buffer {
