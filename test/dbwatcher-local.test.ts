@@ -149,3 +149,89 @@ test('lmdb that fails to load gives LocalDbUnavailableError (ERR_LOCAL_DB_UNAVAI
   t.deepEqual(logger.messages, ['local DB mirror disabled']);
   t.truthy(silentLogger);
 });
+
+test('D2: writes asked for right after a snapshot replaced the mirror land after it, in order (none erased by its clear)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-order-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const open = async (): Promise<LocalMirror> => {
+    const m = await LocalMirror.open(dir, silentLogger);
+    if (!(m instanceof LocalMirror)) throw m;
+    return m;
+  };
+  const m = await open();
+  m.put('gone', { v: 0 }, 3);
+  m.replaceAll(new Map([['a', { v: 1 }], ['gone', { v: 2 }]]), new Map([['a', 4], ['gone', 4]]), 5);
+  m.put('b', { v: 3 }, 6);
+  m.delete('gone', 7);
+  m.put('a', { v: 4 }, 8);
+  await m.close();
+  const again = await open();
+  t.teardown(() => again.close());
+  t.deepEqual([...again.entries()].map((e) => [e.key, e.value, e.revision]), [['a', { v: 4 }, 8], ['b', { v: 3 }, 6]]);
+  t.is(again.revision(), 8);
+  t.is(again.writeErrors, 0);
+});
+
+test('D2: a snapshot entry lmdb cannot store is skipped and counted; the rest of the snapshot is written', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-skip-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const logger = spyLogger();
+  const m = await LocalMirror.open(dir, logger);
+  if (!(m instanceof LocalMirror)) return t.fail(m.message);
+  m.replaceAll(new Map([['a', { v: 1 }], ['k'.repeat(3000), { v: 2 }], ['z', { v: 3 }]]), new Map(), 9);
+  m.put('y'.repeat(3000), { v: 4 }, 10); // refused synchronously by lmdb: counted, not thrown
+  m.put('b', { v: 5 }, 11);
+  await m.flushed();
+  t.is(m.writeErrors, 2);
+  t.deepEqual([...m.entries()].map((e) => e.key), ['a', 'b', 'z']);
+  t.true(logger.messages.some((msg) => msg.includes('1 entry of the snapshot could not be stored')));
+  await m.close();
+});
+
+test('D2 D4: close() while start() is still opening the mirror leaves no lmdb handle open', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-close-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const w = new DbWatcher({ eventLoop: new RecordingLoop(), etcd: { hosts: etcd.url }, root: '/close-start/', nodeLabel: 'n1', localDbPath: dir });
+  const started = w.start();
+  await w.close();
+  await started;
+  t.is(w.state, 'closed');
+  // lmdb keeps one environment per path in a process: a handle left open would be reused here.
+  const m = await LocalMirror.open(dir, silentLogger);
+  if (!(m instanceof LocalMirror)) return t.fail(m.message);
+  await m.close();
+  const { readdir } = await import('node:fs/promises');
+  const fds = await readdir('/proc/self/fd').catch(() => null);
+  if (fds === null) return t.pass('no /proc here');
+  const { readlink } = await import('node:fs/promises');
+  const open = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  t.deepEqual(open.filter((p) => p.startsWith(dir)), [], 'no file of the mirror is still open');
+});
+
+test.serial('D4: an etcd that stalls while the watches are being made holds neither start() nor close()', async (t) => {
+  const root = '/stall/';
+  const client = new Etcd3({ hosts: etcd.url });
+  await client.put(kubeStateEtcdKey('pod', podKey('a', 'x'), root)).value('{"name":"a","namespace":"x"}').exec();
+  client.close();
+  const loop = new RecordingLoop();
+  // The snapshot was read and pushed: etcd stops answering before the watches are up.
+  loop.onPush = () => etcd.pause();
+  t.teardown(() => etcd.resume());
+  const w = new DbWatcher({
+    eventLoop: loop,
+    etcd: { hosts: etcd.url, dialTimeout: 300, requestTimeout: 500 },
+    root,
+    nodeLabel: 'n1',
+    delayLocalResync: 60_000,
+    remoteDBProbingInterval: 100,
+  });
+  const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+    Promise.race([p, new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what} still pending after ${ms} ms`)), ms))]);
+  await within(w.start(), 10_000, 'start()');
+  t.is(loop.of(DBResync).length, 1);
+  t.not(w.state, 'remote', 'no watch, so not remote');
+  t.true(w.stats.failedResyncs >= 1);
+  await within(w.close(), 10_000, 'close()');
+  t.is(w.state, 'closed');
+  etcd.resume();
+});

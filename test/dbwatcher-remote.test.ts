@@ -268,3 +268,38 @@ test('D5: changes racing resyncs are pushed once: never again after a snapshot t
   t.deepEqual(Object.fromEntries(last), { 'p0/namespace/d5': 30, 'p1/namespace/d5': 28, 'p2/namespace/d5': 29 });
   t.is(loop.of(DBResync).length, 4);
 });
+
+test('D1 D2: values and keys lmdb cannot store (too deep, key too long) never crash the watcher; the rest of the snapshot is mirrored', async (t) => {
+  const root = freshRoot();
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-mirror-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  let deep: Record<string, unknown> = { leaf: 1 };
+  for (let i = 0; i < 2000; i++) deep = { d: deep };
+  const longKey = externalConfigEtcdKey('node-1', `config/custom/v1/${'k'.repeat(2100)}`, root);
+  await put(kubeStateEtcdKey('pod', podKey('deep', 'x'), root), { name: 'deep', namespace: 'x', extra: deep });
+  await put(longKey, { v: 1 });
+  for (const name of ['a', 'b', 'c']) await put(kubeStateEtcdKey('pod', podKey(name, 'x'), root), { name, namespace: 'x' });
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root, { localDbPath: dir }));
+  await w.start();
+  const snapshot = loop.of(DBResync)[0]!;
+  t.deepEqual([...snapshot.kubeState.get('pod')!.keys()].sort(), ['a/namespace/x', 'b/namespace/x', 'c/namespace/x'], 'the deep value is invalid');
+  t.is(w.stats.invalidValues, 1);
+  t.true(snapshot.externalConfig.has(longKey.slice(`${root}node-1/`.length)), 'a long key is still config');
+  // The same through the watch: no exception escapes the etcd callbacks.
+  await put(kubeStateEtcdKey('pod', podKey('deep2', 'x'), root), { name: 'deep2', namespace: 'x', extra: deep });
+  await put(`${longKey}2`, { v: 2 });
+  await put(kubeStateEtcdKey('pod', podKey('d', 'x'), root), { name: 'd', namespace: 'x' });
+  await loop.waitFor('pod d', () => loop.of(KubeStateChange).some((e) => e.key === 'd/namespace/x'));
+  await w.mirrorFlushed();
+  await w.close();
+  t.is(w.stats.invalidValues, 2);
+  const mirror = await LocalMirror.open(dir, silentLogger);
+  if (!(mirror instanceof LocalMirror)) return t.fail(mirror.message);
+  t.teardown(() => mirror.close());
+  t.deepEqual(
+    [...mirror.entries()].map((e) => e.key).filter((k) => k.includes('/pod/')).sort(),
+    ['a', 'b', 'c', 'd'].map((n) => kubeStateEtcdKey('pod', podKey(n, 'x'), root)).sort(),
+    'every storable entry is mirrored, before and after the ones lmdb refused',
+  );
+});

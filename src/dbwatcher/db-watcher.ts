@@ -100,6 +100,8 @@ class DbWatcherEngine {
   #started = false;
   #client: Etcd3 | null = null;
   #watchers: Watcher[] = [];
+  /** Rejecters of the watches still connecting (see `connected`). */
+  readonly #connecting = new Set<(err: Error) => void>();
   #mirror: LocalMirror | null = null;
   /** Bumped whenever watchers are dropped: callbacks of an older generation are ignored. */
   #generation = 0;
@@ -158,7 +160,11 @@ class DbWatcherEngine {
     this.#started = true;
     if (this.#o.localDbPath !== undefined) {
       const mirror = await LocalMirror.open(this.#o.localDbPath, this.#o.logger);
-      if (mirror instanceof LocalMirror) this.#mirror = mirror;
+      if (mirror instanceof LocalMirror) {
+        // close() came while the mirror was opening: it could not close what it did not see.
+        if (this.#isClosed()) await mirror.close();
+        else this.#mirror = mirror;
+      }
     }
     if (this.#isClosed()) return;
     this.#client = this.#newClient();
@@ -239,6 +245,8 @@ class DbWatcherEngine {
   }
 
   #dropWatchers(): void {
+    // Watches still connecting fail now, not at their timeout (close() waits for the resync making them).
+    for (const cancel of [...this.#connecting]) cancel(new Error('watch cancelled'));
     const watchers = this.#watchers;
     this.#watchers = [];
     for (const w of watchers) {
@@ -387,29 +395,28 @@ class DbWatcherEngine {
 
   async #watch(client: Etcd3, gen: number, revision: number): Promise<void> {
     const start = String(revision + 1);
-    const settled = await Promise.allSettled(
-      this.#router.prefixes.map(async (prefix) => {
-        const w = await client.watch().prefix(prefix).startRevision(start).create();
-        w.on('data', (res: IWatchResponse) => this.#onWatchData(gen, res));
-        w.on('disconnected', (err: Error) => {
-          if (gen === this.#generation) this.#connectionLost(err);
-        });
-        w.on('error', (err: Error) => {
-          if (gen === this.#generation) this.#connectionLost(err);
-        });
-        return w;
-      }),
-    );
-    const created = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed || gen !== this.#generation) {
+    // Made and tracked at once, so that close() or a lost connection cancels them even while they
+    // connect (a watcher left connecting on a closed client retries for ever).
+    const watchers = this.#router.prefixes.map((prefix) => {
+      const w = client.watch().prefix(prefix).startRevision(start).watcher();
+      // Listening from the start: changes can follow the stream's creation in the same read.
+      w.on('data', (res: IWatchResponse) => this.#onWatchData(gen, res));
+      w.on('disconnected', (err: Error) => {
+        if (gen === this.#generation) this.#connectionLost(err);
+      });
+      w.on('error', (err: Error) => {
+        if (gen === this.#generation) this.#connectionLost(err);
+      });
+      return w;
+    });
+    this.#watchers.push(...watchers);
+    try {
+      await Promise.all(watchers.map((w) => connected(w, this.#o.requestTimeout, this.#connecting)));
+    } catch (err) {
       // Listeners go before the cancel, so nothing of this half-made watch reaches the loop.
-      this.#watchers.push(...created);
-      this.#dropWatchers();
-      if (failed) throw failed.reason;
-      return;
+      if (gen === this.#generation) this.#dropWatchers();
+      throw err;
     }
-    this.#watchers = created;
   }
 
   #onWatchData(gen: number, res: IWatchResponse): void {
@@ -494,4 +501,28 @@ class DbWatcherEngine {
     this.#report(this.#o.name, 'error', new RemoteDbUnavailableError('resynced from the local DB'));
     this.#o.logger.warn({ revision: mirror.revision(), event: event.toString() }, 'resynced from the local DB');
   }
+}
+
+/**
+ * Resolves when the watcher's stream is up. Rejects when it fails or drops first, or when it is not
+ * up within `timeoutMs`: an etcd that stalls must not hold start(), resync() or close() for ever.
+ */
+function connected(w: Watcher, timeoutMs: number, pending: Set<(err: Error) => void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null): void => {
+      pending.delete(done);
+      clearTimeout(timer);
+      w.off('connected', onConnected);
+      w.off('error', done);
+      w.off('disconnected', done);
+      if (err === null) resolve();
+      else reject(err);
+    };
+    const onConnected = (): void => done(null);
+    const timer = setTimeout(() => done(new Error(`watch not established within ${timeoutMs} ms`)), timeoutMs);
+    w.once('connected', onConnected);
+    w.once('error', done);
+    w.once('disconnected', done);
+    pending.add(done);
+  });
 }

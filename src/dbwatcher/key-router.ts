@@ -54,5 +54,26 @@ export function parseDbValue(etcdKey: string, bytes: Uint8Array): Value {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InvalidDbValueError(etcdKey, `expected a JSON object, got ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : typeof parsed}`);
   }
+  if (tooDeep(parsed, MAX_VALUE_DEPTH)) throw new InvalidDbValueError(etcdKey, `nested deeper than ${MAX_VALUE_DEPTH} levels`);
   return parsed as Value;
+}
+
+/**
+ * Configuration is a few levels deep; a value nested far deeper is bad input, refused here before
+ * the recursive code downstream (encoders, comparisons, the mirror) runs out of stack on it.
+ */
+export const MAX_VALUE_DEPTH = 64;
+
+/** Whether `root` nests objects or arrays deeper than `max` (iterative: no recursion to overflow). */
+function tooDeep(root: object, max: number): boolean {
+  const stack: Array<[object, number]> = [[root, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    for (const child of Object.values(node)) {
+      if (typeof child !== 'object' || child === null) continue;
+      if (depth + 1 > max) return true;
+      stack.push([child as object, depth + 1]);
+    }
+  }
+  return false;
 }

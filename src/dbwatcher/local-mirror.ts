@@ -37,6 +37,12 @@ export class LocalMirror {
   readonly #meta: LmdbDatabase;
   readonly #logger: DbWatcherLogger;
   #last: Promise<unknown> = Promise.resolve();
+  /**
+   * Set while a `replaceAll` transaction is queued or running: writes asked for meanwhile are issued
+   * after it commits. lmdb applies async writes queued before a transaction's callback runs first,
+   * and the callback's clear would then erase them.
+   */
+  #gate: Promise<unknown> | null = null;
   #closed = false;
   /** Highest revision mirrored: watchers of different prefixes may deliver out of revision order. */
   #revision: number;
@@ -71,42 +77,88 @@ export class LocalMirror {
     }
   }
 
+  #failed(err: unknown): void {
+    this.writeErrors++;
+    this.#logger.error({ err }, 'local DB mirror write failed');
+  }
+
   #track(p: Promise<unknown>): void {
-    this.#last = p.catch((err: unknown) => {
-      this.writeErrors++;
-      this.#logger.error({ err }, 'local DB mirror write failed');
+    this.#last = p.catch((err: unknown) => this.#failed(err));
+  }
+
+  /** Issues one async write now, or after the pending `replaceAll` commits (in call order either way). */
+  #write(issue: () => Promise<unknown>): void {
+    const run = (): void => {
+      try {
+        this.#track(issue());
+      } catch (err) {
+        // lmdb throws synchronously for what it cannot store (a key over its size limit, a value its
+        // encoder cannot walk): a counted write error, never an exception in the watcher's callback.
+        this.#failed(err);
+      }
+    };
+    if (this.#gate === null) {
+      run();
+      return;
+    }
+    this.#setGate(this.#gate.then(run));
+  }
+
+  #setGate(gate: Promise<unknown>): void {
+    this.#gate = gate;
+    void gate.then(() => {
+      if (this.#gate === gate) this.#gate = null;
     });
   }
 
-  /** Replaces the whole mirror with a snapshot taken at `revision`, in one lmdb transaction. */
+  /**
+   * Replaces the whole mirror with a snapshot taken at `revision`, in one lmdb transaction. An entry
+   * lmdb cannot store is skipped and counted (the rest of the snapshot is still written).
+   */
   replaceAll(entries: ReadonlyMap<string, Value>, revisions: ReadonlyMap<string, number>, revision: number): void {
     if (this.#closed) return;
+    let skipped = 0;
+    let firstErr: unknown = null;
+    const fill = (): void => {
+      this.#kv.clearSync();
+      for (const [key, v] of entries) {
+        try {
+          this.#kv.putSync(key, { v, r: revisions.get(key) ?? revision } satisfies StoredEntry);
+        } catch (err) {
+          skipped++;
+          firstErr ??= err;
+        }
+      }
+      this.#meta.putSync(REVISION, revision);
+    };
+    const committed = (this.#gate ?? Promise.resolve()).then(() => this.#root.transaction(fill));
     this.#track(
-      this.#root.transaction(() => {
-        this.#kv.clearSync();
-        for (const [key, v] of entries) this.#kv.putSync(key, { v, r: revisions.get(key) ?? revision } satisfies StoredEntry);
-        this.#meta.putSync(REVISION, revision);
+      committed.then(() => {
+        if (skipped === 0) return;
+        this.writeErrors += skipped;
+        this.#logger.error({ err: firstErr, skipped }, `local DB mirror: ${skipped} entr${skipped === 1 ? 'y' : 'ies'} of the snapshot could not be stored`);
       }),
     );
+    this.#setGate(committed.catch(() => undefined));
     this.#revision = revision;
   }
 
   put(key: string, value: Value, revision: number): void {
     if (this.#closed) return;
-    this.#track(this.#kv.put(key, { v: value, r: revision } satisfies StoredEntry));
+    this.#write(() => this.#kv.put(key, { v: value, r: revision } satisfies StoredEntry));
     this.#advance(revision);
   }
 
   delete(key: string, revision: number): void {
     if (this.#closed) return;
-    this.#track(this.#kv.remove(key));
+    this.#write(() => this.#kv.remove(key));
     this.#advance(revision);
   }
 
   #advance(revision: number): void {
     if (revision <= this.#revision) return;
     this.#revision = revision;
-    this.#track(this.#meta.put(REVISION, revision));
+    this.#write(() => this.#meta.put(REVISION, revision));
   }
 
   /** The revision of the newest change mirrored; 0 when empty. */
@@ -130,11 +182,13 @@ export class LocalMirror {
 
   /** Resolves when every write issued so far is on disk (or failed and was reported). */
   async flushed(): Promise<void> {
-    let last: Promise<unknown>;
-    do {
-      last = this.#last;
+    for (;;) {
+      const gate = this.#gate;
+      const last = this.#last;
+      await gate;
       await last;
-    } while (last !== this.#last);
+      if (gate === this.#gate && last === this.#last) return;
+    }
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,8 @@ export class RecordingLoop implements EventLoop {
   /** Pushes still to refuse with EventQueueFullError. */
   refuse = 0;
   refused = 0;
+  /** Called after each accepted push (a test's moment to act, e.g. stall etcd after the snapshot). */
+  onPush: ((event: Event) => void) | null = null;
   #waiters: Array<{ check: () => boolean; resolve: () => void }> = [];
 
   pushEvent(event: Event): void {
@@ -17,6 +19,7 @@ export class RecordingLoop implements EventLoop {
       throw new EventQueueFullError(1);
     }
     this.events.push(event);
+    this.onPush?.(event);
     this.#waiters = this.#waiters.filter((w) => {
       if (!w.check()) return true;
       w.resolve();

@@ -15,6 +15,10 @@ export interface EtcdServer {
   halt(): Promise<void>;
   /** Starts the process again on the same ports and data dir; resolves when it answers. */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open, nothing is answered — a stalled server. */
+  pause(): void;
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void;
   /** Stops the process and removes the data dir. */
   stop(): Promise<void>;
 }
@@ -129,6 +133,8 @@ export async function startEtcd(): Promise<EtcdServer> {
       await killChild(child);
       await launch();
     },
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     stop: async () => {
       unhook();
       await killChild(child);
