@@ -3,12 +3,15 @@
 import test from 'ava';
 import { Etcd3 } from 'etcd3';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DBResync, ExternalConfigChange, KubeStateChange } from '../src/api/events.js';
 import {
   DbWatcher,
   externalConfigEtcdKey,
+  generateCluster,
+  loadIntoEtcd,
   kubeStateEtcdKey,
   namespaceKey,
   podKey,
@@ -302,4 +305,47 @@ test('D1 D2: values and keys lmdb cannot store (too deep, key too long) never cr
     ['a', 'b', 'c', 'd'].map((n) => kubeStateEtcdKey('pod', podKey(n, 'x'), root)).sort(),
     'every storable entry is mirrored, before and after the ones lmdb refused',
   );
+});
+
+test('D1: a snapshot larger than one gRPC message (4 MiB) and than one page is read whole, at one revision', async (t) => {
+  const root = freshRoot();
+  const big = 'x'.repeat(1_000_000);
+  for (let i = 0; i < 5; i++) await put(kubeStateEtcdKey('pod', podKey(`big${i}`, 'x'), root), { name: `big${i}`, namespace: 'x', note: big });
+  const { written } = await loadIntoEtcd(client, generateCluster({ pods: 2100, services: 0, namespaces: 1, policies: 0 }), { root });
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const snapshot = loop.of(DBResync)[0]!;
+  t.is(snapshot.kubeState.get('pod')!.size, 2105);
+  t.is(written, 2100 + 1 + 1, 'pods, the namespace and the node');
+  t.is(w.state, 'remote');
+  t.is(w.stats.failedResyncs, 0);
+});
+
+test('D4: with one etcd member unreachable the watcher fails over to the others: it resyncs, watches and stays remote', async (t) => {
+  const root = freshRoot();
+  const dead = await new Promise<number>((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+  await put(kubeStateEtcdKey('pod', podKey('a', 'x'), root), { name: 'a', namespace: 'x' });
+  const loop = new RecordingLoop();
+  const w = new DbWatcher({ ...watcherOptions(loop, root), etcd: { hosts: [`http://127.0.0.1:${dead}`, etcd.url], dialTimeout: 300, requestTimeout: 1000 } });
+  await w.start();
+  t.teardown(() => w.close());
+  t.is(w.state, 'remote');
+  t.is(loop.of(DBResync)[0]!.kubeState.get('pod')!.size, 1);
+  // Probes every 100 ms for a while: none may take the dead member for etcd being lost.
+  for (let i = 0; i < 10; i++) {
+    await put(kubeStateEtcdKey('pod', podKey(`p${i}`, 'x'), root), { name: `p${i}`, namespace: 'x' });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await loop.waitFor('10 changes', () => loop.of(KubeStateChange).length === 10);
+  t.is(w.stats.connectionLosses, 0);
+  t.is(w.stats.failedResyncs, 0);
+  t.is(w.state, 'remote');
 });

@@ -1,4 +1,4 @@
-import { Etcd3, type IKeyValue, type IOptions, type IWatchResponse, type Watcher } from 'etcd3';
+import { Etcd3, GRPCResourceExhastedError, Range, isRecoverableError, type IKeyValue, type IOptions, type IRangeResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import { DBResync, ExternalConfigChange, KubeStateChange } from '../api/events.js';
 import type { KeyValueChanges, KeyValuePairs, Value } from '../api/values.js';
 import { newKubeStateData } from '../api/values.js';
@@ -36,10 +36,49 @@ export interface DbWatcherStats {
   readonly snapshotRevision: number;
 }
 
+/** Keys per snapshot range request (halved for a page too large for one gRPC message). */
+const SNAPSHOT_PAGE_KEYS = 1000;
+const ZERO_BYTE = Buffer.from([0]);
+/** gRPC's default 4 MiB is too small for a watch response carrying a transaction of large values. */
+const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
 // etcd3's default fault handling retries and opens a circuit breaker for 5 s; the watcher does its
-// own probing and backoff, so each call goes straight to the server.
-const noRetry = { execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }) };
+// own probing and backoff, so a call goes straight to a server. With several members, a call that
+// found its member unreachable goes on to the next (etcd3 walks the hosts across attempts), and that
+// member is skipped for a while: one dead member must not make etcd look lost.
+type PolicyFn = (ctx: { signal: AbortSignal; attempt: number }) => unknown;
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
+
+/** Tries a call up to `attempts` more times, each on the next host, when the failure was the connection's. */
+function failover(attempts: number): { execute(fn: PolicyFn): Promise<unknown> } {
+  return {
+    async execute(fn) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn({ signal: new AbortController().signal, attempt });
+        } catch (err) {
+          if (attempt >= attempts || !(err instanceof Error) || !isRecoverableError(err)) throw err;
+        }
+      }
+    },
+  };
+}
+
+/** Per host: after a connection failure the host is skipped (not called) for `skipMs`. */
+function skipAfterFailure(skipMs: number): { execute(fn: PolicyFn): Promise<unknown> } {
+  let skipUntil = 0;
+  return {
+    async execute(fn) {
+      if (Date.now() < skipUntil) throw new Error('etcd member skipped after a connection failure');
+      try {
+        return await fn({ signal: new AbortController().signal, attempt: 0 });
+      } catch (err) {
+        if (err instanceof Error && isRecoverableError(err)) skipUntil = Date.now() + skipMs;
+        throw err;
+      }
+    },
+  };
+}
 
 /**
  * Watches the Kubernetes state and this node's external configuration in etcd and turns them into
@@ -233,9 +272,11 @@ class DbWatcherEngine {
     return new Etcd3({
       hosts: [...this.#o.hosts],
       dialTimeout: this.#o.dialTimeout,
+      grpcOptions: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES },
       faultHandling: {
-        global: noRetry as unknown as FaultHandling['global'],
-        host: () => noRetry as unknown as ReturnType<NonNullable<FaultHandling['host']>>,
+        global: failover(this.#o.hosts.length - 1) as unknown as FaultHandling['global'],
+        // One member: never skipped (the next probe must reach it as soon as it is back).
+        host: () => (this.#o.hosts.length > 1 ? skipAfterFailure(this.#o.remoteDBProbingInterval) : failover(0)) as unknown as ReturnType<NonNullable<FaultHandling['host']>>,
       },
     });
   }
@@ -327,11 +368,9 @@ class DbWatcherEngine {
       // One revision for every prefix: read the current revision, then range each prefix at it.
       const head = await client.get(`${this.#o.root}probe`).options(this.#deadline()).exec();
       const revision = Number(head.header.revision);
-      const ranges = await Promise.all(
-        this.#router.prefixes.map((p) => client.getAll().prefix(p).revision(revision).options(this.#deadline()).exec()),
-      );
+      const ranges = await Promise.all(this.#router.prefixes.map((p) => this.#rangeAll(client, p, revision)));
       if (gen !== this.#generation) return false;
-      const event = this.#buildSnapshot(revision, ranges.flatMap((r) => r.kvs));
+      const event = this.#buildSnapshot(revision, ranges.flat());
       this.#pusher.push(event);
       this.#counts.remoteResyncs++;
       if (this.#localTimer) clearTimeout(this.#localTimer);
@@ -352,6 +391,35 @@ class DbWatcherEngine {
         else if (this.#state !== 'closed' && this.#state !== 'local') this.#setState(this.#started && this.#counts.remoteResyncs > 0 ? 'disconnected' : 'connecting');
       }
       return false;
+    }
+  }
+
+  /**
+   * Every key under `prefix` at `revision`, read in pages: one response for a whole resource could
+   * exceed what gRPC receives in one message. A page refused as too large is read again at half the
+   * size (a single value always fits: etcd stores none over its request limit).
+   */
+  async #rangeAll(client: Etcd3, prefix: string, revision: number): Promise<IKeyValue[]> {
+    const out: IKeyValue[] = [];
+    const end = Range.prefix(prefix).end;
+    let start = Buffer.from(prefix);
+    let page = SNAPSHOT_PAGE_KEYS;
+    for (;;) {
+      let res: IRangeResponse;
+      try {
+        res = await client.getAll().inRange(new Range(start, end)).revision(revision).limit(page).options(this.#deadline()).exec();
+      } catch (err) {
+        if (err instanceof GRPCResourceExhastedError && page > 1) {
+          page = Math.max(1, page >> 1);
+          continue;
+        }
+        throw err;
+      }
+      for (const kv of res.kvs) out.push(kv);
+      const last = res.kvs.at(-1);
+      if (!res.more || last === undefined) return out;
+      // The next page starts right after the last key read (keys are ordered bytes).
+      start = Buffer.concat([last.key, ZERO_BYTE]);
     }
   }
 
