@@ -9,7 +9,7 @@
 // commit whose undo worked leaves everything as it was; a heal restores the model exactly.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { vrfTableKey } from '../src/descriptors/index.js';
+import { routeKey, vrfTableKey } from '../src/descriptors/index.js';
 import { startNativeSim } from '../native-sim/index.js';
 import { VppConnector } from '../src/connector/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
@@ -69,4 +69,18 @@ test('S6: a key whose retry failed while attempts are left is retrying, not fail
   // Wait for the first retry's record (attempt 2 follows 50 ms after it).
   for (let i = 0; i < 5000 && !s.getTransactionHistory().some((r) => r.retryOf === seqNum); i++) await new Promise((resolve) => setTimeout(resolve, 1));
   t.is(s.getStatus(key)?.state, 'retrying', 'two attempts are left');
+});
+
+test('S6: the checks after a commit with retry wait for a slow retry (it must not run under them)', async (t) => {
+  // The VRF table's first ip_table_add_del fails (fault PRNG seed 9 at rate 0.5: 0.199, then 0.851),
+  // its route waits for it; the retry creates both, slowly (300 ms per reply). Checked while the
+  // retry ran, `cached` was read before it created them and `sb` after: a false mismatch on the route.
+  const table = vrfTableKey(2, 'IPV4');
+  const route = { vrfId: 2, dstNetwork: '10.101.0.0/16', nextHopAddr: '10.0.0.1', weight: 1, preference: 10 };
+  const ops: Op[] = [
+    { k: 'faults', rate: 0.5, seed: 9, messages: ['ip_table_add_del'], latencyMs: 300 },
+    { k: 'txn', changes: [[table, { id: 2, protocol: 'IPV4' }], [routeKey(route), route]], revert: false, retry: true },
+    { k: 'heal' },
+  ];
+  await check(t, 1, ops);
 });

@@ -40,7 +40,8 @@ export type Op =
   | { readonly k: 'same'; readonly keys: readonly string[]; readonly full?: boolean }
   | { readonly k: 'resync'; readonly kind: 'full' | 'upstream'; readonly drop: readonly string[]; readonly add: readonly Change[]; readonly retry?: boolean }
   | { readonly k: 'down' }
-  | { readonly k: 'faults'; readonly rate: number; readonly seed: number; readonly messages?: readonly string[] }
+  /** `latencyMs`: every reply is held back that long (until the next heal); the generator sets none. */
+  | { readonly k: 'faults'; readonly rate: number; readonly seed: number; readonly messages?: readonly string[]; readonly latencyMs?: number }
   /** Faults off, then a full resync with the model's desired state. */
   | { readonly k: 'heal' }
   | { readonly k: 'restart' }
@@ -432,14 +433,18 @@ async function strongChecks(st: Stack, m: Model, out: string[]): Promise<void> {
 }
 
 /**
- * Waits until the retries of commit `seqNum` are over: the last retry succeeded or was the last
- * attempt (polling the history; a commit whose failures are not retriable has none: 200 ms).
+ * Waits until the retries of a commit are over: no key is `retrying` (a scheduled retry, or one
+ * running, still owns it), i.e. the last retry succeeded or was the last attempt. A commit whose
+ * failures are not retriable has none: it returns at once. Bounded by wall-clock time, not by a
+ * count of 1 ms polls: a retry that waits for the dataplane or a pool worker (a loaded machine:
+ * hundreds of ms) must be over before the checks read `cached` (at once) and `sb` (after the retry,
+ * which it queues behind), or they compare two different states. False if still running at the end.
  */
-async function retriesDone(s: Scheduler, seqNum: number, maxAttempts: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const retries = s.getTransactionHistory().filter((r) => r.retryOf === seqNum);
-    const last = retries[retries.length - 1];
-    if (last && (retries.length >= maxAttempts || !last.executed.some((e) => e.error))) return;
+async function retriesDone(s: Scheduler, keys: readonly string[], timeoutMs = 60_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!keys.some((k) => s.getStatus(k)?.state === 'retrying')) return true;
+    if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
@@ -503,7 +508,7 @@ export async function runOps(seed: number, ops: readonly Op[], log?: (s: string)
               out.push(...after.map((e) => `S5 revert left: ${e}`));
             }
           }
-          if (op.retry && r.error) await retriesDone(s, r.seqNum, 2);
+          if (op.retry && r.error && !(await retriesDone(s, [...KEYS, ...values.keys()]))) out.push('the retries of the commit were still running after 60 s');
           if (clean) out.push(...unexpectedErrors(r, invalidKeys));
           if (op.revert && r.error && invalidKeys.size === 0 && !faulty && clean) out.push('a revert commit failed without faults');
           break;
@@ -565,12 +570,12 @@ export async function runOps(seed: number, ops: readonly Op[], log?: (s: string)
           break;
         }
         case 'faults':
-          await sim.setFaults({ errorRate: op.rate, seed: op.seed, messages: op.messages ? [...op.messages] : [] });
+          await sim.setFaults({ errorRate: op.rate, seed: op.seed, messages: op.messages ? [...op.messages] : [], ...(op.latencyMs !== undefined ? { latencyMs: op.latencyMs } : {}) });
           faulty = true;
           clean = false;
           break;
         case 'heal': {
-          await sim.setFaults({ errorRate: 0 });
+          await sim.setFaults({ errorRate: 0, latencyMs: 0 });
           faulty = false;
           const all = m.all();
           const r = await s.commit(all, { resync: 'full' });
