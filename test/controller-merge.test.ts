@@ -181,3 +181,24 @@ test('C12: after a BestEffort update whose commit failed, the internal config is
   t.deepEqual(h.controller.getConfig('k'), { v: 1 });
   await h.controller.close();
 });
+
+test('C6 C17: with handlerTimeout, a source whose snapshot never comes is a failed load: the DBResync goes on and close() ends', async (t) => {
+  let calls = 0;
+  const hung = source('hung', () => {
+    calls++;
+    return calls === 1 ? Promise.resolve(new Map([['k/h', { from: 'hung' }]])) : new Promise<KeyValuePairs>(() => undefined);
+  });
+  const h = harness(['A'], { extSources: [hung], config: { handlerTimeout: 50 } });
+  await h.controller.start();
+  const first = tracked(new DBResync());
+  h.controller.pushEvent(first);
+  t.is(await first.settled, null);
+  const second = tracked(new DBResync());
+  h.controller.pushEvent(second);
+  t.is(await second.settled, null, 'a source that fails to load is logged, not the event\'s error');
+  t.deepEqual(h.scheduler.commits.at(-1)!.values.get('k/h'), { from: 'hung' }, 'the snapshot before is kept');
+  t.true(h.logger.entries.some((e) => e.level === 'warn' && /failed to load external config from source hung/.test(e.msg)));
+  const warn = h.logger.entries.find((e) => /source hung/.test(e.msg))!;
+  t.regex(String((warn.obj as { err?: Error }).err?.message), /did not return its snapshot within 50 ms/);
+  await h.controller.close();
+});

@@ -659,7 +659,9 @@ export class ControllerEngine {
       for (const src of this.#extSources) {
         try {
           let snapshot: unknown = src.getConfigSnapshot();
-          if (isThenable(snapshot)) snapshot = yield snapshot;
+          // handlerTimeout bounds a source as it bounds a handler: one that never answers is a failed load.
+          const timeout = this.#cfg.handlerTimeout;
+          if (isThenable(snapshot)) snapshot = yield this.#guard(snapshot, timeout, () => new HandlerTimeoutError(String(src), 'getConfigSnapshot', timeout));
           this.#setSourceSnapshot(src, snapshot);
         } catch (err) {
           this.#sourceFailed(src, err);

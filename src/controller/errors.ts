@@ -10,8 +10,13 @@ export class InvalidEventError extends EngineError {
 /** A handler's promise did not settle within `handlerTimeout`. */
 export class HandlerTimeoutError extends EngineError {
   readonly handler: string;
-  constructor(handler: string, stage: 'update' | 'resync' | 'revert', timeoutMs: number) {
-    super('ERR_HANDLER_TIMEOUT', `handler "${handler}" did not finish ${stage} within ${timeoutMs} ms`);
+  constructor(handler: string, stage: 'update' | 'resync' | 'revert' | 'getConfigSnapshot', timeoutMs: number) {
+    super(
+      'ERR_HANDLER_TIMEOUT',
+      stage === 'getConfigSnapshot'
+        ? `external config source "${handler}" did not return its snapshot within ${timeoutMs} ms`
+        : `handler "${handler}" did not finish ${stage} within ${timeoutMs} ms`,
+    );
     this.handler = handler;
   }
 }
