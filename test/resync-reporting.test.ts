@@ -91,7 +91,7 @@ test('R3: reports during a running resync plan exactly one more after it', async
   await o.close();
 });
 
-test('R3: after close reports are ignored, pending timeouts are cancelled, late acks block nothing, iterators end', async (t) => {
+test('R3: after close reports are ignored, pending timeouts are cancelled, late acks block nothing, iterators end; the callers of the run cut short and of the planned one get ResyncOrchestratorClosedError', async (t) => {
   const o = new ResyncOrchestrator({ acceptTimeout: 600_000, ackTimeout: 600_000 });
   const holder = o.register('holder');
   o.register('never-reads');
@@ -103,7 +103,7 @@ test('R3: after close reports are ignored, pending timeouts are cancelled, late 
   const planned = o.doResync();
   const plannedResult = planned.then(() => 'resolved', (err: unknown) => err);
   await o.close();
-  await done;
+  await t.throwsAsync(done, { instanceOf: ResyncOrchestratorClosedError });
   const info = await run;
   t.false(info.completed);
   t.deepEqual(info.outcomes.map((x) => [x.name, x.outcome]), [['holder', 'cancelled']]);

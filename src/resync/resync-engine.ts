@@ -134,7 +134,10 @@ export class ResyncEngine {
         logger.warn({ err: toError(err) }, 'resync listener threw');
       }
     }
-    for (const c of plan.callers) c.resolve();
+    // A run close() cut short did not resync every registration: its callers learn so, as those of
+    // a run that was only planned do.
+    if (!completed && this.#closed) for (const c of plan.callers) c.reject(new ResyncOrchestratorClosedError('finish the resync'));
+    else for (const c of plan.callers) c.resolve();
   }
 
   #resyncOne(channel: StatusChannel): Promise<RegistrationOutcome['outcome']> {
