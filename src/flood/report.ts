@@ -5,11 +5,11 @@ import type { LatencySummary } from './tracker.js';
 export interface FloodReport {
   readonly mode: 'builtin' | 'synthetic';
   readonly seed: number;
-  /** Events accepted by the controller (generated + resyncs + the final heal). */
+  /** Events accepted by the controller during the flood (the startup resync and the generated ones; not the final heal). */
   readonly events: number;
   readonly durationMs: number;
   readonly eventsPerSec: number;
-  /** Key-value operations committed to the scheduler. */
+  /** Operations the scheduler executed during the flood (see CommitCounters.kvOps; not the final heal). */
   readonly kvOps: number;
   readonly kvOpsPerSec: number;
   /** End-to-end latency push -> done, microseconds. */
