@@ -96,3 +96,22 @@ async function waitForHealthy(s: Scheduler): Promise<void> {
     }
   }
 }
+
+test('S3 S5: a value waiting for a dependency whose create failed half way is created once a re-read finds the dependency (by retry or by the next commit)', async (t) => {
+  const tap = { name: 'tap1', type: 'TAP', enabled: true, ipAddresses: ['10.1.0.2/24'] };
+  const r2 = { vrfId: 0, dstNetwork: '10.2.0.0/16', outgoingInterface: 'tap1', nextHopAddr: '10.1.0.1' };
+  const want = new Map<string, Record<string, unknown>>([[interfaceKey('tap1'), tap], [routeKey(r2), r2]]);
+  // The TAP is made, its admin-up fails: the interface is fixed by an update, never a create.
+  for (const heal of ['retry', 'recommit'] as const) {
+    const { sim, s } = await realStack(t);
+    await sim.setFaults({ errorRate: 1, messages: ['sw_interface_set_flags'], seed: 1 });
+    const first = await s.commit(want, heal === 'retry' ? { retry: { delay: 50, maxAttempts: 3, expBackoff: false } } : {});
+    t.truthy(first.error, heal);
+    t.is(s.getStatus(routeKey(r2))?.state, 'pending');
+    await sim.setFaults({ errorRate: 0, messages: [] });
+    if (heal === 'recommit') await s.commit(new Map([[interfaceKey('tap1'), tap]]), {});
+    t.true(await waitFor(() => s.getStatus(routeKey(r2))?.state === 'configured'), `${heal}: the route is ${JSON.stringify(s.getStatus(routeKey(r2)))}`);
+    t.is(s.getStatus(interfaceKey('tap1'))?.state, 'configured');
+    await inSync(t, s);
+  }
+});

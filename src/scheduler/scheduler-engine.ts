@@ -81,6 +81,8 @@ export class SchedulerEngine {
   readonly #history: TxnHistory;
   readonly #o: ResolvedSchedulerOptions;
   readonly #removed = new Set<string>();
+  /** Keys a re-read (#refreshDirty) found on the dataplane while the store had none applied (see #withAppeared). */
+  #appeared: string[] = [];
   /**
    * Keys waiting for a retry, with the scheduled retry that owns them (null: a resync's own retry).
    * A key has one: a newer commit's retry of it takes it over from an older one (S6).
@@ -293,6 +295,7 @@ export class SchedulerEngine {
    * a promise: the path of every event's commit.
    */
   #plan(keys: readonly string[], tx: TxnContext): Plan | Promise<Plan> {
+    keys = this.#withAppeared(keys, tx);
     if (keys.length >= YIELD_CHUNK) return planSliced(keys, this.#input).then((p) => (p.stale.length > 0 ? this.#replan(keys, p, tx) : p));
     const p = plan(keys, this.#input);
     return p.stale.length > 0 ? this.#replan(keys, p, tx) : p;
@@ -309,9 +312,37 @@ export class SchedulerEngine {
     while (p.stale.length > 0) {
       await this.#refreshDirty(p.stale);
       for (const k of p.stale) tx.touched.add(k);
+      keys = this.#withAppeared(keys, tx);
       p = plan(keys, this.#input);
     }
     return p;
+  }
+
+  /**
+   * `keys` plus what waits for the keys a re-read just found on the dataplane (S3): a dependency
+   * whose create failed but was made after all is fixed by an update or nothing, never by a create,
+   * and only a create makes the planner look at its dependents — they would stay pending for ever.
+   */
+  #withAppeared(keys: readonly string[], tx: TxnContext): readonly string[] {
+    if (this.#appeared.length === 0) return keys;
+    const appeared = this.#appeared;
+    this.#appeared = [];
+    let known: Set<string> | null = null;
+    let out: string[] | null = null;
+    for (const k of appeared) {
+      const dependents = this.#store.dependents(k);
+      if (!dependents) continue;
+      for (const dk of dependents) {
+        const rec = this.#store.get(dk);
+        if (rec?.desired === undefined || rec.applied !== undefined) continue;
+        known ??= new Set(keys);
+        if (known.has(dk)) continue;
+        known.add(dk);
+        (out ??= [...keys]).push(dk);
+        tx.touched.add(dk);
+      }
+    }
+    return out ?? keys;
   }
 
   /** Retries failed keys inside the running commit; resolves with what still fails (null = all repaired). */
@@ -652,6 +683,7 @@ export class SchedulerEngine {
       clearError(rec);
       if (!got || !d?.retrieve) continue; // cannot be re-read: assume the failed operation changed nothing
       const it = got.values.get(k);
+      if (rec.applied === undefined && it !== undefined) this.#appeared.push(k);
       this.#store.set(k, rec, rec.desired, it?.value);
       if (it?.metadata !== undefined) this.#md.set(k, it.metadata);
       else if (!it) this.#md.delete(k);
