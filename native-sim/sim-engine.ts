@@ -1,4 +1,4 @@
-import { DUMP_DETAILS, replyName } from '../src/binapi/messages.js';
+import { DUMP_DETAILS, lookup, replyName } from '../src/binapi/messages.js';
 import { VppRetval } from '../src/binapi/retval.js';
 import { DataplaneState } from './dataplane-state.js';
 import { FieldError, type Fields } from './field-readers.js';
@@ -80,8 +80,8 @@ export class SimEngine {
     if (typeof name !== 'string' || typeof context !== 'number' || !Number.isInteger(context) || context < 0 || context > MAX_CONTEXT) {
       return this.#malformed();
     }
-    const dump = DUMP_HANDLERS[name];
-    const handler = REQUEST_HANDLERS[name];
+    const dump = lookup(DUMP_HANDLERS, name);
+    const handler = lookup(REQUEST_HANDLERS, name);
     if (!dump && !handler && name !== 'control_ping') return this.#malformed();
     this.#messages[name] = (this.#messages[name] ?? 0) + 1;
     let out: OutMessage[];

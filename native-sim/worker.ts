@@ -165,7 +165,14 @@ function onFrame(frame: Uint8Array): void {
     engine.protocolError();
     return;
   }
-  const out = engine.handle(msg);
+  let out: ReturnType<typeof engine.handle>;
+  try {
+    out = engine.handle(msg);
+  } catch {
+    // A message no handler foresaw must cost a protocol error, never the sim's thread.
+    engine.protocolError();
+    return;
+  }
   if (out === null) return;
   const latency = engine.latencyMs;
   for (let m of out) {
@@ -342,7 +349,14 @@ function answerPosted(posted: unknown): void {
       return;
     }
   }
-  const out = engine.handle(msg);
+  let out: ReturnType<typeof engine.handle>;
+  try {
+    out = engine.handle(msg);
+  } catch {
+    // A message no handler foresaw must cost a protocol error, never the sim's thread.
+    engine.protocolError();
+    return;
+  }
   if (out === null) return;
   const now = performance.now();
   const due = now + engine.latencyMs;

@@ -120,3 +120,20 @@ test('V2 V3 N3: a dump whose details do not fit the reply ring fails; it never r
   t.is(lost, 1, 'the detail the sim could not send is counted');
   t.is((await c.request('create_loopback', { tag: 'y' }))['retval'], 0, 'the connector goes on');
 });
+
+test('V1 V5: a connector closed while parked does not steal the next connector\'s wake-ups on the same sim', async (t) => {
+  const { startNativeSim } = await import('../native-sim/index.js');
+  const { VppConnector } = await import('../src/connector/index.js');
+  const sim = await startNativeSim();
+  t.teardown(() => sim.close());
+  const a = await VppConnector.connect(sim, { pingInterval: 0 });
+  t.true((await a.ping()) > 0);
+  // The sim holds B's first replies a moment, so B parks and waits to be woken.
+  await sim.setFaults({ stallMs: 300 });
+  await a.close();
+  // No spin: every reply of B's must come through the sim's notify.
+  const b = await VppConnector.connect(sim, { pingInterval: 0, spinMicros: 0, replyTimeout: 2000, connectTimeout: 2500 });
+  t.teardown(() => b.close());
+  for (let i = 0; i < 3; i++) t.is((await b.request('create_loopback'))['retval'], 0);
+  t.is(b.stats().timeouts, 0);
+});

@@ -158,6 +158,24 @@ test('V6: a frame with an impossible length prefix is reported and the ring reco
   t.is(corrupt.length, 1);
 });
 
+test('V6: a length prefix near 2^31 or 2^32 (where 32-bit alignment wraps) is reported once; the ring recovers', (t) => {
+  for (const declared of [0x7ffffffc, 0x7fffffff, 0x80000000, 0xfffffffb, 0xffffffff]) {
+    const ring = createRing(512);
+    const r = new RingReader(ring);
+    t.true(writeRawFrame(ring, bytes(8, 1), declared));
+    const corrupt: unknown[] = [];
+    const frames: Uint8Array[] = [];
+    t.is(r.drain((p) => frames.push(p.slice()), (c) => corrupt.push(c)), 0, declared.toString(16));
+    t.is(frames.length, 0);
+    t.like(corrupt[0], { kind: 'bad-length', length: declared });
+    t.true(writeRawFrame(ring, bytes(8, 2)));
+    r.drain((p) => frames.push(p.slice()), (c) => corrupt.push(c));
+    t.deepEqual(frames, [bytes(8, 2)]);
+    t.is(corrupt.length, 1);
+    t.true(ringUsedBytes(ring) === 0);
+  }
+});
+
 test('V1: createRing validates its size; RingReader rejects a buffer that is not a ring', (t) => {
   t.throws(() => createRing(10), { instanceOf: RangeError, message: /ringBytes/ });
   t.throws(() => createRing(1.5 as number), { instanceOf: RangeError });

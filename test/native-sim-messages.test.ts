@@ -226,4 +226,26 @@ test('N2: control_ping answers with the epoch; malformed messages are protocol e
   t.is(e.handle({ _msgname: 'create_loopback' }), null);
   t.is(e.handle({ _msgname: 'no_such_message', context: 1 }), null);
   t.is(e.counters().protocolErrors, 4);
+  // Names every object inherits are not messages either (before: "constructor" killed the sim's thread).
+  for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) t.is(e.handle({ _msgname: name, context: 1 }), null, name);
+  t.is(e.counters().protocolErrors, 9);
+  t.false(Object.keys(e.counters().messages).some((n) => ['constructor', 'toString', 'hasOwnProperty'].includes(n)));
+});
+
+test('N2 V6: a message named like an inherited property, sent through the rings, is a protocol error; the sim thread lives on', async (t) => {
+  const { startNativeSim } = await import('../native-sim/index.js');
+  const { VppConnector, FrameCodec, writeRawFrame } = await import('../src/connector/index.js');
+  const sim = await startNativeSim();
+  t.teardown(() => sim.close());
+  const c = await VppConnector.connect(sim, { pingInterval: 0 });
+  t.teardown(() => c.close());
+  const codec = new FrameCodec();
+  t.deepEqual(codec.decode(codec.encode({ _msgname: 'constructor', context: 9 })), { _msgname: 'constructor', context: 9 });
+  const p = await c.createProducerRing();
+  t.teardown(() => p.close());
+  for (const name of ['constructor', 'toString']) writeRawFrame(p.ring, codec.encode({ _msgname: name, context: 1 }), undefined, p.doorbell);
+  const deadline = Date.now() + 5000;
+  while ((await sim.counters()).protocolErrors < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.is((await sim.counters()).protocolErrors, 2);
+  t.is((await c.request('create_loopback'))['retval'], 0, 'the sim still answers');
 });

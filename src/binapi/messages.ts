@@ -156,3 +156,11 @@ export function replyName(request: string): string {
 export function isDump(name: string): boolean {
   return Object.prototype.hasOwnProperty.call(DUMP_DETAILS, name);
 }
+
+/**
+ * `table[name]` for a catalog table keyed by message name, own entries only: a name off the wire
+ * such as "constructor" or "toString" must not find what every object inherits.
+ */
+export function lookup<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}

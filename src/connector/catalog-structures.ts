@@ -4,6 +4,8 @@
  * matters (a record matches an object whose keys come in exactly this order); shapes not listed
  * still work, msgpackr then defines them inside the message.
  */
+import { lookup } from '../binapi/messages.js';
+
 const HEAD = ['_msgname', 'context'] as const;
 
 /** Fields of each request, in wire order (the connector writes known fields in this order). */
@@ -98,14 +100,14 @@ const NESTED: ReadonlyArray<readonly string[]> = [
  * with extras may also come without them, as an error reply does); none for names outside the catalog.
  */
 export function catalogShapesFor(name: string): string[][] {
-  const request = REQUEST_FIELDS[name];
+  const request = lookup(REQUEST_FIELDS, name);
   if (request !== undefined) return [[...HEAD, ...request]];
-  const details = DETAILS_FIELDS[name];
+  const details = lookup(DETAILS_FIELDS, name);
   if (details !== undefined) return [[...HEAD, ...details]];
   if (!name.endsWith('_reply')) return [];
   const base = name.slice(0, -'_reply'.length);
-  if (REQUEST_FIELDS[base] === undefined) return [];
-  const extra = REPLY_EXTRA_FIELDS[base];
+  if (lookup(REQUEST_FIELDS, base) === undefined) return [];
+  const extra = lookup(REPLY_EXTRA_FIELDS, base);
   return extra === undefined ? [[...HEAD, 'retval']] : [[...HEAD, 'retval', ...extra], [...HEAD, 'retval']];
 }
 

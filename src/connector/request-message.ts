@@ -1,4 +1,5 @@
 // Builds wire messages (importable from worker threads).
+import { lookup } from '../binapi/messages.js';
 import { REQUEST_FIELDS } from './catalog-structures.js';
 
 /**
@@ -8,7 +9,7 @@ import { REQUEST_FIELDS } from './catalog-structures.js';
 export function requestMessage(name: string, context: number, fields: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
   const m: Record<string, unknown> = { _msgname: name, context };
   if (fields !== undefined) {
-    const known = REQUEST_FIELDS[name];
+    const known = lookup(REQUEST_FIELDS, name);
     if (known !== undefined) for (const k of known) if (fields[k] !== undefined) m[k] = fields[k];
     for (const k in fields) if (!(k in m) && fields[k] !== undefined) m[k] = fields[k];
   }

@@ -253,7 +253,9 @@ export class RingReader {
         // A frame never straddles the end, so it must fit before HEAD or, past it, before the end
         // (which also bounds it by the bytes published).
         const contiguous = head > tail ? head - tail : this.#cap - tail;
-        const total = align(FRAME_HEADER_BYTES + len);
+        // The raw length first: align() works in 32-bit ints, and a garbage length near 2^31 would
+        // wrap to a small total and be taken for a frame (the same bytes again and again).
+        const total = len > contiguous - FRAME_HEADER_BYTES ? Infinity : align(FRAME_HEADER_BYTES + len);
         if (total > contiguous) {
           const available = (head - tail + this.#cap) % this.#cap;
           tail = head;

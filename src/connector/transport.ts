@@ -78,6 +78,9 @@ export class RingTransport implements Transport {
   };
   readonly #onWake = (): void => {
     this.#parked = false;
+    // After close() the ring's READER_WAITING flag belongs to the next connector on this sim: a
+    // late wake of ours must not clear it (the sim would stop waking that one).
+    if (this.#closed) return;
     this.#reader.unpark();
     this.drain();
     this.#park();
