@@ -65,3 +65,37 @@ test('V5, R3: a dataplane restart is reported through the orchestrator and heale
   const healing = engine.controller.getEventHistory().filter((r) => r.description.includes('dataplane restarted') || r.name === 'Healing Resync');
   t.true(healing.length >= 1, 'the downstream resync went through the event loop');
 });
+
+test('R3 V5: a restart resync that keeps failing is planned again with a growing wait, and not at all once the loop aborts', async (t) => {
+  const { FatalError, KubeStateChange } = await import('../src/index.js');
+  const fatal: EventHandler = {
+    toString: () => 'fatal',
+    handlesEvent: () => true,
+    resync: () => undefined,
+    update: (ev: Event) => {
+      if (ev instanceof KubeStateChange) throw new FatalError(new Error('boom'));
+    },
+    revert: () => undefined,
+  };
+  // The loop aborts: the restart resync fails with EventLoopAbortingError, which no re-run can fix.
+  const aborted = await Engine.start({ handlers: [fatal], stack: { connector: { pingInterval: 20 } } });
+  t.teardown(() => aborted.close());
+  aborted.controller.pushEvent(new DBResync());
+  aborted.controller.pushEvent(new KubeStateChange({ key: 'x', resource: 'pod', newValue: { a: 1 } }));
+  while (!aborted.controller.isAborting) await new Promise((r) => setTimeout(r, 5));
+  await aborted.sim.restart();
+  await new Promise((r) => setTimeout(r, 600));
+  t.is(aborted.stack.orchestrator.resyncCount, 1, 'one run for the restart, none after');
+  // A dataplane that refuses the value every time: re-runs back off (100, 200, 400 ms...), not back to back.
+  const failing = await Engine.start({ handlers: [new LoopbackHandler()], config: { enableRetry: false }, stack: { connector: { pingInterval: 20 } } });
+  t.teardown(() => failing.close());
+  failing.controller.pushEvent(new DBResync());
+  while ((await failing.sim.snapshot()).interfaces.every((i) => i.tag !== 'loop1')) await new Promise((r) => setTimeout(r, 5));
+  await failing.sim.setFaults({ errorRate: 1, messages: ['create_loopback'] });
+  const t0 = Date.now();
+  await failing.sim.restart();
+  while (failing.stack.orchestrator.resyncCount < 3 && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 10));
+  t.is(failing.stack.orchestrator.resyncCount, 3, 'it is planned again');
+  // Two waits (100 and 200 ms) lie between the first run and the third.
+  t.true(Date.now() - t0 >= 300, `3 runs within ${Date.now() - t0} ms`);
+});

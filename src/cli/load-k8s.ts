@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // npm run load-k8s -- --etcd URL --pods N --services N --namespaces N --policies N
 //   [--nodes N] [--node-label L] [--root R] [--batch N] [--clear]
 // Writes a synthetic cluster into etcd in Contiv's layout, for demos and benchmarks.

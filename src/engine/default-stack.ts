@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { EventLoop } from '../api/events.js';
-import { toError } from '../api/errors.js';
+import { ControllerClosedError, EventLoopAbortingError, toError } from '../api/errors.js';
 import { ResyncStatus } from '../api/enums.js';
 import { startNativeSim, type NativeSim, type NativeSimOptions } from '../../native-sim/index.js';
 import { VppConnector, type ConnectorOptions } from '../connector/index.js';
@@ -123,17 +123,19 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
   serve(orchestrator.register('connector'), async () => {
     await connector.request('control_ping');
   });
+  const retry = new ResyncRetry((err) => orchestrator.reportError('scheduler', err));
   serve(orchestrator.register('scheduler'), async () => {
     if (eventLoop === null) {
       const { error } = await scheduler.resyncDownstream();
       if (error) throw error;
-      return;
+    } else {
+      const resync = new DataplaneResync();
+      eventLoop.pushEvent(resync);
+      const err = await resync.settled();
+      if (err) throw err;
     }
-    const resync = new DataplaneResync();
-    eventLoop.pushEvent(resync);
-    const err = await resync.settled();
-    if (err) throw err;
-  }, (err) => orchestrator.reportError('scheduler', err));
+    retry.succeeded();
+  }, (err) => retry.failed(err));
 
   const stopWatching = connector.onRestart((epoch) => orchestrator.reportError('connector', new DataplaneRestartedError(epoch)));
 
@@ -150,6 +152,7 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
     close() {
       closing ??= (async () => {
         stopWatching();
+        retry.stop();
         await settle(orchestrator.close());
         await settle(scheduler.close());
         if (pool) await settle(pool.close());
@@ -159,6 +162,42 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
       return closing;
     },
   };
+}
+
+/** First and largest wait before a failed restart resync is planned again, ms. */
+const RESYNC_RETRY_MIN_MS = 100;
+const RESYNC_RETRY_MAX_MS = 10_000;
+
+/**
+ * Plans a failed restart resync again, after a wait that doubles while it keeps failing: a resync
+ * that cannot succeed (a dataplane refusing a value, a loop that stopped) must not run back to back
+ * for ever. A loop that is closed or aborting will never run it: nothing is planned then.
+ */
+class ResyncRetry {
+  #delay = RESYNC_RETRY_MIN_MS;
+  #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
+
+  constructor(private readonly replan: (err: Error) => void) {}
+
+  failed(err: Error): void {
+    if (this.#stopped || this.#timer !== null || err instanceof EventLoopAbortingError || err instanceof ControllerClosedError) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      if (!this.#stopped) this.replan(err);
+    }, this.#delay);
+    this.#delay = Math.min(this.#delay * 2, RESYNC_RETRY_MAX_MS);
+  }
+
+  succeeded(): void {
+    this.#delay = RESYNC_RETRY_MIN_MS;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
 }
 
 /**
