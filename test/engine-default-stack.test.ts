@@ -99,3 +99,34 @@ test('R3 V5: a restart resync that keeps failing is planned again with a growing
   // Two waits (100 and 200 ms) lie between the first run and the third.
   t.true(Date.now() - t0 >= 300, `3 runs within ${Date.now() - t0} ms`);
 });
+
+test('C17: Engine.close() from a handler lets the running event commit, then closes the stack after the loop ends', async (t) => {
+  const { KubeStateChange } = await import('../src/index.js');
+  const self: { engine?: Engine } = {};
+  let closed: Promise<void> | null = null;
+  const handler: EventHandler = {
+    toString: () => 'closer',
+    handlesEvent: () => true,
+    resync: () => undefined,
+    update: (ev: Event, txn: UpdateOperations) => {
+      if (!(ev instanceof KubeStateChange)) return;
+      txn.put(LOOP, loop1);
+      closed = (self.engine as Engine).close();
+    },
+    revert: () => undefined,
+  };
+  const engine = (self.engine = await Engine.start({ handlers: [handler] }));
+  engine.controller.pushEvent(new DBResync());
+  const ev = new KubeStateChange({ key: 'x', resource: 'pod', newValue: { a: 1 } });
+  let done!: (err: Error | null) => void;
+  const finished = new Promise<Error | null>((r) => (done = r));
+  ev.done = (err) => done(err);
+  engine.controller.pushEvent(ev);
+  t.is(await finished, null, 'the event that asked for the close committed');
+  await closed;
+  // Closing from outside now waits for everything, the stack included.
+  await engine.close();
+  const rec = engine.controller.getEventHistory().find((r) => r.name === 'Kubernetes State Change')!;
+  t.is(rec.txnError, null);
+  await t.throwsAsync(engine.sim.snapshot(), { code: 'ERR_SIM_CLOSED' });
+});

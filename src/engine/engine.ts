@@ -14,7 +14,6 @@ export interface EngineOptions extends Omit<ControllerOptions, 'scheduler' | 'cr
 export class Engine {
   readonly controller: Controller;
   readonly stack: DefaultStack;
-  #closing: Promise<void> | null = null;
 
   private constructor(controller: Controller, stack: DefaultStack) {
     this.controller = controller;
@@ -33,7 +32,9 @@ export class Engine {
     const stack = await startDefaultStack(stackOptions);
     let controller: Controller;
     try {
-      controller = new Controller({ ...controllerOptions, scheduler: stack.scheduler });
+      // The controller owns the stack: it closes it after its Shutdown, also when close() is called
+      // from a handler (then close() returns at once and the stack must outlive the running event).
+      controller = new Controller({ ...controllerOptions, createScheduler: async () => ({ scheduler: stack.scheduler, close: () => stack.close() }) });
       stack.attach(controller);
       await controller.start();
     } catch (err) {
@@ -55,12 +56,12 @@ export class Engine {
     return this.stack.sim;
   }
 
-  /** Closes the controller (every queued event finished), then the stack; never rejects. */
+  /**
+   * Closes the controller (every queued event finished), then the stack; never rejects. From a
+   * handler it resolves once the Shutdown is queued, as `Controller.close()` does; the stack closes
+   * after the loop ends.
+   */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.controller.close();
-      await this.stack.close();
-    })();
-    return this.#closing;
+    return this.controller.close();
   }
 }
