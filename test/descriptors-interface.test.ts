@@ -82,6 +82,7 @@ test('S2: bad interface values are invalid with a clear error and never reach th
     [interfaceKey('b4'), loop('b4', { enabled: 'yes' }), /enabled must be a boolean/],
     [interfaceKey('b5'), loop('b5', { physAddress: 'zz' }), /physAddress must be a MAC/],
     [interfaceKey('b6'), loop('b6', { vrf: -1 }), /vrf must be an integer/],
+    [interfaceKey('b7'), loop('b7', { mtu: 10 }), /mtu must be 0 \(default\) or 64\.\.65535/],
   ];
   const r = await s.commit(new Map(bad.map(([k, v]) => [k, v])), {});
   t.is(r.error?.kvErrors.length, bad.length);

@@ -59,3 +59,59 @@ test('S6: while a resync waits to retry a failed key, the key is retrying, not f
   t.is((await done).error, null);
   t.is(s.getStatus(T('a'))?.state, 'configured');
 });
+
+/** A scheduler whose first commit leaves `x` dirty (its create failed), so the next commit re-reads it. */
+async function dirtyStack(t: import('ava').ExecutionContext) {
+  const sim = await startNativeSim({ seed: 1 });
+  const connector = await VppConnector.connect(sim, { replyTimeout: 300 });
+  const s = new Scheduler({ connector });
+  t.teardown(async () => {
+    await s.close();
+    await connector.close();
+    await sim.close();
+  });
+  await sim.setFaults({ errorRate: 1, messages: ['create_loopback'] });
+  await s.commit(new Map([[interfaceKey('x'), { name: 'x', type: 'SOFTWARE_LOOPBACK' }]]), {});
+  await sim.setFaults({ errorRate: 0, messages: [] });
+  return { sim, s };
+}
+
+test('S5: a revert commit that fails before planning (the re-read times out) leaves no desired value behind', async (t) => {
+  const { sim, s } = await dirtyStack(t);
+  await sim.setFaults({ stallMs: 800 });
+  const y = interfaceKey('y');
+  const r = await s.commit(new Map([[interfaceKey('x'), { name: 'x', type: 'SOFTWARE_LOOPBACK' }], [y, { name: 'y', type: 'SOFTWARE_LOOPBACK', enabled: true }]]), { revert: true });
+  t.truthy(r.error?.txnInitError);
+  t.false((await s.dump('', 'nb')).has(y), 'y is not desired: the transaction committed nothing');
+  t.is(s.getStatus(y), undefined);
+  await new Promise((res) => setTimeout(res, 900));
+  const later = await s.commit(new Map(), { resync: 'downstream' });
+  t.false(s.getRecordedTransaction(later.seqNum)?.executed.some((e) => e.key === y), 'a later resync does not make y');
+});
+
+test('S6: keys of a commit that failed before planning carry the error and are retried with its retry options', async (t) => {
+  const { sim, s } = await dirtyStack(t);
+  await sim.setFaults({ stallMs: 600 });
+  const y = interfaceKey('y');
+  const r = await s.commit(new Map([[interfaceKey('x'), { name: 'x', type: 'SOFTWARE_LOOPBACK' }], [y, { name: 'y', type: 'SOFTWARE_LOOPBACK' }]]), {
+    retry: { delay: 100, maxAttempts: 5, expBackoff: false },
+  });
+  t.truthy(r.error?.txnInitError);
+  t.is(s.getStatus(y)?.state, 'retrying');
+  t.true(await waitFor(() => s.getStatus(y)?.state === 'configured' && s.getStatus(interfaceKey('x'))?.state === 'configured', 3000), JSON.stringify(s.getStatus(y)));
+  t.true(s.getTransactionHistory().some((h) => h.retryOf === r.seqNum));
+});
+
+test('S5: in revert mode an empty key fails the whole transaction before anything is sent, as an invalid value does', async (t) => {
+  const { sim, s } = await realStack(t);
+  const before = await sim.counters();
+  const x = interfaceKey('x');
+  const r = await s.commit(new Map([['', { name: 'e' }], [x, { name: 'x', type: 'SOFTWARE_LOOPBACK' }]]), { revert: true });
+  t.deepEqual(r.error?.kvErrors.map((e) => [e.key, (e.error as { code?: string }).code]), [['', 'ERR_INVALID_KEY']]);
+  t.is(s.getStatus(x), undefined);
+  t.deepEqual(await sim.counters(), before, 'nothing was sent');
+  // Without revert the other keys still commit.
+  const plain = await s.commit(new Map([['', { name: 'e' }], [x, { name: 'x', type: 'SOFTWARE_LOOPBACK' }]]), {});
+  t.deepEqual(plain.error?.kvErrors.map((e) => e.key), ['']);
+  t.is(s.getStatus(x)?.state, 'configured');
+});

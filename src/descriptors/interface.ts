@@ -7,6 +7,9 @@ import type { MetadataReader } from '../scheduler/metadata-store.js';
 import { INTERFACE_PREFIX, interfaceKey, nameOf, vrfTableKey } from './keys.js';
 import { FieldReader, isIPv6, sortedUnique } from './value-checks.js';
 
+/** The smallest MTU VPP takes for an interface. */
+const MIN_MTU = 64;
+
 export const INTERFACE_TYPES = ['SOFTWARE_LOOPBACK', 'TAP', 'MEMIF'] as const;
 export type InterfaceType = (typeof INTERFACE_TYPES)[number];
 
@@ -69,6 +72,8 @@ export const interfaceDescriptor: Descriptor = {
     out.ipAddresses = sortedUnique(addrs);
     out.vrf = f.uint('vrf', 0);
     const mtu = f.optUint('mtu', 65535);
+    // 0 = the dataplane's default; below 64 VPP refuses it (INVALID_VALUE) after the interface is made.
+    if (mtu !== undefined && mtu > 0 && mtu < MIN_MTU) f.fail('mtu', `0 (default) or ${MIN_MTU}..65535`, mtu);
     if (mtu !== undefined && mtu > 0) out.mtu = mtu;
     const un = f.object('unnumbered');
     if (un) {

@@ -120,8 +120,9 @@ export class SchedulerEngine {
     return this.#closed;
   }
 
-  commit(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
-    return this.#serial(() => this.#runCommit(values, options));
+  /** `rejected`: per-key errors found before the commit (keys left out of `values`); they fail a revert commit whole. */
+  commit(values: ReadonlyMap<string, Value | null>, options: CommitOptions, rejected: readonly KeyError[] = []): Promise<CommitResult> {
+    return this.#serial(() => this.#runCommit(values, options, rejected));
   }
 
   getRecordedTransaction(seqNum: number): SchedulerTxnRecord | undefined {
@@ -207,17 +208,35 @@ export class SchedulerEngine {
     return run;
   }
 
-  async #runCommit(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
+  async #runCommit(values: ReadonlyMap<string, Value | null>, options: CommitOptions, rejected: readonly KeyError[]): Promise<CommitResult> {
     const seqNum = ++this.#seq;
     const start = Date.now();
     const tx = new TxnContext();
+    for (const e of rejected) tx.kvErrors.push(e);
     const resync = options.resync ?? null;
     const prior = options.revert ? new Map<string, PriorDesired | undefined>() : null;
     let changed: string[];
     const failInit = (err: unknown): CommitResult => {
       const initError = err instanceof Error ? err : new Error(String(err));
+      // Revert mode: the transaction committed nothing, so its desired values go too (S5).
+      if (prior) this.#restore(prior);
       for (const k of values.keys()) tx.touched.add(k);
       this.#settle(tx.touched);
+      if (!prior && resync === null) {
+        // The keys left out of step carry the error (failed, not silently pending) and, with retry
+        // options, are retried like keys whose operation failed (S6).
+        const failed: string[] = [];
+        for (const k of values.keys()) {
+          const rec = this.#store.get(k);
+          if (rec?.state !== StateCode.Pending && rec?.state !== StateCode.Failed) continue;
+          rec.error ??= initError;
+          failed.push(k);
+        }
+        if (failed.length > 0 && options.retry && options.retry.maxAttempts > 0 && !this.#closed) {
+          this.#scheduleRetry({ keys: failed, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
+        }
+        this.#settle(failed);
+      }
       return this.#finish(seqNum, start, resync, options, tx, initError, 'commit');
     };
     try {

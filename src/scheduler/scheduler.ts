@@ -1,5 +1,4 @@
 import type { CommitOptions, CommitResult, KVScheduler } from '../api/scheduler.js';
-import { TransactionError } from '../api/errors.js';
 import { InvalidKeyError } from './errors.js';
 import type { Value } from '../api/values.js';
 import { builtinDescriptors } from '../descriptors/builtin.js';
@@ -36,17 +35,14 @@ export class Scheduler implements KVScheduler {
     } catch (err) {
       return Promise.reject(err);
     }
-    if (values.has('')) return this.#commitWithoutEmptyKey(values, options);
+    if (values.has('')) {
+      // An empty key is a per-key error, like an invalid value: the other keys are committed as
+      // usual, or, in revert mode, the whole transaction fails before anything is sent.
+      const rest = new Map(values);
+      rest.delete('');
+      return this.#engine.commit(rest, options, [{ key: '', error: new InvalidKeyError('') }]);
+    }
     return this.#engine.commit(values, options);
-  }
-
-  /** An empty key fails alone, as a per-key error; the other keys are committed as usual. */
-  async #commitWithoutEmptyKey(values: ReadonlyMap<string, Value | null>, options: CommitOptions): Promise<CommitResult> {
-    const rest = new Map(values);
-    rest.delete('');
-    const { seqNum, error } = await this.#engine.commit(rest, options);
-    const kvErrors = [{ key: '', error: new InvalidKeyError('') }, ...(error?.kvErrors ?? [])];
-    return { seqNum, error: new TransactionError(kvErrors, error?.txnInitError ?? null) };
   }
 
   getRecordedTransaction(seqNum: number): SchedulerTxnRecord | undefined {
