@@ -2,14 +2,16 @@ import test from 'ava';
 import { arpDescriptor, arpKey, routeDescriptor, routeKey } from '../src/descriptors/index.js';
 import { Prng } from '../src/flood/prng.js';
 
-/** Seeded valid routes of every key shape: with and without an interface, VRF 0 or not, IPv4 or IPv6, with and without a next hop. */
+/** Seeded valid routes of every key shape: with and without an interface, VRF 0 or not, IPv4 or IPv6, with and without a next hop (not without both). */
 function routes(rng: Prng, n: number): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   for (let i = 0; i < n; i++) {
     const v6 = rng.chance(0.3);
     const v: Record<string, unknown> = { vrfId: rng.pick([0, 0, 1, 7, 4096]), dstNetwork: v6 ? `fd00:${(i + 1).toString(16)}::/64` : `10.${i & 255}.${rng.int(256)}.0/24`, weight: 1, preference: 0 };
-    if (rng.chance(0.5)) v['outgoingInterface'] = rng.pick(['tap0', 'loop-1', 'memif1.2', 'vxlan_tunnel3']);
-    if (rng.chance(0.6)) v['nextHopAddr'] = v6 ? 'fd00::1' : '192.168.0.1';
+    const iface = rng.chance(0.5);
+    if (iface) v['outgoingInterface'] = rng.pick(['tap0', 'loop-1', 'memif1.2', 'vxlan_tunnel3']);
+    // A route has an interface, a next hop or both (one with neither is invalid).
+    if (!iface || rng.chance(0.6)) v['nextHopAddr'] = v6 ? 'fd00::1' : '192.168.0.1';
     out.push(v);
   }
   return out;

@@ -61,6 +61,26 @@ test('S2: bad routes are invalid: host bits set, key not matching the value, mix
   t.regex(msgs, /same address family/);
 });
 
+test('S2 S4: route forms the dataplane cannot give back are refused or normalized: a padded prefix length, a zero next hop, no path at all', async (t) => {
+  const { sim, s } = await realStack(t);
+  const before = await sim.counters();
+  const bad = new Map<string, Record<string, unknown>>([
+    ['config/vpp/v2/route/vrf/0/dst/10.3.0.0/016/gw/10.0.0.9', { vrfId: 0, dstNetwork: '10.3.0.0/016', nextHopAddr: '10.0.0.9' }],
+    ['config/vpp/v2/route/vrf/0/dst/10.4.0.0/24/gw/0.0.0.0', { vrfId: 0, dstNetwork: '10.4.0.0/24', nextHopAddr: '0.0.0.0', outgoingInterface: 'x' }],
+    ['config/vpp/v2/route/vrf/0/dst/10.5.0.0/24', { vrfId: 0, dstNetwork: '10.5.0.0/24' }],
+  ]);
+  const r = await s.commit(bad, {});
+  const msgs = new Map(r.error?.kvErrors.map((e) => [e.key, e.error.message]));
+  t.is(msgs.size, 3);
+  t.regex(msgs.get('config/vpp/v2/route/vrf/0/dst/10.3.0.0/016/gw/10.0.0.9') ?? '', /dstNetwork must be a CIDR/);
+  t.regex(msgs.get('config/vpp/v2/route/vrf/0/dst/10.4.0.0/24/gw/0.0.0.0') ?? '', /expected config\/vpp\/v2\/route\/if\/x\/vrf\/0\/dst\/10.4.0.0\/24\)$/);
+  t.regex(msgs.get('config/vpp/v2/route/vrf/0/dst/10.5.0.0/24') ?? '', /outgoingInterface must be an interface name, or a nextHopAddr/);
+  t.deepEqual(await sim.counters(), before, 'nothing was sent');
+  const lo = { name: 'lo5', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: ['10.9.0.1/24', '10.9.0.1/024'] };
+  const r2 = await s.commit(new Map([[interfaceKey('lo5'), lo]]), {});
+  t.regex(r2.error?.kvErrors[0]?.error.message ?? '', /ipAddresses\[1\] must be a CIDR/);
+});
+
 test('S2: the IPv4 fast path of route validation refuses what the general readers refuse, with the same messages', async (t) => {
   const { s } = await realStack(t);
   const bad = new Map<string, Record<string, unknown>>([

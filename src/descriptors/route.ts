@@ -81,13 +81,17 @@ export const routeDescriptor: Descriptor = {
       const nh4 = typeof rawNh === 'string' && parseIPv4(rawNh) >= 0;
       const nh = nh4 ? (rawNh as string) : f.ip('nextHopAddr');
       if ((!nh4 && isIPv6(nh)) !== dst6) f.fail('nextHopAddr', 'of the same address family as dstNetwork', nh);
-      out.nextHopAddr = nh;
+      // The zero address is VPP's "no next hop" (a dump reports none): the same as leaving it out.
+      if (nh !== zeroAddr(dst)) out.nextHopAddr = nh;
     }
     if (f.has('outgoingInterface') && f.raw('outgoingInterface') !== '') out.outgoingInterface = f.name('outgoingInterface');
     out.weight = f.uint('weight', 1, 255);
     out.preference = f.uint('preference', 0, 255);
     const canonical = routeKey(out as unknown as RouteValue);
     if (canonical !== key) throw new InvalidValueError(key, `the key does not match the value (expected ${canonical})`);
+    // A path needs somewhere to go: the dataplane would take one with neither, but its dump cannot
+    // tell it from the routes the dataplane makes itself, so it could never be read back or removed.
+    if (out.nextHopAddr === undefined && out.outgoingInterface === undefined) f.fail('outgoingInterface', 'an interface name, or a nextHopAddr', undefined);
     return out;
   },
 

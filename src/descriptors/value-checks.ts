@@ -123,7 +123,7 @@ export function isCidr(v: string): boolean {
   }
   const ip = v.slice(0, slash);
   const lenText = v.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(lenText)) return false;
+  if (!/^(0|[1-9]\d{0,2})$/.test(lenText)) return false;
   const fam = isIP(ip);
   const len = Number(lenText);
   return (fam === 4 && len <= 32) || (fam === 6 && len <= 128);
