@@ -115,3 +115,48 @@ test('S5: in revert mode an empty key fails the whole transaction before anythin
   t.deepEqual(plain.error?.kvErrors.map((e) => e.key), ['']);
   t.is(s.getStatus(x)?.state, 'configured');
 });
+
+test('S1 S5: a user descriptor with a wrong shape is refused at registration, and one that returns the wrong thing fails its key, typed', async (t) => {
+  const { s } = await realStack(t);
+  const base = (name: string, prefix: string, extra: Record<string, unknown> = {}) =>
+    ({
+      name,
+      keyPrefix: prefix,
+      validate: (_k: string, v: unknown) => v,
+      dependencies: () => [],
+      create: () => ({ requests: [{ name: 'control_ping', fields: {} }] }),
+      delete: () => [{ name: 'control_ping', fields: {} }],
+      ...extra,
+    }) as unknown as Parameters<typeof s.registerDescriptor>[0];
+  t.throws(() => s.registerDescriptor(base('num-update', 'my/n/', { update: 5 })), { instanceOf: TypeError, message: /update must be a function when given/ });
+  t.throws(() => s.registerDescriptor(base('str-retrieve', 'my/r/', { retrieve: 'yes' })), { instanceOf: TypeError, message: /retrieve must be a function/ });
+  t.throws(() => s.registerDescriptor(base('bad-deps', 'my/d/', { retrieveDependencies: 'vpp-interface' })), { instanceOf: TypeError, message: /retrieveDependencies/ });
+  s.registerDescriptor(base('arr-create', 'my/arr/', { create: () => [{ name: 'control_ping', fields: {} }] }));
+  s.registerDescriptor(base('void-validate', 'my/void/', { validate: () => undefined }));
+  s.registerDescriptor(base('void-delete', 'my/vdel/', { delete: () => undefined }));
+  const r1 = await s.commit(new Map([['my/arr/a', { x: 1 }]]), {});
+  t.is((r1.error?.kvErrors[0]?.error as { code?: string }).code, 'ERR_DESCRIPTOR');
+  t.is(s.getStatus('my/arr/a')?.state, 'failed');
+  const r2 = await s.commit(new Map([['my/void/a', { x: 1 }]]), {});
+  t.is((r2.error?.kvErrors[0]?.error as { code?: string }).code, 'ERR_INVALID_VALUE');
+  t.is(s.getStatus('my/void/a')?.state, 'invalid', 'not taken for a delete');
+  t.is((await s.commit(new Map([['my/vdel/a', { x: 1 }]]), {})).error, null);
+  const r3 = await s.commit(new Map([['my/vdel/a', null]]), {});
+  t.is((r3.error?.kvErrors[0]?.error as { code?: string }).code, 'ERR_DESCRIPTOR');
+  // Every commit resolved and was recorded: the history finds each by number.
+  for (const r of [r1, r2, r3]) t.is(s.getRecordedTransaction(r.seqNum)?.seqNum, r.seqNum);
+});
+
+test('S7: the transaction history finds a record by number across a gap in the numbers', async (t) => {
+  const { TxnHistory } = await import('../src/scheduler/history.js');
+  const h = new TxnHistory(8);
+  const rec = (seqNum: number) => ({ seqNum, resync: null, description: '', start: 0, stop: 0, planned: [], executed: [], pending: [], origin: 'commit' as const });
+  for (const n of [1, 2, 4, 5, 6]) h.add(rec(n));
+  t.is(h.get(5)?.seqNum, 5);
+  t.is(h.get(6)?.seqNum, 6);
+  t.is(h.get(3), undefined);
+  for (let n = 7; n < 20; n++) h.add(rec(n));
+  t.is(h.get(19)?.seqNum, 19);
+  t.is(h.get(12)?.seqNum, 12);
+  t.is(h.get(2), undefined);
+});

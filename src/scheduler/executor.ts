@@ -3,7 +3,7 @@ import { EngineError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import { deepEqual } from './value-equality.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
-import type { Descriptor } from './descriptor.js';
+import type { CreatePlan, Descriptor } from './descriptor.js';
 import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
@@ -233,30 +233,44 @@ function requestsFor(
     case Stage.Waiting:
       if (op.op === 'delete') {
         stage[i] = Stage.Single;
-        return d.delete(op.key, op.value, o.metadata);
+        return list(d, 'delete', d.delete(op.key, op.value, o.metadata));
       }
       if (op.op === 'update') {
         stage[i] = Stage.Single;
-        return (d.update as NonNullable<Descriptor['update']>)(op.key, op.old as NonNullable<PlannedOp['old']>, op.value, o.metadata);
+        return list(d, 'update', (d.update as NonNullable<Descriptor['update']>)(op.key, op.old as NonNullable<PlannedOp['old']>, op.value, o.metadata));
       }
       {
         stage[i] = Stage.Create;
-        const p = d.create(op.key, op.value, o.metadata);
-        if (p.metadata !== undefined) o.metadata.set(op.key, p.metadata);
-        captures[i] = p.capture;
-        return p.requests;
+        const p = d.create(op.key, op.value, o.metadata) as unknown;
+        if (typeof p !== 'object' || p === null || !Array.isArray((p as CreatePlan).requests)) {
+          throw new DescriptorError(d.name, `create() of ${op.key} returned ${shapeOf(p)}, expected { requests: [...] }`);
+        }
+        const plan = p as CreatePlan;
+        if (plan.metadata !== undefined) o.metadata.set(op.key, plan.metadata);
+        captures[i] = plan.capture;
+        return plan.requests;
       }
     case Stage.Configure:
-      return d.configure ? d.configure(op.key, op.value, o.metadata) : NO_REQUESTS;
+      return d.configure ? list(d, 'configure', d.configure(op.key, op.value, o.metadata)) : NO_REQUESTS;
     case Stage.AdoptUpdate:
       stage[i] = Stage.Single;
-      return (d.update as NonNullable<Descriptor['update']>)(op.key, existing as Value, op.value, o.metadata);
+      return list(d, 'update', (d.update as NonNullable<Descriptor['update']>)(op.key, existing as Value, op.value, o.metadata));
     case Stage.AdoptDelete:
       stage[i] = Stage.AdoptDeleting;
-      return d.delete(op.key, existing as Value, o.metadata);
+      return list(d, 'delete', d.delete(op.key, existing as Value, o.metadata));
     default:
       return NO_REQUESTS;
   }
+}
+
+/** A descriptor method's request list, checked: a user descriptor's slip fails its op, typed (never a TypeError later). */
+function list(d: Descriptor, method: string, r: unknown): readonly BinapiRequest[] {
+  if (!Array.isArray(r)) throw new DescriptorError(d.name, `${method}() returned ${shapeOf(r)}, expected an array of requests`);
+  return r as readonly BinapiRequest[];
+}
+
+function shapeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
 /** Moves an op past the wave it just finished; true if it has another wave to run. */

@@ -27,12 +27,25 @@ export class TxnHistory {
     this.#ring.add(rec);
   }
 
-  /** Seq numbers grow by one, so the record is found by offset from the oldest kept one. */
+  /**
+   * Seq numbers grow by one, so the record is found by offset from the oldest kept one; should a
+   * number have left no record (a gap shifts the offsets), a binary search finds it instead.
+   */
   get(seqNum: number): SchedulerTxnRecord | undefined {
     const first = this.#ring.getFirst();
     if (!first) return undefined;
     const rec = this.#ring.get(seqNum - first.seqNum);
-    return rec?.seqNum === seqNum ? rec : undefined;
+    if (rec?.seqNum === seqNum) return rec;
+    let lo = 0;
+    let hi = this.#ring.getBufferLength() - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.#ring.get(mid) as SchedulerTxnRecord;
+      if (m.seqNum === seqNum) return m;
+      if (m.seqNum < seqNum) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
   }
 
   list(since?: number, until?: number): SchedulerTxnRecord[] {

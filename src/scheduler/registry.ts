@@ -2,6 +2,7 @@ import type { Descriptor } from './descriptor.js';
 import { DescriptorRegistrationError } from './errors.js';
 
 const REQUIRED = ['validate', 'dependencies', 'create', 'delete'] as const;
+const OPTIONAL = ['dependenciesOfKey', 'equivalent', 'needsRecreate', 'configure', 'update', 'retrieve'] as const;
 
 /** Registered descriptors, found by the longest key prefix that matches a key. */
 export class DescriptorRegistry {
@@ -22,6 +23,17 @@ export class DescriptorRegistry {
     }
     for (const m of REQUIRED) {
       if (typeof d[m] !== 'function') throw new TypeError(`descriptor ${d.name}: ${m} must be a function, received ${typeof d[m]}`);
+    }
+    // Optional members too: a wrong one would otherwise fail every resync or commit that meets it.
+    for (const m of OPTIONAL) {
+      if (d[m] !== undefined && typeof d[m] !== 'function') throw new TypeError(`descriptor ${d.name}: ${m} must be a function when given, received ${typeof d[m]}`);
+    }
+    const deps = d.retrieveDependencies;
+    if (deps !== undefined && (!Array.isArray(deps) || deps.some((n) => typeof n !== 'string'))) {
+      throw new TypeError(`descriptor ${d.name}: retrieveDependencies must be an array of descriptor names`);
+    }
+    for (const flag of ['threadBound', 'droppedWithDependencies'] as const) {
+      if (d[flag] !== undefined && typeof d[flag] !== 'boolean') throw new TypeError(`descriptor ${d.name}: ${flag} must be a boolean when given, received ${typeof d[flag]}`);
     }
     if (this.#byName.has(d.name)) throw new DescriptorRegistrationError(`a descriptor named ${d.name} is already registered`);
     for (const other of this.#byName.values()) {

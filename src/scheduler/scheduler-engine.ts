@@ -472,6 +472,9 @@ export class SchedulerEngine {
     try {
       if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidValueError(key, `expected an object, received ${Array.isArray(value) ? 'an array' : typeof value}`);
       norm = d.validate(key, value);
+      // A descriptor's validate returns the normalized value: anything else (a user descriptor's
+      // slip) is this key's error, never taken for a delete.
+      if (typeof norm !== 'object' || norm === null || Array.isArray(norm)) throw new InvalidValueError(key, `descriptor ${d.name}: validate() returned ${norm === null ? 'null' : Array.isArray(norm) ? 'an array' : typeof norm}, expected the normalized value`);
     } catch (err) {
       const e = err instanceof InvalidValueError ? err : new InvalidValueError(key, err instanceof Error ? err.message : String(err));
       this.#store.set(key, rec, value, rec.applied);
