@@ -160,3 +160,19 @@ test('S7: the transaction history finds a record by number across a gap in the n
   t.is(h.get(12)?.seqNum, 12);
   t.is(h.get(2), undefined);
 });
+
+test('S5 S6: a resync whose retries repair a failed operation still reports the invalid values it met', async (t) => {
+  const { sim, s } = await realStack(t);
+  const good = interfaceKey('good');
+  const bad = interfaceKey('bad');
+  const values = new Map<string, Record<string, unknown>>([
+    [good, { name: 'good', type: 'SOFTWARE_LOOPBACK' }],
+    [bad, { name: 'bad', type: 'ETHERNET' }],
+  ]);
+  await sim.setFaults({ errorRate: 1, messages: ['create_loopback'] });
+  setTimeout(() => void sim.setFaults({ errorRate: 0, messages: [] }), 100);
+  const r = await s.commit(values, { resync: 'full', retry: { delay: 300, maxAttempts: 3, expBackoff: false } });
+  t.deepEqual(r.error?.kvErrors.map((e) => [e.key, (e.error as { code?: string }).code]), [[bad, 'ERR_INVALID_VALUE']]);
+  t.is(s.getStatus(good)?.state, 'configured', 'the retry repaired it');
+  t.is(s.getStatus(bad)?.state, 'invalid');
+});

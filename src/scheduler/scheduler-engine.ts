@@ -299,7 +299,12 @@ export class SchedulerEngine {
         // a healing resync is not judged failed for an error that its retries repair (C14, S6).
         this.#settle(tx.touched);
         const first = this.#finish(seqNum, start, resync, options, tx, null, 'commit');
-        return { seqNum, error: await this.#retryInline(failedKeys, options.retry, seqNum, first.error) };
+        const after = await this.#retryInline(failedKeys, options.retry, seqNum, first.error);
+        // What retries cannot repair (invalid values) stays part of the resync's result.
+        const retried = new Set(failedKeys);
+        const kept = tx.kvErrors.filter((e) => !retried.has(e.key));
+        if (kept.length === 0) return { seqNum, error: after };
+        return { seqNum, error: new TransactionError([...kept, ...(after?.kvErrors ?? [])], after?.txnInitError ?? null) };
       }
       this.#scheduleRetry({ keys: failedKeys, attempt: 1, delay: options.retry.delay, options: options.retry, retryOf: seqNum, timer: undefined });
     }
