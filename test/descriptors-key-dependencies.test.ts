@@ -39,3 +39,16 @@ test('S2: a key that does not name its dependencies gets none from it (the value
   }
   t.is(arpDescriptor.dependenciesOfKey?.('config/vpp/v2/arp/no-address'), undefined);
 });
+
+test('S2: the key builders write IPv6 addresses as validation does, so a key built from any spelling matches its value', (t) => {
+  const route = { vrfId: 0, dstNetwork: '2001:DB8:0:0::/64', nextHopAddr: 'FD00:0::1', weight: 1, preference: 0 };
+  const key = routeKey(route);
+  t.is(key, 'config/vpp/v2/route/vrf/0/dst/2001:db8::/64/gw/fd00::1');
+  t.like(routeDescriptor.validate(key, route), { dstNetwork: '2001:db8::/64', nextHopAddr: 'fd00::1' });
+  const arp = { interface: 'tap0', ipAddress: 'FD00:0:0::5', physAddress: '02:00:00:00:00:01' };
+  const akey = arpKey(arp.interface, arp.ipAddress);
+  t.is(akey, 'config/vpp/v2/arp/tap0/fd00::5');
+  t.like(arpDescriptor.validate(akey, arp), { ipAddress: 'fd00::5' });
+  // IPv4 text is left as given (validation refuses non-canonical IPv4 anyway).
+  t.is(routeKey({ vrfId: 1, dstNetwork: '10.0.0.0/8', nextHopAddr: '10.0.0.1' }), 'config/vpp/v2/route/vrf/1/dst/10.0.0.0/8/gw/10.0.0.1');
+});

@@ -1,4 +1,6 @@
 /** Key prefixes and builders of the built-in value kinds (ligato vpp-agent's key formats). */
+import { canonicalIp } from './value-checks.js';
+
 export const INTERFACE_PREFIX = 'config/vpp/v2/interfaces/';
 export const VRF_TABLE_PREFIX = 'config/vpp/v2/vrf-table/';
 export const ROUTE_PREFIX = 'config/vpp/v2/route/';
@@ -17,14 +19,29 @@ export function vrfTableKey(id: number, protocol: IpProtocol): string {
   return `${VRF_TABLE_PREFIX}id/${id}/protocol/${protocol}`;
 }
 
+/**
+ * The key of a route. IPv6 addresses are written in their canonical form, as validation writes
+ * the value's: a key built from "2001:DB8::/32" matches the value it names.
+ */
 export function routeKey(r: { outgoingInterface?: string; vrfId: number; dstNetwork: string; nextHopAddr?: string }): string {
   const ifPart = r.outgoingInterface ? `if/${r.outgoingInterface}/` : '';
-  const gw = r.nextHopAddr ? `/gw/${r.nextHopAddr}` : '';
-  return `${ROUTE_PREFIX}${ifPart}vrf/${r.vrfId}/dst/${r.dstNetwork}${gw}`;
+  const gw = r.nextHopAddr ? `/gw/${v6(r.nextHopAddr)}` : '';
+  return `${ROUTE_PREFIX}${ifPart}vrf/${r.vrfId}/dst/${v6Cidr(r.dstNetwork)}${gw}`;
 }
 
 export function arpKey(iface: string, ipAddress: string): string {
-  return `${ARP_PREFIX}${iface}/${ipAddress}`;
+  return `${ARP_PREFIX}${iface}/${v6(ipAddress)}`;
+}
+
+/** IPv6 text in canonical form (IPv4 and anything else as given; only text with ':' is looked at). */
+function v6(ip: string): string {
+  return ip.includes(':') ? canonicalIp(ip) : ip;
+}
+
+function v6Cidr(cidr: string): string {
+  if (!cidr.includes(':')) return cidr;
+  const slash = cidr.indexOf('/');
+  return slash < 0 ? canonicalIp(cidr) : `${canonicalIp(cidr.slice(0, slash))}${cidr.slice(slash)}`;
 }
 
 export function aclKey(name: string): string {
