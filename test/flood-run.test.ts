@@ -83,7 +83,9 @@ test('F2: kvOps counts the operations the scheduler executed during the flood: r
   const flood = executed.slice(0, -1); // the last commit is the final heal
   t.is(r.kvOps, flood.reduce((a, b) => a + b, 0));
   t.true(r.kvOps > 0);
-  t.is(r.kvOpsPerSec, Math.round(r.kvOps / (r.durationMs / 1000)));
+  // durationMs is rounded to the ms; the rate is computed from the exact duration.
+  const rate = r.kvOps / (r.durationMs / 1000);
+  t.true(Math.abs(r.kvOpsPerSec - rate) <= rate * 0.01 + 1, `${r.kvOpsPerSec} vs ${rate}`);
 });
 
 test('C2 F1: a full queue makes the producer wait and retry; nothing is dropped', async (t) => {

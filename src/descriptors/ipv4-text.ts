@@ -45,8 +45,6 @@ export function isIPv4Text(text: string): boolean {
 export function parsePrefixLength(text: string, start: number, end = text.length): number {
   const n = end - start;
   if (n < 1 || n > 3) return -1;
-  // "/024" is not a prefix length the dataplane gives back: like an octet, no leading zero.
-  if (n > 1 && text.charCodeAt(start) === 48) return -1;
   let len = 0;
   for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);

@@ -84,6 +84,8 @@ export class FieldReader {
   cidr(field: string, v: unknown = this.#v[field]): string {
     if (typeof v !== 'string' || !isCidr(v)) this.fail(field, 'a CIDR like 10.0.0.1/24', v);
     const slash = v.indexOf('/');
+    // "/024": the dataplane gives the length back as "/24", and the value would never match it.
+    if (paddedLength(v, slash)) this.fail(field, 'a CIDR like 10.0.0.1/24 (no leading zero in the prefix length)', v);
     // IPv4 text that passed isCidr is canonical already.
     if (parseIPv4(v, 0, slash) >= 0) return v;
     const ip = v.slice(0, slash);
@@ -114,6 +116,11 @@ export function canonicalIp(ip: string): string {
   return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }
 
+/** Whether the prefix length after `slash` has a leading zero ("/024"; "/0" is fine). */
+function paddedLength(cidr: string, slash: number): boolean {
+  return cidr.length - slash > 2 && cidr.charCodeAt(slash + 1) === 48;
+}
+
 export function isCidr(v: string): boolean {
   const slash = v.indexOf('/');
   if (slash < 0) return false;
@@ -123,7 +130,7 @@ export function isCidr(v: string): boolean {
   }
   const ip = v.slice(0, slash);
   const lenText = v.slice(slash + 1);
-  if (!/^(0|[1-9]\d{0,2})$/.test(lenText)) return false;
+  if (!/^\d{1,3}$/.test(lenText)) return false;
   const fam = isIP(ip);
   const len = Number(lenText);
   return (fam === 4 && len <= 32) || (fam === 6 && len <= 128);
@@ -147,7 +154,7 @@ export const IPV4_HOST_BITS = -1;
  */
 export function ipv4Network(cidr: string): number {
   const slash = cidr.indexOf('/');
-  const addr = slash < 0 ? -1 : parseIPv4(cidr, 0, slash);
+  const addr = slash < 0 || paddedLength(cidr, slash) ? -1 : parseIPv4(cidr, 0, slash);
   if (addr < 0) return NOT_IPV4_CIDR;
   const len = parsePrefixLength(cidr, slash + 1);
   if (len < 0 || len > 32) return NOT_IPV4_CIDR;

@@ -40,6 +40,8 @@ interface RetryJob {
 
 /** What one transaction accumulates while it runs. */
 class TxnContext {
+  /** performance.now() at the start: executed operations record their time from it (S7). */
+  readonly t0 = performance.now();
   readonly planned: RecordedOp[] = [];
   readonly executed: RecordedOp[] = [];
   readonly kvErrors: KeyError[] = [];
@@ -439,13 +441,13 @@ export class SchedulerEngine {
           rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
-          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
+          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error, ms: performance.now() - tx.t0 });
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
-        tx.executed.push(recs[outcome.index] as RecordedOp);
+        tx.executed.push({ ...(recs[outcome.index] as RecordedOp), ms: performance.now() - tx.t0 });
       },
     });
   }
