@@ -150,7 +150,7 @@ test('S1 S5: a user descriptor with a wrong shape is refused at registration, an
 test('S7: the transaction history finds a record by number across a gap in the numbers', async (t) => {
   const { TxnHistory } = await import('../src/scheduler/history.js');
   const h = new TxnHistory(8);
-  const rec = (seqNum: number) => ({ seqNum, resync: null, description: '', start: 0, stop: 0, planned: [], executed: [], pending: [], origin: 'commit' as const });
+  const rec = (seqNum: number) => ({ seqNum, resync: null, description: '', start: 0, stop: 0, planned: [], executed: [], executedMs: [], pending: [], origin: 'commit' as const });
   for (const n of [1, 2, 4, 5, 6]) h.add(rec(n));
   t.is(h.get(5)?.seqNum, 5);
   t.is(h.get(6)?.seqNum, 6);

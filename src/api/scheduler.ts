@@ -35,8 +35,6 @@ export interface RecordedOp {
   readonly error?: Error;
   /** Extra context (e.g. 'pending', 'revert', 'retry'), when any. */
   readonly note?: string;
-  /** Executed operations: when the operation's result came, in ms from the start of its transaction. */
-  readonly ms?: number;
 }
 
 export interface RecordedTxn {

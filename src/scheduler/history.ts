@@ -4,6 +4,8 @@ import type { RecordedTxn } from '../api/scheduler.js';
 
 /** A recorded transaction with what the scheduler adds to the API's minimum. */
 export interface SchedulerTxnRecord extends RecordedTxn {
+  /** Per executed operation (same index as `executed`): when its result came, ms from the transaction's start (S7). */
+  readonly executedMs: readonly number[];
   /** Keys left pending (a dependency is missing) when the transaction ended. */
   readonly pending: readonly string[];
   /** 'commit' for a commit, 'retry' / 'revert' for the transactions the scheduler runs itself. */

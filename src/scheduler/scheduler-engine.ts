@@ -43,6 +43,8 @@ class TxnContext {
   /** performance.now() at the start: executed operations record their time from it (S7). */
   readonly t0 = performance.now();
   readonly planned: RecordedOp[] = [];
+  /** Per executed op (same index): when its result came, ms from t0. Numbers, not objects: a 10⁶-op resync keeps its records. */
+  readonly executedMs: number[] = [];
   readonly executed: RecordedOp[] = [];
   readonly kvErrors: KeyError[] = [];
   readonly pending: string[] = [];
@@ -441,13 +443,15 @@ export class SchedulerEngine {
           rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
-          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error, ms: performance.now() - tx.t0 });
+          tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
+          tx.executedMs.push(performance.now() - tx.t0);
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
-        tx.executed.push({ ...(recs[outcome.index] as RecordedOp), ms: performance.now() - tx.t0 });
+        tx.executed.push(recs[outcome.index] as RecordedOp);
+        tx.executedMs.push(performance.now() - tx.t0);
       },
     });
   }
@@ -619,8 +623,8 @@ export class SchedulerEngine {
     const description = options.description ?? '';
     const rec: SchedulerTxnRecord =
       retryOf === undefined
-        ? { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, pending: tx.pending, origin }
-        : { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, pending: tx.pending, origin, retryOf };
+        ? { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, executedMs: tx.executedMs, pending: tx.pending, origin }
+        : { seqNum, resync: resync ?? null, description, start, stop, planned: tx.planned, executed: tx.executed, executedMs: tx.executedMs, pending: tx.pending, origin, retryOf };
     this.#history.add(rec);
     const error = initError || tx.kvErrors.length > 0 ? new TransactionError(tx.kvErrors, initError) : null;
     if (error) this.#o.logger.warn({ seqNum, error: error.message }, 'scheduler transaction failed');

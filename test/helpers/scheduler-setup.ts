@@ -14,8 +14,3 @@ export function kv(entries: Record<string, Value | null>): Map<string, Value | n
 }
 
 export const T = (name: string): string => THING_PREFIX + name;
-
-/** Recorded operations without their timing (`ms`), for comparing with an expected list. */
-export function untimed(ops: ReadonlyArray<{ readonly ms?: number }> | undefined): unknown[] | undefined {
-  return ops?.map(({ ms: _ms, ...rest }) => rest);
-}
