@@ -385,6 +385,24 @@ test('S5: keys of a shard whose diff task died that the dataplane drops with an 
   t.is((await s.sim.snapshot()).routes.filter((x) => x.paths.some((p) => p.sw_if_index === loop1)).length, 15);
 });
 
+for (const mode of ['pool', 'inline'] as const) {
+  test(`S5: a user descriptor that returns the wrong shape fails its key with a typed error; the other keys apply (${mode})`, async (t) => {
+    const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, workers: true });
+    t.teardown(() => s.close());
+    const badCreate = `${CRASH_PREFIX}create`;
+    const badDelete = `${CRASH_PREFIX}delete`;
+    const lo = loopback('lpS', 0, '172.16.60.1/24');
+    const first = await s.pool.sync(StateSnapshot.fromEntries([lo, [badCreate, { action: 'bad-create' }], [badDelete, { action: 'bad-delete' }]], SHARDS), StateSnapshot.empty(SHARDS), { mode });
+    t.deepEqual(first.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[badCreate, 'ERR_DESCRIPTOR']]);
+    t.regex(first.errors[0]?.error.message ?? '', /create\(\) returned an array/);
+    const applied = new Set([...first.applied.entries()].map(([k]) => k));
+    t.true(applied.has(lo[0]) && applied.has(badDelete));
+    const second = await s.pool.sync(StateSnapshot.fromEntries([lo], SHARDS), first.applied, { mode });
+    t.deepEqual(second.errors.map((e) => [e.key, (e.error as { code?: string }).code]), [[badDelete, 'ERR_DESCRIPTOR']]);
+  });
+}
+
 test('V3, S5: a delete that times out keeps the metadata naming its object; a later sync deletes it', async (t) => {
   // The ring path's stall timeout (inline, the connector's replyTimeout of 20 s outlasts the stall).
   const s = await startOffloadStack({ inlineThreshold: 0, stallTimeout: 300, workers: true, rings: true });

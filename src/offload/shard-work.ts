@@ -2,7 +2,7 @@
 import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
-import { type Descriptor, readClosure } from '../scheduler/descriptor.js';
+import { type CreatePlan, type Descriptor, readClosure, shapeOf } from '../scheduler/descriptor.js';
 import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
@@ -739,12 +739,16 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
       } else if (op === OpCode.Update) {
         reqs = (d.update as NonNullable<Descriptor['update']>)(key, seg.olds[i] as Value, seg.values[i] as Value, md);
       } else {
-        const p = d.create(key, seg.values[i] as Value, md);
-        if (p.metadata !== undefined) metadata.push([key, p.metadata]);
-        if (p.capture !== undefined && p.requests.length > 0) captures.push([frames, p.capture]);
+        const p = d.create(key, seg.values[i] as Value, md) as unknown;
+        if (typeof p !== 'object' || p === null || !Array.isArray((p as CreatePlan).requests)) throw new TypeError(`create() returned ${shapeOf(p)}, expected { requests: [...] }`);
+        const plan = p as CreatePlan;
+        if (plan.metadata !== undefined) metadata.push([key, plan.metadata]);
+        if (plan.capture !== undefined && plan.requests.length > 0) captures.push([frames, plan.capture]);
         if (d.configure) needsConfigure = true;
-        reqs = p.requests;
+        reqs = plan.requests;
       }
+      // A user descriptor's slip fails its op, typed, like any descriptor error (never a TypeError below).
+      if (!Array.isArray(reqs)) throw new TypeError(`returned ${shapeOf(reqs)}, expected an array of requests`);
     } catch (err) {
       const f = failure(key, err, 'ERR_DESCRIPTOR');
       failures.push([i, f[1], f[2]]);

@@ -97,3 +97,8 @@ export function readClosure(order: readonly Descriptor[], only: Iterable<Descrip
   for (const d of only) add(d);
   return order.filter((d) => d.retrieve !== undefined && include.has(d));
 }
+
+/** What a descriptor method returned, named for an error message ("null", "an array", "undefined"...). */
+export function shapeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}

@@ -3,7 +3,7 @@ import { EngineError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import { deepEqual } from './value-equality.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
-import type { CreatePlan, Descriptor } from './descriptor.js';
+import { shapeOf, type CreatePlan, type Descriptor } from './descriptor.js';
 import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
@@ -267,10 +267,6 @@ function requestsFor(
 function list(d: Descriptor, method: string, r: unknown): readonly BinapiRequest[] {
   if (!Array.isArray(r)) throw new DescriptorError(d.name, `${method}() returned ${shapeOf(r)}, expected an array of requests`);
   return r as readonly BinapiRequest[];
-}
-
-function shapeOf(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
 
 /** Moves an op past the wave it just finished; true if it has another wave to run. */
