@@ -73,6 +73,15 @@ export class SimEngine {
    * with nothing to report), or null when the message is malformed (counted, nothing is sent).
    */
   handle(raw: unknown): OutMessage[] | null {
+    try {
+      return this.#handle(raw);
+    } catch {
+      // A message no handler foresaw costs a protocol error, never the sim's thread.
+      return this.#malformed();
+    }
+  }
+
+  #handle(raw: unknown): OutMessage[] | null {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return this.#malformed();
     const msg = raw as Fields;
     const name = msg['_msgname'];

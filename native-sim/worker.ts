@@ -165,14 +165,7 @@ function onFrame(frame: Uint8Array): void {
     engine.protocolError();
     return;
   }
-  let out: ReturnType<typeof engine.handle>;
-  try {
-    out = engine.handle(msg);
-  } catch {
-    // A message no handler foresaw must cost a protocol error, never the sim's thread.
-    engine.protocolError();
-    return;
-  }
+  const out = engine.handle(msg);
   if (out === null) return;
   const latency = engine.latencyMs;
   for (let m of out) {
@@ -349,14 +342,7 @@ function answerPosted(posted: unknown): void {
       return;
     }
   }
-  let out: ReturnType<typeof engine.handle>;
-  try {
-    out = engine.handle(msg);
-  } catch {
-    // A message no handler foresaw must cost a protocol error, never the sim's thread.
-    engine.protocolError();
-    return;
-  }
+  const out = engine.handle(msg);
   if (out === null) return;
   const now = performance.now();
   const due = now + engine.latencyMs;

@@ -62,14 +62,7 @@ test('S6: while a resync waits to retry a failed key, the key is retrying, not f
 
 /** A scheduler whose first commit leaves `x` dirty (its create failed), so the next commit re-reads it. */
 async function dirtyStack(t: import('ava').ExecutionContext) {
-  const sim = await startNativeSim({ seed: 1 });
-  const connector = await VppConnector.connect(sim, { replyTimeout: 300 });
-  const s = new Scheduler({ connector });
-  t.teardown(async () => {
-    await s.close();
-    await connector.close();
-    await sim.close();
-  });
+  const { sim, s } = await realStack(t, 1, 300);
   await sim.setFaults({ errorRate: 1, messages: ['create_loopback'] });
   await s.commit(new Map([[interfaceKey('x'), { name: 'x', type: 'SOFTWARE_LOOPBACK' }]]), {});
   await sim.setFaults({ errorRate: 0, messages: [] });

@@ -605,10 +605,7 @@ export class ControllerEngine {
     if (event !== null && ctx !== null && !ctx.finished) {
       const run = this.#run;
       // Every processed event leaves a record (SPEC C16), this one too, unless it already has one.
-      if (run !== null && run.event === event && !run.recorded && this.#cfg.recordEventHistory) {
-        const name = run.name !== '' ? run.name : safeName(event);
-        this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, run.method, NO_RECORDS, null, null);
-      }
+      if (run !== null && run.event === event && !run.recorded) this.#recordBare(run, run.name !== '' ? run.name : safeName(event), run.method);
       ctx.finished = true;
       this.#callDone(event, err);
     }
@@ -1072,12 +1069,17 @@ export class ControllerEngine {
   }
 
   /** Finishes an event that never reached the handlers (invalid, or the loop is aborting). */
+  /** The history record of an event that ran no handler: its name and times only. */
+  #recordBare(run: EventRun, name: string, method: EventMethodType): void {
+    if (!this.#cfg.recordEventHistory) return;
+    const ctx = run.ctx;
+    this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
+    run.recorded = true;
+  }
+
   #finishBare(run: EventRun, name: string, method: EventMethodType, err: Error): void {
     const ctx = run.ctx;
-    if (this.#cfg.recordEventHistory) {
-      this.#history.add(ctx.seqNum, run.processingStart, this.#now(), ctx.followUpTo, name, name, method, NO_RECORDS, null, null);
-      run.recorded = true;
-    }
+    this.#recordBare(run, name, method);
     if (levelEnabled(this.#log, 'warn')) this.#log.warn({ err, seqNum: ctx.seqNum }, `*** Event #${ctx.seqNum} ${name} not processed: ${err.message}`);
     if (run.handlerMs !== null) {
       this.#emit({

@@ -1,5 +1,5 @@
 /** Key prefixes and builders of the built-in value kinds (ligato vpp-agent's key formats). */
-import { canonicalIp } from './value-checks.js';
+import { canonicalCidr, canonicalIp } from './value-checks.js';
 
 export const INTERFACE_PREFIX = 'config/vpp/v2/interfaces/';
 export const VRF_TABLE_PREFIX = 'config/vpp/v2/vrf-table/';
@@ -39,9 +39,7 @@ function v6(ip: string): string {
 }
 
 function v6Cidr(cidr: string): string {
-  if (!cidr.includes(':')) return cidr;
-  const slash = cidr.indexOf('/');
-  return slash < 0 ? canonicalIp(cidr) : `${canonicalIp(cidr.slice(0, slash))}${cidr.slice(slash)}`;
+  return cidr.includes(':') ? canonicalCidr(cidr) : cidr;
 }
 
 export function aclKey(name: string): string {

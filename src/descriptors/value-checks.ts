@@ -86,12 +86,7 @@ export class FieldReader {
     const slash = v.indexOf('/');
     // "/024": the dataplane gives the length back as "/24", and the value would never match it.
     if (paddedLength(v, slash)) this.fail(field, 'a CIDR like 10.0.0.1/24 (no leading zero in the prefix length)', v);
-    // IPv4 text that passed isCidr is canonical already.
-    if (parseIPv4(v, 0, slash) >= 0) return v;
-    const ip = v.slice(0, slash);
-    const canonical = canonicalIp(ip);
-    // Keep the caller's string when it is canonical already: no copies per stored value.
-    return canonical === ip ? v : `${canonical}${v.slice(slash)}`;
+    return canonicalCidr(v);
   }
 
   array(field: string): readonly unknown[] {
@@ -119,6 +114,16 @@ export function canonicalIp(ip: string): string {
 /** Whether the prefix length after `slash` has a leading zero ("/024"; "/0" is fine). */
 function paddedLength(cidr: string, slash: number): boolean {
   return cidr.length - slash > 2 && cidr.charCodeAt(slash + 1) === 48;
+}
+
+/** A CIDR with its address in canonical form (IPv4 text, which validation accepts only canonical, as given). */
+export function canonicalCidr(cidr: string): string {
+  const slash = cidr.indexOf('/');
+  if (slash < 0 || parseIPv4(cidr, 0, slash) >= 0) return cidr;
+  const ip = cidr.slice(0, slash);
+  const canonical = canonicalIp(ip);
+  // Keep the caller's string when it is canonical already: no copies per stored value.
+  return canonical === ip ? cidr : `${canonical}${cidr.slice(slash)}`;
 }
 
 export function isCidr(v: string): boolean {

@@ -2,7 +2,7 @@ import type { KeyError } from '../api/errors.js';
 import { TransactionError } from '../api/errors.js';
 import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../api/scheduler.js';
 import type { Value } from '../api/values.js';
-import { type Descriptor, type RetrievedValue, readClosure } from './descriptor.js';
+import { type Descriptor, type RetrievedValue, readClosure, shapeOf } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
 import { CloseGuard } from './close-guard.js';
 import { execute, type ExecuteOptions } from './executor.js';
@@ -437,6 +437,8 @@ export class SchedulerEngine {
       closed: this.#closedSignal,
       onOutcome: (op, outcome) => {
         if (outcome.skipped) return;
+        // One time per executed record, pushed below in either branch (same index).
+        tx.executedMs.push(performance.now() - tx.t0);
         const rec = store.getOrCreate(op.key);
         if (outcome.error) {
           tx.failed = true;
@@ -444,14 +446,12 @@ export class SchedulerEngine {
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
           tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
-          tx.executedMs.push(performance.now() - tx.t0);
           return;
         }
         clearError(rec);
         rec.dirty = false;
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
         tx.executed.push(recs[outcome.index] as RecordedOp);
-        tx.executedMs.push(performance.now() - tx.t0);
       },
     });
   }
@@ -485,7 +485,7 @@ export class SchedulerEngine {
       norm = d.validate(key, value);
       // A descriptor's validate returns the normalized value: anything else (a user descriptor's
       // slip) is this key's error, never taken for a delete.
-      if (typeof norm !== 'object' || norm === null || Array.isArray(norm)) throw new InvalidValueError(key, `descriptor ${d.name}: validate() returned ${norm === null ? 'null' : Array.isArray(norm) ? 'an array' : typeof norm}, expected the normalized value`);
+      if (typeof norm !== 'object' || norm === null || Array.isArray(norm)) throw new InvalidValueError(key, `descriptor ${d.name}: validate() returned ${shapeOf(norm)}, expected the normalized value`);
     } catch (err) {
       const e = err instanceof InvalidValueError ? err : new InvalidValueError(key, err instanceof Error ? err.message : String(err));
       this.#store.set(key, rec, value, rec.applied);
