@@ -74,7 +74,22 @@ async function killChild(child: ChildProcess | null): Promise<void> {
   await exited;
 }
 
+/**
+ * Starts etcd on free loopback ports. Ports are found free by binding port 0 and letting it go, so
+ * another test process can take one before etcd binds it: an etcd that exits at start is tried
+ * again on other ports.
+ */
 export async function startEtcd(): Promise<EtcdServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startEtcdOnce();
+    } catch (err) {
+      if (attempt >= 3 || !(err as Error).message.includes('exited early')) throw err;
+    }
+  }
+}
+
+async function startEtcdOnce(): Promise<EtcdServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'dbwatcher-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
@@ -113,15 +128,27 @@ export async function startEtcd(): Promise<EtcdServer> {
   process.once('SIGTERM', onSignal);
   const launch = async (): Promise<void> => {
     child = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr?.resume();
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + String(d)).slice(-400)));
     const spawned = child;
     await new Promise<void>((resolve, reject) => {
       spawned.once('spawn', () => resolve());
       spawned.once('error', (err) => reject(new Error(`cannot start etcd (${etcdBinary()}): ${err.message}`)));
     });
-    await waitHealthy(url, spawned, 15_000);
+    try {
+      await waitHealthy(url, spawned, 15_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}${stderr ? `: ${stderr.trim()}` : ''}`, { cause: err });
+    }
   };
-  await launch();
+  try {
+    await launch();
+  } catch (err) {
+    unhook();
+    await killChild(child);
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   return {
     url,
     dataDir,
