@@ -319,10 +319,21 @@ export class DataplaneState {
     if (!this.tables.has(tableKey(vrf_id, is_ipv6))) {
       fail(VppRetval.NO_SUCH_FIB, `no IPv${is_ipv6 ? 6 : 4} table ${vrf_id}`);
     }
+    // As in VPP's ip_table_bind: a table change with addresses of that family present (own or, when
+    // unnumbered, borrowed) is refused; they must be removed first.
+    if (vrf_id !== (is_ipv6 ? iface.vrf6 : iface.vrf4) && this.#hasAddress(iface, is_ipv6)) {
+      fail(VppRetval.ADDRESS_FOUND_FOR_INTERFACE, `IPv${is_ipv6 ? 6 : 4} addresses are still present on sw_if_index ${sw_if_index}`);
+    }
     this.#useTable(tableKey(is_ipv6 ? iface.vrf6 : iface.vrf4, is_ipv6), -1);
     this.#useTable(tableKey(vrf_id, is_ipv6), 1);
     if (is_ipv6) iface.vrf6 = vrf_id;
     else iface.vrf4 = vrf_id;
+  }
+
+  #hasAddress(iface: SimInterface, ipv6: boolean): boolean {
+    const from = iface.unnumbered !== NO_INTERFACE ? this.interfaces.get(iface.unnumbered) : iface;
+    for (const a of from?.addresses ?? []) if (a.includes(':') === ipv6) return true;
+    return false;
   }
 
   setUnnumbered(sw_if_index: number, unnumbered_sw_if_index: number, is_add: boolean): void {

@@ -73,6 +73,22 @@ test('N2: interface flags, mtu, mac, table, unnumbered and their errors', (t) =>
   t.is(retval(e, 'ip_table_add_del', { is_add: false, table: { table_id: 5, is_ip6: false } }), R.INVALID_VALUE, 'still referenced');
 });
 
+test('N2: set_table to another table is refused while addresses of that family are present (own or borrowed when unnumbered), as in VPP', (t) => {
+  const e = newEngine();
+  const a = call(e, 'create_loopback')['sw_if_index'] as number;
+  const b = call(e, 'create_loopback')['sw_if_index'] as number;
+  for (const is_ip6 of [false, true]) t.is(retval(e, 'ip_table_add_del', { is_add: true, table: { table_id: 7, is_ip6 } }), 0);
+  t.is(retval(e, 'sw_interface_add_del_address', { sw_if_index: a, is_add: true, prefix: '10.0.0.1/24' }), 0);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 7 }), R.ADDRESS_FOUND_FOR_INTERFACE);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 0 }), 0, 'the same table is no change');
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: true, vrf_id: 7 }), 0, 'no IPv6 address yet');
+  t.is(retval(e, 'sw_interface_set_unnumbered', { sw_if_index: a, unnumbered_sw_if_index: b, is_add: true }), 0);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: b, is_ipv6: false, vrf_id: 7 }), R.ADDRESS_FOUND_FOR_INTERFACE, 'borrowed address');
+  t.is(retval(e, 'sw_interface_add_del_address', { sw_if_index: a, is_add: false, prefix: '10.0.0.1/24' }), 0);
+  t.is(retval(e, 'sw_interface_set_table', { sw_if_index: a, is_ipv6: false, vrf_id: 7 }), 0);
+  t.like(dump(e, 'sw_interface_dump', { sw_if_index: a })[0], { vrf_id: 7 });
+});
+
 test('N2 N3: interface addresses: add, duplicate, delete missing, invalid prefix, dump by family', (t) => {
   const e = newEngine();
   const a = call(e, 'create_loopback')['sw_if_index'] as number;
