@@ -46,12 +46,16 @@ export class IpamHandler implements EventHandler {
     return isResyncMethod(event.method()) || isPodEvent(event);
   }
 
-  /** Keeps the allocations of pods still present, frees the others, allocates new pods in id order. */
+  /**
+   * Keeps the allocations of pods still present, frees the others, allocates new pods in id order.
+   * Pods the subnet has no room for stay without an address (and unconnected): a resync that threw
+   * would fail, and a failed healing resync is fatal.
+   */
   resync(_event: Event, kubeState: KubeStateData, _resyncCount: number, _txn: ResyncOperations): void {
     const present = new Set(viewsOf(kubeState, 'pod', podView).map((p) => p.id));
     for (const id of [...this.#byPod.keys()]) if (!present.has(id)) this.#release(id);
     const missing = [...present].filter((id) => !this.#byPod.has(id)).sort();
-    for (const id of missing) this.#allocate(id);
+    for (const id of missing) if (this.#free(id) === undefined) break;
   }
 
   update(event: Event, _txn: UpdateOperations): string {
@@ -82,10 +86,17 @@ export class IpamHandler implements EventHandler {
   }
 
   #allocate(podId: string): string {
+    const ip = this.#free(podId);
+    if (ip === undefined) throw new IpamExhaustedError(this.#subnetText, podId);
+    return ip;
+  }
+
+  /** Takes the lowest free address for the pod; undefined when the subnet is full. */
+  #free(podId: string): string | undefined {
     const last = this.#subnet.size - 1; // broadcast
     let offset = this.#hint;
     while (offset < last && this.#used[offset] === 1) offset++;
-    if (offset >= last) throw new IpamExhaustedError(this.#subnetText, podId);
+    if (offset >= last) return undefined;
     this.#take(podId, offset);
     return formatIpv4(this.#subnet.network + offset);
   }

@@ -61,3 +61,57 @@ export function fnv1a32(text: string): number {
   }
   return h >>> 0;
 }
+
+/** An IPv4 prefix: the network as an unsigned 32-bit integer, host bits clear. */
+export interface Ipv4Prefix {
+  readonly network: number;
+  readonly prefixLength: number;
+}
+
+/** Parses `a.b.c.d/len` as Kubernetes accepts it (host bits allowed, and cleared); undefined when malformed. */
+export function parseIpv4Cidr(text: string): Ipv4Prefix | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = parseIpv4(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (addr === undefined || !/^(3[0-2]|[12]?\d)$/.test(lenText)) return undefined;
+  const prefixLength = Number(lenText);
+  const size = 2 ** (32 - prefixLength);
+  return { network: addr - (addr % size), prefixLength };
+}
+
+export function formatIpv4Prefix(p: Ipv4Prefix): string {
+  return `${formatIpv4(p.network)}/${p.prefixLength}`;
+}
+
+function contains(outer: Ipv4Prefix, inner: Ipv4Prefix): boolean {
+  const size = 2 ** (32 - outer.prefixLength);
+  return outer.prefixLength <= inner.prefixLength && inner.network - (inner.network % size) === outer.network;
+}
+
+/** `base` less every prefix of `except`, as the fewest prefixes, in address order. */
+export function subtractPrefixes(base: Ipv4Prefix, except: readonly Ipv4Prefix[]): Ipv4Prefix[] {
+  let rest = [base];
+  for (const e of except) {
+    const next: Ipv4Prefix[] = [];
+    for (const r of rest) {
+      if (contains(e, r)) continue;
+      if (!contains(r, e)) {
+        next.push(r);
+        continue;
+      }
+      // Halve r down to e's length, keeping each half that does not hold e.
+      let cur = r;
+      while (cur.prefixLength < e.prefixLength) {
+        const len = cur.prefixLength + 1;
+        const lower = { network: cur.network, prefixLength: len };
+        const upper = { network: cur.network + 2 ** (32 - len), prefixLength: len };
+        const [keep, into] = contains(lower, e) ? [upper, lower] : [lower, upper];
+        next.push(keep);
+        cur = into;
+      }
+    }
+    rest = next;
+  }
+  return rest.sort((a, b) => a.network - b.network);
+}

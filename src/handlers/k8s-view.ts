@@ -3,6 +3,8 @@
 // views below. Unknown or malformed optional fields are ignored; a value without a name is an error.
 import type { KeyValuePairs, KubeStateData, Value } from '../api/index.js';
 import { InvalidKubeValueError } from './errors.js';
+import { formatIpv4Prefix, parseIpv4Cidr, subtractPrefixes, type Ipv4Prefix } from './ipv4.js';
+import { isK8sName, isK8sNamespace } from './names.js';
 
 export type Labels = ReadonlyMap<string, string>;
 
@@ -41,15 +43,26 @@ export interface SelectorView {
 }
 
 export interface PolicyPeerView {
-  readonly cidr?: string;
+  /** The source networks of an `ipBlock`: its CIDR with the `except` ranges taken out. */
+  readonly cidrs?: readonly string[];
   readonly podSelector?: SelectorView;
 }
 
+export interface PolicyPortView {
+  readonly protocol: 'TCP' | 'UDP';
+  /** null: every port of the protocol. */
+  readonly port: number | null;
+}
+
+/**
+ * One ingress rule. A list the policy gives but none of whose entries can be rendered (peers in
+ * other namespaces, named ports...) leaves the rule out: it then admits nothing, never everything.
+ */
 export interface PolicyRuleView {
-  /** Empty = from anywhere. */
-  readonly from: readonly PolicyPeerView[];
-  /** Empty = every port. */
-  readonly ports: ReadonlyArray<{ readonly protocol: 'TCP' | 'UDP'; readonly port: number }>;
+  /** null = from anywhere. */
+  readonly from: readonly PolicyPeerView[] | null;
+  /** null = every port and protocol. */
+  readonly ports: readonly PolicyPortView[] | null;
 }
 
 export interface PolicyView {
@@ -76,8 +89,10 @@ function port(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536 ? v : undefined;
 }
 
-function protocol(v: unknown): 'TCP' | 'UDP' {
-  return v === 'UDP' || v === 'udp' ? 'UDP' : 'TCP';
+/** A port's protocol (TCP when not given); undefined for one not rendered here (SCTP...). */
+function protocol(v: unknown): 'TCP' | 'UDP' | undefined {
+  if (v === undefined || v === 'TCP' || v === 'tcp') return 'TCP';
+  return v === 'UDP' || v === 'udp' ? 'UDP' : undefined;
 }
 
 function arr(v: unknown): readonly unknown[] {
@@ -110,11 +125,12 @@ function selector(v: unknown): SelectorView {
 
 function identity(resource: string, value: Value): { namespace: string; name: string; id: string } {
   if (!isObj(value)) throw new InvalidKubeValueError(resource, 'value is not an object');
-  const name = str(value['name']);
+  const name = value['name'];
   if (name === undefined) throw new InvalidKubeValueError(resource, 'missing "name"');
+  if (!isK8sName(name)) throw new InvalidKubeValueError(resource, `"name" is not a Kubernetes name: ${JSON.stringify(name)}`);
   const ns = value['namespace'];
-  if (ns !== undefined && str(ns) === undefined) throw new InvalidKubeValueError(resource, `bad "namespace" of ${name}`);
-  const namespace = str(ns) ?? 'default';
+  if (ns !== undefined && !isK8sNamespace(ns)) throw new InvalidKubeValueError(resource, `bad "namespace" of ${name}: ${JSON.stringify(ns)}`);
+  const namespace = ns ?? 'default';
   return { namespace, name, id: `${namespace}/${name}` };
 }
 
@@ -130,8 +146,9 @@ export function serviceView(value: Value): ServiceView {
   for (const p of arr(value['port'])) {
     if (!isObj(p)) continue;
     const number = port(p['port']);
-    if (number === undefined) continue;
-    ports.push({ name: str(p['name']) ?? '', protocol: protocol(p['protocol']), port: number });
+    const proto = protocol(p['protocol']);
+    if (number === undefined || proto === undefined) continue;
+    ports.push({ name: str(p['name']) ?? '', protocol: proto, port: number });
   }
   const externalIps = arr(value['externalIps']).filter((x): x is string => typeof x === 'string' && x.length > 0);
   return { ...id, clusterIp, externalIps, ports };
@@ -156,26 +173,62 @@ export function endpointsView(value: Value): EndpointsView {
   return { id, subsets };
 }
 
+/** An `ipBlock` as source networks (its CIDR less its exceptions); undefined when unreadable. */
+function ipBlock(v: unknown): string[] | undefined {
+  if (!isObj(v)) return undefined;
+  const cidr = typeof v['cidr'] === 'string' ? parseIpv4Cidr(v['cidr']) : undefined;
+  if (cidr === undefined) return undefined;
+  const except: Ipv4Prefix[] = [];
+  for (const e of arr(v['except'])) {
+    const p = typeof e === 'string' ? parseIpv4Cidr(e) : undefined;
+    // An exception that cannot be read could hide any part of the block: the block is not rendered.
+    if (p === undefined) return undefined;
+    except.push(p);
+  }
+  return subtractPrefixes(cidr, except).map(formatIpv4Prefix);
+}
+
+function policyPeers(v: unknown): PolicyPeerView[] | null {
+  if (!Array.isArray(v) || v.length === 0) return null;
+  const from: PolicyPeerView[] = [];
+  for (const f of v) {
+    if (!isObj(f)) continue;
+    if (f['ipBlock'] !== undefined) {
+      const cidrs = ipBlock(f['ipBlock']);
+      if (cidrs !== undefined) from.push({ cidrs });
+    }
+    // Peers selecting other namespaces are not rendered (this handler sees one namespace at a time).
+    else if (f['pods'] !== undefined && f['namespaces'] === undefined) from.push({ podSelector: selector(f['pods']) });
+  }
+  return from;
+}
+
+function policyPorts(v: unknown): PolicyPortView[] | null {
+  if (!Array.isArray(v) || v.length === 0) return null;
+  const ports: PolicyPortView[] = [];
+  for (const p of v) {
+    if (!isObj(p)) continue;
+    const proto = protocol(p['protocol']);
+    if (proto === undefined) continue;
+    if (p['port'] === undefined) {
+      ports.push({ protocol: proto, port: null });
+      continue;
+    }
+    // A named port refers to the destination pod's container ports, which are not known here.
+    const number = isObj(p['port']) ? port(p['port']['number']) : undefined;
+    if (number !== undefined) ports.push({ protocol: proto, port: number });
+  }
+  return ports;
+}
+
 export function policyView(value: Value): PolicyView {
   const id = identity('policy', value);
   const ingress: PolicyRuleView[] = [];
   for (const r of arr(value['ingressRule'])) {
     if (!isObj(r)) continue;
-    const from: PolicyPeerView[] = [];
-    for (const f of arr(r['from'])) {
-      if (!isObj(f)) continue;
-      const block = f['ipBlock'];
-      const cidr = isObj(block) ? str(block['cidr']) : undefined;
-      if (cidr !== undefined) from.push({ cidr });
-      // Peers selecting other namespaces are not rendered (this handler sees one namespace at a time).
-      else if (f['pods'] !== undefined && f['namespaces'] === undefined) from.push({ podSelector: selector(f['pods']) });
-    }
-    const ports: Array<{ protocol: 'TCP' | 'UDP'; port: number }> = [];
-    for (const p of arr(r['port'])) {
-      if (!isObj(p)) continue;
-      const number = isObj(p['port']) ? port(p['port']['number']) : undefined;
-      if (number !== undefined) ports.push({ protocol: protocol(p['protocol']), port: number });
-    }
+    const from = policyPeers(r['from']);
+    const ports = policyPorts(r['port']);
+    if (from?.length === 0 || ports?.length === 0) continue;
     ingress.push({ from, ports });
   }
   const type = value['policyType'];

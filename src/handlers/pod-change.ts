@@ -1,14 +1,13 @@
 // What an event means for one pod's network, shared by the IPAM, pod and policy handlers.
 import { KubeStateChange, type Event } from '../api/index.js';
 import { podView, type Labels } from './k8s-view.js';
+import { identityFromKey } from './names.js';
 import { AddPod, DeletePod } from './pod-events.js';
 
 export type PodChange =
   | { readonly kind: 'connect'; readonly id: string; readonly namespace: string; readonly name: string; readonly labels: Labels | null }
   | { readonly kind: 'disconnect'; readonly id: string; readonly namespace: string };
 
-/** `<name>/namespace/<namespace>` (the key within the pod resource), used when a delete carries no value. */
-const POD_KEY = /(?:^|\/)([^/]+)\/namespace\/([^/]+)$/;
 
 export function isPodEvent(event: Event): boolean {
   return event instanceof AddPod || event instanceof DeletePod || (event instanceof KubeStateChange && event.resource === 'pod');
@@ -41,7 +40,6 @@ function compute(event: Event): PodChange | null {
     const pod = podView(event.prevValue);
     return { kind: 'disconnect', id: pod.id, namespace: pod.namespace };
   }
-  const m = POD_KEY.exec(event.key);
-  if (m === null) return null;
-  return { kind: 'disconnect', id: `${m[2]}/${m[1]}`, namespace: m[2] as string };
+  const pod = identityFromKey(event.key);
+  return pod === undefined ? null : { kind: 'disconnect', id: pod.id, namespace: pod.namespace };
 }

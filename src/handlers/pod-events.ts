@@ -6,13 +6,10 @@ import {
   WaitableEvent,
   type UpdateEvent,
 } from '../api/index.js';
+import { isK8sName, isK8sNamespace } from './names.js';
 
-const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-function checkName(what: string, v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 253 || !NAME.test(v)) {
-    throw new TypeError(`${what} must be a Kubernetes name (lower-case alphanumerics, '-', '.'), received ${JSON.stringify(v) ?? String(v)}`);
-  }
+function checked(what: string, v: unknown, ok: (v: unknown) => v is string, rule: string): string {
+  if (!ok(v)) throw new TypeError(`${what} must be a Kubernetes ${rule}, received ${JSON.stringify(v) ?? String(v)}`);
   return v;
 }
 
@@ -31,8 +28,8 @@ abstract class PodEvent extends WaitableEvent implements UpdateEvent {
   constructor(pod: { namespace: string; name: string; containerId?: string }) {
     super();
     if (typeof pod !== 'object' || pod === null) throw new TypeError(`pod must be { namespace, name }, received ${String(pod)}`);
-    this.namespace = checkName('pod.namespace', pod.namespace);
-    this.name = checkName('pod.name', pod.name);
+    this.namespace = checked('pod.namespace', pod.namespace, isK8sNamespace, "namespace (lower-case alphanumerics and '-')");
+    this.name = checked('pod.name', pod.name, isK8sName, "name (lower-case alphanumerics, '-', '.')");
     this.containerId = typeof pod.containerId === 'string' ? pod.containerId : '';
   }
   /** `<namespace>/<name>` */

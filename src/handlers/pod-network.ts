@@ -26,7 +26,7 @@ const NO_LABELS: Labels = new Map();
 const MAX_INTERFACE_NAME = 63;
 
 /**
- * VPP-side TAP name of a pod: `tap-<namespace>.<name>` (unique: namespaces have no dots), or a hash
+ * VPP-side TAP name of a pod: `tap-<namespace>.<name>` (unique: namespaces have no dots, see names.ts), or a hash
  * of the id when that is too long for VPP.
  */
 export function podInterfaceName(podId: string): string {
@@ -97,7 +97,11 @@ export class PodNetworkHandler implements EventHandler {
       return `relabelled ${change.id}`;
     }
     const local = this.#connect(change.id, change.namespace, change.name, change.labels ?? this.#k8sLabels.get(change.id) ?? NO_LABELS);
-    if (local === undefined) throw new EngineError('ERR_NO_POD_IP', `pod ${change.id} has no IP address (is the IPAM handler before the pod handler?)`);
+    if (local === undefined) {
+      // The IPAM handler failed this event already (a full subnet); a later change or resync connects the pod.
+      if (!(event instanceof AddPod)) return `${change.id} not connected: no IP address`;
+      throw new EngineError('ERR_NO_POD_IP', `pod ${change.id} has no IP address (is the IPAM handler before the pod handler?)`);
+    }
     putPod(txn, local);
     this.#undo.record(() => this.#pods.delete(change.id));
     if (event instanceof AddPod) {

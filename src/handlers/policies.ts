@@ -16,6 +16,7 @@ import { deepFreeze } from '../api/frozen-value.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { policyView, selects, viewsOf, type Labels, type PolicyView } from './k8s-view.js';
 import { aclKey } from './keys.js';
+import { identityFromKey } from './names.js';
 import { isPodEvent, podChangeOf } from './pod-change.js';
 import type { LocalPod, PodNetworkHandler } from './pod-network.js';
 import { UndoLog } from './undo-log.js';
@@ -40,13 +41,14 @@ const RULES_KEPT = 65_536;
 class PermitRules {
   readonly #kept = new Map<string, Value>();
 
-  get(src: string, protocol: 'TCP' | 'UDP' | null, port: number): Value {
-    const id = protocol === null ? src : `${src} ${protocol} ${port}`;
+  /** `protocol` null: any protocol; `port` null: every port of the protocol. */
+  get(src: string, protocol: 'TCP' | 'UDP' | null, port: number | null): Value {
+    const id = protocol === null ? src : `${src} ${protocol} ${port ?? 'all'}`;
     let rule = this.#kept.get(id);
     if (rule === undefined) {
       if (this.#kept.size >= RULES_KEPT) this.#kept.clear();
       const ip = { sourceNetwork: src, destinationNetwork: ANY };
-      const range = { destinationPortRange: { lowerPort: port, upperPort: port } };
+      const range = { destinationPortRange: port === null ? { lowerPort: 0, upperPort: 65535 } : { lowerPort: port, upperPort: port } };
       const ipRule = protocol === null ? { ip } : protocol === 'UDP' ? { ip, udp: range } : { ip, tcp: range };
       this.#kept.set(id, (rule = deepFreeze({ action: 'PERMIT', ipRule })));
     }
@@ -63,16 +65,16 @@ function policyRules(policy: PolicyView, peers: () => readonly LocalPod[], permi
   const rules: Value[] = [];
   for (const rule of policy.ingress) {
     const sources: string[] = [];
-    if (rule.from.length === 0) sources.push(ANY);
-    for (const peer of rule.from) {
-      if (peer.cidr !== undefined) sources.push(peer.cidr);
+    if (rule.from === null) sources.push(ANY);
+    for (const peer of rule.from ?? []) {
+      if (peer.cidrs !== undefined) sources.push(...peer.cidrs);
       else if (peer.podSelector !== undefined) {
         for (const p of peers()) if (selects(peer.podSelector, p.labels)) sources.push(`${p.ip}/32`);
       }
     }
     for (const src of sources) {
-      if (rule.ports.length === 0) rules.push(permit.get(src, null, 0));
-      for (const { protocol, port } of rule.ports) rules.push(permit.get(src, protocol, port));
+      if (rule.ports === null) rules.push(permit.get(src, null, null));
+      for (const { protocol, port } of rule.ports ?? []) rules.push(permit.get(src, protocol, port));
     }
   }
   return rules;
@@ -161,11 +163,12 @@ export class PolicyHandler implements EventHandler {
     this.#undo.begin(event);
     if (event instanceof KubeStateChange && event.resource === 'policy') {
       const value = event.newValue ?? event.prevValue;
-      if (value === null) return '';
-      const view = policyView(value);
+      // A delete may carry only the key.
+      const view = value === null ? identityFromKey(event.key) : policyView(value);
+      if (view === undefined) return '';
       const before = this.#policies.get(view.id);
       if (event.newValue === null) this.#policies.delete(view.id);
-      else this.#policies.set(view.id, policyView(event.newValue));
+      else this.#policies.set(view.id, view as PolicyView);
       this.#undo.record(() => (before === undefined ? this.#policies.delete(view.id) : this.#policies.set(view.id, before)));
       return this.#renderNamespace(view.namespace, txn);
     }
@@ -189,7 +192,7 @@ export class PolicyHandler implements EventHandler {
     for (const policy of this.#policies.values()) {
       if (policy.namespace !== namespace) continue;
       for (const rule of policy.ingress) {
-        for (const from of rule.from) if (from.podSelector !== undefined && selects(from.podSelector, labels)) return true;
+        for (const from of rule.from ?? []) if (from.podSelector !== undefined && selects(from.podSelector, labels)) return true;
       }
     }
     return false;

@@ -13,9 +13,10 @@ import {
 import { parseIpv4 } from './ipv4.js';
 import { endpointsView, serviceView, viewsOf, type EndpointsView, type ServiceView } from './k8s-view.js';
 import { dnat44Key } from './keys.js';
+import { identityFromKey } from './names.js';
 import { UndoLog } from './undo-log.js';
 
-/** DNAT label of a service: `svc.<namespace>.<name>` (unique: namespaces have no dots). */
+/** DNAT label of a service: `svc.<namespace>.<name>` (unique: namespaces have no dots, see names.ts). */
 export function serviceLabel(serviceId: string): string {
   const slash = serviceId.indexOf('/');
   return `svc.${serviceId.slice(0, slash)}.${serviceId.slice(slash + 1)}`;
@@ -24,9 +25,13 @@ export function serviceLabel(serviceId: string): string {
 /** The DNAT value for a service and its endpoints; null when there is nothing to map. */
 export function renderService(svc: ServiceView, eps: EndpointsView | undefined): Value | null {
   if (eps === undefined) return null;
-  const externalIps = [svc.clusterIp, ...svc.externalIps].filter((ip) => parseIpv4(ip) !== undefined);
+  // One mapping per (IP, port, protocol): the DNAT descriptor refuses duplicates, which a service
+  // listing its cluster IP among its external IPs, or a port twice, would otherwise produce.
+  const externalIps = [...new Set([svc.clusterIp, ...svc.externalIps])].filter((ip) => parseIpv4(ip) !== undefined);
   const staticMappings: Value[] = [];
+  const mapped = new Set<string>();
   for (const p of svc.ports) {
+    if (mapped.has(`${p.protocol} ${p.port}`)) continue;
     const locals = new Map<string, { localIp: string; localPort: number }>();
     for (const subset of eps.subsets) {
       const target = subset.ports.get(p.name) ?? (subset.ports.size === 1 ? subset.ports.values().next().value : undefined);
@@ -36,6 +41,7 @@ export function renderService(svc: ServiceView, eps: EndpointsView | undefined):
       }
     }
     if (locals.size === 0) continue;
+    mapped.add(`${p.protocol} ${p.port}`);
     const localIps = [...locals.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map((e) => e[1]);
     for (const externalIp of externalIps) {
       staticMappings.push({ externalIp, externalPort: p.port, protocol: p.protocol, localIps });
@@ -81,8 +87,9 @@ export class ServiceHandler implements EventHandler {
     const isService = event.resource === 'service';
     const view = isService ? serviceView : endpointsView;
     const value = event.newValue ?? event.prevValue;
-    if (value === null) return '';
-    const id = view(value).id;
+    // A delete may carry only the key.
+    const id = value === null ? identityFromKey(event.key)?.id : view(value).id;
+    if (id === undefined) return '';
     const table: Map<string, ServiceView | EndpointsView> = isService ? this.#services : this.#endpoints;
     const before = table.get(id);
     if (event.newValue === null) table.delete(id);
