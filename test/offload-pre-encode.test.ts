@@ -32,7 +32,7 @@ test('V1: pre-encoded frames, copied into a ring with their contexts, decode to 
     { name: 'no_such_message', fields: { x: 'y', z: [1, 2] } },
   ];
   const batch = new FrameBatch(codec);
-  for (const r of reqs) batch.send(r);
+  batch.sendAll(reqs);
   const frames = batch.finish();
   t.is(frames.ends.length, reqs.length);
   t.true(frames.bytes.buffer instanceof SharedArrayBuffer, 'frames cross to the copying worker without a copy');
@@ -70,7 +70,7 @@ test('V1: pre-encoded frames, copied into a ring with their contexts, decode to 
 
 test('V3: copying into a ring that stays full fails after stallTimeout instead of waiting forever', (t) => {
   const batch = new FrameBatch(new FrameCodec());
-  for (const r of requests(5, 4000)) batch.send(r);
+  batch.sendAll(requests(5, 4000));
   const writer = new RingWriter(createRing(1 << 12));
   const t0 = performance.now();
   t.throws(() => copyFrames(batch.finish(), writer, () => 1, 60), { message: /request ring stalled for 60 ms/ });

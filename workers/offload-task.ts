@@ -8,7 +8,8 @@ import { FrameCodec } from '../src/connector/frame-codec.js';
 import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
-import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
+import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, encodeFrame, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
+import { InvalidMessageError } from '../src/connector/errors.js';
 import { KindTable, Stage, diffShard, encodeSegment, packSegment, scanGone, segmentAt, unpackSegment, TaskMetadata, type GoneScan, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
@@ -65,11 +66,16 @@ class RingSink implements RequestSink {
     this.#stallTimeout = stallTimeout;
   }
 
-  send(req: BinapiRequest): void {
-    this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
-    const bytes = codec.encodeRequest(req.name, makeContext(this.#channel, this.#sequence), req.fields);
-    if (writeWaiting(this.#writer, bytes, this.#stallTimeout)) this.#sinceCommit = 0;
-    if (++this.#sinceCommit >= COMMIT_EVERY) this.flush();
+  sendAll(reqs: readonly BinapiRequest[]): void {
+    // Every frame is encoded before the first is written: an op goes out whole or not at all, and
+    // the sequence counts only frames written (the pool matches replies by it).
+    const max = this.#writer.maxPayloadBytes;
+    const frames = reqs.map((r, k) => encodeFrame(codec, r, makeContext(this.#channel, (this.#sequence + k + 1) & SEQUENCE_MASK), max));
+    for (const bytes of frames) {
+      this.#sequence = (this.#sequence + 1) & SEQUENCE_MASK;
+      if (writeWaiting(this.#writer, bytes, this.#stallTimeout)) this.#sinceCommit = 0;
+      if (++this.#sinceCommit >= COMMIT_EVERY) this.flush();
+    }
   }
 
   flush(): void {
@@ -80,10 +86,20 @@ class RingSink implements RequestSink {
 
 class ArraySink implements RequestSink {
   readonly requests: BinapiRequest[] = [];
-  send(req: BinapiRequest): void {
-    this.requests.push(req);
+  sendAll(reqs: readonly BinapiRequest[]): void {
+    // All requests travel in one message: one msgpack cannot carry must fail its op alone, here.
+    for (const r of reqs) {
+      try {
+        checkPackr.pack(r);
+      } catch (err) {
+        throw new InvalidMessageError(`cannot encode ${String(r.name)}: ${err instanceof Error ? err.message : String(err)}`, err);
+      }
+    }
+    this.requests.push(...reqs);
   }
 }
+
+const checkPackr = new Packr({ useRecords: false, moreTypes: false });
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);
@@ -104,10 +120,10 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
     let frames: PreEncoded | null = null;
     if (seg && md && !bound) {
       try {
-        frames = preEncode(seg, kinds, md);
+        frames = preEncode(seg, kinds, md, t.preEncode?.maxPayload ?? Infinity);
       } catch {
-        // A request the codec cannot write: this segment goes the packed way, and its encode task
-        // fails just its keys (not the whole shard's).
+        // Requests that cannot be written fail their own ops in preEncode; anything else thrown
+        // here sends the segment the packed way, its encode task failing just its keys.
         frames = null;
       }
     }
@@ -118,10 +134,10 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */
-function preEncode(seg: OpSegment, kinds: KindTable, md: RecordingMetadata): PreEncoded {
+function preEncode(seg: OpSegment, kinds: KindTable, md: RecordingMetadata, maxPayload: number): PreEncoded {
   md.reads.clear();
   md.readAll = false;
-  const batch = new FrameBatch(codec);
+  const batch = new FrameBatch(codec, maxPayload);
   const r = encodeSegment(seg, Stage.Main, kinds, md, batch);
   return {
     ...r,

@@ -3,7 +3,7 @@ import { Piscina } from 'piscina';
 import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import type { ProducerRing, Reply } from '../connector/index.js';
-import { ConnectorClosedError, VppApiError } from '../connector/index.js';
+import { ConnectorClosedError, RingWriter, VppApiError } from '../connector/index.js';
 import { VppRetval, retvalOf } from '../binapi/retval.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import { DescriptorError } from '../scheduler/errors.js';
@@ -182,6 +182,8 @@ class OffloadEngine {
   readonly kinds: KindTable;
   readonly #piscina: Piscina | null;
   readonly #free: Lease[] = [];
+  /** The largest frame a producer ring takes (they are all the same size). */
+  #maxPayload = Infinity;
   readonly #leaseWaiters: Array<{ resolve: (l: Lease) => void; reject: (err: Error) => void }> = [];
   // Rings alive, free or lent: when the last one is retired without a replacement, waiters fail.
   #leases = 0;
@@ -224,6 +226,7 @@ class OffloadEngine {
 
   async #newLease(): Promise<Lease> {
     const ring = await this.o.connector.createProducerRing(this.o.ringBytes === undefined ? undefined : { ringBytes: this.o.ringBytes });
+    this.#maxPayload = new RingWriter(ring.ring).maxPayloadBytes;
     const lease: Lease = { ring, sequence: 0, replies: 0, expect: -1, kept: new Map(), wake: null, off: () => {} };
     lease.off = ring.onReply((r) => {
       const i = lease.replies++;
@@ -327,7 +330,7 @@ class OffloadEngine {
                 descriptorsModule: this.o.descriptorsModule,
                 desired: d,
                 applied: applied.shards[s] as Uint8Array,
-                ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)) } } : {}),
+                ...(metadata ? { preEncode: { metadata, alloc: this.#allocRange(shardEntryCount(d) + shardEntryCount(applied.shards[s] as Uint8Array)), maxPayload: this.#maxPayload } } : {}),
                 gone: [...gone.gone],
                 deleted: [...gone.deleted],
                 known,
@@ -478,7 +481,7 @@ class OffloadEngine {
     const refs: SegmentRef[] = [];
     const running: Array<Promise<{ frames: number; needsConfigure: boolean }>> = [];
     for (let s = 0; s < n; s += size) {
-      const seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
+      let seg: OpSegment = { op: [], keys: [], values: [], olds: [] };
       for (let i = s; i < n && i < s + size; i++) {
         const o = ops[i] as PoolOp;
         seg.op.push(OP_CODE[o.op]);
@@ -488,8 +491,10 @@ class OffloadEngine {
       }
       // Only msgpack bytes in shared memory cross to the worker (no structured clone of values).
       const mainOnly = pool && this.kinds.threadBound(seg);
+      let bytes: Uint8Array | null = null;
+      if (pool && !mainOnly) ({ seg, bytes } = packable(seg, books));
       // One wave holds a key once: no create follows a delete of its key here.
-      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes: pool && !mainOnly ? toShared(packSegment(seg)) : null, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly, recreated: NO_KEYS };
+      const ref: SegmentRef = { wave: this.kinds.waveCount, bytes, seg, pre: null, at: null, views: null, count: seg.keys.length, mainOnly, recreated: NO_KEYS };
       refs.push(ref);
       // A worker encodes this segment while the main thread packs the next one (after a yield).
       const sent = this.#encodeAndSend(ref, Stage.Main, pool, books);
@@ -777,7 +782,7 @@ class OffloadEngine {
       b.segments.encoded++;
       const md = new TaskMetadata(b.entries(), this.#allocRange(ref.count));
       const requests: BinapiRequest[] = [];
-      const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { send: (r) => void requests.push(r) }, skip.length > 0 ? new Set(skip) : undefined);
+      const enc = encodeSegment(this.#segment(ref), stage, this.kinds, md, { sendAll: (rs) => void requests.push(...rs) }, skip.length > 0 ? new Set(skip) : undefined);
       const replies = enc.frames > 0 ? await this.#requestBatch(ref, requests, b) : [];
       if (replies === null) return { frames: 0, needsConfigure: false };
       this.#settle(ref, stage, { ...enc, allocated: md.highest }, b, replies, null);
@@ -1032,6 +1037,32 @@ class OffloadEngine {
 }
 
 /** A run's books, empty; `keyError` names the error of an op whose requests could not be built. */
+/**
+ * The segment packed for a worker. A value msgpack cannot carry (a user descriptor's validate may
+ * pass one through) fails its own op, before anything of the wave is sent; the others go.
+ */
+function packable(seg: OpSegment, b: Books): { seg: OpSegment; bytes: Uint8Array } {
+  try {
+    return { seg, bytes: toShared(packSegment(seg)) };
+  } catch {
+    const kept: OpSegment = { op: [], keys: [], values: [], olds: [] };
+    for (let i = 0; i < seg.keys.length; i++) {
+      const one: OpSegment = { op: [seg.op[i] as OpCode], keys: [seg.keys[i] as string], values: [seg.values[i] as Value], olds: [seg.olds[i] ?? null] };
+      try {
+        packSegment(one);
+      } catch (err) {
+        const key = one.keys[0] as string;
+        b.failed.set(key, b.keyError(key, one.op[0] as OpCode, 'ERR_INVALID_VALUE', `${key}: the value cannot cross to a worker thread: ${err instanceof Error ? err.message : String(err)}`));
+        if (one.op[0] === OpCode.Create) b.absent.add(key);
+        if (one.op[0] === OpCode.Delete) b.deleteFailed.add(key);
+        continue;
+      }
+      for (const f of ['op', 'keys', 'values', 'olds'] as const) (kept[f] as unknown[]).push(one[f][0]);
+    }
+    return { seg: kept, bytes: toShared(packSegment(kept)) };
+  }
+}
+
 function newBooks(failed: Map<string, Error>, metadata: Map<string, number>, entries: Books['entries'], keyError: Books['keyError']): Books {
   return {
     failed,

@@ -4,9 +4,10 @@
 // width that the copy overwrites in place.
 import type { FrameCodec } from '../connector/frame-codec.js';
 import type { RingWriter } from '../connector/ring.js';
+import { FrameTooLargeError, InvalidMessageError } from '../connector/errors.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
 import type { EncodeOutcome, RequestSink } from './shard-work.js';
-import { TaskMetadata } from './shard-work.js';
+import { TaskMetadata, isRefusedRequest } from './shard-work.js';
 import { toShared } from './state-snapshot.js';
 
 /**
@@ -58,20 +59,42 @@ export class RecordingMetadata extends TaskMetadata {
 }
 
 /** Encodes requests one after the other into a growing buffer, remembering where each frame's context is. */
+/**
+ * One request as a frame payload, refused as `RequestSink` says: InvalidMessageError when the codec
+ * cannot write it, FrameTooLargeError when it is larger than `maxPayload`.
+ */
+export function encodeFrame(codec: FrameCodec, req: BinapiRequest, context: number, maxPayload: number): Uint8Array {
+  let frame: Uint8Array;
+  try {
+    frame = codec.encodeRequest(req.name, context, req.fields);
+  } catch (err) {
+    throw isRefusedRequest(err) ? err : new InvalidMessageError(`cannot encode ${String(req.name)}: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+  if (frame.length > maxPayload) throw new FrameTooLargeError(frame.length, maxPayload);
+  return frame;
+}
+
 export class FrameBatch implements RequestSink {
   readonly #codec: FrameCodec;
+  readonly #maxPayload: number;
   #bytes = new Uint8Array(1 << 16);
   #pos = 0;
   #ends = new Uint32Array(1024);
   #contextAt = new Uint32Array(1024);
   #frames = 0;
 
-  constructor(codec: FrameCodec) {
+  /** `maxPayload`: the largest frame the rings these frames go to take. */
+  constructor(codec: FrameCodec, maxPayload = Infinity) {
     this.#codec = codec;
+    this.#maxPayload = maxPayload;
   }
 
-  send(req: BinapiRequest): void {
-    const frame = this.#codec.encodeRequest(req.name, CONTEXT_PLACEHOLDER, req.fields);
+  sendAll(reqs: readonly BinapiRequest[]): void {
+    const frames = reqs.map((r) => encodeFrame(this.#codec, r, CONTEXT_PLACEHOLDER, this.#maxPayload));
+    for (const frame of frames) this.#append(frame);
+  }
+
+  #append(frame: Uint8Array): void {
     const at = contextOffset(frame);
     if (this.#pos + frame.length > this.#bytes.length) {
       const grown = new Uint8Array(Math.max(2 * this.#bytes.length, this.#pos + frame.length));

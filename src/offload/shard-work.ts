@@ -1,8 +1,9 @@
 // The work one shard needs, as plain functions: run in a worker, or inline on the main thread.
 import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
+import { EngineError } from '../api/errors.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
-import { type CreatePlan, type Descriptor, readClosure, shapeOf } from '../scheduler/descriptor.js';
+import { type CreatePlan, type Descriptor, dependenciesOf as checkedDependencies, readClosure, shapeOf } from '../scheduler/descriptor.js';
 import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
@@ -169,13 +170,14 @@ export class KindTable {
     return wave < 2 * (this.maxRank + 1);
   }
 
-  /** The value depends on another value of its own kind. */
-  late(d: Descriptor, key: string, value: Value): boolean {
-    let deps: readonly string[];
-    try {
-      deps = d.dependencies(key, value);
-    } catch {
-      return false;
+  /** The value depends on another value of its own kind (`deps`: its dependencies, when known). */
+  late(d: Descriptor, key: string, value: Value, deps?: readonly string[]): boolean {
+    if (deps === undefined) {
+      try {
+        deps = checkedDependencies(d, key, value);
+      } catch {
+        return false;
+      }
     }
     for (const k of deps) if (this.forKey(k) === d) return true;
     return false;
@@ -271,9 +273,9 @@ export function diffShard(
     if (affected && op === OpCode.Delete) unlinked.push([key, old]);
     push(seg(kinds.deleteWave(kinds.rank(d), kinds.late(d, key, old))), op, key, old, null, -1, aj);
   };
-  const create = (d: Descriptor, key: string, norm: Value, di: number, recreate: boolean): void => {
+  const create = (d: Descriptor, key: string, norm: Value, di: number, recreate: boolean, deps?: readonly string[]): void => {
     if (heldBack(d, key, norm)) return void dropped.push(key);
-    const s = seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm)));
+    const s = seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm, deps)));
     push(s, OpCode.Create, key, norm, null, di, -1);
     if (recreate) s.recreated?.push(key);
   };
@@ -309,7 +311,7 @@ export function diffShard(
         push(seg(kinds.deleteWave(kinds.rank(v.d), kinds.late(v.d, key, was))), OpCode.Drop, key, was, null, di, -1);
         orphans.push([key, was]);
       }
-      create(v.d, key, v.norm, di, orphan);
+      create(v.d, key, v.norm, di, orphan, v.deps);
     } else if (order > 0) {
       const key = applied.key(j);
       const d = kinds.forKey(key);
@@ -351,7 +353,7 @@ export function diffShard(
         }
         continue;
       }
-      const { d, norm } = v;
+      const { d, norm, deps } = v;
       const old = validOr(d, key, had);
       // Its applied value loses a dependency (the dataplane drops it, or its link): re-created. A
       // value that only comes to depend on a gone key is updated after it, in a later wave.
@@ -362,9 +364,9 @@ export function diffShard(
       const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
       if (cascade || orphaned || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
         remove(d, key, old, aj, affected);
-        create(d, key, norm, di, true);
+        create(d, key, norm, di, true, deps);
       } else {
-        push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm))), OpCode.Update, key, norm, old, di, aj);
+        push(seg(kinds.applyWave(kinds.rank(d), kinds.late(d, key, norm, deps))), OpCode.Update, key, norm, old, di, aj);
       }
     }
   }
@@ -401,7 +403,7 @@ export interface GoneScan {
 /** The value's dependencies; none when the descriptor throws. */
 export function dependenciesOf(d: Descriptor, key: string, value: Value): readonly string[] {
   try {
-    return d.dependencies(key, value);
+    return checkedDependencies(d, key, value);
   } catch {
     return [];
   }
@@ -450,7 +452,7 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
           }
           continue;
         }
-        const deps = dependenciesOf(v.d, key, v.norm);
+        const deps = v.deps;
         out.coming.push([key, deps]);
         out.fresh.push(key);
         changed(v.d, key, deps);
@@ -662,8 +664,8 @@ export function ownKindDependencies(kinds: KindTable, key: string, value: Value 
   }
 }
 
-/** A desired value's descriptor and normalized form, or null with the key's failure recorded. */
-function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyFailure[], cyclic: ReadonlySet<string> = NO_KEYS): { d: Descriptor; norm: Value } | null {
+/** A desired value's descriptor, normalized form and dependencies, or null with the key's failure recorded. */
+function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyFailure[], cyclic: ReadonlySet<string> = NO_KEYS): { d: Descriptor; norm: Value; deps: readonly string[] } | null {
   const d = kinds.forKey(key);
   if (!d) {
     failures.push([key, 'ERR_UNIMPLEMENTED_KEY', `${key}: no descriptor handles this key`]);
@@ -674,7 +676,9 @@ function validDesired(kinds: KindTable, key: string, want: Value, failures: KeyF
     return null;
   }
   try {
-    return { d, norm: d.validate(key, want) };
+    const norm = d.validate(key, want);
+    // Dependencies that throw or are not keys make the value invalid, as in the scheduler.
+    return { d, norm, deps: checkedDependencies(d, key, norm) };
   } catch (err) {
     failures.push(failure(key, err, 'ERR_INVALID_VALUE'));
     return null;
@@ -692,7 +696,17 @@ function validOr(d: Descriptor, key: string, v: Value): Value {
 
 /** Where encoded requests go: a ring (worker) or a batch for the connector (inline). */
 export interface RequestSink {
-  send(req: BinapiRequest): void;
+  /**
+   * Sends one op's requests, all or none: a request that cannot be encoded or is larger than a
+   * frame may be throws `InvalidMessageError` / `FrameTooLargeError` with none of them sent (the
+   * op fails alone). Any other error (a stalled ring) ends the whole segment.
+   */
+  sendAll(reqs: readonly BinapiRequest[]): void;
+}
+
+/** The error a sink throws for one op's requests it refuses (see `RequestSink`). */
+export function isRefusedRequest(err: unknown): err is EngineError {
+  return err instanceof EngineError && (err.code === 'ERR_INVALID_MESSAGE' || err.code === 'ERR_FRAME_TOO_LARGE');
 }
 
 export const Stage = Object.freeze({ Main: 0, Configure: 1 } as const);
@@ -730,6 +744,7 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
       continue;
     }
     let reqs: readonly BinapiRequest[];
+    let plan: CreatePlan | null = null;
     try {
       if (stage === Stage.Configure) {
         if (op !== OpCode.Create || !d.configure) continue;
@@ -741,10 +756,7 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
       } else {
         const p = d.create(key, seg.values[i] as Value, md) as unknown;
         if (typeof p !== 'object' || p === null || !Array.isArray((p as CreatePlan).requests)) throw new TypeError(`create() returned ${shapeOf(p)}, expected { requests: [...] }`);
-        const plan = p as CreatePlan;
-        if (plan.metadata !== undefined) metadata.push([key, plan.metadata]);
-        if (plan.capture !== undefined && plan.requests.length > 0) captures.push([frames, plan.capture]);
-        if (d.configure) needsConfigure = true;
+        plan = p as CreatePlan;
         reqs = plan.requests;
       }
       // A user descriptor's slip fails its op, typed, like any descriptor error (never a TypeError below).
@@ -754,15 +766,24 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
       failures.push([i, f[1], f[2]]);
       continue;
     }
-    for (const r of reqs) {
-      if (frames === frameOp.length) {
-        const grown = new Int32Array(frameOp.length * 2);
-        grown.set(frameOp);
-        frameOp = grown;
-      }
-      frameOp[frames++] = i;
-      sink.send(r);
+    try {
+      sink.sendAll(reqs);
+    } catch (err) {
+      if (!isRefusedRequest(err)) throw err;
+      failures.push([i, err.code, err.message]);
+      continue;
     }
+    if (plan !== null) {
+      if (plan.metadata !== undefined) metadata.push([key, plan.metadata]);
+      if (plan.capture !== undefined && reqs.length > 0) captures.push([frames, plan.capture]);
+      if (d.configure) needsConfigure = true;
+    }
+    if (frames + reqs.length > frameOp.length) {
+      const grown = new Int32Array(Math.max(frameOp.length * 2, frames + reqs.length));
+      grown.set(frameOp);
+      frameOp = grown;
+    }
+    for (let r = 0; r < reqs.length; r++) frameOp[frames++] = i;
   }
   // captures hold frame indices; the caller maps them to ops through frameOp.
   return { frameOp: frameOp.subarray(0, frames), frames, captures, metadata, failures, needsConfigure };

@@ -22,6 +22,15 @@ export function shardOf(key: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
+/**
+ * Keys are stored as UTF-8: one with a lone surrogate would be read back as another (U+FFFD), and
+ * two such keys as one.
+ */
+function checkKey(key: unknown): void {
+  if (typeof key !== 'string') throw new TypeError(`entries: keys must be strings, received ${typeof key}`);
+  if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`entries: key ${JSON.stringify(key)} holds a lone surrogate`);
+}
+
 /** Copies bytes into shared memory, so handing them to a worker copies nothing. */
 export function toShared(bytes: Uint8Array): Uint8Array {
   const out = new Uint8Array(new SharedArrayBuffer(Math.max(1, bytes.length)), 0, bytes.length);
@@ -78,7 +87,7 @@ export class StateSnapshot {
     let size = 0;
     for (const e of entries) {
       const key = e[0];
-      if (typeof key !== 'string') throw new TypeError(`entries: keys must be strings, received ${typeof key}`);
+      checkKey(key);
       (buckets[shardOf(key, shardCount)] as Entry[]).push(e);
       size++;
     }
@@ -113,6 +122,7 @@ export class StateSnapshot {
     const n = this.shards.length;
     const byShard = new Map<number, Array<readonly [string, Value | undefined]>>();
     for (const change of changes) {
+      checkKey(change[0]);
       const s = shardOf(change[0], n);
       let list = byShard.get(s);
       if (!list) byShard.set(s, (list = []));

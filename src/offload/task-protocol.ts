@@ -28,7 +28,7 @@ export interface DiffTask {
    * allocated from `alloc`: the wave then only copies frames into a ring. Absent: pack the ops for
    * encode tasks.
    */
-  readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly alloc: AllocRange };
+  readonly preEncode?: { readonly metadata: ReadonlyArray<readonly [string, number]>; readonly alloc: AllocRange; readonly maxPayload: number };
   /** Keys of every shard the sync takes off the dataplane (`allGone`): what depends on them is re-created. */
   readonly gone: readonly string[];
   /** The gone keys that do not come back: what depends on one is held back. */

@@ -102,3 +102,15 @@ export function readClosure(order: readonly Descriptor[], only: Iterable<Descrip
 export function shapeOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
 }
+
+/**
+ * `d.dependencies(key, value)` held to its contract: anything but an array of keys (a user
+ * descriptor's slip) throws a TypeError here, which validation turns into the key's own error,
+ * instead of being iterated as keys (a string's characters) or failing whatever meets it later.
+ */
+export function dependenciesOf(d: Descriptor, key: string, value: Value): readonly string[] {
+  const deps = d.dependencies(key, value) as unknown;
+  if (!Array.isArray(deps)) throw new TypeError(`descriptor ${d.name}: dependencies() returned ${shapeOf(deps)}, expected an array of keys`);
+  for (const k of deps) if (typeof k !== 'string') throw new TypeError(`descriptor ${d.name}: dependencies() returned an array holding ${shapeOf(k)}, expected keys`);
+  return deps as readonly string[];
+}

@@ -9,11 +9,11 @@ export class InvalidValueError extends EngineError {
   }
 }
 
-/** A key the scheduler cannot hold (the empty key). */
+/** A key the scheduler cannot hold (the empty key, or one with a lone surrogate). */
 export class InvalidKeyError extends EngineError {
   readonly key: string;
   constructor(key: string) {
-    super('ERR_INVALID_KEY', `invalid key ${JSON.stringify(key)}: keys are non-empty strings`);
+    super('ERR_INVALID_KEY', `invalid key ${JSON.stringify(key)}: keys are non-empty, well-formed strings (no lone surrogate)`);
     this.key = key;
   }
 }

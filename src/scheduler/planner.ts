@@ -1,5 +1,5 @@
 import type { Value } from '../api/values.js';
-import type { Descriptor } from './descriptor.js';
+import { dependenciesOf, type Descriptor } from './descriptor.js';
 import { deepEqual } from './value-equality.js';
 
 /** What the planner reads about one key: plain data. */
@@ -113,7 +113,7 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
         // A dependent whose last operation failed may be on the dataplane though `applied` says not.
         if (dv?.dirty) noteStale(dk);
         if (!dv?.applied || !dd || deleted.has(dk)) continue;
-        if (dd.dependencies(dk, dv.applied).includes(key)) scheduleDelete(dk, 'cascade');
+        if (dependenciesOf(dd, dk, dv.applied).includes(key)) scheduleDelete(dk, 'cascade');
         addConsider(dk);
       }
     }
@@ -192,7 +192,7 @@ function* planCreates(
       fate.set(key, r);
       return r;
     }
-    const deps = d.dependencies(key, want);
+    const deps = dependenciesOf(d, key, want);
     // Most keys wait for nothing: their `after` is the shared empty list until something is added.
     let after: number[] | null = null;
     let ok = true;

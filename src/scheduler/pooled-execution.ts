@@ -3,6 +3,7 @@
 import { toError } from '../api/errors.js';
 import { isAlreadyExists } from './adopt.js';
 import { execute, type ExecuteOptions } from './executor.js';
+import { dependenciesOf } from './descriptor.js';
 import type { OpPool, PoolOp } from './op-pool.js';
 import type { PlannedOp } from './planner.js';
 import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
@@ -47,7 +48,7 @@ export async function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptio
     for (let i = 0; i < n; i++) {
       const op = ops[i] as PlannedOp;
       if (pooled[i] === 1 || op.op !== 'delete') continue;
-      for (const dep of dependenciesOf(op, o)) {
+      for (const dep of opDependencies(op, o)) {
         const j = deletes.get(dep);
         if (j !== undefined) pooled[j] = 0;
       }
@@ -58,12 +59,12 @@ export async function poolShare(ops: readonly PlannedOp[], o: PooledExecuteOptio
   return count === 0 || count < o.pool.inlineThreshold ? null : pooled;
 }
 
-function dependenciesOf(op: PlannedOp, o: ExecuteOptions): readonly string[] {
+function opDependencies(op: PlannedOp, o: ExecuteOptions): readonly string[] {
   try {
     const d = o.descriptor(op.key);
     if (!d) return [];
-    const deps = d.dependencies(op.key, op.value);
-    return op.old === undefined ? deps : [...deps, ...d.dependencies(op.key, op.old)];
+    const deps = dependenciesOf(d, op.key, op.value);
+    return op.old === undefined ? deps : [...deps, ...dependenciesOf(d, op.key, op.old)];
   } catch {
     return [];
   }
@@ -101,7 +102,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
       wave.push(op.old === undefined ? { op: op.op, key: op.key, value: op.value } : { op: op.op, key: op.key, value: op.value, old: op.old });
       const own = o.metadata.get(op.key);
       if (own !== undefined) md.set(op.key, own);
-      for (const dep of dependenciesOf(op, o)) {
+      for (const dep of opDependencies(op, o)) {
         const v = o.metadata.get(dep);
         if (v !== undefined) md.set(dep, v);
       }

@@ -2,7 +2,7 @@ import type { KeyError } from '../api/errors.js';
 import { TransactionError } from '../api/errors.js';
 import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../api/scheduler.js';
 import type { Value } from '../api/values.js';
-import { type Descriptor, type RetrievedValue, readClosure, shapeOf } from './descriptor.js';
+import { type Descriptor, type RetrievedValue, dependenciesOf, readClosure, shapeOf } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
 import { CloseGuard } from './close-guard.js';
 import { execute, type ExecuteOptions } from './executor.js';
@@ -480,12 +480,15 @@ export class SchedulerEngine {
       return;
     }
     let norm: Value;
+    let deps: readonly string[] | undefined;
     try {
       if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidValueError(key, `expected an object, received ${Array.isArray(value) ? 'an array' : typeof value}`);
       norm = d.validate(key, value);
       // A descriptor's validate returns the normalized value: anything else (a user descriptor's
       // slip) is this key's error, never taken for a delete.
       if (typeof norm !== 'object' || norm === null || Array.isArray(norm)) throw new InvalidValueError(key, `descriptor ${d.name}: validate() returned ${shapeOf(norm)}, expected the normalized value`);
+      // So are dependencies that throw or are not keys; a value the record holds was checked before.
+      if (norm !== rec.desired && norm !== rec.applied) deps = dependenciesOf(d, key, norm);
     } catch (err) {
       const e = err instanceof InvalidValueError ? err : new InvalidValueError(key, err instanceof Error ? err.message : String(err));
       this.#store.set(key, rec, value, rec.applied);
@@ -496,7 +499,7 @@ export class SchedulerEngine {
     }
     if (rec.state === StateCode.Invalid || rec.state === StateCode.Unimplemented) rec.state = StateCode.Pending;
     if (!rec.dirty) rec.error = undefined;
-    this.#store.set(key, rec, norm, rec.applied);
+    this.#store.set(key, rec, norm, rec.applied, deps);
   }
 
   #restore(prior: Map<string, PriorDesired | undefined>): void {
@@ -534,7 +537,7 @@ export class SchedulerEngine {
       let keep = !(rec.applied === want || (d.equivalent ? d.equivalent(k, rec.applied, want) : deepEqual(rec.applied, want)));
       if (!keep) {
         try {
-          for (const dep of d.dependencies(k, want)) {
+          for (const dep of dependenciesOf(d, k, want)) {
             const r = this.#store.get(dep);
             if (!r || r.applied === undefined || wanted(r) === undefined) {
               keep = true;
@@ -599,7 +602,7 @@ export class SchedulerEngine {
     if (!d || rec.desired === undefined) return rec.desired === undefined ? ['waiting to be removed'] : [];
     const out: string[] = [];
     try {
-      for (const dep of d.dependencies(key, rec.desired)) {
+      for (const dep of dependenciesOf(d, key, rec.desired)) {
         const r = this.#store.get(dep);
         if (!r || r.applied === undefined) out.push(`waiting for ${dep}`);
       }

@@ -27,20 +27,22 @@ export class Scheduler implements KVScheduler {
   /** Applies a change set (or, with `resync`, a whole desired state). Rejects only after `close()`. */
   commit(values: ReadonlyMap<string, Value | null>, options: CommitOptions = {}): Promise<CommitResult> {
     if (!(values instanceof Map)) return Promise.reject(new TypeError(`values must be a Map of key -> value | null, received ${typeof values}`));
+    let invalid: string[] | undefined;
     try {
       validateCommitOptions(options);
       for (const k of values.keys()) {
         if (typeof k !== 'string') throw new TypeError(`every key must be a string, received ${typeof k}`);
+        if (k === '' || !isWellFormed(k)) (invalid ??= []).push(k);
       }
     } catch (err) {
       return Promise.reject(err);
     }
-    if (values.has('')) {
-      // An empty key is a per-key error, like an invalid value: the other keys are committed as
-      // usual, or, in revert mode, the whole transaction fails before anything is sent.
+    if (invalid !== undefined) {
+      // A key the scheduler cannot hold is a per-key error, like an invalid value: the other keys
+      // are committed as usual, or, in revert mode, the whole transaction fails before anything is sent.
       const rest = new Map(values);
-      rest.delete('');
-      return this.#engine.commit(rest, options, [{ key: '', error: new InvalidKeyError('') }]);
+      for (const k of invalid) rest.delete(k);
+      return this.#engine.commit(rest, options, invalid.map((key) => ({ key, error: new InvalidKeyError(key) })));
     }
     return this.#engine.commit(values, options);
   }
@@ -79,4 +81,12 @@ export class Scheduler implements KVScheduler {
   close(): Promise<void> {
     return this.#engine.close();
   }
+}
+
+/**
+ * Whether a key is well-formed UTF-16 (no lone surrogate): keys cross threads and are stored as
+ * UTF-8, where a lone surrogate turns into U+FFFD and two keys would become one.
+ */
+function isWellFormed(key: string): boolean {
+  return (key as unknown as { isWellFormed(): boolean }).isWellFormed();
 }

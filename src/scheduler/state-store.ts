@@ -1,6 +1,7 @@
 import type { Value } from '../api/values.js';
 import { KeyRecord, NO_DEPS } from './key-record.js';
 import type { DescriptorRegistry } from './registry.js';
+import { dependenciesOf } from './descriptor.js';
 
 /**
  * Per-key records plus the dependents index (dependency key -> keys whose desired or applied
@@ -29,8 +30,11 @@ export class StateStore {
     return this.#dependents.get(key);
   }
 
-  /** Sets desired and/or applied, keeping the dependents index in step. */
-  set(key: string, rec: KeyRecord, desired: Value | undefined, applied: Value | undefined): void {
+  /**
+   * Sets desired and/or applied, keeping the dependents index in step; `desiredDeps`: the desired
+   * value's dependencies when the caller computed them already.
+   */
+  set(key: string, rec: KeyRecord, desired: Value | undefined, applied: Value | undefined, desiredDeps?: readonly string[]): void {
     const oldD = rec.desired;
     const oldA = rec.applied;
     if (oldD === desired && oldA === applied) return;
@@ -38,7 +42,7 @@ export class StateStore {
     // same object is often both desired and applied).
     const depsOldD = rec.depsD;
     const depsOldA = rec.depsA;
-    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : this.#depsOf(key, desired);
+    const depsNewD = desired === oldD ? depsOldD : desired === oldA ? depsOldA : desiredDeps !== undefined ? (desiredDeps.length === 0 ? NO_DEPS : desiredDeps) : this.#depsOf(key, desired);
     const depsNewA = applied === oldA ? depsOldA : applied === desired ? depsNewD : applied === oldD ? depsOldD : this.#depsOf(key, applied);
     rec.desired = desired;
     rec.applied = applied;
@@ -64,7 +68,7 @@ export class StateStore {
     const d = this.#registry.forKey(key);
     if (d === undefined) return NO_DEPS;
     try {
-      const deps = d.dependencies(key, value);
+      const deps = dependenciesOf(d, key, value);
       return deps.length === 0 ? NO_DEPS : deps;
     } catch {
       return NO_DEPS; // an invalid value has no usable dependencies

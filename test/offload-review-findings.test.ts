@@ -1,0 +1,98 @@
+// One op the pool cannot carry or send fails alone, typed, in every mode; its neighbours are applied.
+import test from 'ava';
+import { dnat44Descriptor, dnat44Key } from '../src/descriptors/index.js';
+import { StateSnapshot, type OffloadOptions } from '../src/offload/index.js';
+import { Scheduler } from '../src/scheduler/index.js';
+import { InlineDataplane } from '../src/flood/inline-dataplane.js';
+import { CRASH_PREFIX, descriptors } from './fixtures/offload-crash-descriptors.js';
+import { startOffloadStack } from './helpers/offload-stack.js';
+
+const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+
+const MODES: ReadonlyArray<readonly [string, Omit<OffloadOptions, 'connector'>]> = [
+  ['inline', { workers: false }],
+  ['pool, rings, pre-encoded', { workers: true, rings: true, preEncode: true }],
+  ['pool, rings', { workers: true, rings: true, preEncode: false }],
+  ['pool, postMessage', { workers: true, rings: false }],
+];
+
+const codes = (errors: ReadonlyArray<{ key: string; error: Error }>): string[] => errors.map((e) => `${e.key}:${(e.error as { code?: string }).code}`);
+
+for (const [mode, options] of MODES) {
+  test(`S5 V6: a request the codec cannot encode fails its own key with ERR_INVALID_MESSAGE, not its shard's or wave's other keys (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, threads: 1, ...options });
+    t.teardown(() => s.close());
+    const entries = Array.from({ length: 9 }, (_, i): [string, Record<string, unknown>] => [`${CRASH_PREFIX}ok${i}`, { action: 'none' }]);
+    entries.push([`${CRASH_PREFIX}big`, { action: 'unencodable' }]);
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 1), StateSnapshot.empty(1), { mode: options.workers ? 'pool' : 'inline' });
+    t.deepEqual(codes(r.errors), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
+    const w = await s.pool.executeWave(entries.map(([key, value]) => ({ op: 'create' as const, key, value })));
+    t.deepEqual(w.errors.map((e, i) => (e ? `${entries[i]?.[0]}:${(e as { code?: string }).code}` : null)).filter(Boolean), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
+  });
+
+  test(`S2: dependencies() that are not a list of keys make that value invalid (ERR_INVALID_VALUE); the others are applied (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, threads: 1, ...options });
+    t.teardown(() => s.close());
+    const entries = Array.from({ length: 9 }, (_, i): [string, Record<string, unknown>] => [`${CRASH_PREFIX}ok${i}`, { action: 'none' }]);
+    entries.push([`${CRASH_PREFIX}deps`, { action: 'bad-deps' }]);
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 1), StateSnapshot.empty(1), { mode: options.workers ? 'pool' : 'inline' });
+    t.deepEqual(codes(r.errors), [`${CRASH_PREFIX}deps:ERR_INVALID_VALUE`]);
+    t.regex(r.errors[0]?.error.message ?? '', /dependencies\(\) returned null/);
+  });
+}
+
+for (const preEncode of [true, false]) {
+  test(`S5 V3: a request larger than a ring frame fails its own key with ERR_FRAME_TOO_LARGE; the others of its segment are sent (rings, preEncode ${preEncode})`, async (t) => {
+    // 64 KiB producer rings: a DNAT with 4,000 local IPs is a frame of about 70 KiB.
+    const s = await startOffloadStack({ inlineThreshold: 0, threads: 1, workers: true, rings: true, preEncode, ringBytes: 1 << 16 });
+    t.teardown(() => s.close());
+    const dnat = (i: number, locals: number): [string, Record<string, unknown>] => {
+      const key = dnat44Key(`d${i}`);
+      const localIps = Array.from({ length: locals }, (_, j) => ({ localIp: `10.0.${(j >> 8) & 255}.${j & 255}`, localPort: 8080 }));
+      return [key, { label: `d${i}`, staticMappings: [{ externalIp: '192.0.2.1', externalPort: 80 + i, protocol: 'TCP', localIps }] }];
+    };
+    const entries = Array.from({ length: 10 }, (_, i) => dnat(i, i === 7 ? 4000 : 2));
+    const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 1), StateSnapshot.empty(1), { mode: 'pool' });
+    t.deepEqual(codes(r.errors), [`${dnat44Key('d7')}:ERR_FRAME_TOO_LARGE`]);
+    t.is((await s.sim.snapshot()).nat44StaticMappings.length, 9);
+    const more = Array.from({ length: 10 }, (_, i) => dnat(i + 10, i === 3 ? 4000 : 2));
+    const w = await s.pool.executeWave(more.map(([key, value]) => ({ op: 'create' as const, key, value: dnat44Descriptor.validate(key, value) })));
+    t.deepEqual(w.errors.map((e, i) => (e ? `${more[i]?.[0]}:${(e as { code?: string }).code}` : null)).filter(Boolean), [`${dnat44Key('d13')}:ERR_FRAME_TOO_LARGE`]);
+    t.is((await s.sim.snapshot()).nat44StaticMappings.length, 18);
+  });
+}
+
+test('S5 C19: in a pool wave, a value msgpack cannot carry fails its own key with ERR_INVALID_VALUE before anything is sent; the others are applied', async (t) => {
+  const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, threads: 2, workers: true });
+  t.teardown(() => s.close());
+  const ops = Array.from({ length: 3000 }, (_, i) => ({ op: 'create' as const, key: `${CRASH_PREFIX}k${i}`, value: i === 2500 ? { action: 'none', n: 10n ** 30n } : { action: 'none' } }));
+  const pings = async (): Promise<number> => (await s.sim.counters()).messages['control_ping'] ?? 0;
+  const before = await pings();
+  const w = await s.pool.executeWave(ops as never);
+  const failed = w.errors.flatMap((e, i) => (e ? [`${ops[i]?.key}:${(e as { code?: string }).code}`] : []));
+  t.deepEqual(failed, [`${CRASH_PREFIX}k2500:ERR_INVALID_VALUE`]);
+  t.true((await pings()) - before >= 2999, 'every other create was sent');
+});
+
+test('S2 S5: dependencies() that are not a list of keys make the value invalid in the scheduler too, and fail nothing else', async (t) => {
+  const scheduler = new Scheduler({ connector: new InlineDataplane(1) });
+  t.teardown(() => scheduler.close());
+  for (const d of descriptors().slice(-1)) scheduler.registerDescriptor(d);
+  const lo = { name: 'lo1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0 };
+  const r = await scheduler.commit(new Map<string, Record<string, unknown>>([[`${CRASH_PREFIX}deps`, { action: 'bad-deps' }], ['config/vpp/v2/interfaces/lo1', lo]]));
+  t.deepEqual(r.error?.kvErrors.map((e) => `${e.key}:${(e.error as { code?: string }).code}`), [`${CRASH_PREFIX}deps:ERR_INVALID_VALUE`]);
+  t.is(scheduler.getStatus(`${CRASH_PREFIX}deps`)?.state, 'invalid');
+  t.is(scheduler.getStatus('config/vpp/v2/interfaces/lo1')?.state, 'configured');
+});
+
+test('S2 S5: a key with a lone surrogate is refused (ERR_INVALID_KEY by the scheduler, TypeError by StateSnapshot): stored as UTF-8 it would become another key', async (t) => {
+  const scheduler = new Scheduler({ connector: new InlineDataplane(1) });
+  t.teardown(() => scheduler.close());
+  const bad = 'config/vpp/v2/interfaces/eth\uD800x';
+  const lo = { name: 'lo1', type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0 };
+  const r = await scheduler.commit(new Map<string, Record<string, unknown>>([[bad, { ...lo, name: 'eth\uD800x' }], ['config/vpp/v2/interfaces/lo1', lo]]));
+  t.deepEqual(r.error?.kvErrors.map((e) => `${e.key}:${(e.error as { code?: string }).code}`), [`${bad}:ERR_INVALID_KEY`]);
+  t.is(scheduler.getStatus('config/vpp/v2/interfaces/lo1')?.state, 'configured');
+  t.throws(() => StateSnapshot.fromEntries([[bad, {}], ['config/vpp/v2/interfaces/eth\uDBFFx', {}]], 1), { instanceOf: TypeError, message: /lone surrogate/ });
+  t.throws(() => StateSnapshot.empty(1).patched(new Map([[bad, {}]])), { instanceOf: TypeError, message: /lone surrogate/ });
+});
