@@ -25,8 +25,10 @@ for (const transport of ['ring', 'postMessage'] as const) {
 
   test(`V5: periodic pings notice a restart without any request; unsubscribe stops notifications (${transport})`, async (t) => {
     const { sim, c } = await connected(t, {}, { transport, pingInterval: 20 });
+    let heard = 0;
     const seen = new Promise<number>((resolve) => {
       const off = c.onRestart((e) => {
+        heard++;
         off();
         resolve(e);
       });
@@ -36,5 +38,15 @@ for (const transport of ['ring', 'postMessage'] as const) {
     // On a loaded machine two 20 ms pings can be missed around the restart: then it comes back up.
     // (it must come back up: a test timeout otherwise).
     if (c.state !== 'up') await nextState(c, 'up');
+    // A second restart, noticed by a listener still subscribed, is not reported to the one that left.
+    const again = new Promise<number>((resolve) => {
+      const off = c.onRestart((e) => {
+        off();
+        resolve(e);
+      });
+    });
+    const epoch2 = await sim.restart();
+    t.is(await again, epoch2);
+    t.is(heard, 1, 'the unsubscribed listener heard only the first restart');
   });
 }

@@ -122,9 +122,15 @@ test('C14: HealingResync events can also be pushed by the embedder', async (t) =
   const h = harness(['A']);
   await h.controller.start();
   h.controller.pushEvent(new DBResync());
+  const processed = nextProcessed(h.controller, 'Healing Resync');
   const ev = tracked(new HealingResync(1, new Error('external')));
   h.controller.pushEvent(ev);
   t.is(await ev.settled, null);
+  // It ran as a resync: the handler's resync was called and a full resync was committed.
+  const info = await processed;
+  t.is(info.healing, true);
+  t.deepEqual(h.calls.filter((c) => c.stage === 'resync').map((c) => c.event), ['Database Resync', 'Healing Resync']);
+  t.deepEqual(h.scheduler.commits.map((c) => c.options.resync), ['full', 'full']);
   await h.controller.close();
 });
 

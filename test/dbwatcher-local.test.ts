@@ -140,7 +140,7 @@ test.serial('a local DB that cannot be opened disables the mirror with a warning
   t.is(loop.of(DBResync).length, 1);
 });
 
-test('lmdb that fails to load gives LocalDbUnavailableError (ERR_LOCAL_DB_UNAVAILABLE) and a warning, not a crash', async (t) => {
+test('D2 D3: lmdb that fails to load gives LocalDbUnavailableError (ERR_LOCAL_DB_UNAVAILABLE) and a warning, not a crash', async (t) => {
   const logger = spyLogger();
   const result = await LocalMirror.open('/tmp/unused', logger, () => Promise.reject(new Error('no prebuilt binary')));
   t.false(result instanceof LocalMirror);

@@ -185,7 +185,7 @@ test('D2: every value and delete seen is mirrored into the local DB with its rev
   t.true(mirror.revision() > Number(r1.header.revision));
 });
 
-test('invalid values (not a JSON object) are skipped, counted and reported; the watcher goes on', async (t) => {
+test('D1: invalid values (not a JSON object) are skipped, counted and reported; the watcher goes on', async (t) => {
   const root = freshRoot();
   await put(kubeStateEtcdKey('pod', podKey('bad', 'x'), root), 'not json {');
   await put(kubeStateEtcdKey('pod', podKey('good', 'x'), root), { name: 'good', namespace: 'x' });
@@ -212,7 +212,7 @@ test('invalid values (not a JSON object) are skipped, counted and reported; the 
   t.is(w.state, 'remote');
 });
 
-test('queue full: refused pushes are retried later with backoff, in order, nothing lost', async (t) => {
+test('D1 C2: queue full: refused pushes are retried later with backoff, in order, nothing lost', async (t) => {
   const root = freshRoot();
   await put(kubeStateEtcdKey('namespace', 'ns0', root), { name: 'ns0' });
   const loop = new RecordingLoop();
@@ -297,6 +297,7 @@ test('D1 D2: values and keys lmdb cannot store (too deep, key too long) never cr
   await w.mirrorFlushed();
   await w.close();
   t.is(w.stats.invalidValues, 2);
+  t.is(w.stats.mirrorWriteErrors, 2, 'the long key of the snapshot and of the watch, counted where callers see them');
   const mirror = await LocalMirror.open(dir, silentLogger);
   if (!(mirror instanceof LocalMirror)) return t.fail(mirror.message);
   t.teardown(() => mirror.close());

@@ -50,13 +50,13 @@ for (const [what, options, Err, message] of badOptions) {
   });
 }
 
-test('options: valid options construct a watcher in state connecting', (t) => {
+test('D1: options: valid options construct a watcher in state connecting', (t) => {
   const w = new DbWatcher({ ...base, root: '/x/', nodeLabel: 'n', resources: ['pod'], delayLocalResync: 0 });
   t.is(w.state, 'connecting');
   t.false(w.hasLocalMirror);
 });
 
-test('errors: each error class has its stable code, name and message', (t) => {
+test('D1 D3: errors: each error class has its stable code, name and message', (t) => {
   const table: Array<[EngineError, string, string, RegExp]> = [
     [new InvalidDbValueError('/k', 'not JSON'), 'ERR_DBWATCHER_INVALID_VALUE', 'InvalidDbValueError', /invalid value at "\/k": not JSON/],
     [new RemoteDbUnavailableError(new Error('refused')), 'ERR_REMOTE_DB_UNAVAILABLE', 'RemoteDbUnavailableError', /remote DB unavailable: refused/],
@@ -71,7 +71,7 @@ test('errors: each error class has its stable code, name and message', (t) => {
   }
 });
 
-test('lifecycle: resync() before start() rejects ERR_DBWATCHER_NOT_STARTED; after close() ERR_DBWATCHER_CLOSED; close twice is harmless', async (t) => {
+test('D1 D4: lifecycle: resync() before start() rejects ERR_DBWATCHER_NOT_STARTED; after close() ERR_DBWATCHER_CLOSED; close twice is harmless', async (t) => {
   const w = new DbWatcher(base);
   await t.throwsAsync(w.resync(), { code: 'ERR_DBWATCHER_NOT_STARTED' });
   await w.close();
@@ -102,7 +102,7 @@ test('D1: the key router maps etcd keys to resource keys and config keys, and ig
   t.deepEqual(r.prefixes, ['/vnf-agent/contiv-ksr/k8s/pod/', '/vnf-agent/contiv-ksr/k8s/namespace/', '/vnf-agent/node-1/config/']);
 });
 
-test('values must be JSON objects: anything else is an InvalidDbValueError', (t) => {
+test('D1: values must be JSON objects: anything else is an InvalidDbValueError', (t) => {
   const enc = (s: string) => new TextEncoder().encode(s);
   t.deepEqual(parseDbValue('/k', enc('{"a":1}')), { a: 1 });
   for (const bad of ['not json', '[1]', 'null', '42', '"s"', '']) {
@@ -126,7 +126,7 @@ test('D5: a change at or below the snapshot revision or the key\'s last revision
   t.is(r.snapshotRevision, 20);
 });
 
-test('the push backlog keeps order behind a refused event and drains on retry', async (t) => {
+test('D1 C2: the push backlog keeps order behind a refused event and drains on retry', async (t) => {
   const rec = new RecordingLoop();
   const pusher = new EventPusher(rec, silentLogger, 1);
   rec.refuse = 2;
@@ -139,7 +139,7 @@ test('the push backlog keeps order behind a refused event and drains on retry', 
   t.is(pusher.retries, 2);
 });
 
-test('the push backlog drops (and counts) events a closed loop refuses, and close() reports what is left', async (t) => {
+test('D1 C2: the push backlog drops (and counts) events a closed loop refuses, and close() reports what is left', async (t) => {
   const closedLoop = { pushEvent: () => { throw new EngineError('ERR_CONTROLLER_CLOSED', 'closed'); } };
   const pusher = new EventPusher(closedLoop, silentLogger, 1);
   pusher.push(new KubeStateChange({ key: 'k', resource: 'pod' }));

@@ -85,16 +85,18 @@ test('S5: close() while the dataplane stalls fails the in-flight commit with Sch
   await t.throwsAsync(() => s.commit(config(), {}), { instanceOf: SchedulerClosedError });
 });
 
-/** The stall is over when a dump answers again. */
+/** The stall is over when a dump answers again; a stall that never ends fails the test here, named. */
 async function waitForHealthy(s: Scheduler): Promise<void> {
+  let last: unknown;
   for (let i = 0; i < 100; i++) {
     try {
       await s.dump('config/vpp/v2/interfaces/', 'sb');
       return;
-    } catch {
-      // still stalled: the dump timed out; ask again
+    } catch (err) {
+      last = err; // still stalled: the dump timed out; ask again
     }
   }
+  throw new Error(`the dataplane did not answer a dump after 100 tries: ${String(last)}`);
 }
 
 test('S3 S5: a value waiting for a dependency whose create failed half way is created once a re-read finds the dependency (by retry or by the next commit)', async (t) => {

@@ -88,7 +88,7 @@ test('B1: ENGINE_PREENCODE=off switches pre-encoding off by default; the option 
   }
 });
 
-test('bad options are TypeError/RangeError naming the option; bad sync arguments reject', async (t) => {
+test('S5 C19: bad options are TypeError/RangeError naming the option; bad sync arguments reject', async (t) => {
   const s = await startOffloadStack({ workers: false });
   t.teardown(() => s.close());
   const connector = s.connector;
@@ -142,7 +142,7 @@ test.serial('B1: the pool threads run workerNice lower than the process, each th
   t.is(lowered().length, nices.length, 'workerNice 0 lowers nothing');
 });
 
-test('error classes carry stable codes', (t) => {
+test('S5: error classes carry stable codes', (t) => {
   const table: Array<[Error & { code: string }, string, string]> = [
     [new WorkerTaskError('k', 'died'), 'WorkerTaskError', 'ERR_WORKER_TASK'],
     [new OffloadClosedError(), 'OffloadClosedError', 'ERR_OFFLOAD_CLOSED'],
@@ -173,7 +173,7 @@ for (const producerRings of [1, 5]) {
   });
 }
 
-test('producerRings is validated like the other counts', async (t) => {
+test('V3 C19: producerRings is validated like the other counts', async (t) => {
   const s = await startOffloadStack({ workers: false });
   t.teardown(() => s.close());
   await t.throwsAsync(OffloadPool.start({ connector: s.connector, producerRings: 0 }), { instanceOf: RangeError, message: /options\.producerRings must be in 1\.\.256, received 0/ });

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 
-test('README: the embedding example is examples/embed.ts verbatim, compiles (it is in the build) and runs', async (t) => {
+test('C17 S1: README: the embedding example is examples/embed.ts verbatim, compiles (it is in the build) and runs', async (t) => {
   const readme = await readFile(`${root}README.md`, 'utf8');
   const source = await readFile(`${root}examples/embed.ts`, 'utf8');
   const block = /<!-- embed-example -->\s*```ts\n([\s\S]*?)```/.exec(readme);

@@ -43,7 +43,11 @@ const { values } = parsed;
 
 if (values.help) {
   process.stdout.write(
-    'usage: load-k8s --etcd URL --pods N --services N --namespaces N --policies N [--nodes N] [--node-label L] [--root R] [--batch N] [--clear]\n',
+    [
+      'usage: load-k8s [--etcd URL] [--pods N] [--services N] [--namespaces N] [--policies N] [--nodes N] [--node-label L] [--root R] [--batch N] [--clear]',
+      `defaults: --etcd http://127.0.0.1:2379 --pods 100 --services 10 --namespaces 3 --policies 5 --nodes 1 --root ${DEFAULT_ROOT} --batch 100`,
+      '',
+    ].join('\n'),
   );
   process.exit(0);
 }

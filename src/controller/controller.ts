@@ -29,6 +29,8 @@ function hasMethods(v: unknown, names: readonly string[]): boolean {
   return names.every((n) => typeof o[n] === 'function');
 }
 
+const OPTION_NAMES: ReadonlySet<string> = new Set<keyof ControllerOptions>(['handlers', 'scheduler', 'createScheduler', 'extSources', 'config', 'statusCheck', 'logger', 'now']);
+
 function validateOptions(options: unknown): {
   handlers: Array<{ handler: EventHandler; name: string }>;
   extSources: ExternalConfigSource[];
@@ -39,6 +41,10 @@ function validateOptions(options: unknown): {
     throw new TypeError(`options must be an object with at least { handlers }, received ${describe(options)}`);
   }
   const o = options as Partial<Record<keyof ControllerOptions, unknown>>;
+  // A misspelt or misplaced option (`stack` belongs to Engine.start) would otherwise be ignored.
+  for (const key of Object.keys(o)) {
+    if (!OPTION_NAMES.has(key)) throw new TypeError(`options.${key} is not a controller option (known: ${[...OPTION_NAMES].join(', ')})`);
+  }
   if (!Array.isArray(o.handlers)) throw new TypeError(`options.handlers must be an array of EventHandler, received ${describe(o.handlers)}`);
   const handlers = o.handlers.map((h: unknown, i: number) => {
     if (!hasMethods(h, ['handlesEvent', 'resync', 'update', 'revert'])) {

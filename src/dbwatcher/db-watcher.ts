@@ -34,6 +34,8 @@ export interface DbWatcherStats {
   readonly connectionLosses: number;
   /** Revision of the last remote snapshot. */
   readonly snapshotRevision: number;
+  /** Writes the local mirror could not make (lmdb refused the key or value): logged, the rest kept. */
+  readonly mirrorWriteErrors: number;
 }
 
 /** Keys per snapshot range request (halved for a page too large for one gRPC message). */
@@ -182,6 +184,7 @@ class DbWatcherEngine {
       pushRetries: this.#pusher.retries,
       pushBacklog: this.#pusher.backlog,
       snapshotRevision: this.#revisions.snapshotRevision,
+      mirrorWriteErrors: this.#mirror?.writeErrors ?? 0,
     };
   }
 
