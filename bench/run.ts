@@ -1,21 +1,50 @@
 // npm run bench -- [--scope NAME] [--json FILE] [--quick]
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchSuite, type Figure, machine } from './figure.js';
 
-const { values } = parseArgs({
-  options: {
-    scope: { type: 'string' },
-    json: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    // Internal: run exactly this suite in this process (the runner's child processes).
-    only: { type: 'string' },
-  },
-});
+const USAGE = 'usage: npm run bench -- [--scope NAME] [--json FILE] [--quick]\n  --scope NAME  run the suites whose name starts with NAME (default: every suite)\n  --json FILE   also write { machine, figures } to FILE\n  --quick       short runs, for a smoke test (figures for the record only)\n';
+
+/** A bad command line: the usage, and exit status 2 (before any suite ran). */
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      scope: { type: 'string' },
+      json: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      // Internal: run exactly this suite in this process (the runner's child processes).
+      only: { type: 'string' },
+    },
+  });
+} catch (err) {
+  usageError((err as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (values.scope === '') usageError('--scope needs a suite name (or leave it out to run every suite)');
+// Checked now: a path that cannot be written would lose the figures after every suite ran.
+if (values.json !== undefined) {
+  try {
+    await access(dirname(values.json), constants.W_OK);
+  } catch {
+    usageError(`--json: cannot write into ${dirname(values.json)}`);
+  }
+}
 
 const suitesDir = join(dirname(fileURLToPath(import.meta.url)), 'suites');
 const files = (await readdir(suitesDir)).filter((f) => f.endsWith('.js')).sort();
@@ -26,6 +55,7 @@ for (const file of files) {
   if (values.only !== undefined ? suite.name !== values.only : values.scope && !suite.name.startsWith(values.scope)) continue;
   suites.push(suite);
 }
+if (suites.length === 0) usageError(`no suite named ${values.only ?? `${values.scope ?? ''}…`} (suites: ${(await suiteNames()).join(', ')})`);
 const figures: Record<string, Figure> = {};
 for (const suite of suites) {
   if (values.only === undefined) process.stderr.write(`suite ${suite.name}...\n`);
@@ -34,6 +64,15 @@ for (const suite of suites) {
   const result = suites.length === 1 ? await suite.run({ quick: values.quick ?? false }) : await inChild(suite.name);
   Object.assign(figures, result);
   printTable(result);
+}
+
+async function suiteNames(): Promise<string[]> {
+  const names: string[] = [];
+  for (const file of files) {
+    const suite = ((await import(join(suitesDir, file))) as { suite?: BenchSuite }).suite;
+    if (suite) names.push(suite.name);
+  }
+  return names;
 }
 
 async function inChild(name: string): Promise<Record<string, Figure>> {
@@ -70,6 +109,8 @@ function printTable(result: Record<string, Figure>): void {
 }
 
 if (values.json) {
-  await writeFile(values.json, JSON.stringify({ machine: machine(), figures }, null, 2) + '\n');
+  // JSON has no Infinity: a crossover never reached is written as the string "Infinity".
+  const json = JSON.stringify({ machine: machine(), figures }, (_key, v: unknown) => (v === Infinity ? 'Infinity' : v), 2);
+  await writeFile(values.json, json + '\n');
   if (values.only === undefined) process.stderr.write(`wrote ${values.json}\n`);
 }

@@ -32,3 +32,28 @@ test('B1: npm run bench -- --scope ops-metrics --quick --json FILE writes the ma
   t.is(f.unit, 'events/s');
   t.regex(stdout, /metrics\.record/, 'the table is printed too');
 });
+
+/** Runs the runner with `args`; its exit code and output. */
+async function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
+test('B1: a bad command line prints the usage and exits 2 before any suite runs (no stack trace); --help exits 0', async (t) => {
+  for (const args of [['--nope'], ['--scope'], ['--quick=yes'], ['stray'], ['--scope', ''], ['--scope', 'no-such-suite'], ['--scope', 'ops-metrics', '--json', '/no/such/dir/x.json']]) {
+    const r = await runBench(args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, /^bench: .*\nusage: npm run bench/s, args.join(' '));
+    t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+    t.notRegex(r.stderr, /^suite /m, 'no suite ran');
+  }
+  const help = await runBench(['--help']);
+  t.is(help.code, 0);
+  t.regex(help.stdout, /^usage: npm run bench/);
+  t.regex((await runBench(['--scope', 'no-such-suite'])).stderr, /suites: .*ops-metrics/);
+});

@@ -122,3 +122,60 @@ test('C20: options and sources are validated, naming the option, the expectation
   t.throws(() => m.attachConnector({} as never), { instanceOf: TypeError, message: /stats/ });
   t.throws(() => m.attachOrchestrator(null as never), { instanceOf: TypeError, message: /onResync/ });
 });
+
+test('C20 V4: a connector detached and attached again, or attached after close(), does not count its errors twice', async (t) => {
+  const connector = new ConnectorDouble();
+  const m = new EngineMetrics({ connector, defaultMetrics: false });
+  connector.current = { ...connector.current, errorsByRetval: { NO_SUCH_ENTRY: 5 }, timeouts: 3, protocolErrors: 1 };
+  const scrape = async (): Promise<number[]> => {
+    const text = await m.metrics();
+    return ['vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}', 'vpp_engine_dataplane_timeouts_total', 'vpp_engine_dataplane_protocol_errors_total'].map((s) => sample(text, s) ?? 0);
+  };
+  t.deepEqual(await scrape(), [5, 3, 1]);
+  const off = m.attachConnector(connector);
+  off();
+  m.attachConnector(connector);
+  t.deepEqual(await scrape(), [5, 3, 1], 'nothing new happened');
+  m.close();
+  m.attachConnector(connector);
+  connector.current = { ...connector.current, errorsByRetval: { NO_SUCH_ENTRY: 6 }, timeouts: 3, protocolErrors: 1 };
+  t.deepEqual(await scrape(), [6, 3, 1], 'only what happened since');
+});
+
+test('C20: record() refuses durations that are not finite numbers >= 0 (TypeError), and changes nothing', async (t) => {
+  const m = new EngineMetrics({ defaultMetrics: false });
+  const ok = { seqNum: 1, name: 'E', method: 0, isFollowUp: false, result: 'ok', error: null, durationMs: 1, handlerMs: [{ handler: 'h', ms: 0.5 }], commitMs: 0.2, healing: false } as const;
+  for (const bad of [{ durationMs: NaN }, { durationMs: -1 }, { commitMs: Infinity }, { handlerMs: [{ handler: 'h', ms: -0.005 }] }, { handlerMs: null }, { result: 'maybe' }]) {
+    t.throws(() => m.record({ ...ok, ...bad } as never), { instanceOf: TypeError }, JSON.stringify(bad));
+  }
+  t.throws(() => m.record(null as never), { instanceOf: TypeError });
+  const text = await m.metrics();
+  t.is(sample(text, 'vpp_engine_events_processed_total{event="E",result="ok"}'), undefined, 'nothing was recorded');
+  m.record(ok as never);
+  t.is(sample(await m.metrics(), 'vpp_engine_event_duration_seconds_sum{event="E"}'), 0.001);
+});
+
+test('C20: registry.resetMetrics() zeroes every metric, the fast ones included, and counting goes on', async (t) => {
+  const m = new EngineMetrics({ defaultMetrics: false });
+  const info = { seqNum: 1, name: 'E', method: 0, isFollowUp: false, result: 'ok', error: null, durationMs: 2, handlerMs: [], commitMs: 1, healing: true } as const;
+  m.record(info as never);
+  m.registry.resetMetrics();
+  let text = await m.metrics();
+  t.is(sample(text, 'vpp_engine_events_processed_total{event="E",result="ok"}'), 0);
+  t.is(sample(text, 'vpp_engine_event_duration_seconds_count{event="E"}'), 0);
+  t.is(sample(text, 'vpp_engine_healing_resyncs_total'), 0);
+  m.record(info as never);
+  text = await m.metrics();
+  t.is(sample(text, 'vpp_engine_events_processed_total{event="E",result="ok"}'), 1);
+  t.is(sample(text, 'vpp_engine_commit_duration_seconds_count'), 1);
+});
+
+test('C20: the process metrics are collected once per prefix, however many EngineMetrics are made and closed', async (t) => {
+  const a = new EngineMetrics();
+  const b = new EngineMetrics();
+  const metricOf = (m: EngineMetrics): unknown => m.registry.getSingleMetric('vpp_engine_nodejs_heap_size_used_bytes');
+  t.truthy(metricOf(a));
+  t.is(metricOf(a), metricOf(b), 'one collector shared, not one per instance');
+  a.close();
+  t.regex(await b.metrics(), /vpp_engine_nodejs_gc_duration_seconds/);
+});

@@ -428,7 +428,8 @@ async function alternatingRates(quick: boolean, items: number, loops: readonly [
     await bench.run();
     for (const t of bench.tasks) {
       if (t.result.state !== 'completed') throw new Error(`round ${r}, loop ${t.name}: ${t.result.state}`);
-      (rates[Number(t.name)] as number[]).push(t.result.throughput.mean * items);
+      // Work over time (1000 / mean ms per run): tinybench's throughput.mean averages per-sample rates, which overstates.
+      (rates[Number(t.name)] as number[]).push((1000 / t.result.latency.mean) * items);
     }
   }
   return [median(rates[0]), median(rates[1])];

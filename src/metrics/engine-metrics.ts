@@ -18,6 +18,22 @@ interface SeenStats {
 }
 
 /**
+ * The process metrics (CPU, memory, GC, event loop lag) once per prefix, shared by every
+ * EngineMetrics: prom-client's collectors (a GC observer, an event-loop delay monitor) cannot be
+ * stopped, so one set per instance would keep every closed instance alive.
+ */
+const defaultMetrics = new Map<string, Registry>();
+function defaultMetricsOf(prefix: string): Registry {
+  let r = defaultMetrics.get(prefix);
+  if (!r) {
+    r = new Registry();
+    collectDefaultMetrics({ register: r, prefix });
+    defaultMetrics.set(prefix, r);
+  }
+  return r;
+}
+
+/**
  * Prometheus metrics of one engine, in a registry of its own (never the global default one).
  * Sources are structural and optional: attach whichever of controller, connector, orchestrator exist.
  */
@@ -33,7 +49,10 @@ export class EngineMetrics {
   readonly #healingSeries: CounterSeries;
   readonly #orchestratorResyncs: Counter<'completed'>;
   readonly #controllers = new Map<MetricsControllerSource, () => void>();
+  /** Attached connectors, with what their counts were at the last scrape. */
   readonly #connectors = new Map<MetricsConnectorSource, SeenStats>();
+  /** Every connector ever attached: a re-attached one continues from its last scrape. */
+  readonly #seen = new WeakMap<MetricsConnectorSource, SeenStats>();
   readonly #orchestrators = new Map<MetricsOrchestratorSource, () => void>();
   // Series cached per label value: the per-event path then does no label hashing at all.
   readonly #eventSeries = new Map<string, { ok: CounterSeries; error: CounterSeries; duration: HistogramSeries }>();
@@ -45,7 +64,13 @@ export class EngineMetrics {
     const p = o.prefix;
     this.registry = new Registry();
     const registers = [this.registry];
-    if (o.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (o.defaultMetrics) {
+      const shared = defaultMetricsOf(p);
+      for (const { name } of shared.getMetricsAsArray()) {
+        const m = shared.getSingleMetric(name);
+        if (m) this.registry.registerMetric(m);
+      }
+    }
 
     this.#eventsProcessed = new FastCounter(this.registry, `${p}events_processed_total`,
       'Events processed by the controller, by event name and result (ok | error).', ['event', 'result']);
@@ -198,7 +223,10 @@ export class EngineMetrics {
     if (!connector || typeof connector.stats !== 'function') {
       throw new TypeError(`connector must have a stats() method, received ${typeof connector}`);
     }
-    if (!this.#connectors.has(connector)) this.#connectors.set(connector, { errorsByRetval: {}, timeouts: 0, protocolErrors: 0 });
+    // Its counts are cumulative: what an earlier attachment already counted is not counted again.
+    let seen = this.#seen.get(connector);
+    if (!seen) this.#seen.set(connector, (seen = { errorsByRetval: {}, timeouts: 0, protocolErrors: 0 }));
+    this.#connectors.set(connector, seen);
     return () => void this.#connectors.delete(connector);
   }
 
@@ -217,8 +245,22 @@ export class EngineMetrics {
     };
   }
 
-  /** Records one processed event (what the controller listener does; usable directly by other producers). */
+  /**
+   * Records one processed event (what the controller listener does; usable directly by other
+   * producers). A duration that is not a finite number >= 0 is a TypeError, as prom-client's
+   * observe() has it: NaN would poison a histogram's sum for good.
+   */
   record(info: ProcessedEventInfo): void {
+    if (typeof info !== 'object' || info === null) throw new TypeError(`info must be a ProcessedEventInfo, received ${info === null ? 'null' : typeof info}`);
+    if (typeof info.name !== 'string') throw new TypeError(`info.name must be a string, received ${typeof info.name}`);
+    if (info.result !== 'ok' && info.result !== 'error') throw new TypeError(`info.result must be 'ok' or 'error', received ${String(info.result)}`);
+    checkDuration('info.durationMs', info.durationMs);
+    if (info.commitMs !== null) checkDuration('info.commitMs', info.commitMs);
+    if (!Array.isArray(info.handlerMs)) throw new TypeError('info.handlerMs must be an array of { handler, ms }');
+    for (const h of info.handlerMs) {
+      if (typeof h?.handler !== 'string') throw new TypeError('info.handlerMs[].handler must be a string');
+      checkDuration(`info.handlerMs (${h.handler})`, h.ms);
+    }
     this.#record(info);
   }
 
@@ -271,4 +313,8 @@ export class EngineMetrics {
 /** Growth of a cumulative counter; a counter that went backwards was reset (e.g. a new connector). */
 function delta0(now: number, before: number): number {
   return now >= before ? now - before : now;
+}
+
+function checkDuration(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TypeError(`${name} must be a finite number of ms >= 0, received ${String(v)}`);
 }

@@ -69,6 +69,9 @@ abstract class FastMetric<S extends { readonly labels: Labels }> {
 
   protected abstract create(labels: Labels): S;
 
+  /** Zeroes every series in place (the registry's resetMetrics): holders of a series keep it. */
+  abstract reset(): void;
+
   protected all(): IterableIterator<S> {
     return this.#series.values();
   }
@@ -80,6 +83,10 @@ export class FastCounter extends FastMetric<CounterSeries> {
 
   protected create(labels: Labels): CounterSeries {
     return { labels, value: 0 };
+  }
+
+  reset(): void {
+    for (const s of this.all()) s.value = 0;
   }
 
   get(): Rendered {
@@ -104,6 +111,14 @@ export class FastHistogram extends FastMetric<HistogramSeries> {
   protected create(labels: Labels): HistogramSeries {
     // One slot per bucket plus the +Inf one.
     return { labels, counts: new Float64Array(this.#upper.length + 1), sum: 0, count: 0 };
+  }
+
+  reset(): void {
+    for (const s of this.all()) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
   }
 
   observe(series: HistogramSeries, value: number): void {
