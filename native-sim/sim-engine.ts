@@ -13,6 +13,8 @@ export type OutMessage = Record<string, unknown>;
 interface FaultSettings {
   errorRate: number;
   messages: ReadonlySet<string> | null;
+  /** Per-message rates, which win over errorRate and messages for the names they list. */
+  rates: ReadonlyMap<string, number> | null;
   latencyMs: number;
   stallUntil: number;
 }
@@ -35,7 +37,7 @@ export class SimEngine {
   #state = new DataplaneState();
   #epoch: number;
   #prng: Mulberry32;
-  #faults: FaultSettings = { errorRate: 0, messages: null, latencyMs: 0, stallUntil: 0 };
+  #faults: FaultSettings = { errorRate: 0, messages: null, rates: null, latencyMs: 0, stallUntil: 0 };
   readonly #messages: Record<string, number> = Object.create(null) as Record<string, number>;
   readonly #injected: Record<string, number> = Object.create(null) as Record<string, number>;
   #protocolErrors = 0;
@@ -115,6 +117,8 @@ export class SimEngine {
 
   #inject(name: string): boolean {
     const f = this.#faults;
+    const rate = f.rates?.get(name);
+    if (rate !== undefined) return rate > 0 && this.#prng.next() < rate;
     if (f.errorRate <= 0 || (f.messages !== null && !f.messages.has(name))) return false;
     return this.#prng.next() < f.errorRate;
   }
@@ -146,6 +150,10 @@ export class SimEngine {
     if (f.seed !== undefined) this.#prng = new Mulberry32(f.seed);
     if (f.errorRate !== undefined) this.#faults.errorRate = f.errorRate;
     if (f.messages !== undefined) this.#faults.messages = f.messages.length === 0 ? null : new Set(f.messages.filter((m) => m !== 'control_ping'));
+    if (f.errorRates !== undefined) {
+      const rates = Object.entries(f.errorRates).filter(([m]) => m !== 'control_ping');
+      this.#faults.rates = rates.length === 0 ? null : new Map(rates);
+    }
     if (f.latencyMs !== undefined) this.#faults.latencyMs = f.latencyMs;
     if (f.stallMs !== undefined) this.#faults.stallUntil = f.stallMs > 0 ? now + f.stallMs : 0;
   }
@@ -173,7 +181,7 @@ export class SimEngine {
   }
 }
 
-const FAULT_NAMES: ReadonlySet<string> = new Set<keyof SimFaults>(['errorRate', 'messages', 'latencyMs', 'stallMs', 'seed']);
+const FAULT_NAMES: ReadonlySet<string> = new Set<keyof SimFaults>(['errorRate', 'messages', 'errorRates', 'latencyMs', 'stallMs', 'seed']);
 
 /** Validates fault settings (one place); throws TypeError/RangeError naming the field. */
 export function validateFaults(f: unknown): SimFaults {
@@ -194,6 +202,13 @@ export function validateFaults(f: unknown): SimFaults {
   num('stallMs', 600_000);
   if (o['seed'] !== undefined && (typeof o['seed'] !== 'number' || !Number.isInteger(o['seed']))) {
     throw new TypeError(`faults.seed: expected an integer, received ${String(o['seed'])}`);
+  }
+  const rates = o['errorRates'];
+  if (rates !== undefined) {
+    if (typeof rates !== 'object' || rates === null || Array.isArray(rates)) throw new TypeError('faults.errorRates: expected an object of message name -> rate (0..1)');
+    for (const [name, r] of Object.entries(rates)) {
+      if (typeof r !== 'number' || !Number.isFinite(r) || r < 0 || r > 1) throw new RangeError(`faults.errorRates.${name}: expected a rate in 0..1, received ${String(r)}`);
+    }
   }
   const m = o['messages'];
   if (m !== undefined && (!Array.isArray(m) || m.some((x) => typeof x !== 'string'))) {

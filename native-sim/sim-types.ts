@@ -69,6 +69,11 @@ export interface SimFaults {
   readonly errorRate?: number;
   /** Restrict error injection to these message names; empty or absent = all (control_ping never). */
   readonly messages?: readonly string[];
+  /**
+   * An error rate (0..1) per message name, in place of `errorRate` (and `messages`) for the names
+   * it lists; `{}` clears them. E.g. `{ ip_route_add_del: 0.2, sw_interface_add_del_address: 0.05 }`.
+   */
+  readonly errorRates?: Readonly<Record<string, number>>;
   /** Delay added to every reply, in ms. @default 0 */
   readonly latencyMs?: number;
   /** Stop answering binary-API messages for this long, from now, in ms. */

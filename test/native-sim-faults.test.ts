@@ -32,6 +32,24 @@ test('N4 N5: the messages filter restricts injection; control_ping is never fail
   t.is(e.snapshot().interfaces.length, 1, 'an injected error applies nothing');
 });
 
+test('N4: an error rate per message type (errorRates) wins over errorRate for the names it lists; {} clears it', async (t) => {
+  const e = newEngine(11);
+  e.setFaults({ errorRate: 1, errorRates: { create_loopback: 0, sw_interface_set_mtu: 0.5, control_ping: 1 } }, 0);
+  const loop = Array.from({ length: 20 }, () => call(e, 'create_loopback')['retval']);
+  t.true(loop.every((r) => r === 0), 'rate 0 for create_loopback, whatever errorRate says');
+  t.is(call(e, 'sw_interface_set_flags', { sw_if_index: 0, flags: 1 })['retval'], -1, 'others keep errorRate');
+  const mtu = Array.from({ length: 200 }, () => call(e, 'sw_interface_set_mtu', { sw_if_index: 1, mtu: 1500 })['retval'] as number);
+  const failed = mtu.filter((r) => r === -1).length;
+  t.true(failed > 60 && failed < 140, `${failed} of 200 at rate 0.5`);
+  t.is(call(e, 'control_ping')['retval'], 0, 'control_ping is never failed');
+  e.setFaults({ errorRate: 0, errorRates: {} }, 0);
+  t.is(call(e, 'sw_interface_set_mtu', { sw_if_index: 1, mtu: 1500 })['retval'], 0, 'cleared');
+  const sim = await startNativeSim();
+  t.teardown(() => sim.close());
+  await t.throwsAsync(sim.setFaults({ errorRates: { create_loopback: 1.5 } }), { instanceOf: RangeError, message: /errorRates\.create_loopback/ });
+  await t.throwsAsync(sim.setFaults({ errorRates: [] as never }), { instanceOf: TypeError, message: /errorRates/ });
+});
+
 test('N4 N5: through the thread: errorRate answers retval -1 (UNSPECIFIED); counters and reseeding reproduce it', async (t) => {
   const sim = await startNativeSim({ seed: 5 });
   t.teardown(() => sim.close());
