@@ -11,42 +11,15 @@ import {
   newExternalConfigChange,
   type Event,
   type KubeStateData,
-  type UpdateEvent,
 } from '../src/api/index.js';
-import { harness, tracked } from './helpers/controller-fixtures.js';
-
-class CustomUpdate implements UpdateEvent {
-  constructor(
-    private readonly dir: UpdateDirectionType,
-    private readonly type: UpdateTransactionType = UpdateTransactionType.BestEffort,
-  ) {}
-  getName(): string {
-    return 'Custom';
-  }
-  toString(): string {
-    return 'Custom';
-  }
-  method() {
-    return 3 as const;
-  }
-  isBlocking(): boolean {
-    return false;
-  }
-  transactionType(): UpdateTransactionType {
-    return this.type;
-  }
-  direction(): UpdateDirectionType {
-    return this.dir;
-  }
-  done(): void {}
-}
+import { TypedUpdate, harness, tracked } from './helpers/controller-fixtures.js';
 
 test('C5: handlers run in the given order for resyncs and Forward updates, reversed for Reverse updates', async (t) => {
   const h = harness(['A', 'B', 'C']);
   await h.controller.start();
   h.controller.pushEvent(new DBResync());
-  const fwd = tracked(new CustomUpdate(UpdateDirectionType.Forward));
-  const rev = tracked(new CustomUpdate(UpdateDirectionType.Reverse));
+  const fwd = tracked(new TypedUpdate(UpdateTransactionType.BestEffort, UpdateDirectionType.Forward, 'Custom'));
+  const rev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort, UpdateDirectionType.Reverse, 'Custom'));
   h.controller.pushEvent(fwd);
   h.controller.pushEvent(rev);
   await rev.settled;
@@ -62,7 +35,7 @@ test('C5: handlers whose handlesEvent() is false are skipped; DownstreamResync c
   h.handlers[0]!.handles = (ev: Event) => ev.getName() !== 'Custom';
   await h.controller.start();
   h.controller.pushEvent(new DBResync());
-  const ev = tracked(new CustomUpdate(UpdateDirectionType.Forward));
+  const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort, UpdateDirectionType.Forward, 'Custom'));
   h.controller.pushEvent(ev);
   const periodic = tracked(new HealingResync(HealingResyncType.Periodic));
   h.controller.pushEvent(periodic);
@@ -86,7 +59,7 @@ test('C5: a handlesEvent() that throws is recorded as that handler\'s error; the
   };
   await h.controller.start();
   h.controller.pushEvent(new DBResync());
-  const ev = tracked(new CustomUpdate(UpdateDirectionType.Forward));
+  const ev = tracked(new TypedUpdate(UpdateTransactionType.BestEffort, UpdateDirectionType.Forward, 'Custom'));
   h.controller.pushEvent(ev);
   t.is((await ev.settled)?.message, 'cannot decide');
   t.true(h.calls.some((c) => c.stage === 'update' && c.handler === 'B'));

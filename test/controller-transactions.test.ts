@@ -6,35 +6,10 @@ import {
   FatalError,
   HealingResync,
   HealingResyncType,
-  UpdateDirectionType,
   UpdateTransactionType,
-  type UpdateEvent,
 } from '../src/api/index.js';
 import { HandlerTimeoutError } from '../src/controller/index.js';
-import { harness, nextProcessed, tracked, type Harness } from './helpers/controller-fixtures.js';
-
-class TypedUpdate implements UpdateEvent {
-  constructor(private readonly type: UpdateTransactionType) {}
-  getName(): string {
-    return 'Typed';
-  }
-  toString(): string {
-    return `Typed ${this.type}`;
-  }
-  method() {
-    return 3 as const;
-  }
-  isBlocking(): boolean {
-    return false;
-  }
-  transactionType(): UpdateTransactionType {
-    return this.type;
-  }
-  direction(): UpdateDirectionType {
-    return UpdateDirectionType.Forward;
-  }
-  done(): void {}
-}
+import { TypedUpdate, harness, nextProcessed, tracked, type Harness } from './helpers/controller-fixtures.js';
 
 async function started(names: string[], delayAfterErrorHealing = 5): Promise<Harness> {
   const h = harness(names, { config: { delayAfterErrorHealing } });

@@ -1,6 +1,7 @@
 // Shared helpers for the controller tests: a configurable test handler, a recording logger and a
 // recording status check (test doubles of interfaces, not of the controller).
-import type { Event } from '../../src/api/events.js';
+import type { Event, UpdateEvent } from '../../src/api/events.js';
+import { EventMethodType, UpdateDirectionType, UpdateTransactionType } from '../../src/api/enums.js';
 import type { EventHandler } from '../../src/api/handlers.js';
 import type { ResyncOperations, UpdateOperations } from '../../src/api/transactions.js';
 import type { KubeStateData } from '../../src/api/values.js';
@@ -156,4 +157,32 @@ export function processedTimes(controller: Controller, name: string, count: numb
       }
     });
   });
+}
+
+/** An update event of a given transaction type and direction (the tests' own UpdateEvent). */
+export class TypedUpdate implements UpdateEvent {
+  constructor(
+    private readonly type: UpdateTransactionType = UpdateTransactionType.BestEffort,
+    private readonly dir: UpdateDirectionType = UpdateDirectionType.Forward,
+    private readonly name = 'Typed',
+  ) {}
+  getName(): string {
+    return this.name;
+  }
+  toString(): string {
+    return `${this.name} ${this.type}/${this.dir}`;
+  }
+  method(): EventMethodType {
+    return EventMethodType.Update;
+  }
+  isBlocking(): boolean {
+    return false;
+  }
+  transactionType(): UpdateTransactionType {
+    return this.type;
+  }
+  direction(): UpdateDirectionType {
+    return this.dir;
+  }
+  done(): void {}
 }
