@@ -9,7 +9,7 @@
 // commit whose undo worked leaves everything as it was; a heal restores the model exactly.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
-import { routeKey, vrfTableKey } from '../src/descriptors/index.js';
+import { arpKey, interfaceKey, routeKey, vrfTableKey } from '../src/descriptors/index.js';
 import { startNativeSim } from '../native-sim/index.js';
 import { VppConnector } from '../src/connector/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
@@ -83,4 +83,20 @@ test('S6: the checks after a commit with retry wait for a slow retry (it must no
     { k: 'heal' },
   ];
   await check(t, 1, ops);
+});
+
+test('S5: an invalid value whose old value failed to go, then lost with its interface, is not left applied', async (t) => {
+  // Seed 334, step 79: the ARP entry's new value is invalid, so its old one is deleted (cascade of the
+  // interface's re-create); that delete fails, the interface delete goes on and VPP drops the
+  // neighbor with it. The key is `invalid` (never retried): `cached` kept the old value for ever.
+  const arp = arpKey('if1', '10.200.1.1');
+  const iface = interfaceKey('if1');
+  const ops: Op[] = [
+    { k: 'txn', changes: [[iface, { name: 'if1', type: 'TAP', enabled: true, ipAddresses: ['10.1.0.1/24'], vrf: 0 }], [arp, { interface: 'if1', ipAddress: '10.200.1.1', physAddress: '02:00:00:00:00:01', static: true }]], revert: false },
+    { k: 'faults', rate: 1, seed: 0, messages: ['ip_neighbor_add_del'] },
+    { k: 'txn', changes: [[iface, { name: 'if1', type: 'SOFTWARE_LOOPBACK', enabled: false, ipAddresses: ['10.1.0.1/24'], vrf: 0 }], [arp, { interface: 'if1', ipAddress: '10.200.1.1', physAddress: 'not-a-mac' }]], revert: false, retry: true },
+    { k: 'heal' },
+  ];
+  await check(t, 1, ops);
+  await check(t, 1, ops, { pool: true });
 });

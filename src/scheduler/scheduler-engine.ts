@@ -287,12 +287,14 @@ export class SchedulerEngine {
       return failInit(err);
     }
     await this.#runPlan(p, tx, !!options.revert, undefined);
+    if (tx.failed) await this.#refreshInvalid(tx);
     if (prior && tx.failed) {
       this.#restore(prior);
       const keys = [...new Set([...prior.keys(), ...tx.executed.map((e) => e.key)])];
       try {
         await this.#refreshDirty(keys);
         await this.#runPlan(await this.#plan(keys, tx), tx, false, 'revert');
+        await this.#refreshInvalid(tx);
       } catch (err) {
         tx.kvErrors.push({ key: '', error: err instanceof Error ? err : new Error(String(err)) });
       }
@@ -442,7 +444,8 @@ export class SchedulerEngine {
         const rec = store.getOrCreate(op.key);
         if (outcome.error) {
           tx.failed = true;
-          rec.error = outcome.error;
+          // An invalid value keeps its InvalidValueError (its status); the op's error is in kvErrors.
+          if (rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = outcome.error;
           rec.dirty = true;
           tx.kvErrors.push({ key: op.key, error: outcome.error });
           tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
@@ -682,6 +685,7 @@ export class SchedulerEngine {
     try {
       await this.#refreshDirty(keys);
       await this.#runPlan(await this.#plan(keys, tx), tx, false, 'retry');
+      if (tx.failed) await this.#refreshInvalid(tx);
     } catch (err) {
       initError = err instanceof Error ? err : new Error(String(err));
       tx.failed = true;
@@ -695,6 +699,26 @@ export class SchedulerEngine {
   #retriable(key: string): boolean {
     const rec = this.#store.get(key);
     return rec?.error !== undefined && rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented;
+  }
+
+  /**
+   * Re-reads, at once, the keys of an invalid value whose operation (the delete of the old value)
+   * failed in `tx`: they are neither retried nor planned again until a new value comes, so their
+   * `applied` would stay what the failed delete left, though the dataplane may have dropped it since
+   * (a dependency deleted after it, e.g. an interface whose delete removes its neighbors).
+   */
+  async #refreshInvalid(tx: TxnContext): Promise<void> {
+    let keys: string[] | undefined;
+    for (const e of tx.kvErrors) {
+      const rec = this.#store.get(e.key);
+      if (rec?.dirty && rec.state === StateCode.Invalid && !keys?.includes(rec.key)) (keys ??= []).push(rec.key);
+    }
+    if (!keys) return;
+    try {
+      await this.#refreshDirty(keys);
+    } catch {
+      // Not re-read (closing, dataplane down): they stay dirty, re-read before they are planned again.
+    }
   }
 
   /** Re-reads the keys whose last operation failed, so the plan starts from the truth. */
