@@ -4,7 +4,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { createFloodStack, runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
+import { TransactionError } from '../src/api/index.js';
+import { createFloodStack, formatReport, runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/flood.js', import.meta.url));
 
@@ -173,4 +174,36 @@ test('F2: the human report names every figure', async (t) => {
   const { code, stdout } = await run(['--events', '100', '--dataplane', 'inline', '--no-progress']);
   t.is(code, 0);
   for (const word of ['events/s', 'ops/s', 'p50', 'p99', 'errors', 'healing', 'divergence', 'unfinished', 'OK']) t.true(stdout.includes(word), word);
+});
+
+test('F2 F3: a run whose loop aborts (a healing resync that fails, SPEC C14) reports the error that aborted it and is not ok', async (t) => {
+  let commits = 0;
+  const r = await runFlood({
+    events: 200,
+    dataplane: 'inline',
+    healingDelayMs: 1,
+    stallTimeoutMs: 2000,
+    stack: (init) =>
+      createFloodStack({
+        ...init,
+        wrapScheduler: (s) => {
+          const counted = init.wrapScheduler(s);
+          return {
+            getRecordedTransaction: (n) => counted.getRecordedTransaction(n),
+            // The tenth commit and every resync after the startup one fail: the healing cannot succeed.
+            commit: async (values, options) => {
+              const res = await counted.commit(values, options);
+              const n = ++commits;
+              if (n === 10 || (n > 1 && options.resync !== undefined)) return { ...res, error: new TransactionError([...values.keys()].slice(0, 1).map((key) => ({ key, error: new Error(`commit ${n} refused`) }))) };
+              return res;
+            },
+          };
+        },
+      }),
+  });
+  t.false(r.ok);
+  t.is(r.aborted?.code, 'ERR_HEALING_FAILED');
+  t.regex(r.aborted?.message ?? '', /refused/);
+  t.regex(formatReport(r), /aborted\s+ERR_HEALING_FAILED/);
+  t.true((r.errorsByCode['ERR_EVENT_LOOP_ABORTING'] ?? 0) > 0, 'later events failed with the loop aborting');
 });

@@ -34,7 +34,7 @@ async function threadStack(init: FloodStackInit): Promise<FloodStack> {
   const stack = await startDefaultStack({ sim: { seed: init.seed } });
   let controller: Controller;
   try {
-    controller = new Controller({ handlers: init.handlers, scheduler: init.wrapScheduler(stack.scheduler), config: init.controllerConfig });
+    controller = new Controller({ handlers: init.handlers, scheduler: init.wrapScheduler(stack.scheduler), config: init.controllerConfig, statusCheck: init.statusCheck });
   } catch (err) {
     await stack.close();
     throw err;
@@ -64,7 +64,7 @@ async function inlineStack(init: FloodStackInit): Promise<FloodStack> {
   let controller: Controller;
   try {
     const committed: KVScheduler = init.wrapScheduler(scheduler);
-    controller = new Controller({ handlers: init.handlers, scheduler: committed, config: init.controllerConfig });
+    controller = new Controller({ handlers: init.handlers, scheduler: committed, config: init.controllerConfig, statusCheck: init.statusCheck });
   } catch (err) {
     await scheduler.close();
     throw err;

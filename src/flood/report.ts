@@ -35,10 +35,12 @@ export interface FloodReport {
   readonly duplicateDone: number;
   /** The run stopped early because no event finished for `stallTimeoutMs`. */
   readonly stalled: boolean;
+  /** The error the controller reported when its loop aborted (SPEC C9/C14), or null. */
+  readonly aborted: { readonly code: string; readonly message: string } | null;
   readonly keys: { readonly desired: number; readonly dataplane: number };
   readonly generated: Readonly<Record<string, number>>;
   readonly stack: Readonly<Record<string, unknown>>;
-  /** F3: divergence === 0 && unfinished === 0 (and no model divergence, no duplicate done). */
+  /** F3: divergence === 0 && unfinished === 0 (and no model divergence, no duplicate done, the loop not aborted). */
   readonly ok: boolean;
 }
 
@@ -57,6 +59,7 @@ export function formatReport(r: FloodReport): string {
     `  divergence      ${r.divergence} (dataplane vs desired), ${r.modelDivergence} (desired vs model)`,
     `  unfinished      ${r.unfinished}${r.duplicateDone > 0 ? `, duplicate done ${r.duplicateDone}` : ''}${r.stalled ? ' (STALLED)' : ''}`,
   ];
+  if (r.aborted !== null) lines.push(`  aborted         ${r.aborted.code}: ${r.aborted.message}`);
   for (const s of [...r.divergenceDetail.sample, ...r.modelDivergenceDetail.sample].slice(0, 5)) lines.push(`    ${s}`);
   lines.push(r.ok ? '  result          OK' : '  result          FAILED');
   return lines.join('\n');

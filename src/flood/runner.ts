@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import ringBufferTs from 'ring-buffer-ts';
 import { EngineError, type Event, type EventHandler, type Value } from '../api/index.js';
 import { builtinHandlers } from '../handlers/index.js';
+import type { StatusCheck } from '../controller/index.js';
 import { CommitCounters } from './commit-counters.js';
 import { createFloodStack } from './default-stack.js';
 import { compareStates, type Divergence } from './divergence.js';
@@ -57,6 +58,12 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+function errorSummary(err: Error | null): FloodReport['aborted'] {
+  if (err === null) return null;
+  const code = (err as { code?: unknown }).code;
+  return { code: typeof code === 'string' ? code : err.name, message: err.message };
+}
+
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -80,6 +87,13 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     throw new TypeError(`onProgress must be a function, received ${typeof onProgress}`);
   }
   const counters = new CommitCounters();
+  // The first error the controller reports (SPEC C9/C14: what aborted the loop, or a missed startup resync).
+  let fatal: Error | null = null;
+  const statusCheck: StatusCheck = {
+    reportStateChange(_name, state, err) {
+      if (state === 'error' && fatal === null) fatal = err ?? new Error('the controller reported an error');
+    },
+  };
   const handlers: EventHandler[] = o.handlers === null ? [...builtinHandlers()] : syntheticHandlers(o.handlers, o.keysPerEvent);
   const stack = await factory({
     handlers,
@@ -88,9 +102,10 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     dataplane: o.dataplane,
     controllerConfig: { ...FLOOD_CONTROLLER_CONFIG, eventQueueSize: o.queueSize, delayAfterErrorHealing: o.healingDelayMs },
     wrapScheduler: (s) => counters.wrap(s),
+    statusCheck,
   });
   try {
-    return await new FloodRun(o, stack, counters, onProgress).run();
+    return await new FloodRun(o, stack, counters, onProgress, () => fatal).run();
   } finally {
     await stack.close();
   }
@@ -103,6 +118,7 @@ class FloodRun {
   readonly #onProgress: ((p: FloodProgress) => void) | undefined;
   readonly #tracker = new EventTracker();
   readonly #generator: FloodGenerator;
+  readonly #fatal: () => Error | null;
   #seq = 0;
   #queueFullWaits = 0;
   #stalled = false;
@@ -113,8 +129,9 @@ class FloodRun {
   /** (time, done) samples for the recent throughput. */
   readonly #window = new RingBuffer<[number, number]>(16);
 
-  constructor(o: ResolvedFloodOptions, stack: FloodStack, counters: CommitCounters, onProgress: ((p: FloodProgress) => void) | undefined) {
+  constructor(o: ResolvedFloodOptions, stack: FloodStack, counters: CommitCounters, onProgress: ((p: FloodProgress) => void) | undefined, fatal: () => Error | null) {
     this.#o = o;
+    this.#fatal = fatal;
     this.#stack = stack;
     this.#counters = counters;
     this.#onProgress = onProgress;
@@ -288,6 +305,7 @@ class FloodRun {
     const seconds = floodMs / 1000;
     const unfinished = t.inFlight;
     const div = checked ? divergence.total : -1;
+    const aborted = errorSummary(this.#fatal());
     const modelDiv = checked ? modelDivergence.total : -1;
     return {
       mode: o.handlers === null ? 'builtin' : 'synthetic',
@@ -312,10 +330,11 @@ class FloodRun {
       unfinished,
       duplicateDone: t.duplicateDone,
       stalled: this.#stalled,
+      aborted,
       keys: { desired: desired.size, dataplane: dataplane.size },
       generated: Object.fromEntries(this.#generator.counts),
       stack: stats,
-      ok: div === 0 && unfinished === 0 && modelDiv === 0 && t.duplicateDone === 0,
+      ok: div === 0 && unfinished === 0 && modelDiv === 0 && t.duplicateDone === 0 && aborted === null,
     };
   }
 }

@@ -2,6 +2,7 @@
 // needs. The default is the embedded stack (native-sim + connector + scheduler); tests may pass
 // their own.
 import type { Event, EventHandler, KVScheduler, Value } from '../api/index.js';
+import type { StatusCheck } from '../controller/index.js';
 
 export interface FloodController {
   start(): Promise<void>;
@@ -31,6 +32,8 @@ export interface FloodStackInit {
   readonly controllerConfig: Readonly<Record<string, unknown>>;
   /** Wraps the scheduler the controller commits to, so that the run can count commits. */
   readonly wrapScheduler: (scheduler: KVScheduler) => KVScheduler;
+  /** Give it to the controller: the run reports the error that aborted the loop, if one did. */
+  readonly statusCheck?: StatusCheck;
 }
 
 export type FloodStackFactory = (init: FloodStackInit) => Promise<FloodStack>;
