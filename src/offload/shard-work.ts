@@ -722,7 +722,7 @@ export interface EncodeOutcome {
   readonly metadata: Array<readonly [string, number]>;
   /** [op index, code, message] of ops whose requests could not be built. */
   readonly failures: Array<readonly [number, string, string]>;
-  /** Some create has configure requests: run this segment again in the Configure stage. */
+  /** Some create has configure requests, or some update is deferred to that stage: run this segment again in the Configure stage. */
   readonly needsConfigure: boolean;
 }
 
@@ -745,8 +745,16 @@ export function encodeSegment(seg: OpSegment, stage: Stage, kinds: KindTable, md
     }
     let reqs: readonly BinapiRequest[];
     let plan: CreatePlan | null = null;
+    // An update to a value of its own kind (late: an interface made unnumbered to another) may name
+    // a value created in the same wave, whose metadata (sw_if_index) only that create's reply tells:
+    // it is built in the Configure stage, after the Main stage of every segment of the wave.
+    const deferred = op === OpCode.Update && kinds.late(d, key, seg.values[i] as Value);
+    if (stage === Stage.Main && deferred) {
+      needsConfigure = true;
+      continue;
+    }
     try {
-      if (stage === Stage.Configure) {
+      if (stage === Stage.Configure && !deferred) {
         if (op !== OpCode.Create || !d.configure) continue;
         reqs = d.configure(key, seg.values[i] as Value, md);
       } else if (op === OpCode.Delete || op === OpCode.Drop) {
