@@ -49,13 +49,15 @@ if (values.json !== undefined) {
 const suitesDir = join(dirname(fileURLToPath(import.meta.url)), 'suites');
 const files = (await readdir(suitesDir)).filter((f) => f.endsWith('.js')).sort();
 const suites: BenchSuite[] = [];
+const names: string[] = [];
 for (const file of files) {
   const suite = ((await import(join(suitesDir, file))) as { suite?: BenchSuite }).suite;
   if (!suite) continue;
+  names.push(suite.name);
   if (values.only !== undefined ? suite.name !== values.only : values.scope && !suite.name.startsWith(values.scope)) continue;
   suites.push(suite);
 }
-if (suites.length === 0) usageError(`no suite named ${values.only ?? `${values.scope ?? ''}…`} (suites: ${(await suiteNames()).join(', ')})`);
+if (suites.length === 0) usageError(`no suite named ${values.only ?? `${values.scope ?? ''}…`} (suites: ${names.join(', ')})`);
 const figures: Record<string, Figure> = {};
 for (const suite of suites) {
   if (values.only === undefined) process.stderr.write(`suite ${suite.name}...\n`);
@@ -64,15 +66,6 @@ for (const suite of suites) {
   const result = suites.length === 1 ? await suite.run({ quick: values.quick ?? false }) : await inChild(suite.name);
   Object.assign(figures, result);
   printTable(result);
-}
-
-async function suiteNames(): Promise<string[]> {
-  const names: string[] = [];
-  for (const file of files) {
-    const suite = ((await import(join(suitesDir, file))) as { suite?: BenchSuite }).suite;
-    if (suite) names.push(suite.name);
-  }
-  return names;
 }
 
 async function inChild(name: string): Promise<Record<string, Figure>> {

@@ -4,8 +4,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { TransactionError } from '../src/api/index.js';
-import { createFloodStack, formatReport, runFlood, type FloodReport, type FloodStack } from '../src/flood/index.js';
+import { TransactionError, type CommitOptions, type CommitResult, type KVScheduler, type Value } from '../src/api/index.js';
+import { createFloodStack, formatReport, runFlood, type FloodReport, type FloodStack, type FloodStackInit } from '../src/flood/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/flood.js', import.meta.url));
 
@@ -16,6 +16,21 @@ function checkFigures(t: import('ava').ExecutionContext, r: FloodReport): void {
   }
   const l = r.latencyUs;
   t.true(l.p50 > 0 && l.p50 <= l.p90 && l.p90 <= l.p99 && l.p99 <= l.max);
+}
+
+/** The inline flood stack, each commit's result passed through `then` (after the run's own counting). */
+function afterCommit(then: (s: KVScheduler, values: ReadonlyMap<string, Value | null>, options: CommitOptions, res: CommitResult) => CommitResult) {
+  return (init: FloodStackInit): Promise<FloodStack> =>
+    createFloodStack({
+      ...init,
+      wrapScheduler: (s) => {
+        const counted = init.wrapScheduler(s);
+        return {
+          getRecordedTransaction: (n) => counted.getRecordedTransaction(n),
+          commit: async (values, options) => then(s, values, options, await counted.commit(values, options)),
+        };
+      },
+    });
 }
 
 test('F1 F2: a seeded built-in flood through the threaded stack reports every figure and converges', async (t) => {
@@ -62,21 +77,10 @@ test('F2: kvOps counts the operations the scheduler executed during the flood: r
     events: 300,
     resyncEvery: 20,
     dataplane: 'inline',
-    stack: (init) =>
-      createFloodStack({
-        ...init,
-        wrapScheduler: (s) => {
-          const counted = init.wrapScheduler(s);
-          return {
-            getRecordedTransaction: (n) => counted.getRecordedTransaction(n),
-            commit: async (values, options) => {
-              const res = await counted.commit(values, options);
-              executed.push(s.getRecordedTransaction(res.seqNum)?.executed.length ?? -1);
-              return res;
-            },
-          };
-        },
-      }),
+    stack: afterCommit((s, _values, options, res) => {
+      executed.push(s.getRecordedTransaction(res.seqNum)?.executed.length ?? -1);
+      return res;
+    }),
   });
   t.true(r.ok);
   t.is(r.resyncs, 1 + 14 + 1, 'startup, one every 20 events, the final heal');
@@ -183,23 +187,12 @@ test('F2 F3: a run whose loop aborts (a healing resync that fails, SPEC C14) rep
     dataplane: 'inline',
     healingDelayMs: 1,
     stallTimeoutMs: 2000,
-    stack: (init) =>
-      createFloodStack({
-        ...init,
-        wrapScheduler: (s) => {
-          const counted = init.wrapScheduler(s);
-          return {
-            getRecordedTransaction: (n) => counted.getRecordedTransaction(n),
-            // The tenth commit and every resync after the startup one fail: the healing cannot succeed.
-            commit: async (values, options) => {
-              const res = await counted.commit(values, options);
-              const n = ++commits;
-              if (n === 10 || (n > 1 && options.resync !== undefined)) return { ...res, error: new TransactionError([...values.keys()].slice(0, 1).map((key) => ({ key, error: new Error(`commit ${n} refused`) }))) };
-              return res;
-            },
-          };
-        },
-      }),
+    // The tenth commit and every resync after the startup one fail: the healing cannot succeed.
+    stack: afterCommit((_s, values, options, res) => {
+      const n = ++commits;
+      if (n === 10 || (n > 1 && options.resync !== undefined)) return { ...res, error: new TransactionError([...values.keys()].slice(0, 1).map((key) => ({ key, error: new Error(`commit ${n} refused`) }))) };
+      return res;
+    }),
   });
   t.false(r.ok);
   t.is(r.aborted?.code, 'ERR_HEALING_FAILED');

@@ -18,23 +18,33 @@ const MODES: ReadonlyArray<readonly [string, Omit<OffloadOptions, 'connector'>]>
 
 const codes = (errors: ReadonlyArray<{ key: string; error: Error }>): string[] => errors.map((e) => `${e.key}:${(e.error as { code?: string }).code}`);
 
+/** `key:code` of each failed op of a wave, in op order. */
+const waveCodes = (ops: ReadonlyArray<{ readonly key: string }>, errors: ReadonlyArray<Error | null>): string[] =>
+  errors.flatMap((e, i) => (e ? [`${ops[i]?.key}:${(e as { code?: string }).code}`] : []));
+
+/** Nine entries the crash fixture applies, then one with `action`. */
+function nineAnd(key: string, action: string): Array<[string, Record<string, unknown>]> {
+  const entries = Array.from({ length: 9 }, (_, i): [string, Record<string, unknown>] => [`${CRASH_PREFIX}ok${i}`, { action: 'none' }]);
+  entries.push([`${CRASH_PREFIX}${key}`, { action }]);
+  return entries;
+}
+
 for (const [mode, options] of MODES) {
   test(`S5 V6: a request the codec cannot encode fails its own key with ERR_INVALID_MESSAGE, not its shard's or wave's other keys (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, threads: 1, ...options });
     t.teardown(() => s.close());
-    const entries = Array.from({ length: 9 }, (_, i): [string, Record<string, unknown>] => [`${CRASH_PREFIX}ok${i}`, { action: 'none' }]);
-    entries.push([`${CRASH_PREFIX}big`, { action: 'unencodable' }]);
+    const entries = nineAnd('big', 'unencodable');
     const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 1), StateSnapshot.empty(1), { mode: options.workers ? 'pool' : 'inline' });
     t.deepEqual(codes(r.errors), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
-    const w = await s.pool.executeWave(entries.map(([key, value]) => ({ op: 'create' as const, key, value })));
-    t.deepEqual(w.errors.map((e, i) => (e ? `${entries[i]?.[0]}:${(e as { code?: string }).code}` : null)).filter(Boolean), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
+    const ops = entries.map(([key, value]) => ({ op: 'create' as const, key, value }));
+    const w = await s.pool.executeWave(ops);
+    t.deepEqual(waveCodes(ops, w.errors), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
   });
 
   test(`S2: dependencies() that are not a list of keys make that value invalid (ERR_INVALID_VALUE); the others are applied (${mode})`, async (t) => {
     const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule, threads: 1, ...options });
     t.teardown(() => s.close());
-    const entries = Array.from({ length: 9 }, (_, i): [string, Record<string, unknown>] => [`${CRASH_PREFIX}ok${i}`, { action: 'none' }]);
-    entries.push([`${CRASH_PREFIX}deps`, { action: 'bad-deps' }]);
+    const entries = nineAnd('deps', 'bad-deps');
     const r = await s.pool.sync(StateSnapshot.fromEntries(entries, 1), StateSnapshot.empty(1), { mode: options.workers ? 'pool' : 'inline' });
     t.deepEqual(codes(r.errors), [`${CRASH_PREFIX}deps:ERR_INVALID_VALUE`]);
     t.regex(r.errors[0]?.error.message ?? '', /dependencies\(\) returned null/);
@@ -56,8 +66,9 @@ for (const preEncode of [true, false]) {
     t.deepEqual(codes(r.errors), [`${dnat44Key('d7')}:ERR_FRAME_TOO_LARGE`]);
     t.is((await s.sim.snapshot()).nat44StaticMappings.length, 9);
     const more = Array.from({ length: 10 }, (_, i) => dnat(i + 10, i === 3 ? 4000 : 2));
-    const w = await s.pool.executeWave(more.map(([key, value]) => ({ op: 'create' as const, key, value: dnat44Descriptor.validate(key, value) })));
-    t.deepEqual(w.errors.map((e, i) => (e ? `${more[i]?.[0]}:${(e as { code?: string }).code}` : null)).filter(Boolean), [`${dnat44Key('d13')}:ERR_FRAME_TOO_LARGE`]);
+    const ops = more.map(([key, value]) => ({ op: 'create' as const, key, value: dnat44Descriptor.validate(key, value) }));
+    const w = await s.pool.executeWave(ops);
+    t.deepEqual(waveCodes(ops, w.errors), [`${dnat44Key('d13')}:ERR_FRAME_TOO_LARGE`]);
     t.is((await s.sim.snapshot()).nat44StaticMappings.length, 18);
   });
 }
@@ -69,8 +80,7 @@ test('S5 C19: in a pool wave, a value msgpack cannot carry fails its own key wit
   const pings = async (): Promise<number> => (await s.sim.counters()).messages['control_ping'] ?? 0;
   const before = await pings();
   const w = await s.pool.executeWave(ops as never);
-  const failed = w.errors.flatMap((e, i) => (e ? [`${ops[i]?.key}:${(e as { code?: string }).code}`] : []));
-  t.deepEqual(failed, [`${CRASH_PREFIX}k2500:ERR_INVALID_VALUE`]);
+  t.deepEqual(waveCodes(ops, w.errors), [`${CRASH_PREFIX}k2500:ERR_INVALID_VALUE`]);
   t.true((await pings()) - before >= 2999, 'every other create was sent');
 });
 

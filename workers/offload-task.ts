@@ -9,7 +9,6 @@ import { makeContext, SEQUENCE_MASK } from '../src/connector/context.js';
 import { RingWriter } from '../src/connector/ring.js';
 import { loadDescriptors } from '../src/offload/descriptors-module.js';
 import { COMMIT_EVERY, FrameBatch, RecordingMetadata, copyFrames, encodeFrame, writeWaiting, type PreEncoded } from '../src/offload/pre-encoded.js';
-import { InvalidMessageError } from '../src/connector/errors.js';
 import { KindTable, Stage, diffShard, encodeSegment, packSegment, scanGone, segmentAt, unpackSegment, TaskMetadata, type GoneScan, type OpSegment, type RequestSink } from '../src/offload/shard-work.js';
 import { ShardView } from '../src/offload/shard-bytes.js';
 import { toShared } from '../src/offload/state-snapshot.js';
@@ -87,19 +86,11 @@ class RingSink implements RequestSink {
 class ArraySink implements RequestSink {
   readonly requests: BinapiRequest[] = [];
   sendAll(reqs: readonly BinapiRequest[]): void {
-    // All requests travel in one message: one msgpack cannot carry must fail its op alone, here.
-    for (const r of reqs) {
-      try {
-        checkPackr.pack(r);
-      } catch (err) {
-        throw new InvalidMessageError(`cannot encode ${String(r.name)}: ${err instanceof Error ? err.message : String(err)}`, err);
-      }
-    }
+    // All requests travel in one message: one the codec cannot write must fail its op alone, here.
+    for (const r of reqs) encodeFrame(codec, r, 0, Infinity);
     this.requests.push(...reqs);
   }
 }
-
-const checkPackr = new Packr({ useRecords: false, moreTypes: false });
 
 async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const kinds = await kindTable(t.descriptorsModule);

@@ -1,6 +1,7 @@
 // A key-value state cut into shards of bytes in SharedArrayBuffers (importable from workers).
 import type { Value } from '../api/values.js';
 import { ShardView, checkShardHeader, writeShard } from './shard-bytes.js';
+import { isWellFormedKey } from '../scheduler/errors.js';
 
 /** One decoded shard: keys sorted ascending, values at the same index. */
 export interface ShardData {
@@ -22,13 +23,10 @@ export function shardOf(key: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
-/**
- * Keys are stored as UTF-8: one with a lone surrogate would be read back as another (U+FFFD), and
- * two such keys as one.
- */
+/** Keys are stored as UTF-8: one with a lone surrogate would be read back as another (U+FFFD). */
 function checkKey(key: unknown): void {
   if (typeof key !== 'string') throw new TypeError(`entries: keys must be strings, received ${typeof key}`);
-  if (!(key as unknown as { isWellFormed(): boolean }).isWellFormed()) throw new TypeError(`entries: key ${JSON.stringify(key)} holds a lone surrogate`);
+  if (!isWellFormedKey(key)) throw new TypeError(`entries: key ${JSON.stringify(key)} holds a lone surrogate`);
 }
 
 /** Copies bytes into shared memory, so handing them to a worker copies nothing. */

@@ -9,6 +9,14 @@ export class InvalidValueError extends EngineError {
   }
 }
 
+/**
+ * Whether a key is well-formed UTF-16 (no lone surrogate): keys cross threads and are stored as
+ * UTF-8, where a lone surrogate turns into U+FFFD and two keys would become one.
+ */
+export function isWellFormedKey(key: string): boolean {
+  return (key as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
 /** A key the scheduler cannot hold (the empty key, or one with a lone surrogate). */
 export class InvalidKeyError extends EngineError {
   readonly key: string;

@@ -708,14 +708,14 @@ export class SchedulerEngine {
    * (a dependency deleted after it, e.g. an interface whose delete removes its neighbors).
    */
   async #refreshInvalid(tx: TxnContext): Promise<void> {
-    let keys: string[] | undefined;
+    const keys = new Set<string>();
     for (const e of tx.kvErrors) {
       const rec = this.#store.get(e.key);
-      if (rec?.dirty && rec.state === StateCode.Invalid && !keys?.includes(rec.key)) (keys ??= []).push(rec.key);
+      if (rec?.dirty && rec.state === StateCode.Invalid) keys.add(rec.key);
     }
-    if (!keys) return;
+    if (keys.size === 0) return;
     try {
-      await this.#refreshDirty(keys);
+      await this.#refreshDirty([...keys]);
     } catch {
       // Not re-read (closing, dataplane down): they stay dirty, re-read before they are planned again.
     }

@@ -1,5 +1,5 @@
 import type { CommitOptions, CommitResult, KVScheduler } from '../api/scheduler.js';
-import { InvalidKeyError } from './errors.js';
+import { InvalidKeyError, isWellFormedKey } from './errors.js';
 import type { Value } from '../api/values.js';
 import { builtinDescriptors } from '../descriptors/builtin.js';
 import type { Descriptor } from './descriptor.js';
@@ -32,7 +32,7 @@ export class Scheduler implements KVScheduler {
       validateCommitOptions(options);
       for (const k of values.keys()) {
         if (typeof k !== 'string') throw new TypeError(`every key must be a string, received ${typeof k}`);
-        if (k === '' || !isWellFormed(k)) (invalid ??= []).push(k);
+        if (k === '' || !isWellFormedKey(k)) (invalid ??= []).push(k);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -83,10 +83,3 @@ export class Scheduler implements KVScheduler {
   }
 }
 
-/**
- * Whether a key is well-formed UTF-16 (no lone surrogate): keys cross threads and are stored as
- * UTF-8, where a lone surrogate turns into U+FFFD and two keys would become one.
- */
-function isWellFormed(key: string): boolean {
-  return (key as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
