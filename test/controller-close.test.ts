@@ -134,6 +134,27 @@ test('C17: close() stops timers (healing) and closes the scheduler stack built b
   t.is(closed, 1);
 });
 
+test('C14 C17: a healing timer that expires while the Shutdown waits in the queue is cancelled, not logged as a failed push', async (t) => {
+  const h = harness(['A'], { config: { delayAfterErrorHealing: 5 } });
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  h.handlers[0]!.onUpdate = (ev) => {
+    if ((ev as KubeStateChange).key === 'bad') throw new Error('needs healing');
+    return new Promise((r) => setTimeout(r, 60));
+  };
+  const failed = tracked(pod('bad'));
+  const slow = tracked(pod('slow'));
+  h.controller.pushEvent(failed);
+  h.controller.pushEvent(slow);
+  t.is((await failed.settled)?.message, 'needs healing');
+  // The healing timer (5 ms) expires while the slow event runs and the Shutdown waits behind it.
+  await h.controller.close();
+  t.is(await slow.settled, null);
+  const complaints = h.logger.entries.filter((e) => /healing resync/.test(e.msg) && (e.level === 'error' || e.level === 'warn'));
+  t.deepEqual(complaints.map((e) => e.msg), []);
+  t.false(h.controller.getEventHistory().some((r) => r.name === 'Healing Resync'));
+});
+
 test('C17: await close() from inside a handler resolves (the loop closes after that event) instead of waiting on itself', async (t) => {
   const h = harness(['A']);
   let insideResolved = false;

@@ -2,6 +2,7 @@ import test from 'ava';
 import { DBResync, KubeStateChange } from '../src/api/index.js';
 import {
   CommitTimeoutError,
+  InvalidCommitResultError,
   Controller,
   DEFAULT_CONTROLLER_CONFIG,
   HandlerTimeoutError,
@@ -88,19 +89,24 @@ test('C19: options: bad handlers, scheduler, sources, logger, statusCheck and un
   }
 });
 
-test('C17 C19: createScheduler: a bad result or a rejection makes start() reject; start() can then be retried', async (t) => {
+test('C17 C19: createScheduler: a bad result (its close() called) or a rejection makes start() reject; start() can then be retried', async (t) => {
   let attempt = 0;
+  let released = 0;
   const scheduler = new SchedulerDouble();
   const controller = new Controller({
     handlers: [],
     createScheduler: async () => {
       attempt++;
       if (attempt === 1) throw new Error('sim failed to boot');
-      if (attempt === 2) return {} as never;
+      // Built, but without a scheduler: what it holds is released.
+      if (attempt === 2) return { close: async () => void released++ } as never;
+      if (attempt === 3) return {} as never;
       return { scheduler, close: async () => undefined };
     },
   });
   await t.throwsAsync(controller.start(), { message: 'sim failed to boot' });
+  await t.throwsAsync(controller.start(), { instanceOf: TypeError, message: /createScheduler must resolve/ });
+  t.is(released, 1);
   await t.throwsAsync(controller.start(), { instanceOf: TypeError, message: /createScheduler must resolve/ });
   await controller.start();
   const r = tracked(new DBResync());
@@ -110,11 +116,32 @@ test('C17 C19: createScheduler: a bad result or a rejection makes start() reject
   await controller.close();
 });
 
+test('C11 C13: a scheduler whose commit resolves to no { seqNum, error } fails the event with InvalidCommitResultError', async (t) => {
+  const h = harness(['A']);
+  const scheduler = h.scheduler;
+  const commit = scheduler.commit.bind(scheduler);
+  let malformed = false;
+  scheduler.commit = (values, options) => (malformed ? Promise.resolve(undefined as never) : commit(values, options));
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  malformed = true;
+  const ev = tracked(new KubeStateChange({ key: 'p', resource: 'pod', newValue: { name: 'p' } }));
+  h.handlers[0]!.onUpdate = (_e, txn) => void txn.put('k/p', { v: 1 });
+  h.controller.pushEvent(ev);
+  const err = await ev.settled;
+  t.true(err instanceof InvalidCommitResultError);
+  t.is((err as InvalidCommitResultError).code, 'ERR_INVALID_COMMIT_RESULT');
+  t.regex(err!.message, /resolved to undefined/);
+  malformed = false;
+  await h.controller.close();
+});
+
 test('C13: errors: each controller error has its stable code and name', (t) => {
   const cases: Array<[Error & { code: string }, string, string]> = [
     [new InvalidEventError('x'), 'ERR_INVALID_EVENT', 'InvalidEventError'],
     [new HandlerTimeoutError('h', 'update', 5), 'ERR_HANDLER_TIMEOUT', 'HandlerTimeoutError'],
     [new CommitTimeoutError(5), 'ERR_COMMIT_TIMEOUT', 'CommitTimeoutError'],
+    [new InvalidCommitResultError('undefined'), 'ERR_INVALID_COMMIT_RESULT', 'InvalidCommitResultError'],
     [new HealingFailedError(new Error('a'), new Error('b')), 'ERR_HEALING_FAILED', 'HealingFailedError'],
     [new StartupResyncDeadlineError(5), 'ERR_STARTUP_RESYNC_DEADLINE', 'StartupResyncDeadlineError'],
   ];

@@ -24,6 +24,18 @@ test('C10: mergeValues merges plain objects deeply, external wins, arrays replac
   t.is(mergeValues(null, undefined), null);
 });
 
+test('C10: an own "__proto__" key of external config (as JSON.parse makes it) is merged as a key, never as the prototype', (t) => {
+  const external = JSON.parse('{"__proto__": {"x": 1}, "b": 2}') as Record<string, unknown>;
+  const merged = mergeValues({ a: 1 }, external) as Record<string, unknown>;
+  t.is(Object.getPrototypeOf(merged), Object.prototype);
+  t.deepEqual(Object.keys(merged), ['a', '__proto__', 'b']);
+  t.deepEqual(Object.getOwnPropertyDescriptor(merged, '__proto__')?.value, { x: 1 });
+  // Both sides own one: merged deeply like any other key.
+  const both = mergeValues(JSON.parse('{"__proto__": {"y": 2}}') as Record<string, unknown>, external) as Record<string, unknown>;
+  t.deepEqual(Object.getOwnPropertyDescriptor(both, '__proto__')?.value, { y: 2, x: 1 });
+  t.is((merged as { x?: unknown }).x, undefined);
+});
+
 test('C10: a full resync merges every external key into the desired state, db first then extSources in order', async (t) => {
   const h = harness(['A'], {
     extSources: [

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { DBResync, EventLoopAbortingError, KubeStateChange, newExternalConfigChange } from '../src/api/index.js';
-import { StartupResyncDeadlineError } from '../src/controller/index.js';
+import { InvalidEventError, StartupResyncDeadlineError } from '../src/controller/index.js';
 import { harness, tracked } from './helpers/controller-fixtures.js';
 
 const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
@@ -89,6 +89,68 @@ test('C4: a DBResync pushed in time is not aborted by the deadline while its han
   t.is(await later.settled, null);
   t.false(h.controller.isAborting);
   t.is(h.controller.healthState, 'ok');
+  t.deepEqual(h.status.reports.map((r) => r.state), ['ok']);
+  await h.controller.close();
+});
+
+/** A DBResync whose payload is malformed: it is failed as invalid and opens no startup gate. */
+function malformedResync(): DBResync {
+  const bad = new DBResync();
+  (bad as { kubeState: unknown }).kubeState = {};
+  return bad;
+}
+
+function busyWait(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // The deadline timer expires while the loop cannot run.
+  }
+}
+
+test('C4 C13: a malformed first DBResync opens no gate: the deadline still aborts and fails the held events', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 60 } });
+  await h.controller.start();
+  const bad = tracked(malformedResync());
+  h.controller.pushEvent(bad);
+  const held = tracked(pod('h1'));
+  h.controller.pushEvent(held);
+  t.true((await bad.settled) instanceof InvalidEventError);
+  t.true((await held.settled) instanceof EventLoopAbortingError);
+  t.true(h.status.reports.find((r) => r.state === 'error')?.err instanceof StartupResyncDeadlineError);
+  t.is(h.calls.length, 0);
+  await h.controller.close();
+  t.is(held.doneCount, 1);
+});
+
+test('C4 C13: the deadline passing while a DBResync waits aborts once that DBResync turns out malformed', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 20 } });
+  await h.controller.start();
+  // From the check phase: the drain scheduled now runs after the next timers phase, past the deadline.
+  await new Promise((r) => setImmediate(r));
+  const bad = tracked(malformedResync());
+  h.controller.pushEvent(bad);
+  const held = tracked(pod('h1'));
+  h.controller.pushEvent(held);
+  busyWait(40);
+  t.true((await bad.settled) instanceof InvalidEventError);
+  t.true((await held.settled) instanceof EventLoopAbortingError);
+  t.true(h.controller.isAborting);
+  await h.controller.close();
+});
+
+test('C4: a valid DBResync behind a malformed one still opens the gate after the deadline passed', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 20 } });
+  await h.controller.start();
+  await new Promise((r) => setImmediate(r));
+  const bad = tracked(malformedResync());
+  const good = tracked(new DBResync());
+  const held = tracked(pod('h1'));
+  for (const ev of [bad, held, good]) h.controller.pushEvent(ev);
+  busyWait(40);
+  t.true((await bad.settled) instanceof InvalidEventError);
+  t.is(await good.settled, null);
+  t.is(await held.settled, null);
+  t.false(h.controller.isAborting);
   t.deepEqual(h.status.reports.map((r) => r.state), ['ok']);
   await h.controller.close();
 });

@@ -31,7 +31,7 @@ import type { CommitOptions, CommitResult, KVScheduler, RecordedTxn } from '../a
 import type { KeyValuePairs, KubeStateData, Value } from '../api/values.js';
 import { newKubeStateData } from '../api/values.js';
 import type { ControllerConfig } from './config.js';
-import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
+import { CommitTimeoutError, HandlerTimeoutError, HealingFailedError, InvalidCommitResultError, InvalidEventError, StartupResyncDeadlineError } from './errors.js';
 import { EventHistory } from './event-history.js';
 import { EventQueue } from './event-queue.js';
 import { EventRun, NOT_DESCRIBED, type EventContext, type NamedHandler } from './event-run.js';
@@ -139,8 +139,10 @@ export class ControllerEngine {
   #loopEnded = false;
   #aborting = false;
   #startupDone = false;
-  /** A DBResync was pushed: the startup deadline no longer applies, however long it takes (SPEC C4). */
-  #startupArrived = false;
+  /** DBResyncs pushed and not finished yet: the startup deadline waits for them, however long they take (SPEC C4). */
+  #startupPending = 0;
+  /** The deadline passed while a DBResync was on its way: if none of them opens the gate, the loop aborts then. */
+  #deadlinePassed = false;
   #shutdownEvent: Shutdown | null = null;
 
   #busy = false;
@@ -251,12 +253,12 @@ export class ControllerEngine {
       if (blocking) throw new DeadlockError(safeName(event));
       if (this.#followUps.length >= capacity) throw new EventQueueFullError(capacity);
       this.#followUps.push({ event, followUpTo: ctx.seqNum });
-      if (isDBResync) this.#startupArrived = true;
+      if (isDBResync) this.#startupPending++;
       return;
     }
     if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
     this.#queue.push(event);
-    if (isDBResync) this.#startupArrived = true;
+    if (isDBResync) this.#startupPending++;
     if (!this.#busy) this.#scheduleDrain();
   }
 
@@ -303,6 +305,8 @@ export class ControllerEngine {
       }
       const owned = await this.#createScheduler();
       if (typeof owned !== 'object' || owned === null || typeof owned.scheduler?.commit !== 'function' || typeof owned.close !== 'function') {
+        // What was built is ours to release even though it cannot be used.
+        if (typeof (owned as { close?: unknown } | null)?.close === 'function') await Promise.resolve(owned.close()).catch(() => undefined);
         throw new TypeError('options.createScheduler must resolve to { scheduler: KVScheduler, close(): Promise<void> }');
       }
       this.#owned = owned;
@@ -324,6 +328,8 @@ export class ControllerEngine {
 
   async #doClose(): Promise<void> {
     this.#closing = true;
+    // Healing and periodic resyncs cannot be pushed any more: their timers would only log that.
+    this.#clearHealingTimers();
     if (this.#startPromise !== null) await this.#startPromise.catch(() => undefined);
     if (this.#started && !this.#loopEnded) {
       const shutdown = new Shutdown();
@@ -354,6 +360,12 @@ export class ControllerEngine {
     this.#als.disable();
   }
 
+  #clearHealingTimers(): void {
+    if (this.#healingTimer !== null) clearTimeout(this.#healingTimer);
+    if (this.#periodicTimer !== null) clearInterval(this.#periodicTimer);
+    this.#healingTimer = this.#periodicTimer = null;
+  }
+
   #clearTimers(): void {
     for (const t of [this.#healingTimer, this.#periodicTimer, this.#deadlineTimer, this.#trimTimer]) {
       if (t !== null) clearTimeout(t);
@@ -363,7 +375,15 @@ export class ControllerEngine {
 
   #onStartupDeadline(): void {
     this.#deadlineTimer = null;
-    if (this.#startupDone || this.#startupArrived || this.#aborting) return;
+    if (this.#startupDone || this.#aborting) return;
+    if (this.#startupPending > 0) {
+      this.#deadlinePassed = true;
+      return;
+    }
+    this.#abortStartup();
+  }
+
+  #abortStartup(): void {
     const err = new StartupResyncDeadlineError(this.#cfg.startupResyncDeadline);
     this.#log.error({ err }, err.message);
     this.#enterAborting(err);
@@ -372,9 +392,7 @@ export class ControllerEngine {
 
   #enterAborting(err: Error): void {
     this.#aborting = true;
-    if (this.#healingTimer !== null) clearTimeout(this.#healingTimer);
-    if (this.#periodicTimer !== null) clearInterval(this.#periodicTimer);
-    this.#healingTimer = this.#periodicTimer = null;
+    this.#clearHealingTimers();
     this.#reportState('error', err);
   }
 
@@ -539,6 +557,7 @@ export class ControllerEngine {
   #endEvent(): void {
     const ctx = this.#ctx as EventContext;
     ctx.active = false;
+    if (this.#event instanceof DBResync) this.#dbResyncEnded();
     this.#gen = null;
     const run = this.#run;
     if (run !== null) {
@@ -550,6 +569,12 @@ export class ControllerEngine {
     this.#ctx = null;
     this.#txn = null;
     this.#busy = false;
+  }
+
+  /** A DBResync that did not open the startup gate (malformed, say) was the last hope of a passed deadline. */
+  #dbResyncEnded(): void {
+    this.#startupPending--;
+    if (this.#startupPending === 0 && this.#deadlinePassed && !this.#startupDone && !this.#aborting) this.#abortStartup();
   }
 
   /** The next event to process; its follow-up origin goes to `#nextFollowUpTo`. */
@@ -939,7 +964,7 @@ export class ControllerEngine {
     let result: CommitResult | null = null;
     if (failed) txnError = toError(failure);
     else if (typeof r !== 'object' || r === null || typeof (r as CommitResult).seqNum !== 'number') {
-      txnError = new TypeError('scheduler.commit() must resolve to { seqNum, error }');
+      txnError = new InvalidCommitResultError(r === null ? 'null' : typeof r);
     } else {
       result = r as CommitResult;
       if (result.error !== null && result.error !== undefined) txnError = toError(result.error);

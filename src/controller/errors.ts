@@ -28,6 +28,13 @@ export class CommitTimeoutError extends EngineError {
   }
 }
 
+/** The scheduler's commit resolved to something that is not a `CommitResult` ({ seqNum, error }). */
+export class InvalidCommitResultError extends EngineError {
+  constructor(received: string) {
+    super('ERR_INVALID_COMMIT_RESULT', `scheduler.commit() must resolve to { seqNum, error }, resolved to ${received}`);
+  }
+}
+
 /** An after-error healing resync failed too: the controller gives up (the event loop aborts). */
 export class HealingFailedError extends EngineError {
   constructor(previous: Error | null, healingError: Error) {

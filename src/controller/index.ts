@@ -6,6 +6,7 @@ export {
   InvalidEventError,
   HandlerTimeoutError,
   CommitTimeoutError,
+  InvalidCommitResultError,
   HealingFailedError,
   StartupResyncDeadlineError,
 } from './errors.js';

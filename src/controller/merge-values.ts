@@ -10,8 +10,9 @@ function mergeObjects(internal: Record<string, unknown>, external: Record<string
   const out: Record<string, unknown> = { ...internal };
   for (const key of Object.keys(external)) {
     const ext = external[key];
-    const int = out[key];
-    out[key] = isPlainObject(int) && isPlainObject(ext) ? mergeObjects(int, ext) : ext;
+    const int = Object.hasOwn(out, key) ? out[key] : undefined;
+    // A define, not an assignment: an own "__proto__" key (JSON.parse makes them) stays a key.
+    Object.defineProperty(out, key, { value: isPlainObject(int) && isPlainObject(ext) ? mergeObjects(int, ext) : ext, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
