@@ -326,6 +326,24 @@ test('D1: a snapshot larger than one gRPC message (4 MiB) and than one page is r
   t.is(w.stats.failedResyncs, 0);
 });
 
+test('D1 D4: a snapshot page over the 64 MiB a response may carry is read again halved, with one etcd member listed and with two', async (t) => {
+  const root = freshRoot();
+  // 50 values of 1.4 MB (under etcd's 1.5 MiB request limit): 70 MB in one page of 1,000 keys.
+  const note = 'x'.repeat(1_400_000);
+  for (let i = 0; i < 50; i++) await put(kubeStateEtcdKey('pod', podKey(`huge${i}`, 'x'), root), { name: `huge${i}`, namespace: 'x', note });
+  for (const hosts of [[etcd.url], [etcd.url, etcd.url]]) {
+    const loop = new RecordingLoop();
+    const w = new DbWatcher({ ...watcherOptions(loop, root), etcd: { hosts, dialTimeout: 1000, requestTimeout: 20_000 } });
+    await w.start();
+    try {
+      t.is(w.state, 'remote', `${hosts.length} member(s) listed: ${w.stats.failedResyncs} failed resync(s)`);
+      t.is(loop.of(DBResync)[0]?.kubeState.get('pod')?.size, 50);
+    } finally {
+      await w.close();
+    }
+  }
+});
+
 test('D4: with one etcd member unreachable the watcher fails over to the others: it resyncs, watches and stays remote', async (t) => {
   const root = freshRoot();
   const dead = await new Promise<number>((resolve) => {

@@ -51,6 +51,15 @@ const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 type PolicyFn = (ctx: { signal: AbortSignal; attempt: number }) => unknown;
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
 
+/**
+ * A failure that says the member may be away. A response too large for one message (a snapshot
+ * page: `#rangeAll` halves it) says nothing of the member: skipping it for that would leave no
+ * member to read the smaller page from.
+ */
+function memberFailed(err: unknown): boolean {
+  return err instanceof Error && isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
+}
+
 /** Tries a call up to `attempts` more times, each on the next host, when the failure was the connection's. */
 function failover(attempts: number): { execute(fn: PolicyFn): Promise<unknown> } {
   return {
@@ -59,7 +68,7 @@ function failover(attempts: number): { execute(fn: PolicyFn): Promise<unknown> }
         try {
           return await fn({ signal: new AbortController().signal, attempt });
         } catch (err) {
-          if (attempt >= attempts || !(err instanceof Error) || !isRecoverableError(err)) throw err;
+          if (attempt >= attempts || !memberFailed(err)) throw err;
         }
       }
     },
@@ -75,7 +84,7 @@ function skipAfterFailure(skipMs: number): { execute(fn: PolicyFn): Promise<unkn
       try {
         return await fn({ signal: new AbortController().signal, attempt: 0 });
       } catch (err) {
-        if (err instanceof Error && isRecoverableError(err)) skipUntil = Date.now() + skipMs;
+        if (memberFailed(err)) skipUntil = Date.now() + skipMs;
         throw err;
       }
     },
