@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ControllerClosedError, EventMethodType, EventQueueFullError, HealingResync, HealingResyncType, TransactionError } from '../src/api/index.js';
 import { startRestServer } from '../src/rest/index.js';
+import { DbWatcherStateError } from '../src/dbwatcher/index.js';
 import { ControllerDouble } from './helpers/ops-doubles.js';
 import { http } from './helpers/ops-http.js';
 
@@ -108,6 +109,19 @@ test('C20 C2: a resync that cannot be queued (queue full, controller closed) is 
   r = await http(server, '/controller/resync', { method: 'POST' });
   t.is(r.status, 503);
   t.is(r.json.error.code, 'ERR_CONTROLLER_CLOSED');
+});
+
+test('C20 D4: a resync trigger whose DB watcher is not started yet, or closed, is a 503 with its code', async (t) => {
+  let err: Error = new DbWatcherStateError('not started', 'ERR_DBWATCHER_NOT_STARTED');
+  const server = await startRestServer({ port: 0, controller: new ControllerDouble(), resync: () => Promise.reject(err) });
+  t.teardown(() => server.close());
+  let r = await http(server, '/controller/resync', { method: 'POST' });
+  t.is(r.status, 503);
+  t.is(r.json.error.code, 'ERR_DBWATCHER_NOT_STARTED');
+  err = new DbWatcherStateError('closed', 'ERR_DBWATCHER_CLOSED');
+  r = await http(server, '/controller/resync', { method: 'POST' });
+  t.is(r.status, 503);
+  t.is(r.json.error.code, 'ERR_DBWATCHER_CLOSED');
 });
 
 test('C20: controller endpoints without a controller are a 404 JSON error naming the missing part', async (t) => {

@@ -69,6 +69,18 @@ test('C20: an oversized body is a 413 JSON error; a malformed one a 400', async 
   t.is(controller.pushed.length, 1);
 });
 
+test('C20: a body that is not JSON (text/plain, form, octet-stream) is a 415 JSON error and triggers nothing', async (t) => {
+  const controller = new ControllerDouble();
+  const server = await startRestServer({ port: 0, controller });
+  t.teardown(() => server.close());
+  for (const type of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+    const r = await http(server, '/controller/resync', { method: 'POST', headers: { 'content-type': type }, body: 'resync please' });
+    t.is(r.status, 415, type);
+    t.is(r.json.error.code, 'ERR_REST_UNSUPPORTED_MEDIA_TYPE', type);
+  }
+  t.is(controller.pushed.length, 0);
+});
+
 test('C20: endpoints without parameters refuse unknown ones', async (t) => {
   const server = await startRestServer({ port: 0, controller: new ControllerDouble() });
   t.teardown(() => server.close());
@@ -84,6 +96,9 @@ test('C20: options are validated, naming the option, the expectation and the val
   await t.throwsAsync(startRestServer({ host: 'a b' }), { instanceOf: TypeError, message: /options\.host/ });
   await t.throwsAsync(startRestServer({ token: '' }), { instanceOf: TypeError, message: /options\.token/ });
   await t.throwsAsync(startRestServer({ bodyLimit: 0 }), { instanceOf: RangeError, message: /options\.bodyLimit/ });
+  await t.throwsAsync(startRestServer({ requestTimeout: 0 }), { instanceOf: RangeError, message: /options\.requestTimeout.*received 0/ });
+  await t.throwsAsync(startRestServer({ requestTimeout: 2 ** 31 }), { instanceOf: RangeError, message: /options\.requestTimeout/ });
+  await t.throwsAsync(startRestServer({ requestTimeout: '5s' as never }), { instanceOf: TypeError, message: /options\.requestTimeout.*"5s"/ });
   await t.throwsAsync(startRestServer({ controller: {} as never }), { instanceOf: TypeError, message: /options\.controller.*getEventHistory/ });
   await t.throwsAsync(startRestServer({ metrics: {} as never }), { instanceOf: TypeError, message: /options\.metrics/ });
   await t.throwsAsync(startRestServer({ resync: 'yes' as never }), { instanceOf: TypeError, message: /options\.resync/ });
@@ -115,6 +130,19 @@ function parsed(answer: string): { status: number; body: unknown } {
   const [head = '', body = ''] = answer.split('\r\n\r\n');
   return { status: Number(head.split(' ')[1]), body: JSON.parse(body) as unknown };
 }
+
+test('C20: a request whose body stalls after its headers gets 408 after requestTimeout, not a connection held for ever', async (t) => {
+  const controller = new ControllerDouble();
+  const server = await startRestServer({ port: 0, controller, requestTimeout: 300 });
+  t.teardown(() => server.close());
+  const started = Date.now();
+  const answer = await raw(server.port, 'POST /controller/resync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"par');
+  const r = parsed(answer);
+  t.is(r.status, 408);
+  t.like(r.body, { error: { code: 'ERR_REST_TIMEOUT' } });
+  t.true(Date.now() - started >= 300);
+  t.is(controller.pushed.length, 0);
+});
 
 test('C20: requests rejected before routing (bad URL, bad request line, huge headers) get the same JSON error body', async (t) => {
   const server = await startRestServer({ port: 0, token: 's3cret', controller: new ControllerDouble() });

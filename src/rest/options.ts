@@ -21,6 +21,8 @@ export interface RestServerOptions {
   readonly token?: string;
   /** Largest accepted request body, bytes; larger bodies get 413. @default 65536 */
   readonly bodyLimit?: number;
+  /** Time to receive a whole request (headers and body), ms; a slower one gets 408. @default 30000 */
+  readonly requestTimeout?: number;
   /** Serves `/controller/*`. */
   readonly controller?: RestControllerSource;
   /** What `POST /controller/resync` does. @default push a downstream `HealingResync(Periodic)` into `controller` */
@@ -40,6 +42,7 @@ export interface ResolvedRestOptions {
   readonly port: number;
   readonly token: string | null;
   readonly bodyLimit: number;
+  readonly requestTimeout: number;
   readonly logger: RestLogger;
 }
 
@@ -82,6 +85,14 @@ export function resolveRestOptions(options: RestServerOptions | undefined): Reso
   if (bodyLimit < 1 || bodyLimit > 16 * 1024 * 1024) {
     throw new RangeError(`options.bodyLimit must be between 1 and ${16 * 1024 * 1024} bytes, received ${bodyLimit}`);
   }
+  const requestTimeout = o.requestTimeout ?? 30_000;
+  if (typeof requestTimeout !== 'number' || !Number.isInteger(requestTimeout)) {
+    throw new TypeError(`options.requestTimeout must be an integer number of ms, received ${describe(requestTimeout)}`);
+  }
+  // Node checks requests against it every few seconds at most; 0 would disable it.
+  if (requestTimeout < 1 || requestTimeout > 2 ** 31 - 1) {
+    throw new RangeError(`options.requestTimeout must be between 1 and ${2 ** 31 - 1} ms, received ${requestTimeout}`);
+  }
   hasMethod('controller', o.controller, 'getEventHistory');
   hasMethod('metrics', o.metrics, 'metrics');
   hasMethod('health', o.health, 'report');
@@ -95,5 +106,5 @@ export function resolveRestOptions(options: RestServerOptions | undefined): Reso
   for (const level of ['info', 'warn', 'error'] as const) {
     if (typeof logger[level] !== 'function') throw new TypeError(`options.logger must have a ${level}() method, received ${describe(logger[level])}`);
   }
-  return { host, port, token, bodyLimit, logger };
+  return { host, port, token, bodyLimit, requestTimeout, logger };
 }

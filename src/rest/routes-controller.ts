@@ -19,7 +19,7 @@ const HISTORY_PARAMS = {
 } as const;
 
 /** Engine errors that mean "not now" rather than "broken". */
-const UNAVAILABLE = new Set(['ERR_EVENT_QUEUE_FULL', 'ERR_CONTROLLER_CLOSED', 'ERR_EVENT_LOOP_ABORTING', 'ERR_REMOTE_DB_UNAVAILABLE', 'ERR_DBWATCHER_CLOSED']);
+const UNAVAILABLE = new Set(['ERR_EVENT_QUEUE_FULL', 'ERR_CONTROLLER_CLOSED', 'ERR_EVENT_LOOP_ABORTING', 'ERR_REMOTE_DB_UNAVAILABLE', 'ERR_DBWATCHER_CLOSED', 'ERR_DBWATCHER_NOT_STARTED']);
 
 /** `GET /controller/event-history` and `POST /controller/resync` (SPEC C16, C20). */
 export function registerControllerRoutes(

@@ -27,12 +27,20 @@ export async function startRestServer(options?: RestServerOptions): Promise<Rest
   const app = fastify({
     logger: false,
     bodyLimit: o.bodyLimit,
+    // Fastify's default (0) would let a client that sends its headers, then stalls, hold a connection
+    // for ever. Node only tracks it when given at creation (fastify sets it after), and looks for
+    // timed-out requests every 30 s by default: a short timeout needs a closer look.
+    requestTimeout: o.requestTimeout,
+    http: { requestTimeout: o.requestTimeout, connectionsCheckingInterval: Math.min(30_000, Math.max(1000, Math.ceil(o.requestTimeout / 2))) },
     forceCloseConnections: true,
     return503OnClosing: true,
     // Errors fastify meets before routing (a URL it cannot decode) get our error body too.
     frameworkErrors: (err, _request, reply) => void sendError(reply as FastifyReply, 400, 'ERR_REST_BAD_REQUEST', err.message),
     clientErrorHandler: answerClientError,
   });
+
+  // Every body is JSON: fastify's built-in text/plain parser would accept a string body (415 instead).
+  app.removeContentTypeParser('text/plain');
 
   if (o.token !== null) {
     // Compare digests so the comparison takes the same time whatever the length of the guess.
