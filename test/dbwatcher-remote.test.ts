@@ -212,6 +212,35 @@ test('D1: invalid values (not a JSON object) are skipped, counted and reported; 
   t.is(w.state, 'remote');
 });
 
+test('D1 C20: the status stays error while a key holds an invalid value, from the snapshot or the watch, and turns ok once each is fixed or deleted', async (t) => {
+  const root = freshRoot();
+  const fromSnapshot = kubeStateEtcdKey('pod', podKey('s', 'x'), root);
+  const fromWatch = kubeStateEtcdKey('pod', podKey('w', 'x'), root);
+  await put(fromSnapshot, 'not json {');
+  const states: string[] = [];
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root, { statusCheck: { reportStateChange: (_n, state) => void states.push(state) } }));
+  await w.start();
+  t.teardown(() => w.close());
+  const last = () => states.at(-1);
+  t.is(last(), 'error', 'the snapshot held an invalid value');
+  await put(fromWatch, '[1]');
+  await until('the watched invalid value', () => w.stats.invalidValues === 2);
+  await put(fromSnapshot, { name: 's', namespace: 'x' });
+  await loop.waitFor('the fixed value', () => loop.of(KubeStateChange).length === 1);
+  t.is(last(), 'error', 'one key still holds an invalid value');
+  await client.delete().key(fromWatch).exec();
+  await until('ok once no key holds an invalid value', () => last() === 'ok');
+  // A resync from a clean etcd is ok; from one with an invalid value, error.
+  await w.resync();
+  t.is(last(), 'ok');
+  await put(fromWatch, 'still not json');
+  await until('error again', () => last() === 'error');
+  await w.resync();
+  t.is(last(), 'error');
+  t.is(w.state, 'remote');
+});
+
 test('D1 C2: queue full: refused pushes are retried later with backoff, in order, nothing lost', async (t) => {
   const root = freshRoot();
   await put(kubeStateEtcdKey('namespace', 'ns0', root), { name: 'ns0' });

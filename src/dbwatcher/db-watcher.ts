@@ -158,6 +158,8 @@ class DbWatcherEngine {
   readonly #revisions = new RevisionTracker();
   /** etcd key -> current Kubernetes value (the `prevValue` of the next change). */
   #kubeValues = new Map<string, Value>();
+  /** etcd keys whose current value is invalid (skipped): while there are any, the watcher reports error. */
+  readonly #invalidKeys = new Set<string>();
   #probeTimer: NodeJS.Timeout | null = null;
   #localTimer: NodeJS.Timeout | null = null;
   #probeDelay: number;
@@ -390,7 +392,8 @@ class DbWatcherEngine {
       await this.#watch(client, gen, revision);
       if (gen !== this.#generation) return false;
       this.#setState('remote');
-      this.#report(this.#o.name, 'ok', null);
+      // Each invalid value of the snapshot was reported as an error already; it stands until fixed.
+      if (this.#invalidKeys.size === 0) this.#report(this.#o.name, 'ok', null);
       this.#o.logger.info({ revision, event: event.toString() }, 'resynced from the remote DB');
       return true;
     } catch (err) {
@@ -436,6 +439,7 @@ class DbWatcherEngine {
   }
 
   #buildSnapshot(revision: number, kvs: readonly IKeyValue[]): DBResync {
+    this.#invalidKeys.clear();
     const kubeState = newKubeStateData(this.#o.resources);
     const externalConfig: KeyValuePairs = new Map();
     const revisions = new Map<string, number>();
@@ -464,13 +468,21 @@ class DbWatcherEngine {
 
   #parse(etcdKey: string, bytes: Uint8Array): Value | null {
     try {
-      return parseDbValue(etcdKey, bytes);
+      const value = parseDbValue(etcdKey, bytes);
+      this.#validAgain(etcdKey);
+      return value;
     } catch (err) {
+      this.#invalidKeys.add(etcdKey);
       this.#counts.invalidValues++;
       this.#o.logger.warn({ err, key: etcdKey }, 'skipped an invalid value');
       this.#report(this.#o.name, 'error', err as Error);
       return null;
     }
+  }
+
+  /** A key that held an invalid value got a valid one or went: the last such key clears the error. */
+  #validAgain(etcdKey: string): void {
+    if (this.#invalidKeys.delete(etcdKey) && this.#invalidKeys.size === 0 && this.#state === 'remote') this.#report(this.#o.name, 'ok', null);
   }
 
   async #watch(client: Etcd3, gen: number, revision: number): Promise<void> {
@@ -522,6 +534,7 @@ class DbWatcherEngine {
         if (value === null) continue;
         this.#mirror?.put(etcdKey, value, revision);
       } else {
+        this.#validAgain(etcdKey);
         this.#mirror?.delete(etcdKey, revision);
       }
       if (route.kind === 'config') {

@@ -125,12 +125,16 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function duration(name: string, v: unknown, dflt: number, min: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== 'number' || !Number.isFinite(v)) {
     throw new TypeError(`options.${name} must be a finite number of milliseconds; received ${describe(v)}`);
   }
   if (v < min) throw new RangeError(`options.${name} must be >= ${min}; received ${v}`);
+  // Node runs a timer of more than 2^31 - 1 ms after 1 ms: probing would spin.
+  if (v > MAX_TIMER_MS) throw new RangeError(`options.${name} must be <= ${MAX_TIMER_MS} (the longest timer); received ${v}`);
   return v;
 }
 
