@@ -145,7 +145,15 @@ let roundReplies = 0;
 function writeReply(bytes: Uint8Array): void {
   for (;;) {
     // (A reply larger than the ring never gets here: onFrame drops it.)
-    if (replies.write(bytes)) {
+    let written: boolean;
+    try {
+      written = replies.write(bytes);
+    } catch {
+      // Whatever a write refuses, it must not end the sim's thread: counted, the request times out.
+      engine.protocolError();
+      return;
+    }
+    if (written) {
       if (++roundReplies <= EARLY_LIMIT && roundReplies % EARLY_GROUP === 0) replies.commit();
       return;
     }

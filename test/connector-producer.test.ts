@@ -1,6 +1,6 @@
 import test from 'ava';
 import { Worker } from 'node:worker_threads';
-import { type Reply, UnsupportedTransportError, channelOf } from '../src/connector/index.js';
+import { type Reply, RequestRingProducer, UnsupportedTransportError, channelOf } from '../src/connector/index.js';
 import { connected } from './helpers/dataplane-connect.js';
 
 test('V1 N1: a worker writes straight into its own request ring; replies come back on its channel', async (t) => {
@@ -34,6 +34,37 @@ test('V1 N1: a worker writes straight into its own request ring; replies come ba
   t.is((await sim.counters()).messages['create_loopback'], count + 300);
   await producer.close();
   await worker.terminate();
+});
+
+test('V1 V6: a producer-ring reply listener that sends a request is not re-entered: every reply is delivered once, none read twice', async (t) => {
+  const { c } = await connected(t, {}, {});
+  const producer = await c.createProducerRing();
+  const seen: number[] = [];
+  const mine: Array<Promise<unknown>> = [];
+  const rounds = 300;
+  const allIn = new Promise<void>((resolve) => {
+    producer.onReply((r: Reply) => {
+      seen.push(r['context'] as number);
+      // Sending from the listener drains replies while the ring reader is still handing out frames.
+      mine.push(c.request('sw_interface_set_flags', { sw_if_index: 0, flags: 1 }));
+      if (seen.length === rounds) resolve();
+    });
+  });
+  const p = new RequestRingProducer(producer.ring, producer.doorbell, producer.channel);
+  const sent: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    sent.push(p.send('sw_interface_set_flags', { sw_if_index: 0, flags: 0 }));
+    if (i % 3 === 2) p.commit();
+  }
+  p.commit();
+  await allIn;
+  const replies = await Promise.all(mine);
+  await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(seen, sent, 'each producer reply exactly once, in order');
+  t.is(replies.length, rounds);
+  t.is(c.stats().lateReplies, 0, 'no main-channel reply read twice');
+  t.is(c.stats().protocolErrors, 0);
+  await producer.close();
 });
 
 test('V1: producer rings need the ring transport', async (t) => {

@@ -43,3 +43,13 @@ test('V6 V1: malformed or unexpected reply frames are counted and dropped by the
   t.is(s.protocolErrors - before.protocolErrors, 2);
   t.is(s.lateReplies - before.lateReplies, 1);
 });
+
+test('V3 V6 N1: a reply at any size around the ring limit (capacity not a multiple of 8) is delivered or dropped as too large, never kills the sim', async (t) => {
+  const { sim, c } = await connected(t, { ringBytes: 4100 }, { pingInterval: 0, replyTimeout: 2000 });
+  // Interface details whose encoded size steps byte by byte across the limit.
+  for (let n = 1950; n <= 1980; n++) await c.request('create_loopback', { tag: 'x'.repeat(n) });
+  await c.dump('sw_interface_dump').catch(() => undefined);
+  t.false(sim.closed, 'the sim thread is still alive');
+  t.is(typeof (await c.ping()), 'number');
+  t.true((await sim.counters()).protocolErrors > 0, 'the details too large for the ring were counted');
+});

@@ -117,6 +117,24 @@ test('V3: a frame larger than half the ring is rejected with FrameTooLargeError'
   t.true(w.write(new Uint8Array(w.maxPayloadBytes)));
 });
 
+test('V3: maxPayloadBytes is exact for every capacity: that payload is written (and read back), one byte more is FrameTooLargeError', (t) => {
+  for (let cap = 256; cap <= 1100; cap += 4) {
+    const ring = createRing(cap);
+    const w = new RingWriter(ring);
+    const r = new RingReader(ring);
+    const max = w.maxPayloadBytes;
+    t.throws(() => w.write(new Uint8Array(max + 1)), { instanceOf: FrameTooLargeError }, `capacity ${cap}`);
+    // Twice, so the second one meets the end of the ring and wraps.
+    for (let i = 0; i < 2; i++) {
+      t.true(w.write(bytes(max, i)), `capacity ${cap}`);
+      w.commit();
+      let got = 0;
+      r.drain((p) => void (got = p.length), () => t.fail(`corrupt frame, capacity ${cap}`));
+      t.is(got, max, `capacity ${cap}`);
+    }
+  }
+});
+
 test('V1: staged frames stay invisible until one commit publishes the whole batch', (t) => {
   const ring = createRing(4096);
   const w = new RingWriter(ring);

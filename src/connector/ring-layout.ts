@@ -61,6 +61,7 @@ export const MAX_RING_BYTES = 1 << 30;
 
 /** Largest frame (prefix + payload + padding) a ring of `capacity` bytes accepts. */
 export function maxFrameBytes(capacity: number): number {
-  // Half the ring (minus the guard) always fits, either before the end or after a wrap.
-  return (capacity >>> 1) - FRAME_ALIGN;
+  // Half the ring (minus the guard) always fits, either before the end or after a wrap. Aligned
+  // down: frames take whole FRAME_ALIGN units, and a capacity of 4 (mod 8) halves to 2 (mod 4).
+  return ((capacity >>> 1) - FRAME_ALIGN) & ~(FRAME_ALIGN - 1);
 }

@@ -54,6 +54,9 @@ export class RingTransport implements Transport {
   #closed = false;
   /** A drain stopped at its time budget with replies left: the rest is delivered from setImmediate. */
   #resumeScheduled = false;
+  /** Inside drain(), and whether a nested call asked for another round. */
+  #draining = false;
+  #drainAgain = false;
   readonly #resume = (): void => {
     this.#resumeScheduled = false;
     this.drain();
@@ -119,13 +122,26 @@ export class RingTransport implements Transport {
    */
   drain(): void {
     if (this.#closed) return;
+    if (this.#draining) {
+      // Re-entered from a frame's handler (a producer ring's listener that sends): the reader has
+      // not released the frames it handed out, so a nested drain would deliver them again.
+      this.#drainAgain = true;
+      return;
+    }
     const until = performance.now() + DRAIN_BUDGET_MS;
     let n = 0;
-    for (;;) {
-      const k = this.#reader.drain(this.#onFrame, this.#onCorrupt, DRAIN_CHUNK);
-      n += k;
-      if (k < DRAIN_CHUNK || performance.now() >= until) break;
+    this.#draining = true;
+    try {
+      for (;;) {
+        this.#drainAgain = false;
+        const k = this.#reader.drain(this.#onFrame, this.#onCorrupt, DRAIN_CHUNK);
+        n += k;
+        if ((k < DRAIN_CHUNK && !this.#drainAgain) || performance.now() >= until) break;
+      }
+    } finally {
+      this.#draining = false;
     }
+    // From here the reader has released everything: what onDrained sends may drain again.
     if (n > 0) {
       if (this.#sentAt >= 0) {
         this.#rtt.add((performance.now() - this.#sentAt) * 1000);
@@ -140,7 +156,9 @@ export class RingTransport implements Transport {
   }
 
   afterSend(inFlight: () => number): void {
-    if (this.#spinMicros === 0) return;
+    // Sent from a frame's handler: the drain under way goes round again; spinning here could only
+    // wait for frames it holds.
+    if (this.#spinMicros === 0 || this.#draining) return;
     const start = performance.now();
     if (this.#sentAt < 0) this.#sentAt = start;
     // A reply usually comes back within one round trip: spinning that long beats parking (~55 µs
