@@ -139,6 +139,8 @@ class ConnectorEngine implements TransportSink {
   #pingTimer: NodeJS.Timeout | null = null;
   #pingOutstanding = false;
   #missedPings = 0;
+  /** `replies` at the last health tick: replies since then mean the dataplane is answering. */
+  #repliesAtTick = 0;
   readonly stateListeners = new Set<(s: ConnectorState) => void>();
   readonly restartListeners = new Set<(epoch: number) => void>();
   readonly producerListeners = new Map<number, (m: Reply) => void>();
@@ -476,8 +478,15 @@ class ConnectorEngine implements TransportSink {
   }
 
   #tick(): void {
+    const replied = this.replies !== this.#repliesAtTick;
+    this.#repliesAtTick = this.replies;
     if (this.#pingOutstanding) {
-      if (++this.#missedPings >= 2) this.#setState('not-responding');
+      // A ping queued behind a long batch or dump is waiting its turn, not lost: the dataplane that
+      // answered anything since the last tick is responding.
+      if (replied) {
+        this.#missedPings = 0;
+        this.#setState('up');
+      } else if (++this.#missedPings >= 2) this.#setState('not-responding');
       return;
     }
     void this.ping().then(
