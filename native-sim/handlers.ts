@@ -162,6 +162,7 @@ export function interfaceDetails(i: SimInterface): Record<string, unknown> {
     mtu: i.mtu,
     vrf_id: i.vrf4,
     unnumbered_sw_if_index: i.unnumbered,
+    ip6_vrf_id: i.vrf6,
   };
 }
 

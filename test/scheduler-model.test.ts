@@ -100,3 +100,21 @@ test('S5: an invalid value whose old value failed to go, then lost with its inte
   await check(t, 1, ops);
   await check(t, 1, ops, { pool: true });
 });
+
+test('S3: an interface a failed create left bound to its VRF IPv6 table depends on it: re-creating the table removes it first', async (t) => {
+  // Seed 573, step 107: the interface's create bound it to the IPv6 table of VRF 1, then its IPv6
+  // address failed. Re-read, it showed no IPv6 address (the dump did not tell the IPv6 binding), so
+  // it did not depend on that table: the table's re-create (a label change) deleted it first, and
+  // VPP refused (-7, still in use), in every later commit and in the heal.
+  const t4 = vrfTableKey(1, 'IPV4');
+  const t6 = vrfTableKey(1, 'IPV6');
+  const ops: Op[] = [
+    { k: 'txn', changes: [[t4, { id: 1, protocol: 'IPV4' }], [t6, { id: 1, protocol: 'IPV6', label: 'a' }]], revert: false },
+    { k: 'faults', rate: 1, seed: 0, messages: ['sw_interface_add_del_address'] },
+    { k: 'txn', changes: [[interfaceKey('if3'), { name: 'if3', type: 'TAP', enabled: true, ipAddresses: ['fd00:3::1/64'], vrf: 1 }]], revert: false },
+    { k: 'txn', changes: [[t6, { id: 1, protocol: 'IPV6' }]], revert: false },
+    { k: 'heal' },
+  ];
+  await check(t, 1, ops);
+  await check(t, 1, ops, { pool: true });
+});

@@ -106,6 +106,8 @@ export interface Details {
     /** Simulation conveniences VPP spreads over other dumps. */
     vrf_id: number;
     unnumbered_sw_if_index: number;
+    /** The IPv6 table (VPP: sw_interface_get_table with is_ipv6). */
+    ip6_vrf_id: number;
   };
   ip_address_details: { sw_if_index: number; prefix: string };
   ip_table_details: { table: { table_id: number; is_ip6: boolean; name: string } };

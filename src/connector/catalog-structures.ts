@@ -64,6 +64,7 @@ export const DETAILS_FIELDS: Readonly<Record<string, readonly string[]>> = Objec
     'mtu',
     'vrf_id',
     'unnumbered_sw_if_index',
+    'ip6_vrf_id',
   ],
   ip_address_details: ['sw_if_index', 'prefix'],
   ip_table_details: ['table'],

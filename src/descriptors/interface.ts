@@ -24,6 +24,13 @@ export interface InterfaceValue {
   readonly vrf: number;
   readonly mtu?: number;
   readonly unnumbered?: { readonly interfaceWithIp: string };
+  /**
+   * Retrieved only (validate drops it): the IPv6 table the interface is bound to when the other
+   * fields do not imply it, e.g. a create or update that failed between sw_interface_set_table and
+   * the IPv6 address left it bound without one. The value then still depends on that table, so
+   * the table is not deleted (VPP: in use) before the interface leaves it.
+   */
+  readonly ipv6Vrf?: number;
 }
 
 /** The allocation pool of memif ids (not a key prefix of any kind). */
@@ -43,6 +50,11 @@ function swIfIndex(md: MetadataReader, key: string): number {
 
 function asIf(v: Value): InterfaceValue {
   return v as unknown as InterfaceValue;
+}
+
+/** The IPv6 table a value binds the interface to: its VRF's while it has IPv6 addresses, else 0. */
+function impliedIpv6Vrf(v: Pick<InterfaceValue, 'vrf' | 'ipAddresses'>): number {
+  return v.vrf !== 0 && v.ipAddresses.some(isIPv6) ? v.vrf : 0;
 }
 
 function tableRequests(sw: number, v: InterfaceValue): BinapiRequest[] {
@@ -92,6 +104,7 @@ export const interfaceDescriptor: Descriptor = {
       deps.push(vrfTableKey(v.vrf, 'IPV4'));
       if (v.ipAddresses.some(isIPv6)) deps.push(vrfTableKey(v.vrf, 'IPV6'));
     }
+    if (v.ipv6Vrf !== undefined && v.ipv6Vrf !== 0 && v.ipv6Vrf !== impliedIpv6Vrf(v)) deps.push(vrfTableKey(v.ipv6Vrf, 'IPV6'));
     if (v.unnumbered) deps.push(interfaceKey(v.unnumbered.interfaceWithIp));
     return deps;
   },
@@ -147,12 +160,13 @@ export const interfaceDescriptor: Descriptor = {
     for (const prefix of o.ipAddresses) {
       if (!n.ipAddresses.includes(prefix)) out.push({ name: 'sw_interface_add_del_address', fields: { sw_if_index: sw, is_add: false, prefix } });
     }
-    if (n.vrf !== 0 && n.ipAddresses.some(isIPv6) && !o.ipAddresses.some(isIPv6)) out.push(...tableRequests(sw, n).slice(1));
-    // The last IPv6 address gone (removed above), the value no longer depends on the IPv6 table:
-    // leave it, or that table could never be deleted while the interface lives.
-    if (o.vrf !== 0 && o.ipAddresses.some(isIPv6) && !n.ipAddresses.some(isIPv6)) {
-      out.push({ name: 'sw_interface_set_table', fields: { sw_if_index: sw, is_ipv6: true, vrf_id: 0 } });
-    }
+    // Bound to the IPv6 table only while there are IPv6 addresses (the old ones removed above, the
+    // new ones added below). The last one gone, the value no longer depends on that table: leave it,
+    // or the table could never be deleted while the interface lives; the same for a binding a failed
+    // operation left behind (ipv6Vrf).
+    const had6 = o.ipv6Vrf ?? impliedIpv6Vrf(o);
+    const want6 = impliedIpv6Vrf(n);
+    if (had6 !== want6) out.push({ name: 'sw_interface_set_table', fields: { sw_if_index: sw, is_ipv6: true, vrf_id: want6 } });
     for (const prefix of n.ipAddresses) {
       if (!o.ipAddresses.includes(prefix)) out.push({ name: 'sw_interface_add_del_address', fields: { sw_if_index: sw, is_add: true, prefix } });
     }
@@ -208,6 +222,9 @@ export const interfaceDescriptor: Descriptor = {
       const withIp = typeof unIndex === 'number' && unIndex !== sw ? tagByIndex.get(unIndex) : undefined;
       v.ipAddresses = withIp === undefined ? [...(addressesOf.get(sw) ?? [])].sort() : [];
       v.vrf = typeof d.vrf_id === 'number' ? d.vrf_id : 0;
+      // A binding to an IPv6 table that the addresses and VRF do not imply (see ipv6Vrf).
+      const vrf6 = typeof d.ip6_vrf_id === 'number' ? d.ip6_vrf_id : 0;
+      if (vrf6 !== 0 && vrf6 !== impliedIpv6Vrf(v as Pick<InterfaceValue, 'vrf' | 'ipAddresses'>)) v.ipv6Vrf = vrf6;
       if (hint?.mtu !== undefined && typeof d.mtu === 'number') v.mtu = d.mtu;
       if (withIp !== undefined) v.unnumbered = { interfaceWithIp: withIp };
       out.push({ key, value: v, metadata: sw });
