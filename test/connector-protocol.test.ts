@@ -37,10 +37,13 @@ test('V6 V1: malformed or unexpected reply frames are counted and dropped by the
   writeRawFrame(ring, new Packr().pack({ hello: 1 }));
   // A reply for a context nobody issued.
   writeRawFrame(ring, codec.encode({ _msgname: 'create_loopback_reply', context: 0x0001fff0, retval: 0, sw_if_index: 99 }));
+  // Contexts no connector can issue (not a u32): malformed, whatever channel they would map to.
+  writeRawFrame(ring, codec.encode({ _msgname: 'create_loopback_reply', context: -1, retval: 0, sw_if_index: 98 }));
+  writeRawFrame(ring, codec.encode({ _msgname: 'create_loopback_reply', context: 2 ** 32 + 1, retval: 0, sw_if_index: 97 }));
   const reply = await pending;
   t.like(reply, { retval: 0, sw_if_index: 1 }, 'the real reply, not the forged one');
   const s = c.stats();
-  t.is(s.protocolErrors - before.protocolErrors, 2);
+  t.is(s.protocolErrors - before.protocolErrors, 4);
   t.is(s.lateReplies - before.lateReplies, 1);
 });
 

@@ -324,6 +324,8 @@ class ConnectorEngine implements TransportSink {
     if (typeof name !== 'string' || typeof context !== 'number' || !Number.isInteger(context)) {
       return this.onProtocolError('reply without _msgname or context');
     }
+    // A context is a u32 (channel << 16 | sequence): anything else was never issued by anyone.
+    if (context < 0 || context > 0xffffffff) return this.onProtocolError(`reply with context ${context}, not a u32`);
     const op = this.#pending.get(context);
     if (op === undefined) {
       const producer = this.producerListeners.get(channelOf(context));
