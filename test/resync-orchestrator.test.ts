@@ -117,3 +117,24 @@ test('R2: a reader already waiting takes the Started event at once, even with ac
   t.is(o.resyncCount, 1);
   await o.close();
 });
+
+test('R2: a logger that throws never ends a resync: doResync() settles and every registration is walked', async (t) => {
+  const throwing = {
+    warn: () => {
+      throw new Error('log sink gone');
+    },
+    info: () => {
+      throw new Error('log sink gone');
+    },
+    debug: () => {
+      throw new Error('log sink gone');
+    },
+  };
+  const o = new ResyncOrchestrator({ acceptTimeout: 1000, ackTimeout: 1000, logger: throwing });
+  const log: string[] = [];
+  ackingConsumer(o.register('a'), log, true);
+  ackingConsumer(o.register('b'), log, true);
+  await o.doResync();
+  t.deepEqual(log, ['a:Started', 'a:ack', 'b:Started', 'b:ack']);
+  await o.close();
+});

@@ -38,6 +38,20 @@ function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
 }
 
+/** Logging is best effort: a logger that throws must not end a resync (its callers would wait for ever). */
+function guarded(logger: ResyncLogger): ResyncLogger {
+  const call =
+    (level: keyof ResyncLogger) =>
+    (obj: object, msg?: string): void => {
+      try {
+        logger[level](obj, msg);
+      } catch {
+        // Nothing to report it to.
+      }
+    };
+  return { warn: call('warn'), info: call('info'), debug: call('debug') };
+}
+
 /** Validates the orchestrator's options in one place. */
 export function resolveResyncOptions(options: ResyncOrchestratorOptions | undefined): ResolvedResyncOptions {
   if (options === undefined) return { acceptTimeout: 1000, ackTimeout: 10000, logger: silent };
@@ -53,6 +67,6 @@ export function resolveResyncOptions(options: ResyncOrchestratorOptions | undefi
   return {
     acceptTimeout: timeout('acceptTimeout', options.acceptTimeout, 1000),
     ackTimeout: timeout('ackTimeout', options.ackTimeout, 10000),
-    logger,
+    logger: logger === silent ? silent : guarded(logger),
   };
 }
