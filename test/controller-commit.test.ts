@@ -1,6 +1,6 @@
 import test from 'ava';
 import { DBResync, KubeStateChange, TransactionError } from '../src/api/index.js';
-import { CommitTimeoutError } from '../src/controller/index.js';
+import { CommitTimeoutError, InvalidCommitResultError } from '../src/controller/index.js';
 import { harness, nextProcessed, tracked, type Harness } from './helpers/controller-fixtures.js';
 
 const pod = (key: string) => new KubeStateChange({ key, resource: 'pod', newValue: { name: key } });
@@ -112,7 +112,7 @@ test('C19: a commit that rejects (even with a non-Error) or throws is a commit e
   h.scheduler.commit = (() => Promise.resolve({ nonsense: true })) as never;
   const d = tracked(pod('d'));
   h.controller.pushEvent(d);
-  t.true((await d.settled) instanceof TypeError);
+  t.true((await d.settled) instanceof InvalidCommitResultError);
   h.scheduler.commit = original;
   const e = tracked(pod('e'));
   h.controller.pushEvent(e);

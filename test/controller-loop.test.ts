@@ -85,6 +85,29 @@ test('C13: every event is finished exactly once, with null or its error', async 
   t.deepEqual(events.map((e) => e.doneCount), [1, 1, 1, 1]);
 });
 
+test('C13 C14: a logger that throws at every level never stops an event or the loop: each is finished once, healing runs, close() ends', async (t) => {
+  const boom = (): never => {
+    throw new Error('log sink gone');
+  };
+  const logger = { debug: boom, info: boom, warn: boom, error: boom, isLevelEnabled: () => true };
+  const h = harness(['A'], { logger, config: { delayAfterErrorHealing: 5 } });
+  h.handlers[0]!.onUpdate = (ev) => {
+    if ((ev as KubeStateChange).key === 'bad') throw new Error('A failed');
+  };
+  await h.controller.start();
+  const notAnEvent = { getName: () => 'x', method: () => 9, isBlocking: () => false, done: () => undefined, toString: () => 'x' };
+  const invalid = tracked(notAnEvent as never);
+  const events = [tracked(new DBResync()), tracked(pod('bad')), invalid, tracked(pod('ok'))];
+  for (const ev of events) h.controller.pushEvent(ev);
+  const results = await Promise.all(events.map((e) => e.settled));
+  t.is(results[1]?.message, 'A failed');
+  t.true(results[2] instanceof InvalidEventError);
+  t.is(results[3], null);
+  while (!h.controller.getEventHistory().some((r) => r.name === 'Healing Resync')) await new Promise((r) => setTimeout(r, 5));
+  await h.controller.close();
+  t.deepEqual(events.map((e) => e.doneCount), [1, 1, 1, 1]);
+});
+
 test('C13: a waitable event\'s wait() resolves or rejects with the processing error', async (t) => {
   const h = harness(['A']);
   h.handlers[0]!.onUpdate = (ev) => {
