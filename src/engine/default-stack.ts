@@ -201,20 +201,26 @@ class ResyncRetry {
 }
 
 /**
- * Answers a registration's `Started` events with `work`, acking in every case so the orchestrator
- * never waits out its ack timeout; a failure plans another resync through `onError`.
+ * Answers a registration's `Started` events with `work`, acking each once its work is done (or
+ * failed: a failure plans another resync through `onError`). Every event is taken at once, even
+ * while the work of an earlier one still runs (a restart resync waiting in a long queue): one not
+ * taken within acceptTimeout is skipped, and a skip is no failure, so nothing would plan that
+ * resync again. Their work runs one after the other.
  */
 function serve(registration: Registration, work: () => Promise<void>, onError?: (err: Error) => void): void {
+  let chain: Promise<void> = Promise.resolve();
   void (async () => {
     for await (const status of registration.statusEvents()) {
       if (status.resyncStatus() !== ResyncStatus.Started) continue;
-      try {
-        await work();
-      } catch (err) {
-        onError?.(toError(err));
-      } finally {
-        status.ack();
-      }
+      chain = chain.then(async () => {
+        try {
+          await work();
+        } catch (err) {
+          onError?.(toError(err));
+        } finally {
+          status.ack();
+        }
+      });
     }
   })();
 }
