@@ -150,3 +150,11 @@ test('S2: a frozen rule shared by many ACLs is normalized once; a bad frozen rul
   const bad = Object.freeze({ action: 'PERMIT', ipRule: Object.freeze({ ip: Object.freeze({ sourceNetwork: '10.1.0.300/32' }) }) });
   for (const name of ['e', 'f']) t.throws(() => acl(name, [bad]), { message: new RegExp(`acl/${name}.*rules\\[0\\]`) });
 });
+
+test('S2 N2: a bridge domain someone else made (untagged) keeps its id: ours gets another and is created', async (t) => {
+  const { connector, s } = await realStack(t);
+  await connector.request('bridge_domain_add_del', { is_add: true, bd_id: 1, bd_tag: '', flood: true, forward: true, learn: true });
+  const r = await s.commit(new Map([[bridgeDomainKey('bd'), { name: 'bd', interfaces: [] }]]), { resync: 'full' });
+  t.is(r.error, null, r.error?.message);
+  t.is(s.getStatus(bridgeDomainKey('bd'))?.state, 'configured');
+});

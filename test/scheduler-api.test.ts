@@ -116,6 +116,12 @@ test('S2: options and commit arguments are validated with clear errors', async (
   await t.throwsAsync(() => s.commit({} as never, {}), { instanceOf: TypeError, message: /values must be a Map/ });
   await t.throwsAsync(() => s.commit(new Map(), { resync: 'sideways' as never }), { instanceOf: TypeError, message: /options.resync/ });
   await t.throwsAsync(() => s.commit(new Map(), { retry: { delay: -1, maxAttempts: 1, expBackoff: false } }), { instanceOf: RangeError, message: /retry.delay/ });
+  // setTimeout would run a delay over 2^31-1 ms after 1 ms: a retry storm, not a long wait.
+  await t.throwsAsync(() => s.commit(new Map(), { retry: { delay: 2 ** 31, maxAttempts: 1, expBackoff: false } }), { instanceOf: RangeError, message: /retry.delay .*2147483647/ });
+  // A string "false" is truthy: it must not switch revert on.
+  await t.throwsAsync(() => s.commit(new Map(), { revert: 'false' as never }), { instanceOf: TypeError, message: /options.revert must be a boolean/ });
+  await t.throwsAsync(() => s.commit(new Map(), { isStartup: 1 as never }), { instanceOf: TypeError, message: /options.isStartup must be a boolean/ });
+  await t.throwsAsync(() => s.commit(new Map(), { revrt: true } as never), { instanceOf: TypeError, message: /options.revrt is not a commit option/ });
   await t.throwsAsync(() => s.commit(new Map([[5 as never, null]]), {}), { instanceOf: TypeError, message: /key/ });
 });
 

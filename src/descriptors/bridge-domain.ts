@@ -120,7 +120,10 @@ export const bridgeDomainDescriptor: Descriptor = {
   async retrieve(ctx: RetrieveContext): Promise<RetrievedValue[]> {
     const out: RetrievedValue[] = [];
     for (const d of await ctx.dump('bridge_domain_dump', {})) {
-      if (typeof d.bd_id !== 'number' || typeof d.bd_tag !== 'string' || d.bd_tag === '' || d.bd_tag.includes('/')) continue;
+      if (typeof d.bd_id !== 'number') continue;
+      // Every id in use, ours or not: a bridge domain someone else made (untagged) keeps its id.
+      ctx.reserve?.(BRIDGE_DOMAIN_PREFIX, d.bd_id);
+      if (typeof d.bd_tag !== 'string' || d.bd_tag === '' || d.bd_tag.includes('/')) continue;
       const key = bridgeDomainKey(d.bd_tag);
       const hint = ctx.correlate(key) as Partial<BridgeDomainValue> | undefined;
       const members = Array.isArray(d.sw_if_details) ? (d.sw_if_details as Array<Record<string, unknown>>) : [];

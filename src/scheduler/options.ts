@@ -105,6 +105,9 @@ export function resolveSchedulerOptions(options: unknown): ResolvedSchedulerOpti
 }
 
 const RESYNC_KINDS = new Set(['full', 'upstream', 'downstream']);
+const COMMIT_OPTION_NAMES: ReadonlySet<string> = new Set<keyof CommitOptions>(['description', 'resync', 'isStartup', 'revert', 'retry']);
+/** setTimeout runs a longer delay after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Validates the options of one commit. */
 export function validateCommitOptions(options: unknown): asserts options is CommitOptions {
@@ -112,6 +115,13 @@ export function validateCommitOptions(options: unknown): asserts options is Comm
     throw new TypeError(`commit options must be an object, received ${received(options)}`);
   }
   const o = options as Record<string, unknown>;
+  for (const name in o) {
+    if (!COMMIT_OPTION_NAMES.has(name)) throw new TypeError(`options.${name} is not a commit option (known: ${[...COMMIT_OPTION_NAMES].join(', ')})`);
+  }
+  if (o.revert !== undefined && typeof o.revert !== 'boolean') throw new TypeError(`options.revert must be a boolean, received ${received(o.revert)}`);
+  if (o.isStartup !== undefined && typeof o.isStartup !== 'boolean') {
+    throw new TypeError(`options.isStartup must be a boolean, received ${received(o.isStartup)}`);
+  }
   if (o.description !== undefined && typeof o.description !== 'string') {
     throw new TypeError(`options.description must be a string, received ${received(o.description)}`);
   }
@@ -124,7 +134,7 @@ export function validateCommitOptions(options: unknown): asserts options is Comm
     if (typeof r.delay !== 'number' || !Number.isFinite(r.delay)) {
       throw new TypeError(`options.retry.delay must be a number of ms, received ${received(r.delay)}`);
     }
-    if (r.delay < 0) throw new RangeError(`options.retry.delay must be >= 0, received ${r.delay}`);
+    if (r.delay < 0 || r.delay > MAX_TIMER_MS) throw new RangeError(`options.retry.delay must be between 0 and ${MAX_TIMER_MS} ms, received ${r.delay}`);
     if (typeof r.maxAttempts !== 'number' || !Number.isInteger(r.maxAttempts)) {
       throw new TypeError(`options.retry.maxAttempts must be an integer, received ${received(r.maxAttempts)}`);
     }
