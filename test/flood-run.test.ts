@@ -149,6 +149,23 @@ test('F3: events that never finish are reported as unfinished, the run is not ok
   t.false(r.ok);
 });
 
+test('F2 F3: a real stack whose loop is stuck in a handler still reports (its close is bounded by the stall timeout) and is not ok', async (t) => {
+  let n = 0;
+  const hang = {
+    toString: () => 'hang',
+    handlesEvent: () => true,
+    resync: () => undefined,
+    update: () => (++n === 50 ? new Promise<void>(() => {}) : undefined),
+    revert: () => undefined,
+  };
+  const run = runFlood({ events: 200, handlers: 1, stallTimeoutMs: 500, stack: (init: FloodStackInit) => createFloodStack({ ...init, handlers: [...init.handlers, hang] }) });
+  const report = await Promise.race([run, new Promise<string>((r) => setTimeout(() => r('no report after 15 s'), 15_000).unref())]);
+  if (typeof report === 'string') return t.fail(report);
+  t.true(report.stalled);
+  t.false(report.ok);
+  t.regex(String(report.stack['closeError']), /did not finish within 500 ms/);
+});
+
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {

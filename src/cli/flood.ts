@@ -18,6 +18,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const display = command.progress ? progressDisplay(process.stderr) : undefined;
+  // Interrupted: no report (the run is cut short), but the terminal gets its cursor back.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      display?.stop();
+      process.stderr.write(`flood: interrupted by ${signal}, no report\n`);
+      process.exit(130);
+    });
+  }
   let report;
   try {
     report = await runFlood({ ...command.options, ...(display === undefined ? {} : { onProgress: (p) => display.update(p) }) });
@@ -32,6 +40,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
+    // The report is out: a thread a stalled run could not close must not keep the process alive.
+    setTimeout(() => process.exit(code), 2000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`flood: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

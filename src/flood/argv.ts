@@ -30,7 +30,7 @@ export const FLOOD_USAGE = `usage: flood [options]
   --json              print the report as one JSON object on stdout (progress goes to stderr)
   --no-progress       no progress output
   -h, --help          this text
-exit status: 0 when divergence, model divergence, unfinished and duplicate done are all 0 and the loop did not abort, 1 otherwise, 2 for a bad command line`;
+exit status: 0 when divergence, model divergence, unfinished and duplicate done are all 0, the loop did not abort and the run did not stall, 1 otherwise, 2 for a bad command line`;
 
 export interface FloodCommand {
   readonly options: FloodOptions;

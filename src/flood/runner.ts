@@ -109,10 +109,28 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
     wrapScheduler: (s) => counters.wrap(s),
     statusCheck,
   });
+  let report: FloodReport;
   try {
-    return await new FloodRun(o, stack, counters, onProgress, () => fatal).run();
-  } finally {
-    await stack.close();
+    report = await new FloodRun(o, stack, counters, onProgress, () => fatal).run();
+  } catch (err) {
+    await closeWithin(stack, o.stallTimeoutMs);
+    throw err;
+  }
+  const closeError = await closeWithin(stack, o.stallTimeoutMs);
+  return closeError === null ? report : { ...report, stack: { ...report.stack, closeError } };
+}
+
+/**
+ * Closes the stack, but never waits longer than the stall timeout: after a stall the controller's
+ * Shutdown would queue behind the stuck event for ever, and the report must still come out.
+ * Resolves with what went wrong, or null.
+ */
+async function closeWithin(stack: FloodStack, ms: number): Promise<string | null> {
+  try {
+    await withTimeout(stack.close(), ms, 'closing the flood stack');
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
   }
 }
 
@@ -339,7 +357,7 @@ class FloodRun {
       keys: { desired: desired.size, dataplane: dataplane.size },
       generated: Object.fromEntries(this.#generator.counts),
       stack: stats,
-      ok: div === 0 && unfinished === 0 && modelDiv === 0 && t.duplicateDone === 0 && aborted === null,
+      ok: div === 0 && unfinished === 0 && modelDiv === 0 && t.duplicateDone === 0 && aborted === null && !this.#stalled,
     };
   }
 }
