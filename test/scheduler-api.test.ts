@@ -145,3 +145,72 @@ test('S5: close() fails in-flight operations with a typed error, cancels retries
   await t.throwsAsync(() => s.commit(kv({ c: thing(1) }), {}), { instanceOf: SchedulerClosedError });
   dp.release();
 });
+
+test('S5: close() fails a descriptor retrieve that never settles (a resync\'s read, a create\'s read-back) with SchedulerClosedError', async (t) => {
+  t.timeout(20_000); // before the fix close() never resolved
+  for (const readBack of [false, true]) {
+    const dp = new FakeDataplane();
+    let called!: () => void;
+    const reading = new Promise<void>((resolve) => (called = resolve));
+    const s = new Scheduler({
+      connector: dp,
+      descriptors: [
+        {
+          ...thingDescriptor(),
+          retrieve: () => {
+            called();
+            return new Promise(() => {});
+          },
+        },
+      ],
+    });
+    // A create refused as "already exists" reads the object back (adoption); a full resync reads everything.
+    if (readBack) dp.things.set(100, { id: 100, name: 'a', x: 1, parent: null });
+    const c = s.commit(kv({ a: thing(1) }), readBack ? {} : { resync: 'full' });
+    await reading;
+    await s.close();
+    const r = await c;
+    if (readBack) t.deepEqual(r.error?.kvErrors.map((e) => (e.error as { code?: string }).code), ['ERR_VPP_API'], 'the create keeps its own error');
+    else t.true(r.error?.txnInitError instanceof SchedulerClosedError, String(r.error));
+    t.is(s.getRecordedTransaction(r.seqNum)?.seqNum, r.seqNum);
+  }
+});
+
+test('S2: keys committed before their descriptor is registered are taken over by it: pending at once, applied by the next commit or resync', async (t) => {
+  for (const next of ['resync', 'commit'] as const) {
+    const dp = new FakeDataplane();
+    const s = new Scheduler({ connector: dp, descriptors: [] });
+    t.teardown(() => s.close());
+    await s.commit(kv({ a: thing(1), b: thing(1, 'a'), bad: { x: 'no' } }), {});
+    t.is(s.getStatus(T('a'))?.state, 'unimplemented');
+    s.registerDescriptor(thingDescriptor());
+    t.deepEqual(s.getStatus(T('a')), { state: 'pending', details: [] }, 'no longer "no descriptor handles key"');
+    t.deepEqual(s.getStatus(T('b')), { state: 'pending', details: [`waiting for ${T('a')}`] });
+    t.is(s.getStatus(T('bad'))?.state, 'invalid', 'validated as a commit would');
+    t.deepEqual((await s.dump(T('a'), 'nb')).get(T('a')), { name: 'a', x: 1 }, 'normalized');
+    const r = next === 'resync' ? await s.resyncDownstream() : await s.commit(kv({ z: thing(1) }), {});
+    t.is(r.error, null, `${next}: ${r.error?.message ?? ''}`);
+    for (const k of next === 'resync' ? ['a', 'b'] : ['a', 'b', 'z']) {
+      t.is(s.getStatus(T(k))?.state, 'configured', `${next}: ${k}`);
+      t.truthy(dp.byName(k));
+    }
+    t.is(s.getStatus(T('bad'))?.state, 'invalid');
+  }
+});
+
+test('S1: a commit queued behind another runs on its change set as it was when commit() was called', async (t) => {
+  const { dp, s } = fakeScheduler();
+  t.teardown(() => s.close());
+  dp.stall();
+  const first = s.commit(kv({ z: thing(0) }), {});
+  const m = kv({ a: thing(1) });
+  const queued = s.commit(m, {});
+  m.clear(); // the caller reuses its Map
+  m.set(T('b'), thing(1));
+  dp.release();
+  await first;
+  t.is((await queued).error, null);
+  t.truthy(dp.byName('a'));
+  t.falsy(dp.byName('b'));
+  t.is(s.getStatus(T('b')), undefined);
+});

@@ -1,6 +1,7 @@
 // Failures, revert and retry over the fake dataplane test double (test/helpers/scheduler-fake-dataplane.ts).
 import test from 'ava';
 import { TransactionError } from '../src/api/errors.js';
+import { SchedulerClosedError } from '../src/scheduler/index.js';
 import { fakeScheduler, kv, T } from './helpers/scheduler-setup.js';
 import { thing } from './helpers/scheduler-fake-dataplane.js';
 
@@ -149,3 +150,46 @@ async function waitFor(cond: () => boolean, rounds = 2000): Promise<boolean> {
   }
   return cond();
 }
+
+// Serial: they count or replace the process's timers, which the tests running beside them would change.
+test.serial('S6: close() while a resync waits to retry clears that wait\'s timer (nothing keeps the process alive)', async (t) => {
+  const { dp, s } = fakeScheduler();
+  const timers = () => process.getActiveResourcesInfo().filter((x) => x === 'Timeout').length;
+  const before = timers();
+  dp.failNext('thing_add');
+  const c = s.commit(kv({ a: thing(1) }), { resync: 'full', retry: { delay: 60_000, maxAttempts: 1, expBackoff: false } });
+  // The key turns `retrying` as the wait starts.
+  while (s.getStatus(T('a'))?.state !== 'retrying') await new Promise((r) => setImmediate(r));
+  await s.close();
+  const r = await c;
+  t.deepEqual(r.error?.kvErrors.map((e) => e.key), [T('a')], 'reports what still failed');
+  t.false(r.error?.txnInitError instanceof SchedulerClosedError);
+  t.is(timers(), before, 'the 60 s retry timer outlived close()');
+});
+
+test.serial('S6: a doubled backoff delay stops at the longest timer delay (2^31-1 ms), in background retries and in a resync\'s own', async (t) => {
+  const asked: number[] = [];
+  const real = globalThis.setTimeout;
+  // Long delays are recorded and fired after 1 ms: Node would fire one past 2^31-1 ms at once.
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    if ((ms ?? 0) < 2 ** 29) return real(fn, ms);
+    asked.push(ms as number);
+    return real(fn, 1);
+  }) as typeof setTimeout;
+  // The retry timers are unref'd: with no connector of its own, something else keeps the process up.
+  const keepAlive = setInterval(() => {}, 1000);
+  t.teardown(() => {
+    globalThis.setTimeout = real;
+    clearInterval(keepAlive);
+  });
+  const retry = { delay: 2 ** 30, maxAttempts: 2, expBackoff: true };
+  for (const resync of [undefined, 'full'] as const) {
+    asked.length = 0;
+    const { dp, s } = fakeScheduler();
+    dp.failNext('thing_add', 3);
+    await s.commit(kv({ a: thing(1) }), resync ? { resync, retry } : { retry });
+    while (dp.log.length < 3) await new Promise((r) => setImmediate(r));
+    t.deepEqual(asked, [2 ** 30, 2 ** 31 - 1], resync ?? 'update');
+    await s.close();
+  }
+});

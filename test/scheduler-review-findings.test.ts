@@ -3,9 +3,10 @@ import test from 'ava';
 import { aclKey, interfaceKey } from '../src/descriptors/index.js';
 import { startNativeSim } from '../native-sim/index.js';
 import { VppConnector } from '../src/connector/index.js';
-import { Scheduler } from '../src/scheduler/index.js';
+import { isDeepStrictEqual } from 'node:util';
+import { DescriptorError, Scheduler, type Descriptor } from '../src/scheduler/index.js';
 import { fakeScheduler, kv, T } from './helpers/scheduler-setup.js';
-import { thing } from './helpers/scheduler-fake-dataplane.js';
+import { FakeDataplane, thing, thingDescriptor } from './helpers/scheduler-fake-dataplane.js';
 import { realStack, sorted } from './helpers/scheduler-real-stack.js';
 
 /** Resolves when `cond` holds, checking after each macrotask (bounded). */
@@ -168,4 +169,87 @@ test('S5 S6: a resync whose retries repair a failed operation still reports the 
   t.deepEqual(r.error?.kvErrors.map((e) => [e.key, (e.error as { code?: string }).code]), [[bad, 'ERR_INVALID_VALUE']]);
   t.is(s.getStatus(good)?.state, 'configured', 'the retry repaired it');
   t.is(s.getStatus(bad)?.state, 'invalid');
+});
+
+test('S5 S7: a user descriptor whose equivalent() or needsRecreate() throws fails that key with a DescriptorError; the commit resolves, is recorded, and the other keys go on', async (t) => {
+  const dp = new FakeDataplane();
+  const boom = (): never => {
+    throw new Error('boom');
+  };
+  const s = new Scheduler({
+    connector: dp,
+    descriptors: [
+      {
+        ...thingDescriptor(),
+        // `a` and `c` cannot be compared, `n` cannot tell whether it needs a re-create.
+        equivalent: (key, x, y) => (key === T('a') || key === T('c') ? boom() : isDeepStrictEqual(x, y)),
+        needsRecreate: (key) => (key === T('n') ? boom() : false),
+      },
+    ],
+  });
+  t.teardown(() => s.close());
+  const descriptorErrors = (r: Awaited<ReturnType<typeof s.commit>>) =>
+    r.error?.kvErrors.map((e) => [e.key, e.error instanceof DescriptorError, (e.error as { code?: string }).code, e.error.message]);
+  t.is((await s.commit(kv({ a: thing(1), b: thing(1), n: thing(1) }), {})).error, null);
+  // An update (planned): a and n fail, b is updated.
+  const r1 = await s.commit(kv({ a: thing(2), b: thing(2), n: thing(2) }), {});
+  t.deepEqual(descriptorErrors(r1), [
+    [T('a'), true, 'ERR_DESCRIPTOR', `descriptor test-thing: equivalent() of ${T('a')} threw: boom`],
+    [T('n'), true, 'ERR_DESCRIPTOR', `descriptor test-thing: needsRecreate() of ${T('n')} threw: boom`],
+  ]);
+  t.is(s.getRecordedTransaction(r1.seqNum)?.seqNum, r1.seqNum);
+  t.is(dp.byName('b')?.x, 2, 'the other key went on');
+  t.is(dp.byName('a')?.x, 1, 'nothing sent for the key that cannot be compared');
+  const st = s.getStatus(T('a'));
+  t.is(st?.state, 'failed');
+  t.is(st?.state === 'failed' ? (st.error as { code?: string }).code : '', 'ERR_DESCRIPTOR');
+  // A resync (its unchanged-key scan and the planner compare what it read back).
+  const r2 = await s.commit(kv({ a: thing(2), b: thing(2) }), { resync: 'full' });
+  t.deepEqual(descriptorErrors(r2)?.map((e) => e[0]), [T('a')]);
+  t.is(s.getRecordedTransaction(r2.seqNum)?.seqNum, r2.seqNum);
+  t.falsy(dp.byName('n'), 'the resync removed n');
+  // Revert mode: the key fails the transaction before anything is sent; the desired state is restored.
+  const sent = dp.log.length;
+  const r3 = await s.commit(kv({ a: thing(3), b: thing(3) }), { revert: true });
+  t.deepEqual(descriptorErrors(r3)?.map((e) => e[0]), [T('a')]);
+  t.is(dp.log.length, sent, 'nothing sent');
+  t.deepEqual((await s.dump(T('b'), 'nb')).get(T('b')), { name: 'b', x: 2 });
+  // A commit that fails before planning (the re-read of a dirty key fails) still settles every key.
+  dp.failNext('thing_set');
+  await s.commit(kv({ b: thing(4) }), {});
+  dp.failNext('thing_dump');
+  const r5 = await s.commit(kv({ a: thing(5), b: thing(5) }), {});
+  t.is((r5.error?.txnInitError as { code?: string } | null)?.code, 'ERR_VPP_API');
+  const st5 = s.getStatus(T('a'));
+  t.is(st5?.state === 'failed' ? (st5.error as { code?: string }).code : st5?.state, 'ERR_DESCRIPTOR');
+  t.is(s.getRecordedTransaction(r5.seqNum)?.seqNum, r5.seqNum);
+  // A create that finds its object already there compares it with what was asked (adoption).
+  dp.things.set(100, { id: 100, name: 'c', x: 1, parent: null });
+  const r4 = await s.commit(kv({ c: thing(1), d: thing(1) }), {});
+  t.deepEqual(descriptorErrors(r4)?.map((e) => e.slice(0, 3)), [[T('c'), true, 'ERR_DESCRIPTOR']]);
+  t.truthy(dp.byName('d'));
+  t.is(s.getRecordedTransaction(r4.seqNum)?.seqNum, r4.seqNum);
+});
+
+test('S2: a descriptor retrieve that returns anything but an array of { key, value } fails typed (ERR_DESCRIPTOR), in a dump and in a resync', async (t) => {
+  const bad: unknown[] = [
+    undefined,
+    { key: T('a'), value: {} },
+    [null],
+    [{ key: 5, value: {} }],
+    [{ key: T('a'), value: 'x' }],
+    [{ key: T('a'), value: [] }],
+    [{ key: T('a'), value: { name: 'a', x: 1 }, metadata: '7' }],
+  ];
+  for (const got of bad) {
+    const s = new Scheduler({ connector: new FakeDataplane(), descriptors: [{ ...thingDescriptor(), retrieve: async () => got as never } satisfies Descriptor] });
+    const err = await s.dump('', 'sb').catch((e: unknown) => e);
+    t.true(err instanceof DescriptorError, `${JSON.stringify(got)}: ${String(err)}`);
+    t.is((err as { code?: string }).code, 'ERR_DESCRIPTOR');
+    t.regex((err as Error).message, /^descriptor test-thing: retrieve\(\) returned /);
+    const r = await s.commit(kv({ a: thing(1) }), { resync: 'full' });
+    t.is((r.error?.txnInitError as { code?: string } | null)?.code, 'ERR_DESCRIPTOR');
+    t.is(s.getRecordedTransaction(r.seqNum)?.seqNum, r.seqNum);
+    await s.close();
+  }
 });

@@ -2,7 +2,7 @@ import type { CloseGuard } from './close-guard.js';
 import type { Value } from '../api/values.js';
 import { VppRetval, retvalOf } from '../binapi/retval.js';
 import type { BinapiClient } from './binapi-client.js';
-import type { Descriptor, RetrievedValue } from './descriptor.js';
+import { retrievedItem, retrievedList, type Descriptor, type RetrievedValue } from './descriptor.js';
 import type { MetadataReader } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
 
@@ -39,12 +39,16 @@ export async function adoptExisting(ops: readonly PlannedOp[], o: AdoptContext):
   const found = new Map<string, RetrievedValue>();
   for (const [d, wanted] of byDescriptor) {
     try {
-      const items = await (d.retrieve as NonNullable<Descriptor['retrieve']>)({
+      const read = (d.retrieve as NonNullable<Descriptor['retrieve']>)({
         dump: (name, fields) => o.closed.guard(o.client.dump(name, fields)),
         metadata: o.metadata,
         correlate: (key) => wanted.get(key),
       });
-      for (const it of items) if (wanted.has(it.key)) found.set(it.key, it);
+      // Guarded as its dumps are: a retrieve that never settles cannot hold close() up.
+      for (const item of retrievedList(d, await o.closed.guard(Promise.resolve(read)))) {
+        const it = retrievedItem(d, item);
+        if (wanted.has(it.key)) found.set(it.key, it);
+      }
     } catch {
       // Unreadable now: the ops keep their original error and the keys are re-read later.
     }

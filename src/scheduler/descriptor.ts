@@ -1,6 +1,7 @@
 import type { Value } from '../api/values.js';
 import type { BinapiRequest, Reply } from './binapi-client.js';
 import type { MetadataAllocator, MetadataReader } from './metadata-store.js';
+import { DescriptorError } from './errors.js';
 
 /** What `create` sends, and where the new object's metadata comes from. */
 export interface CreatePlan {
@@ -113,4 +114,31 @@ export function dependenciesOf(d: Descriptor, key: string, value: Value): readon
   if (!Array.isArray(deps)) throw new TypeError(`descriptor ${d.name}: dependencies() returned ${shapeOf(deps)}, expected an array of keys`);
   for (const k of deps) if (typeof k !== 'string') throw new TypeError(`descriptor ${d.name}: dependencies() returned an array holding ${shapeOf(k)}, expected keys`);
   return deps as readonly string[];
+}
+
+/**
+ * A descriptor method (`equivalent`, `needsRecreate`) that threw, as its key's typed error: a user
+ * descriptor's slip fails that key, never the whole transaction.
+ */
+export function descriptorThrew(d: Descriptor, method: string, key: string, err: unknown): DescriptorError {
+  if (err instanceof DescriptorError) return err;
+  return new DescriptorError(d.name, `${method}() of ${key} threw: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+/** What `retrieve` resolved to, held to its contract: an array (its items are checked one by one, see `retrievedItem`). */
+export function retrievedList(d: Descriptor, got: unknown): readonly unknown[] {
+  if (!Array.isArray(got)) throw new DescriptorError(d.name, `retrieve() returned ${shapeOf(got)}, expected an array of { key, value }`);
+  return got;
+}
+
+/** One item `retrieve` returned, held to its contract: `{ key: string, value: object, metadata?: number }`. */
+export function retrievedItem(d: Descriptor, it: unknown): RetrievedValue {
+  if (typeof it !== 'object' || it === null || Array.isArray(it)) throw new DescriptorError(d.name, `retrieve() returned an item that is ${shapeOf(it)}, expected { key, value }`);
+  const { key, value, metadata } = it as { key?: unknown; value?: unknown; metadata?: unknown };
+  if (typeof key !== 'string') throw new DescriptorError(d.name, `retrieve() returned an item whose key is ${shapeOf(key)}, expected a string`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new DescriptorError(d.name, `retrieve() returned ${key} with a value that is ${shapeOf(value)}, expected an object`);
+  }
+  if (metadata !== undefined && typeof metadata !== 'number') throw new DescriptorError(d.name, `retrieve() returned ${key} with metadata that is ${shapeOf(metadata)}, expected a number`);
+  return it as RetrievedValue;
 }

@@ -3,7 +3,7 @@ import { EngineError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
 import { deepEqual } from './value-equality.js';
 import type { BinapiClient, BinapiRequest, Reply } from './binapi-client.js';
-import { shapeOf, type CreatePlan, type Descriptor } from './descriptor.js';
+import { descriptorThrew, shapeOf, type CreatePlan, type Descriptor } from './descriptor.js';
 import { DescriptorError, OperationInterruptedError } from './errors.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { PlannedOp } from './planner.js';
@@ -196,12 +196,25 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
           }
           if (got.metadata !== undefined) o.metadata.set(op.key, got.metadata);
           const d = o.descriptor(op.key) as Descriptor;
-          if (d.equivalent ? d.equivalent(op.key, got.value, op.value) : deepEqual(got.value, op.value)) {
+          let method = 'equivalent';
+          let same: boolean;
+          let as: number = Stage.AdoptDelete;
+          try {
+            same = d.equivalent ? d.equivalent(op.key, got.value, op.value) : deepEqual(got.value, op.value);
+            method = 'needsRecreate';
+            if (!same && d.update && !d.needsRecreate?.(op.key, got.value, op.value)) as = Stage.AdoptUpdate;
+          } catch (err) {
+            // A user descriptor's slip fails its op, typed (the key is re-read), not the whole wave.
+            failed = true;
+            finish(i, descriptorThrew(d, method, op.key, err), false, next);
+            continue;
+          }
+          if (same) {
             finish(i, null, false, next);
             continue;
           }
           adoptedFrom[i] = got.value;
-          stage[i] = d.update && !d.needsRecreate?.(op.key, got.value, op.value) ? Stage.AdoptUpdate : Stage.AdoptDelete;
+          stage[i] = as;
           next.push(i);
         }
       }

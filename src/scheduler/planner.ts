@@ -1,5 +1,6 @@
+import type { KeyError } from '../api/errors.js';
 import type { Value } from '../api/values.js';
-import { dependenciesOf, type Descriptor } from './descriptor.js';
+import { dependenciesOf, descriptorThrew, type Descriptor } from './descriptor.js';
 import { deepEqual } from './value-equality.js';
 
 /** What the planner reads about one key: plain data. */
@@ -47,15 +48,31 @@ export interface Plan {
    * their possibly stale `applied`. Re-read them and plan again before executing it.
    */
   readonly stale: readonly string[];
+  /**
+   * Keys whose descriptor threw while comparing their applied and wanted values (`equivalent`,
+   * `needsRecreate`): no op, each with its `DescriptorError`. The plan treats them as left as they are.
+   */
+  readonly failed: readonly KeyError[];
 }
 
-function equivalent(d: Descriptor, key: string, a: Value, b: Value): boolean {
-  return d.equivalent ? d.equivalent(key, a, b) : deepEqual(a, b);
-}
+/** How a key's applied value becomes the wanted one; `Failed`: its descriptor threw while comparing them. */
+const Change = Object.freeze({ None: 0, Update: 1, Recreate: 2, Failed: 3 } as const);
+type Change = (typeof Change)[keyof typeof Change];
 
-function needsRecreate(d: Descriptor, key: string, a: Value, b: Value): boolean {
-  if (!d.update) return true;
-  return d.needsRecreate ? d.needsRecreate(key, a, b) : false;
+/**
+ * Compares a key's applied and wanted values through its descriptor. A user descriptor that throws
+ * doing so fails its key (the returned error), not the whole plan.
+ */
+function compare(d: Descriptor, key: string, a: Value, b: Value): Change | KeyError {
+  let method = 'equivalent';
+  try {
+    if (d.equivalent ? d.equivalent(key, a, b) : deepEqual(a, b)) return Change.None;
+    if (!d.update) return Change.Recreate;
+    method = 'needsRecreate';
+    return d.needsRecreate?.(key, a, b) ? Change.Recreate : Change.Update;
+  } catch (err) {
+    return { key, error: descriptorThrew(d, method, key, err) };
+  }
 }
 
 /** Keys a plan walks between two pauses of `planSteps`. */
@@ -85,6 +102,8 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
   const noteStale = (key: string): void => {
     (stale ??= new Set()).add(key);
   };
+  // Keys whose descriptor threw comparing their values (see `compare`): made on the first only.
+  let failed: Map<string, KeyError> | undefined;
   const deleted = new Set<string>();
   // Made on the first re-plan only (an update that lost a dependency), as are `visiting` below.
   let forcedDelete: Set<string> | undefined;
@@ -131,14 +150,19 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
       if (v?.dirty) noteStale(key);
       if (!v?.applied) continue;
       if (!v.want || !d) scheduleDelete(key, undefined);
-      else if (!equivalent(d, key, v.applied, v.want) && needsRecreate(d, key, v.applied, v.want)) scheduleDelete(key, 'recreate');
+      else if (!failed?.has(key)) {
+        const c = compare(d, key, v.applied, v.want);
+        if (c === Change.Recreate) scheduleDelete(key, 'recreate');
+        else if (typeof c === 'object') (failed ??= new Map()).set(key, c);
+      }
     }
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
     if (forcedRecreate) for (const key of forcedRecreate) scheduleDelete(key, 'recreate');
 
-    const result = yield* planCreates(ops, deleted, consider, considered, input, noteStale);
+    const result = yield* planCreates(ops, deleted, consider, considered, input, noteStale, failed);
+    failed = result.failed;
     if (result.unsatisfied.length === 0 && result.recreate.length === 0) {
-      return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE };
+      return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE, failed: failed ? [...failed.values()] : NO_FAILED };
     }
     for (const k of result.unsatisfied) (forcedDelete ??= new Set()).add(k);
     for (const k of result.recreate) (forcedRecreate ??= new Set()).add(k);
@@ -158,7 +182,8 @@ function* planCreates(
   considered: Set<string>,
   input: PlanInput,
   noteStale: (key: string) => void,
-): Generator<void, { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[] }, void> {
+  failed: Map<string, KeyError> | undefined,
+): Generator<void, { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[]; failed: Map<string, KeyError> | undefined }, void> {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
   let deleteIndex: Map<string, number> | undefined;
@@ -217,12 +242,17 @@ function* planCreates(
     let r: number;
     if (exists(key)) {
       const applied = v.applied as Value;
+      let c = !ok ? Change.None : failed?.has(key) ? Change.Failed : compare(d, key, applied, want);
+      if (typeof c === 'object') {
+        (failed ??= new Map()).set(key, c);
+        c = Change.Failed;
+      }
       if (!ok) {
         unsatisfied.push(key);
         r = -1;
-      } else if (equivalent(d, key, applied, want)) {
-        r = -1;
-      } else if (needsRecreate(d, key, applied, want)) {
+      } else if (c === Change.None || c === Change.Failed) {
+        r = -1; // (Failed: the descriptor cannot tell; left as it is, its key fails.)
+      } else if (c === Change.Recreate) {
         // Not among the changed keys (those were handled above): reached as a dependency or dependent.
         recreate.push(key);
         r = -1;
@@ -262,8 +292,9 @@ function* planCreates(
     if (i % PLAN_SLICE === PLAN_SLICE - 1) yield;
     resolve(consider[i] as string);
   }
-  return { ops, pending, unsatisfied, recreate };
+  return { ops, pending, unsatisfied, recreate, failed };
 }
 
 const NO_AFTER: readonly number[] = Object.freeze([]);
 const NO_STALE: readonly string[] = Object.freeze([]);
+const NO_FAILED: readonly KeyError[] = Object.freeze([]);

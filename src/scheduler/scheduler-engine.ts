@@ -2,7 +2,7 @@ import type { KeyError } from '../api/errors.js';
 import { TransactionError } from '../api/errors.js';
 import type { CommitOptions, CommitResult, RecordedOp, RetryOptions } from '../api/scheduler.js';
 import type { Value } from '../api/values.js';
-import { type Descriptor, type RetrievedValue, dependenciesOf, readClosure, shapeOf } from './descriptor.js';
+import { type Descriptor, type RetrievedValue, dependenciesOf, descriptorThrew, readClosure, retrievedItem, retrievedList, shapeOf } from './descriptor.js';
 import { InvalidValueError, SchedulerClosedError, UnimplementedKeyError } from './errors.js';
 import { CloseGuard } from './close-guard.js';
 import { execute, type ExecuteOptions } from './executor.js';
@@ -56,6 +56,9 @@ class TxnContext {
 
 const REMOVED_KEPT = 10_000;
 
+/** The longest delay a timer takes (Node fires a longer one after 1 ms): a doubled backoff stops there. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /** Notes a plan's pending keys in the transaction; returns the (empty) list its op records go to. */
 function notePending(p: Plan, tx: TxnContext): RecordedOp[] {
   for (const k of p.pending) {
@@ -87,6 +90,8 @@ export class SchedulerEngine {
   readonly #removed = new Set<string>();
   /** Keys a re-read (#refreshDirty) found on the dataplane while the store had none applied (see #withAppeared). */
   #appeared: string[] = [];
+  /** Keys a descriptor registered after their commit took over (see registerDescriptor): the next commit plans them. */
+  #revived: string[] = [];
   /**
    * Keys waiting for a retry, with the scheduled retry that owns them (null: a resync's own retry).
    * A key has one: a newer commit's retry of it takes it over from an older one (S6).
@@ -126,7 +131,25 @@ export class SchedulerEngine {
 
   /** `rejected`: per-key errors found before the commit (keys left out of `values`); they fail a revert commit whole. */
   commit(values: ReadonlyMap<string, Value | null>, options: CommitOptions, rejected: readonly KeyError[] = []): Promise<CommitResult> {
-    return this.#serial(() => this.#runCommit(values, options, rejected));
+    // A commit that has to wait its turn runs on the change set as it was when called (the caller
+    // may reuse its Map); with nothing in flight it starts at once and needs no copy (the hot path).
+    const v = this.#queued === 0 || this.#closed ? values : new Map(values);
+    return this.#serial(() => this.#runCommit(v, options, rejected));
+  }
+
+  /**
+   * Adds a descriptor. The keys committed before it, left unimplemented, become its values (S2):
+   * validated and pending as a fresh commit would see them, planned by the next commit or resync.
+   */
+  registerDescriptor(d: Descriptor): void {
+    this.registry.register(d);
+    if (this.#closed) return;
+    // Not under a transaction in flight (its plan reads the records): after it, in turn.
+    if (this.#queued === 0) this.#revive(d);
+    else
+      this.#serial(async () => {
+        this.#revive(d);
+      }).catch(() => {}); // closed before its turn: nothing left to plan
   }
 
   getRecordedTransaction(seqNum: number): SchedulerTxnRecord | undefined {
@@ -263,6 +286,7 @@ export class SchedulerEngine {
         return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
       }
       if (resync === 'full' || resync === 'downstream') await this.#refreshAll();
+      if (this.#revived.length > 0) this.#takeRevived(tx);
       // An update plans the keys #setDesired noted, each as the store holds it.
       changed = resync === null ? [...tx.touched] : [...this.#store.records.keys()];
       // An update's keys all went through #setDesired, which noted whether any was dirty: most
@@ -285,6 +309,13 @@ export class SchedulerEngine {
       p = planned instanceof Promise ? await planned : planned;
     } catch (err) {
       return failInit(err);
+    }
+    if (prior && p.failed.length > 0) {
+      // Revert mode: a key its descriptor cannot compare fails the transaction before anything is sent.
+      for (const f of p.failed) tx.kvErrors.push(f);
+      this.#restore(prior);
+      this.#settle(tx.touched);
+      return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
     }
     await this.#runPlan(p, tx, !!options.revert, undefined);
     if (tx.failed) await this.#refreshInvalid(tx);
@@ -386,16 +417,24 @@ export class SchedulerEngine {
         this.#retryingKeys.set(k, null);
         rec.state = StateCode.Retrying;
       }
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await this.#closedSignal.guard(new Promise((resolve) => setTimeout(resolve, delay)));
+        await this.#closedSignal.guard(
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, delay);
+            // The commit waiting on it keeps nothing alive by itself, as a scheduled retry; close() clears it.
+            timer.unref?.();
+          }),
+        );
       } catch {
+        clearTimeout(timer);
         return error; // closed while waiting: report what still failed
       }
       for (const k of keys) if (this.#retryingKeys.get(k) === null) this.#retryingKeys.delete(k);
       const outcome = await this.#attemptRetry(keys, attempt, retryOf);
       error = outcome.result.error;
       keys = outcome.again;
-      if (retry.expBackoff) delay *= 2;
+      if (retry.expBackoff) delay = Math.min(delay * 2, MAX_TIMER_DELAY);
     }
     return keys.length === 0 ? null : error;
   }
@@ -405,12 +444,24 @@ export class SchedulerEngine {
    * execution promise returned as is: no async frame of its own, one promise less per commit.
    */
   #runPlan(p: Plan, tx: TxnContext, stopOnError: boolean, note: string | undefined): Promise<void> {
+    if (p.failed.length > 0) this.#noteFailed(p.failed, tx);
     if (p.ops.length >= YIELD_CHUNK) return this.#runBigPlan(p, tx, stopOnError, note);
     if (p.ops.length === 0) {
       notePending(p, tx);
       return DONE;
     }
     return this.#execute(p, tx, stopOnError, recordOps(p, tx, note, 0, p.ops.length, notePending(p, tx)));
+  }
+
+  /** Keys the planner could not compare (their descriptor threw): each fails with its error; nothing was sent. */
+  #noteFailed(failed: readonly KeyError[], tx: TxnContext): void {
+    tx.failed = true;
+    for (const f of failed) {
+      tx.touched.add(f.key);
+      tx.kvErrors.push(f);
+      const rec = this.#store.get(f.key);
+      if (rec && rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = f.error;
+    }
   }
 
   /** `#runPlan` for a plan of YIELD_CHUNK ops or more: yields to the event loop while recording. */
@@ -505,6 +556,24 @@ export class SchedulerEngine {
     this.#store.set(key, rec, norm, rec.applied, deps);
   }
 
+  /** The unimplemented keys `d` handles now: validated as a commit of their value would (S2), noted for the next commit. */
+  #revive(d: Descriptor): void {
+    let tx: TxnContext | undefined;
+    for (const [k, rec] of this.#store.records) {
+      if (rec.state !== StateCode.Unimplemented || this.registry.forKey(k) !== d) continue;
+      // Its errors (an invalid value) stay on the record, as the status says: no transaction reports them.
+      this.#setDesired(k, rec.desired, (tx ??= new TxnContext()), null);
+      if ((rec.state as StateCode) !== StateCode.Invalid) this.#revived.push(rec.key);
+    }
+    if (tx) this.#settle(tx.touched);
+  }
+
+  /** Adds the keys a newly registered descriptor took over to the transaction's keys (they are planned with it). */
+  #takeRevived(tx: TxnContext): void {
+    for (const k of this.#revived) if (this.#store.get(k)) tx.touched.add(k);
+    this.#revived = [];
+  }
+
   #restore(prior: Map<string, PriorDesired | undefined>): void {
     for (const [k, p] of prior) {
       const rec = this.#store.get(k);
@@ -537,7 +606,12 @@ export class SchedulerEngine {
         out.push(k);
         continue;
       }
-      let keep = !(rec.applied === want || (d.equivalent ? d.equivalent(k, rec.applied, want) : deepEqual(rec.applied, want)));
+      let keep: boolean;
+      try {
+        keep = !(rec.applied === want || (d.equivalent ? d.equivalent(k, rec.applied, want) : deepEqual(rec.applied, want)));
+      } catch {
+        keep = true; // the planner meets it again and fails the key, typed
+      }
       if (!keep) {
         try {
           for (const dep of dependenciesOf(d, k, want)) {
@@ -586,7 +660,15 @@ export class SchedulerEngine {
         continue;
       }
       const d = this.registry.forKey(k);
-      const same = rec.applied === rec.desired || (d ? (d.equivalent ? d.equivalent(k, rec.applied, rec.desired) : deepEqual(rec.applied, rec.desired)) : false);
+      let same: boolean;
+      try {
+        same = rec.applied === rec.desired || (d ? (d.equivalent ? d.equivalent(k, rec.applied, rec.desired) : deepEqual(rec.applied, rec.desired)) : false);
+      } catch (err) {
+        // A user descriptor's slip: the key cannot be told configured. It fails, typed; settling goes on.
+        rec.error = descriptorThrew(d as Descriptor, 'equivalent', k, err);
+        rec.state = this.#retryingKeys.has(k) ? StateCode.Retrying : StateCode.Failed;
+        continue;
+      }
       rec.state = same ? StateCode.Configured : StateCode.Pending;
     }
   }
@@ -665,7 +747,7 @@ export class SchedulerEngine {
       this.#scheduleRetry({
         keys: again,
         attempt: job.attempt + 1,
-        delay: job.options.expBackoff ? job.delay * 2 : job.delay,
+        delay: job.options.expBackoff ? Math.min(job.delay * 2, MAX_TIMER_DELAY) : job.delay,
         options: job.options,
         retryOf: job.retryOf,
         timer: undefined,
@@ -792,10 +874,11 @@ export class SchedulerEngine {
       reserve: (pool: string, id: number): void => this.#md.reserve(pool, id),
     };
     for (const d of descriptors) {
-      const items = await (d.retrieve as NonNullable<Descriptor['retrieve']>)(ctx);
+      // Guarded as its dumps are: a retrieve that never settles cannot hold close() up.
+      const items = retrievedList(d, await closed.guard(Promise.resolve((d.retrieve as NonNullable<Descriptor['retrieve']>)(ctx))));
       for (let i = 0; i < items.length; i++) {
         if (i % YIELD_CHUNK === YIELD_CHUNK - 1) await yieldToLoop();
-        const it = items[i] as RetrievedValue;
+        const it = retrievedItem(d, items[i]);
         if (this.registry.forKey(it.key) !== d) continue; // not this descriptor's key: ignored
         values.set(it.key, it);
         if (it.metadata !== undefined) tmp.set(it.key, it.metadata);

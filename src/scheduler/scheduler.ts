@@ -67,9 +67,12 @@ export class Scheduler implements KVScheduler {
     return this.#engine.getStatus(key);
   }
 
-  /** Adds a descriptor (its key prefix must not be registered yet). */
+  /**
+   * Adds a descriptor (its key prefix must not be registered yet). Keys committed before it, so far
+   * unimplemented, become its values: the next commit or resync applies them.
+   */
   registerDescriptor(descriptor: Descriptor): void {
-    this.#engine.registry.register(descriptor);
+    this.#engine.registerDescriptor(descriptor);
   }
 
   /** Re-aligns the dataplane with the desired state (after a dataplane restart). */
