@@ -158,3 +158,20 @@ test('S2 N2: a bridge domain someone else made (untagged) keeps its id: ours get
   t.is(r.error, null, r.error?.message);
   t.is(s.getStatus(bridgeDomainKey('bd'))?.state, 'configured');
 });
+
+test('S2 N2: a bd_id at the top of the 24-bit space found on the dataplane does not exhaust the ids: ours takes a free one below', async (t) => {
+  const { connector, s } = await realStack(t);
+  await connector.request('bridge_domain_add_del', { is_add: true, bd_id: 0xffffff, bd_tag: '', flood: true, forward: true, learn: true });
+  await connector.request('bridge_domain_add_del', { is_add: true, bd_id: 1, bd_tag: '', flood: true, forward: true, learn: true });
+  const bds = new Map([1, 2, 3].map((i) => [bridgeDomainKey(`bd${i}`), { name: `bd${i}`, interfaces: [] }]));
+  const r = await s.commit(bds, { resync: 'full' });
+  t.is(r.error, null, r.error?.message);
+  // Re-created twice more (a flag change re-creates a bridge domain): each gets an id again.
+  for (const flood of [true, false]) {
+    const again = await s.commit(new Map([[bridgeDomainKey('bd1'), { name: 'bd1', flood, interfaces: [] }]]), {});
+    t.is(again.error, null, again.error?.message);
+  }
+  const ids = (await connector.dump('bridge_domain_dump', {})).map((d) => d['bd_id'] as number).sort((a, b) => a - b);
+  t.is(new Set(ids).size, 5);
+  t.true(ids.every((id) => id >= 1 && id <= 0xffffff));
+});

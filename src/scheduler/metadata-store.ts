@@ -11,14 +11,21 @@ export interface MetadataReader {
 
 /** A reader that can also hand out fresh ids for descriptors that allocate their own (bd_id). */
 export interface MetadataAllocator extends MetadataReader {
-  /** A number no key of `keyPrefix` uses or has used since this store was created. */
+  /** A number no key of `keyPrefix` uses (nor has used since this store was created, below 2²⁴). */
   allocate(keyPrefix: string): number;
 }
+
+/** Allocated ids stay within 24 bits (VPP's bd_id). */
+const MAX_ALLOCATED = 0xffffff;
 
 export class MetadataStore implements MetadataAllocator {
   readonly #byKey = new Map<string, number>();
   readonly #byPrefix = new Map<string, Map<number, string>>();
   readonly #maxByPrefix = new Map<string, number>();
+  /** Per prefix: ids found in use on the dataplane, and ids handed out past the top (not set yet). */
+  readonly #outside = new Map<string, Set<number>>();
+  /** Per prefix: where the search for a free id goes on, once past the top. */
+  readonly #cursor = new Map<string, number>();
   #highest = 0;
   readonly #prefixOf: (key: string) => string;
 
@@ -37,8 +44,29 @@ export class MetadataStore implements MetadataAllocator {
 
   allocate(keyPrefix: string): number {
     const next = (this.#maxByPrefix.get(keyPrefix) ?? 0) + 1;
+    if (next > MAX_ALLOCATED) return this.#reuse(keyPrefix);
     this.#raise(keyPrefix, next);
     return next;
+  }
+
+  /**
+   * Past the top of the id space (a long life of creates, or an id at the top found on the
+   * dataplane): the next id that no key of the prefix holds, that was not found in use, and that
+   * was not handed out already.
+   */
+  #reuse(prefix: string): number {
+    const held = this.#byPrefix.get(prefix);
+    let outside = this.#outside.get(prefix);
+    if (!outside) this.#outside.set(prefix, (outside = new Set()));
+    let id = this.#cursor.get(prefix) ?? 0;
+    for (let n = 0; n < MAX_ALLOCATED; n++) {
+      id = id >= MAX_ALLOCATED ? 1 : id + 1;
+      if (held?.has(id) || outside.has(id)) continue;
+      outside.add(id);
+      this.#cursor.set(prefix, id);
+      return id;
+    }
+    throw new RangeError(`${prefix}: every id up to ${MAX_ALLOCATED} is in use`);
   }
 
   /** The highest number any prefix has used, allocated or reserved (a floor for ids made elsewhere). */
@@ -54,6 +82,9 @@ export class MetadataStore implements MetadataAllocator {
   /** Makes `allocate(keyPrefix)` hand out numbers above `index` (found in use on the dataplane). */
   reserve(keyPrefix: string, index: number): void {
     this.#raise(keyPrefix, index);
+    let outside = this.#outside.get(keyPrefix);
+    if (!outside) this.#outside.set(keyPrefix, (outside = new Set()));
+    outside.add(index);
   }
 
   set(key: string, index: number): void {
@@ -64,6 +95,8 @@ export class MetadataStore implements MetadataAllocator {
     if (!rev) this.#byPrefix.set(prefix, (rev = new Map()));
     rev.set(index, key);
     this.#raise(prefix, index);
+    // Held by a key now: no longer needs keeping out of the search.
+    this.#outside.get(prefix)?.delete(index);
   }
 
   delete(key: string): void {
