@@ -123,6 +123,34 @@ test.serial('D3: etcd down and the local DB empty: no DBResync is pushed, the wa
   t.true(w.hasLocalMirror);
 });
 
+test.serial('D3: etcd down and the local DB holding only another root\'s keys (an earlier run\'s): no DBResync is pushed, the watcher waits', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-other-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const earlier = await LocalMirror.open(dir, silentLogger);
+  if (!(earlier instanceof LocalMirror)) return t.fail(earlier.message);
+  earlier.put(kubeStateEtcdKey('pod', podKey('a', 'x'), '/other/'), { name: 'a', namespace: 'x' }, 7);
+  await earlier.flushed();
+  await earlier.close();
+  await etcd.halt();
+  t.teardown(() => etcd.restart());
+  const loop = new RecordingLoop();
+  const logger = spyLogger();
+  const w = new DbWatcher({
+    eventLoop: loop,
+    etcd: { hosts: etcd.url, dialTimeout: 300, requestTimeout: 1000 },
+    root: '/mine/',
+    localDbPath: dir,
+    delayLocalResync: 20,
+    remoteDBProbingInterval: 1000,
+    logger,
+  });
+  t.teardown(() => w.close());
+  await w.start();
+  await logger.waitFor('local DB is empty');
+  t.is(loop.events.length, 0, 'an empty DBResync would wipe the configuration');
+  t.is(w.state, 'connecting');
+});
+
 test.serial('a local DB that cannot be opened disables the mirror with a warning; the watcher still works', async (t) => {
   const loop = new RecordingLoop();
   const logger = spyLogger();
