@@ -255,3 +255,14 @@ test('S5: a task hands out ids of its own range only, per prefix, and fails a cr
   t.is(md.allocate('a/'), 101);
   t.throws(() => md.allocate('a/'), { instanceOf: RangeError, message: /a\/: more than 2 ids allocated by one task/ });
 });
+
+test('S5: a task skips the ids of its range that keys of the prefix hold (ranges start over low after a very long run)', (t) => {
+  const bd = (name: string) => bridgeDomainKey(name);
+  const prefix = 'config/vpp.l2/v2/bridge-domain/';
+  const md = new TaskMetadata([[bd('old1'), 100], [bd('old2'), 102], ['config/vpp/v2/interfaces/x', 101]], { base: 100, size: 5 });
+  t.is(md.allocate(prefix), 101, "an interface's sw_if_index is no bd_id");
+  t.is(md.allocate(prefix), 103);
+  md.set(bd('new'), 104);
+  t.throws(() => md.allocate(prefix), { instanceOf: RangeError });
+  t.is(md.highest, 103);
+});

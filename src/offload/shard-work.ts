@@ -848,6 +848,7 @@ export class TaskMetadata implements MetadataAllocator {
   readonly #byKey: Map<string, number>;
   readonly #next = new Map<string, number>();
   readonly #range: AllocRange;
+  readonly #held = new Map<string, Set<number>>();
   /** The highest id handed out so far, -1 for none (the pool's next ranges start above it). */
   highest = -1;
 
@@ -865,10 +866,15 @@ export class TaskMetadata implements MetadataAllocator {
     return undefined;
   }
 
-  /** Throws (the key's create fails) rather than hand out an id of another task's range. */
+  /**
+   * Throws (the key's create fails) rather than hand out an id of another task's range. Skips ids
+   * a key of the prefix holds: after a very long run the ranges start over low, among ids in use.
+   */
   allocate(keyPrefix: string): number {
     const { base, size } = this.#range;
-    const n = this.#next.get(keyPrefix) ?? base;
+    let n = this.#next.get(keyPrefix) ?? base;
+    const held = this.#heldBy(keyPrefix);
+    while (n < base + size && held.has(n)) n++;
     if (n >= base + size) throw new RangeError(`${keyPrefix}: more than ${size} ids allocated by one task`);
     this.#next.set(keyPrefix, n + 1);
     if (n > this.highest) this.highest = n;
@@ -877,5 +883,23 @@ export class TaskMetadata implements MetadataAllocator {
 
   set(key: string, v: number): void {
     this.#byKey.set(key, v);
+    this.#held.get(prefixOfHeld(this.#held, key))?.add(v);
   }
+
+  /** The ids keys of `prefix` hold, gathered on the first allocation of the prefix (creates that allocate are rare). */
+  #heldBy(prefix: string): Set<number> {
+    let held = this.#held.get(prefix);
+    if (held === undefined) {
+      held = new Set();
+      for (const [k, v] of this.#byKey) if (k.startsWith(prefix)) held.add(v);
+      this.#held.set(prefix, held);
+    }
+    return held;
+  }
+}
+
+/** The gathered prefix `key` falls under ('' when none). */
+function prefixOfHeld(held: ReadonlyMap<string, Set<number>>, key: string): string {
+  for (const p of held.keys()) if (key.startsWith(p)) return p;
+  return '';
 }
