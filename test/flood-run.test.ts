@@ -151,15 +151,25 @@ test('F3: events that never finish are reported as unfinished, the run is not ok
 
 test('F2 F3: a real stack whose loop is stuck in a handler still reports (its close is bounded by the stall timeout) and is not ok', async (t) => {
   let n = 0;
+  let unstick = (): void => {};
   const hang = {
     toString: () => 'hang',
     handlesEvent: () => true,
     resync: () => undefined,
-    update: () => (++n === 50 ? new Promise<void>(() => {}) : undefined),
+    update: () => (++n === 50 ? new Promise<void>((r) => (unstick = r)) : undefined),
     revert: () => undefined,
   };
-  const run = runFlood({ events: 200, handlers: 1, stallTimeoutMs: 500, stack: (init: FloodStackInit) => createFloodStack({ ...init, handlers: [...init.handlers, hang] }) });
+  let made: FloodStack | undefined;
+  const run = runFlood({
+    events: 200,
+    handlers: 1,
+    stallTimeoutMs: 500,
+    stack: async (init: FloodStackInit) => (made = await createFloodStack({ ...init, handlers: [...init.handlers, hang] })),
+  });
   const report = await Promise.race([run, new Promise<string>((r) => setTimeout(() => r('no report after 15 s'), 15_000).unref())]);
+  // Let the stuck event end, so that the close runFlood gave up on completes (the sim thread ends).
+  unstick();
+  t.teardown(() => made?.close());
   if (typeof report === 'string') return t.fail(report);
   t.true(report.stalled);
   t.false(report.ok);
