@@ -156,24 +156,26 @@ test('F2 F3: a real stack whose loop is stuck in a handler still reports (its cl
     toString: () => 'hang',
     handlesEvent: () => true,
     resync: () => undefined,
-    update: () => (++n === 50 ? new Promise<void>((r) => (unstick = r)) : undefined),
+    // Early, so that the run is stuck well before a slow machine could make it look stalled.
+    update: () => (++n === 5 ? new Promise<void>((r) => (unstick = r)) : undefined),
     revert: () => undefined,
   };
   let made: FloodStack | undefined;
   const run = runFlood({
     events: 200,
     handlers: 1,
-    stallTimeoutMs: 500,
+    stallTimeoutMs: 2000,
     stack: async (init: FloodStackInit) => (made = await createFloodStack({ ...init, handlers: [...init.handlers, hang] })),
   });
-  const report = await Promise.race([run, new Promise<string>((r) => setTimeout(() => r('no report after 15 s'), 15_000).unref())]);
+  const report = await Promise.race([run, new Promise<string>((r) => setTimeout(() => r('no report after 30 s'), 30_000).unref())]);
   // Let the stuck event end, so that the close runFlood gave up on completes (the sim thread ends).
   unstick();
-  t.teardown(() => made?.close());
+  t.teardown(() => Promise.race([made?.close(), new Promise((r) => setTimeout(r, 10_000).unref())]));
   if (typeof report === 'string') return t.fail(report);
+  t.true(n >= 5, 'the handler got stuck');
   t.true(report.stalled);
   t.false(report.ok);
-  t.regex(String(report.stack['closeError']), /did not finish within 500 ms/);
+  t.regex(String(report.stack['closeError']), /did not finish within 2000 ms/);
 });
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
