@@ -1,6 +1,6 @@
 // D3: resync from the lmdb mirror written by an earlier run when etcd is down at start; the
 // fallback when lmdb cannot be used. Real etcd and lmdb; the event loop is a recorder.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Etcd3 } from 'etcd3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -100,9 +100,8 @@ test.serial('D3: etcd down at start: after delayLocalResync a DBResync with loca
   t.true(w2.stats.failedResyncs >= 1);
 });
 
-test.serial('D3: etcd down and the local DB empty: no DBResync is pushed, the watcher waits for etcd', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-empty-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
+/** With etcd halted, starts a watcher on the mirror in `dir` and waits until it says its local DB is empty for it. */
+async function waitingWatcher(t: ExecutionContext, dir: string, root?: string): Promise<{ loop: RecordingLoop; w: DbWatcher }> {
   await etcd.halt();
   t.teardown(() => etcd.restart());
   const loop = new RecordingLoop();
@@ -110,6 +109,7 @@ test.serial('D3: etcd down and the local DB empty: no DBResync is pushed, the wa
   const w = new DbWatcher({
     eventLoop: loop,
     etcd: { hosts: etcd.url, dialTimeout: 300, requestTimeout: 1000 },
+    ...(root === undefined ? {} : { root }),
     localDbPath: dir,
     delayLocalResync: 20,
     remoteDBProbingInterval: 1000,
@@ -118,6 +118,13 @@ test.serial('D3: etcd down and the local DB empty: no DBResync is pushed, the wa
   t.teardown(() => w.close());
   await w.start();
   await logger.waitFor('local DB is empty');
+  return { loop, w };
+}
+
+test.serial('D3: etcd down and the local DB empty: no DBResync is pushed, the watcher waits for etcd', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'dbwatcher-empty-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { loop, w } = await waitingWatcher(t, dir);
   t.is(loop.events.length, 0);
   t.is(w.state, 'connecting');
   t.true(w.hasLocalMirror);
@@ -131,22 +138,7 @@ test.serial('D3: etcd down and the local DB holding only another root\'s keys (a
   earlier.put(kubeStateEtcdKey('pod', podKey('a', 'x'), '/other/'), { name: 'a', namespace: 'x' }, 7);
   await earlier.flushed();
   await earlier.close();
-  await etcd.halt();
-  t.teardown(() => etcd.restart());
-  const loop = new RecordingLoop();
-  const logger = spyLogger();
-  const w = new DbWatcher({
-    eventLoop: loop,
-    etcd: { hosts: etcd.url, dialTimeout: 300, requestTimeout: 1000 },
-    root: '/mine/',
-    localDbPath: dir,
-    delayLocalResync: 20,
-    remoteDBProbingInterval: 1000,
-    logger,
-  });
-  t.teardown(() => w.close());
-  await w.start();
-  await logger.waitFor('local DB is empty');
+  const { loop, w } = await waitingWatcher(t, dir, '/mine/');
   t.is(loop.events.length, 0, 'an empty DBResync would wipe the configuration');
   t.is(w.state, 'connecting');
 });

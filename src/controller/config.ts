@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../api/timers.js';
+
 /** Controller configuration: durations in milliseconds, ages in minutes (the reference's keys and defaults). */
 export interface ControllerConfig {
   /** Let the scheduler retry failed operations. @default true */
@@ -83,7 +85,6 @@ const KINDS: { readonly [K in keyof ControllerConfig]: Kind } = {
 };
 
 // Node's timers overflow above this and fire at once.
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMER_KEYS: ReadonlySet<string> = new Set([
   'startupResyncDeadline',
   'periodicHealingInterval',

@@ -4,7 +4,8 @@ import type { ConfigRetriever } from '../api/transactions.js';
 import type { Value } from '../api/values.js';
 import { resolveControllerConfig, type ControllerConfig } from './config.js';
 import { ControllerEngine } from './engine.js';
-import { guardedLogger, silentLogger, type ControllerLogger } from './logger.js';
+import { bestEffortLogger } from '../api/best-effort-logger.js';
+import { silentLogger, type ControllerLogger } from './logger.js';
 import { startDefaultStack } from '../engine/default-stack.js';
 import type {
   ControllerOptions,
@@ -85,7 +86,7 @@ function validateOptions(options: unknown): {
     handlers,
     extSources,
     config: resolveControllerConfig(o.config),
-    logger: o.logger === undefined ? silentLogger : guardedLogger(o.logger as ControllerLogger),
+    logger: o.logger === undefined ? silentLogger : bestEffortLogger(o.logger as ControllerLogger, ['debug', 'info', 'warn', 'error']),
   };
 }
 

@@ -24,36 +24,3 @@ export function levelEnabled(logger: ControllerLogger, level: LogLevel): boolean
   return logger.isLevelEnabled === undefined ? true : logger.isLevelEnabled(level);
 }
 
-/**
- * Logging is best effort: a logger that throws (a closed sink) must never stop an event halfway
- * (`done` not called, the loop stuck) or crash the process from a timer.
- */
-export function guardedLogger(logger: ControllerLogger): ControllerLogger {
-  const call =
-    (level: LogLevel) =>
-    (obj: object, msg?: string): void => {
-      try {
-        logger[level](obj, msg);
-      } catch {
-        // Nothing to report it to.
-      }
-    };
-  const isLevelEnabled = logger.isLevelEnabled;
-  return {
-    debug: call('debug'),
-    info: call('info'),
-    warn: call('warn'),
-    error: call('error'),
-    ...(isLevelEnabled === undefined
-      ? {}
-      : {
-          isLevelEnabled: (level: string) => {
-            try {
-              return isLevelEnabled.call(logger, level);
-            } catch {
-              return false;
-            }
-          },
-        }),
-  };
-}

@@ -575,11 +575,7 @@ class DbWatcherEngine {
     this.#localTimer = null;
     if (this.#state !== 'connecting') return;
     const mirror = this.#mirror;
-    const waiting = 'remote DB not reachable and the local DB is empty (for this root and node label): waiting for the remote DB';
-    if (!mirror || mirror.isEmpty()) {
-      this.#o.logger.info({}, waiting);
-      return;
-    }
+    if (!mirror) return;
     const kubeState = newKubeStateData(this.#o.resources);
     const externalConfig: KeyValuePairs = new Map();
     let found = 0;
@@ -590,10 +586,10 @@ class DbWatcherEngine {
       if (route.kind === 'kube') kubeState.get(route.resource)?.set(route.key, value);
       else externalConfig.set(route.key, value);
     }
-    // A mirror of another root or node label (an earlier run's) says nothing of ours: an empty
+    // Empty, or holding only another root's or node label's keys (an earlier run's): an empty
     // DBResync from it would wipe the dataplane's configuration.
     if (found === 0) {
-      this.#o.logger.info({}, waiting);
+      this.#o.logger.info({}, 'remote DB not reachable and the local DB is empty (for this root and node label): waiting for the remote DB');
       return;
     }
     const event = new DBResync({ local: true, kubeState, externalConfig });

@@ -166,10 +166,6 @@ export class LocalMirror {
     return this.#revision;
   }
 
-  isEmpty(): boolean {
-    return this.#kv.getCount() === 0;
-  }
-
   /** Every mirrored entry, in key order. */
   *entries(): IterableIterator<{ key: string; value: Value; revision: number }> {
     for (const { key, value } of this.#kv.getRange()) {

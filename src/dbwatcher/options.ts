@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { EventLoop } from '../api/events.js';
 import { DEFAULT_KUBE_RESOURCES } from '../api/values.js';
 import { DEFAULT_ROOT } from './k8s-layout.js';
+import { MAX_TIMER_MS } from '../api/timers.js';
 
 /** Where the watcher is: a discriminated set of states (see docs/dbwatcher.md). */
 export type DbWatcherState = 'connecting' | 'remote' | 'local' | 'disconnected' | 'closed';
@@ -124,8 +125,6 @@ function describe(v: unknown): string {
   if (typeof v === 'number') return `the number ${v}`;
   return typeof v;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function duration(name: string, v: unknown, dflt: number, min: number): number {
   if (v === undefined) return dflt;

@@ -1,5 +1,7 @@
 // Flood options: one type, validated in one place (programmatic use and the command line alike).
 
+import { MAX_TIMER_MS } from '../api/timers.js';
+
 /** Options of a flood run. */
 export interface FloodOptions {
   /** Stop after this many generated events (resyncs included). @default 10000, or unlimited with `durationS` */
@@ -129,7 +131,7 @@ export function resolveFloodOptions(options: FloodOptions | undefined): Resolved
     queueSize: int('queueSize', o.queueSize, 1, 1e7, 1000),
     pods: int('pods', o.pods, 1, 60_000, 300),
     dataplane: dataplane(o.dataplane),
-    healingDelayMs: int('healingDelayMs', o.healingDelayMs, 0, 2 ** 31 - 1, 100),
+    healingDelayMs: int('healingDelayMs', o.healingDelayMs, 0, MAX_TIMER_MS, 100),
     stallTimeoutMs: int('stallTimeoutMs', o.stallTimeoutMs, 100, 3_600_000, 30_000),
   };
 }

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import type { HealthRegistry } from './health-registry.js';
 import type { RestControllerSource, RestMetricsSource, RestSchedulerSource } from './sources.js';
+import { MAX_TIMER_MS } from '../api/timers.js';
 
 /** What `POST /controller/resync` does; its string result is echoed in the reply. */
 export type ResyncTrigger = () => string | void | Promise<string | void>;
@@ -90,8 +91,8 @@ export function resolveRestOptions(options: RestServerOptions | undefined): Reso
     throw new TypeError(`options.requestTimeout must be an integer number of ms, received ${describe(requestTimeout)}`);
   }
   // Node checks requests against it every few seconds at most; 0 would disable it.
-  if (requestTimeout < 1 || requestTimeout > 2 ** 31 - 1) {
-    throw new RangeError(`options.requestTimeout must be between 1 and ${2 ** 31 - 1} ms, received ${requestTimeout}`);
+  if (requestTimeout < 1 || requestTimeout > MAX_TIMER_MS) {
+    throw new RangeError(`options.requestTimeout must be between 1 and ${MAX_TIMER_MS} ms, received ${requestTimeout}`);
   }
   hasMethod('controller', o.controller, 'getEventHistory');
   hasMethod('metrics', o.metrics, 'metrics');

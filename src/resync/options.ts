@@ -1,3 +1,6 @@
+import { bestEffortLogger } from '../api/best-effort-logger.js';
+import { MAX_TIMER_MS } from '../api/timers.js';
+
 /** The subset of a pino logger the orchestrator writes to. */
 export interface ResyncLogger {
   warn(obj: object, msg?: string): void;
@@ -28,28 +31,14 @@ function timeout(name: string, value: unknown, fallback: number): number {
     throw new TypeError(`options.${name} must be a finite number of milliseconds, received ${describe(value)}`);
   }
   // setTimeout clamps anything above 2^31-1 to 1 ms; refuse rather than fire early.
-  if (value < 0 || value > 0x7fffffff) {
-    throw new RangeError(`options.${name} must be between 0 and ${0x7fffffff} ms, received ${value}`);
+  if (value < 0 || value > MAX_TIMER_MS) {
+    throw new RangeError(`options.${name} must be between 0 and ${MAX_TIMER_MS} ms, received ${value}`);
   }
   return value;
 }
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value) : `${typeof value} ${String(value)}`;
-}
-
-/** Logging is best effort: a logger that throws must not end a resync (its callers would wait for ever). */
-function guarded(logger: ResyncLogger): ResyncLogger {
-  const call =
-    (level: keyof ResyncLogger) =>
-    (obj: object, msg?: string): void => {
-      try {
-        logger[level](obj, msg);
-      } catch {
-        // Nothing to report it to.
-      }
-    };
-  return { warn: call('warn'), info: call('info'), debug: call('debug') };
 }
 
 /** Validates the orchestrator's options in one place. */
@@ -67,6 +56,6 @@ export function resolveResyncOptions(options: ResyncOrchestratorOptions | undefi
   return {
     acceptTimeout: timeout('acceptTimeout', options.acceptTimeout, 1000),
     ackTimeout: timeout('ackTimeout', options.ackTimeout, 10000),
-    logger: logger === silent ? silent : guarded(logger),
+    logger: logger === silent ? silent : bestEffortLogger(logger, ['warn', 'info', 'debug']),
   };
 }

@@ -56,8 +56,7 @@ export class MetadataStore implements MetadataAllocator {
    */
   #reuse(prefix: string): number {
     const held = this.#byPrefix.get(prefix);
-    let outside = this.#outside.get(prefix);
-    if (!outside) this.#outside.set(prefix, (outside = new Set()));
+    const outside = this.#outsideOf(prefix);
     let id = this.#cursor.get(prefix) ?? 0;
     for (let n = 0; n < MAX_ALLOCATED; n++) {
       id = id >= MAX_ALLOCATED ? 1 : id + 1;
@@ -82,9 +81,13 @@ export class MetadataStore implements MetadataAllocator {
   /** Makes `allocate(keyPrefix)` hand out numbers above `index` (found in use on the dataplane). */
   reserve(keyPrefix: string, index: number): void {
     this.#raise(keyPrefix, index);
-    let outside = this.#outside.get(keyPrefix);
-    if (!outside) this.#outside.set(keyPrefix, (outside = new Set()));
-    outside.add(index);
+    this.#outsideOf(keyPrefix).add(index);
+  }
+
+  #outsideOf(prefix: string): Set<number> {
+    let outside = this.#outside.get(prefix);
+    if (!outside) this.#outside.set(prefix, (outside = new Set()));
+    return outside;
   }
 
   set(key: string, index: number): void {

@@ -2,6 +2,7 @@ import type { CommitOptions } from '../api/scheduler.js';
 import type { BinapiClient } from './binapi-client.js';
 import type { Descriptor } from './descriptor.js';
 import type { OpPool } from './op-pool.js';
+import { MAX_TIMER_MS } from '../api/timers.js';
 
 /** The logging calls the scheduler makes (pino-compatible). */
 export interface SchedulerLogger {
@@ -106,8 +107,6 @@ export function resolveSchedulerOptions(options: unknown): ResolvedSchedulerOpti
 
 const RESYNC_KINDS = new Set(['full', 'upstream', 'downstream']);
 const COMMIT_OPTION_NAMES: ReadonlySet<string> = new Set<keyof CommitOptions>(['description', 'resync', 'isStartup', 'revert', 'retry']);
-/** setTimeout runs a longer delay after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Validates the options of one commit. */
 export function validateCommitOptions(options: unknown): asserts options is CommitOptions {

@@ -20,6 +20,7 @@ import { DescriptorRegistry } from './registry.js';
 import { StateStore } from './state-store.js';
 import { deepEqual } from './value-equality.js';
 import { YIELD_CHUNK, yieldToLoop } from './loop-yield.js';
+import { MAX_TIMER_MS } from '../api/timers.js';
 
 export type DumpView = 'nb' | 'sb' | 'cached';
 
@@ -55,9 +56,6 @@ class TxnContext {
 }
 
 const REMOVED_KEPT = 10_000;
-
-/** The longest delay a timer takes (Node fires a longer one after 1 ms): a doubled backoff stops there. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1;
 
 /** Notes a plan's pending keys in the transaction; returns the (empty) list its op records go to. */
 function notePending(p: Plan, tx: TxnContext): RecordedOp[] {
@@ -434,7 +432,7 @@ export class SchedulerEngine {
       const outcome = await this.#attemptRetry(keys, attempt, retryOf);
       error = outcome.result.error;
       keys = outcome.again;
-      if (retry.expBackoff) delay = Math.min(delay * 2, MAX_TIMER_DELAY);
+      if (retry.expBackoff) delay = Math.min(delay * 2, MAX_TIMER_MS);
     }
     return keys.length === 0 ? null : error;
   }
@@ -747,7 +745,7 @@ export class SchedulerEngine {
       this.#scheduleRetry({
         keys: again,
         attempt: job.attempt + 1,
-        delay: job.options.expBackoff ? Math.min(job.delay * 2, MAX_TIMER_DELAY) : job.delay,
+        delay: job.options.expBackoff ? Math.min(job.delay * 2, MAX_TIMER_MS) : job.delay,
         options: job.options,
         retryOf: job.retryOf,
         timer: undefined,
