@@ -179,7 +179,10 @@ function onFrame(frame: Uint8Array): void {
   for (let m of out) {
     const context = (m as { context?: unknown }).context as number;
     // A dump whose details did not fit ends with an error: its reader must not take it as complete.
-    if (m['_msgname'] === 'control_ping_reply' && truncatedDumps.delete(context)) m = { ...m, retval: VppRetval.UNSPECIFIED };
+    // Any other reply on that context means it came round again without a ping: the mark is stale.
+    if (m['_msgname'] === 'control_ping_reply') {
+      if (truncatedDumps.delete(context)) m = { ...m, retval: VppRetval.UNSPECIFIED };
+    } else if (truncatedDumps.size > 0 && !isDetails(m)) truncatedDumps.delete(context);
     const bytes = encoder.encode(m);
     if (bytes.length > replies.maxPayloadBytes) {
       // A reply larger than the ring can never be delivered: counted; a request then times out.
@@ -190,6 +193,11 @@ function onFrame(frame: Uint8Array): void {
     if (latency > 0 || delayed.length > 0) delayed.push({ due: performance.now() + latency, bytes: bytes.slice(), msg: null });
     else writeReply(bytes);
   }
+}
+
+function isDetails(m: OutMessage): boolean {
+  const name = m['_msgname'];
+  return typeof name === 'string' && name.endsWith('_details');
 }
 
 function onCorrupt(): void {

@@ -56,3 +56,41 @@ test('V3 V6 N1: a reply at any size around the ring limit (capacity not a multip
   t.is(typeof (await c.ping()), 'number');
   t.true((await sim.counters()).protocolErrors > 0, 'the details too large for the ring were counted');
 });
+
+test('N1 N5: a dump too large for the ring that no control_ping ended does not fail a later dump on the same context', async (t) => {
+  const { sim, c } = await connected(t, { ringBytes: 4100 }, { replyTimeout: 2000 });
+  const big = (await c.request('create_loopback', { tag: 'x'.repeat(1985) }))['sw_if_index'] as number;
+  const p = await c.createProducerRing();
+  const replies: Array<Readonly<Record<string, unknown>>> = [];
+  let waiting: (() => void) | null = null;
+  p.onReply((r) => {
+    replies.push(r);
+    waiting?.();
+  });
+  const next = async (name: string): Promise<Readonly<Record<string, unknown>>> => {
+    for (;;) {
+      const found = replies.find((r) => r['_msgname'] === name);
+      if (found) {
+        replies.splice(replies.indexOf(found), 1);
+        return found;
+      }
+      await new Promise<void>((resolve) => (waiting = resolve));
+    }
+  };
+  const codec = new FrameCodec();
+  const ctx = (p.channel << 16) | 7;
+  const send = (m: Record<string, unknown>): void => {
+    writeRawFrame(p.ring, codec.encode({ ...m, context: ctx }), undefined, p.doorbell);
+  };
+  // A producer's dump whose details do not fit, and no control_ping after it.
+  send({ _msgname: 'sw_interface_dump' });
+  await c.ping();
+  t.true((await sim.counters()).protocolErrors > 0);
+  // The producer's context comes round again (a later request reuses it), then a dump that fits.
+  await c.request('delete_loopback', { sw_if_index: big });
+  send({ _msgname: 'create_loopback' });
+  t.is((await next('create_loopback_reply'))['retval'], 0);
+  send({ _msgname: 'sw_interface_dump' });
+  send({ _msgname: 'control_ping' });
+  t.is((await next('control_ping_reply'))['retval'], 0, 'the later dump is complete');
+});
