@@ -37,6 +37,12 @@ export interface AclValue {
 const TCP = 6;
 const UDP = 17;
 const ANY4 = '0.0.0.0/0';
+const ANY6 = '::/0';
+
+/** A rule's network, or undefined when left out (absent or ''). */
+function network(ip: Reader | undefined, field: string): string | undefined {
+  return ip?.has(field) && ip.raw(field) !== '' ? ip.cidr(field) : undefined;
+}
 
 function asAcl(v: Value): AclValue {
   return v as unknown as AclValue;
@@ -58,8 +64,15 @@ function normalizeRule(key: string, raw: unknown, i: number): AclRuleValue {
   const tcp = ipRule?.object('tcp');
   const udp = ipRule?.object('udp');
   if (tcp && udp) f.fail('ipRule', 'either tcp or udp, not both', 'both');
-  const sourceNetwork = ip?.has('sourceNetwork') && ip.raw('sourceNetwork') !== '' ? ip.cidr('sourceNetwork') : ANY4;
-  const destinationNetwork = ip?.has('destinationNetwork') && ip.raw('destinationNetwork') !== '' ? ip.cidr('destinationNetwork') : ANY4;
+  const source = network(ip, 'sourceNetwork');
+  const destination = network(ip, 'destinationNetwork');
+  // A rule matches one address family: the side left out is "any" of the other side's family.
+  const v6 = (source ?? destination ?? '').includes(':');
+  if (source !== undefined && destination !== undefined && source.includes(':') !== destination.includes(':')) {
+    ip?.fail('destinationNetwork', `a CIDR of the same family as sourceNetwork (${source})`, destination);
+  }
+  const sourceNetwork = source ?? (v6 ? ANY6 : ANY4);
+  const destinationNetwork = destination ?? (v6 ? ANY6 : ANY4);
   const protocol = tcp ? TCP : udp ? UDP : (ip?.uint('protocol', 0, 255) ?? 0);
   const rule: Record<string, unknown> = { ip: { sourceNetwork, destinationNetwork, protocol } };
   // TCP or UDP named by number only: every port, as the dataplane reports it back.

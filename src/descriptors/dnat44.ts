@@ -79,10 +79,10 @@ export const dnat44Descriptor: Descriptor = {
       const m = new FieldReader(key, raw, `staticMappings[${i}].`);
       const localIps = m.array('localIps').map((lraw, j) => {
         const l = new FieldReader(key, lraw, `staticMappings[${i}].localIps[${j}].`);
-        return { localIp: l.ip('localIp'), localPort: l.uint('localPort', 0, 65535), probability: l.uint('probability', 0, 255) };
+        return { localIp: l.ipv4('localIp'), localPort: l.uint('localPort', 0, 65535), probability: l.uint('probability', 0, 255) };
       });
       if (localIps.length === 0) m.fail('localIps', 'at least one local address', []);
-      const sm = { externalIp: m.ip('externalIp'), externalPort: m.uint('externalPort', 0, 65535), protocol: m.oneOf('protocol', NAT_PROTOCOLS, 'TCP'), localIps: sortLocals(localIps) };
+      const sm = { externalIp: m.ipv4('externalIp'), externalPort: m.uint('externalPort', 0, 65535), protocol: m.oneOf('protocol', NAT_PROTOCOLS, 'TCP'), localIps: sortLocals(localIps) };
       const id = `${sm.externalIp}/${sm.externalPort}/${sm.protocol}`;
       if (seen.has(id)) m.fail('externalIp', 'unique with externalPort and protocol', id);
       seen.add(id);

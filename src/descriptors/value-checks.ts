@@ -75,6 +75,12 @@ export class FieldReader {
     return canonicalIp(v);
   }
 
+  ipv4(field: string): string {
+    const v = this.string(field);
+    if (parseIPv4(v) < 0) this.fail(field, 'an IPv4 address', v);
+    return v;
+  }
+
   mac(field: string): string {
     const v = this.string(field);
     if (!MAC.test(v)) this.fail(field, 'a MAC address like aa:bb:cc:dd:ee:ff', v);
