@@ -169,3 +169,24 @@ test('C7: prefix subtraction covers exactly the addresses of the base outside th
   }
   t.pass();
 });
+
+test('C7: an ipBlock with thousands of exceptions renders the fewest prefixes, each address once (seeded)', (t) => {
+  let seed = 11;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const base = parseIpv4Cidr('10.0.0.0/8')!;
+  const except = Array.from({ length: 5000 }, () => parseIpv4Cidr(`10.${rnd(256)}.${rnd(256)}.${rnd(256)}/${20 + rnd(13)}`)!);
+  const out = subtractPrefixes(base, except);
+  const inside = (ip: number, p: { network: number; prefixLength: number }): boolean => Math.floor(ip / 2 ** (32 - p.prefixLength)) === Math.floor(p.network / 2 ** (32 - p.prefixLength));
+  // In address order, disjoint, and no two halves of one prefix left side by side (they would be one).
+  for (let i = 1; i < out.length; i++) {
+    const [a, b] = [out[i - 1]!, out[i]!];
+    t.true(a.network + 2 ** (32 - a.prefixLength) <= b.network, `${formatIpv4Prefix(a)} before ${formatIpv4Prefix(b)}`);
+    const sibling = a.prefixLength === b.prefixLength && a.network % 2 ** (33 - a.prefixLength) === 0 && b.network === a.network + 2 ** (32 - a.prefixLength);
+    if (sibling) return t.fail(`${formatIpv4Prefix(a)} and ${formatIpv4Prefix(b)} make one prefix`);
+  }
+  for (let k = 0; k < 2000; k++) {
+    const ip = base.network + rnd(2 ** 24);
+    const want = !except.some((e) => inside(ip, e));
+    t.is(out.filter((p) => inside(ip, p)).length, want ? 1 : 0);
+  }
+});

@@ -91,27 +91,28 @@ function contains(outer: Ipv4Prefix, inner: Ipv4Prefix): boolean {
 
 /** `base` less every prefix of `except`, as the fewest prefixes, in address order. */
 export function subtractPrefixes(base: Ipv4Prefix, except: readonly Ipv4Prefix[]): Ipv4Prefix[] {
-  let rest = [base];
-  for (const e of except) {
-    const next: Ipv4Prefix[] = [];
-    for (const r of rest) {
-      if (contains(e, r)) continue;
-      if (!contains(r, e)) {
-        next.push(r);
-        continue;
-      }
-      // Halve r down to e's length, keeping each half that does not hold e.
-      let cur = r;
-      while (cur.prefixLength < e.prefixLength) {
-        const len = cur.prefixLength + 1;
-        const lower = { network: cur.network, prefixLength: len };
-        const upper = { network: cur.network + 2 ** (32 - len), prefixLength: len };
-        const [keep, into] = contains(lower, e) ? [upper, lower] : [lower, upper];
-        next.push(keep);
-        cur = into;
-      }
-    }
-    rest = next;
+  if (except.some((e) => contains(e, base))) return [];
+  const out: Ipv4Prefix[] = [];
+  splitAround(base, except.filter((e) => contains(base, e)), out);
+  return out;
+}
+
+/**
+ * Appends `p` less `inside` (prefixes within `p`): halves `p` and recurses only into halves that hold
+ * an exception, so each exception costs one walk of at most 32 levels (a policy may list thousands).
+ */
+function splitAround(p: Ipv4Prefix, inside: readonly Ipv4Prefix[], out: Ipv4Prefix[]): void {
+  if (inside.length === 0) {
+    out.push(p);
+    return;
   }
-  return rest.sort((a, b) => a.network - b.network);
+  if (inside.some((e) => e.prefixLength === p.prefixLength)) return; // p itself is excepted
+  const len = p.prefixLength + 1;
+  const lower = { network: p.network, prefixLength: len };
+  const upper = { network: p.network + 2 ** (32 - len), prefixLength: len };
+  const lowerInside: Ipv4Prefix[] = [];
+  const upperInside: Ipv4Prefix[] = [];
+  for (const e of inside) (contains(lower, e) ? lowerInside : upperInside).push(e);
+  splitAround(lower, lowerInside, out);
+  splitAround(upper, upperInside, out);
 }
