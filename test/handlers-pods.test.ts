@@ -9,7 +9,7 @@ import {
   UpdateTransactionType,
   type Value,
 } from '../src/api/index.js';
-import { AddPod, DeletePod, InvalidKubeValueError, builtinHandlers } from '../src/handlers/index.js';
+import { AddPod, DeletePod, InvalidKubeValueError, builtinHandlers, podInterfaceName } from '../src/handlers/index.js';
 import { k8sKey, podValue } from '../src/flood/k8s-values.js';
 import { drive, driveResync, kubeStateWith } from './helpers/flood-recording-txn.js';
 
@@ -121,4 +121,21 @@ test('C6: resync rebuilds the pods from the Kubernetes state, skipping malformed
   ]);
   t.is(state.size, 6);
   t.is(handlers[1].pods.size, 2);
+});
+
+test('C7: pods whose names are too long for VPP get distinct interfaces: deleting one never removes another (no short-hash clash)', (t) => {
+  // These two ids once hashed to one 32-bit name.
+  const x = 'x'.repeat(60);
+  const a = { namespace: 'ns', name: `${x}-22398` };
+  const b = { namespace: 'ns', name: `${x}-158680` };
+  const handlers = builtinHandlers();
+  const state = new Map<string, Value>();
+  for (const p of [a, b]) t.is(drive(handlers, new AddPod(p), state).error, null);
+  const names = [a, b].map((p) => podInterfaceName(`${p.namespace}/${p.name}`));
+  t.not(names[0], names[1]);
+  for (const n of names) t.true(n.length <= 63 && state.has(`config/vpp/v2/interfaces/${n}`), n);
+  t.is(drive(handlers, new DeletePod(b), state).error, null);
+  t.true(state.has(`config/vpp/v2/interfaces/${names[0]}`), 'the other pod keeps its interface');
+  t.false(state.has(`config/vpp/v2/interfaces/${names[1]}`));
+  t.is(podInterfaceName('ns1/web-0'), 'tap-ns1.web-0', 'a name that fits stays readable');
 });

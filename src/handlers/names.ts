@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 // Kubernetes object names, as the API server accepts them. The handlers build VPP names and keys
 // from them (`tap-<namespace>.<name>`, `svc.<namespace>.<name>`), which stay unique only because a
 // namespace has no dots and neither part has a '/'.
@@ -28,4 +30,17 @@ export function identityFromKey(key: string): { namespace: string; name: string;
   const [, name, namespace] = m as unknown as [string, string, string];
   if (!isK8sName(name) || !isK8sNamespace(namespace)) return undefined;
   return { namespace, name, id: `${namespace}/${name}` };
+}
+
+/** VPP names and tags (interface names, DNAT labels) are at most 63 bytes. */
+export const MAX_VPP_NAME = 63;
+
+/**
+ * `readable` when it fits VPP, else `<prefix><128 bits of SHA-256 of id, hex>`: a short hash
+ * (32 bits) is found colliding in a second, and two objects with one name would share, and
+ * delete, each other's dataplane objects. The prefix must differ from every readable form's start.
+ */
+export function vppName(readable: string, prefix: string, id: string): string {
+  if (readable.length <= MAX_VPP_NAME) return readable;
+  return `${prefix}${createHash('sha256').update(id).digest('hex').slice(0, 32)}`;
 }

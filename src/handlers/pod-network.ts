@@ -5,6 +5,7 @@ import type { IpamHandler } from './ipam.js';
 import { fnv1a32, macFromHash } from './ipv4.js';
 import { podView, viewsOf, type Labels } from './k8s-view.js';
 import { podConfig, type PodConfig } from './keys.js';
+import { vppName } from './names.js';
 import { isPodEvent, podChangeOf } from './pod-change.js';
 import { AddPod, DeletePod } from './pod-events.js';
 import { UndoLog } from './undo-log.js';
@@ -22,18 +23,13 @@ export interface LocalPod {
 
 const NO_LABELS: Labels = new Map();
 
-/** VPP interface names are at most 63 characters. */
-const MAX_INTERFACE_NAME = 63;
-
 /**
- * VPP-side TAP name of a pod: `tap-<namespace>.<name>` (unique: namespaces have no dots, see names.ts), or a hash
- * of the id when that is too long for VPP.
+ * VPP-side TAP name of a pod: `tap-<namespace>.<name>` (unique: namespaces have no dots, see names.ts), or
+ * `tap-<hash>` of the id when that is too long for VPP.
  */
 export function podInterfaceName(podId: string): string {
   const slash = podId.indexOf('/');
-  const readable = `tap-${podId.slice(0, slash)}.${podId.slice(slash + 1)}`;
-  if (readable.length <= MAX_INTERFACE_NAME) return readable;
-  return `tap-${fnv1a32(podId).toString(16).padStart(8, '0')}`;
+  return vppName(`tap-${podId.slice(0, slash)}.${podId.slice(slash + 1)}`, 'tap-', podId);
 }
 
 export function podMac(podId: string): string {
