@@ -128,3 +128,46 @@ test('C5, C7: a re-render puts only the ACLs whose content changed (the render i
   drive(handlers, pol('web', policyValue('shop', 'web', { app: 'web' }, [{ fromCidrs: ['198.51.100.0/24'] }]), policyValue('shop', 'web', { app: 'web' }, [{ fromCidrs: ['198.51.100.0/24'] }])), state);
   t.is(state.get(webAcl), webBefore);
 });
+
+test('C7 C8: a peer selector the handler cannot read admits nothing; operators in any accepted spelling keep their meaning', (t) => {
+  const ACL_WEB = 'config/vpp.acls/v2/acl/acl-shop.web';
+  const sources = (sel: Value): string[] => {
+    const handlers = builtinHandlers();
+    const state = new Map<string, Value>();
+    drive(handlers, pod('web', { app: 'web' }), state); // 10.1.0.2
+    drive(handlers, pod('db', { role: 'db' }), state); // 10.1.0.3
+    drive(handlers, pod('other', { role: 'x' }), state); // 10.1.0.4
+    const value = { ...policyValue('shop', 'p', { app: 'web' }, []), ingressRule: [{ from: [{ pods: sel }] }] };
+    t.is(drive(handlers, pol('p', value), state).error, null);
+    const rules = (state.get(ACL_WEB)?.['rules'] ?? []) as Array<{ action: string; ipRule: { ip: { sourceNetwork: string } } }>;
+    return rules.filter((r) => r.action === 'PERMIT').map((r) => r.ipRule.ip.sourceNetwork).sort();
+  };
+  const all = ['10.1.0.2/32', '10.1.0.3/32', '10.1.0.4/32'];
+  const notDb = ['10.1.0.2/32', '10.1.0.4/32'];
+  // Unreadable: nothing admitted (not everything).
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'NOT_IN', value: 'db' }] }), []);
+  t.deepEqual(sources({ matchExpression: [{ key: 7, operator: 'IN', value: ['db'] }] }), []);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'SOMETIMES', value: ['db'] }] }), []);
+  t.deepEqual(sources({ matchLabel: [{ key: 7, value: 'db' }] }), []);
+  t.deepEqual(sources({ matchExpression: 'role=db' }), []);
+  // Readable spellings: the enum names, Kubernetes' casing, the protobuf numbers, and the default (IN).
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'NOT_IN', value: ['db'] }] }), notDb);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'NotIn', value: ['db'] }] }), notDb);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 1, value: ['db'] }] }), notDb);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', value: ['db'] }] }), ['10.1.0.3/32']);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'Exists' }] }), ['10.1.0.3/32', '10.1.0.4/32']);
+  t.deepEqual(sources({}), all);
+  t.deepEqual(sources({ matchLabel: { role: 'db' } }), ['10.1.0.3/32']);
+  t.deepEqual(sources({ matchLabel: { role: 7 } }), []);
+});
+
+test('C7 C8: a policy whose own pod selector cannot be read isolates every pod of its namespace (admits less, never more)', (t) => {
+  const handlers = builtinHandlers();
+  const state = new Map<string, Value>();
+  drive(handlers, pod('db', { app: 'db' }), state);
+  drive(handlers, pod('api', { app: 'api' }), state);
+  const value = { ...policyValue('shop', 'p', {}, [{ fromCidrs: ['192.0.2.0/24'] }]), pods: { matchExpression: [{ key: 'app', operator: 'NOPE', value: ['db'] }] } };
+  t.is(drive(handlers, pol('p', value), state).error, null);
+  t.true(state.has(ACL_DB));
+  t.true(state.has('config/vpp.acls/v2/acl/acl-shop.api'));
+});

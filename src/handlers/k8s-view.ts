@@ -109,18 +109,52 @@ function labels(v: unknown, out = new Map<string, string>()): Map<string, string
   return out;
 }
 
-const OPERATORS = new Set(['IN', 'NOT_IN', 'EXISTS', 'DOES_NOT_EXIST']);
+type Operator = SelectorView['expressions'][number]['operator'];
 
-/** A label selector `{ matchLabel: [{ key, value }], matchExpression: [{ key, operator, value }] }`. */
-function selector(v: unknown): SelectorView {
-  if (!isObj(v)) return { labels: new Map(), expressions: [] };
+/** Operators as Contiv's model names them, as Kubernetes spells them, and as protobuf numbers them. */
+const OPERATORS: ReadonlyMap<unknown, Operator> = new Map<unknown, Operator>([
+  ['IN', 'IN'], ['In', 'IN'], [0, 'IN'],
+  ['NOT_IN', 'NOT_IN'], ['NotIn', 'NOT_IN'], [1, 'NOT_IN'],
+  ['EXISTS', 'EXISTS'], ['Exists', 'EXISTS'], [2, 'EXISTS'],
+  ['DOES_NOT_EXIST', 'DOES_NOT_EXIST'], ['DoesNotExist', 'DOES_NOT_EXIST'], [3, 'DOES_NOT_EXIST'],
+]);
+
+/** Every pod: an empty selector. */
+const EVERY_POD: SelectorView = { labels: new Map(), expressions: [] };
+
+function stringList(v: unknown): string[] | undefined {
+  if (v === undefined) return [];
+  return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
+}
+
+/**
+ * A label selector `{ matchLabel: [{ key, value }], matchExpression: [{ key, operator, value }] }`;
+ * undefined when any part of it cannot be read (a guess could select pods it never meant).
+ * Absent fields are protobuf defaults (operator IN, empty lists).
+ */
+function selector(v: unknown): SelectorView | undefined {
+  if (v === undefined || v === null) return EVERY_POD;
+  if (!isObj(v)) return undefined;
+  const exprs = v['matchExpression'] ?? [];
+  const given = v['matchLabel'] ?? [];
+  // The list form of Contiv's model, or a record as Kubernetes writes `matchLabels`.
+  const pairs = isObj(given) ? Object.entries(given).map(([key, value]) => ({ key, value })) : given;
+  if (!Array.isArray(exprs) || !Array.isArray(pairs)) return undefined;
   const expressions: Array<SelectorView['expressions'][number]> = [];
-  for (const e of arr(v['matchExpression'])) {
-    if (!isObj(e) || typeof e['key'] !== 'string') continue;
-    const op = OPERATORS.has(e['operator'] as string) ? (e['operator'] as SelectorView['expressions'][number]['operator']) : 'IN';
-    expressions.push({ key: e['key'], operator: op, values: arr(e['value']).map(String) });
+  for (const e of exprs) {
+    if (!isObj(e) || typeof e['key'] !== 'string') return undefined;
+    const operator = OPERATORS.get(e['operator'] ?? 'IN');
+    const values = stringList(e['value']);
+    if (operator === undefined || values === undefined) return undefined;
+    expressions.push({ key: e['key'], operator, values });
   }
-  return { labels: labels(v['matchLabel']), expressions };
+  const labels = new Map<string, string>();
+  for (const l of pairs) {
+    const value = l?.['value'] ?? '';
+    if (!isObj(l) || typeof l['key'] !== 'string' || typeof value !== 'string') return undefined;
+    labels.set(l['key'], value);
+  }
+  return { labels, expressions };
 }
 
 function identity(resource: string, value: Value): { namespace: string; name: string; id: string } {
@@ -198,7 +232,11 @@ function policyPeers(v: unknown): PolicyPeerView[] | null {
       if (cidrs !== undefined) from.push({ cidrs });
     }
     // Peers selecting other namespaces are not rendered (this handler sees one namespace at a time).
-    else if (f['pods'] !== undefined && f['namespaces'] === undefined) from.push({ podSelector: selector(f['pods']) });
+    // A selector that cannot be read leaves its peer out: it admits nothing.
+    else if (f['pods'] !== undefined && f['namespaces'] === undefined) {
+      const podSelector = selector(f['pods']);
+      if (podSelector !== undefined) from.push({ podSelector });
+    }
   }
   return from;
 }
@@ -232,7 +270,8 @@ export function policyView(value: Value): PolicyView {
     ingress.push({ from, ports });
   }
   const type = value['policyType'];
-  return { ...id, podSelector: selector(value['pods']), isolatesIngress: type !== 'EGRESS', ingress };
+  // A pod selector that cannot be read isolates every pod of the namespace: admits less, never more.
+  return { ...id, podSelector: selector(value['pods']) ?? EVERY_POD, isolatesIngress: type !== 'EGRESS', ingress };
 }
 
 /** Whether the selector matches the pod's labels (an empty selector selects every pod). */
