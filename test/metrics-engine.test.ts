@@ -77,6 +77,19 @@ test('C20 V4: ring occupancy and dataplane errors come from the connector stats 
   t.is(sample(await m.metrics(), 'vpp_engine_dataplane_errors_total{code="NO_SUCH_ENTRY"}'), 6);
 });
 
+test('C20: dataplane_up is 0 with no connector attached, or after the last one is detached', async (t) => {
+  const m = new EngineMetrics({ defaultMetrics: false });
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 0, 'nothing attached: no dataplane is up');
+  const connector = new ConnectorDouble();
+  connector.state = 'not-responding';
+  const detach = m.attachConnector(connector);
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 0);
+  connector.state = 'up';
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 1);
+  detach();
+  t.is(sample(await m.metrics(), 'vpp_engine_dataplane_up'), 0);
+});
+
 test('R3: orchestrator runs are counted', async (t) => {
   const orchestrator = new ResyncOrchestrator();
   const m = new EngineMetrics({ orchestrator, defaultMetrics: false });

@@ -145,11 +145,18 @@ export class EngineMetrics {
     });
     new Gauge({
       name: `${p}dataplane_up`,
-      help: '1 when every attached connector reports its dataplane up (answering health pings), else 0.',
+      help: '1 when a connector is attached and every attached one reports its dataplane up (answering health pings), else 0.',
       registers,
       collect() {
-        let up = 1;
-        for (const c of connectorSources()) if (c.state !== undefined && c.state !== 'up') up = 0;
+        // Nothing attached is no dataplane up (a source without a state counts as up).
+        let up = 0;
+        for (const c of connectorSources()) {
+          up = 1;
+          if (c.state !== undefined && c.state !== 'up') {
+            up = 0;
+            break;
+          }
+        }
         this.set(up);
       },
     });
