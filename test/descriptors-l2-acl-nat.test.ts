@@ -198,3 +198,17 @@ test('S2: DNAT44 maps IPv4 addresses only: an IPv6 external or local address is 
   t.throws(() => dnat44Descriptor.validate(dnat44Key('a'), nat('fd00::1', '10.1.1.2')), { message: /externalIp.*IPv4/ });
   t.throws(() => dnat44Descriptor.validate(dnat44Key('b'), nat('10.96.0.1', 'fd00::2')), { message: /localIp.*IPv4/ });
 });
+
+test('S2: an interface moved from one bridge domain to another in one commit ends up in the second', async (t) => {
+  for (const [from, to] of [['bdA', 'bdB'], ['bdB', 'bdA']] as const) {
+    const { s } = await realStack(t);
+    const bd = (name: string, members: string[]) => ({ name, flood: true, learn: true, interfaces: members.map((m) => ({ name: m })) });
+    let r = await s.commit(new Map<string, Record<string, unknown>>([[bridgeDomainKey(from), bd(from, ['m1', 'm2'])], [bridgeDomainKey(to), bd(to, ['m3'])], [interfaceKey('m1'), loop('m1')], [interfaceKey('m2'), loop('m2')], [interfaceKey('m3'), loop('m3')]]), {});
+    t.is(r.error, null);
+    r = await s.commit(new Map([[bridgeDomainKey(from), bd(from, ['m2'])], [bridgeDomainKey(to), bd(to, ['m3', 'm1'])]]), {});
+    t.is(r.error, null);
+    await inSync(t, s);
+    const sb = (await s.dump(bridgeDomainKey(to), 'sb')).get(bridgeDomainKey(to)) as { interfaces: Array<{ name: string }> };
+    t.deepEqual(sb.interfaces.map((i) => i.name).sort(), ['m1', 'm3']);
+  }
+});
