@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
-import { TransactionError, type CommitOptions, type CommitResult, type KVScheduler, type Value } from '../src/api/index.js';
+import { EventQueueFullError, TransactionError, type CommitOptions, type CommitResult, type KVScheduler, type Value } from '../src/api/index.js';
 import { createFloodStack, formatReport, runFlood, type FloodReport, type FloodStack, type FloodStackInit } from '../src/flood/index.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/flood.js', import.meta.url));
@@ -147,6 +147,32 @@ test('F3: events that never finish are reported as unfinished, the run is not ok
   t.is(r.unfinished, pushed);
   t.true(r.unfinished > 0);
   t.false(r.ok);
+});
+
+test('F3: a queue held full by events that are not the flood\'s does not hang the run: it stalls after the stall timeout', async (t) => {
+  let n = 0;
+  const held = async (): Promise<FloodStack> => ({
+    controller: {
+      start: async () => {},
+      // The first event finishes; then the queue is full for ever of events that are not the run's.
+      pushEvent(ev) {
+        if (n++ === 0) return void setImmediate(() => ev.done(null));
+        throw new EventQueueFullError(1);
+      },
+      close: async () => {},
+    },
+    dump: async () => new Map(),
+    setFaults: async () => {},
+    restart: async () => {},
+    stats: async () => ({}),
+    close: async () => {},
+  });
+  const run = runFlood({ events: 10, stack: held, stallTimeoutMs: 200, handlers: 1 });
+  const r = await Promise.race([run, new Promise<string>((res) => setTimeout(() => res('no report after 10 s'), 10_000).unref())]);
+  if (typeof r === 'string') return t.fail(r);
+  t.true(r.stalled);
+  t.false(r.ok);
+  t.is(r.unfinished, 0);
 });
 
 test('F2 F3: a real stack whose loop is stuck in a handler still reports (its close is bounded by the stall timeout) and is not ok', async (t) => {

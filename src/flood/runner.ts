@@ -261,11 +261,17 @@ class FloodRun {
   /** Pushes, waiting for room while the queue is full: an event is never dropped. */
   async #push(event: Event): Promise<void> {
     const half = Math.floor(this.#o.queueSize / 2);
+    const since = performance.now();
     while (!this.#tryPush(event)) {
       this.#queueFullWaits++;
       const inFlight = this.#tracker.inFlight;
       if (inFlight === 0) {
-        // Full of events that are not ours (healing resyncs): give the loop a moment.
+        // Full of events that are not ours (healing resyncs): none of ours will wake us, so poll,
+        // but give up as a stall once none has finished for the stall timeout (the loop may be stuck).
+        if (performance.now() - Math.max(this.#tracker.lastDoneAt, since) >= this.#o.stallTimeoutMs) {
+          this.#stalled = true;
+          return;
+        }
         await sleep(1);
         continue;
       }
