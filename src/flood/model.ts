@@ -1,7 +1,7 @@
 // The model of what the handlers should have produced, computed independently of the engine's
 // history: the check behind `modelDivergence` in the report.
 import { DBResync, type KeyValuePairs, type KubeStateData, type ResyncOperations, type Value } from '../api/index.js';
-import { builtinDescriptors } from '../descriptors/index.js';
+import { DNAT44_PREFIX, builtinDescriptors } from '../descriptors/index.js';
 import { builtinHandlers } from '../handlers/index.js';
 import { compareStates, type Divergence } from './divergence.js';
 import { SYNTHETIC_VRF_BASE, syntheticSlots, vrfKey } from './synthetic-handlers.js';
@@ -20,7 +20,7 @@ class Collector implements ResyncOperations {
  * Built-in mode: after the final full resync the desired state is what a fresh set of handlers
  * renders from the final Kubernetes state, plus the external configuration. Pod addresses depend
  * on the allocation history, so they are compared as placeholders (and their uniqueness checked
- * apart).
+ * apart); service backends (DNAT local addresses, from the Endpoints) are compared exactly.
  */
 export function builtinModel(kubeState: KubeStateData, external: KeyValuePairs, podSubnet?: string): Map<string, Value> {
   const txn = new Collector();
@@ -55,7 +55,11 @@ const POD_IP = /\b10\.1\.\d{1,3}\.\d{1,3}\b/g;
 
 function normalise(state: ReadonlyMap<string, Value>): Map<string, Value> {
   const out = new Map<string, Value>();
-  for (const [k, v] of state) out.set(k.replace(POD_IP, 'POD-IP'), JSON.parse(JSON.stringify(v).replace(POD_IP, 'POD-IP')) as Value);
+  for (const [k, v] of state) {
+    // DNAT local addresses come from the Endpoints as generated, not from the allocation: exact.
+    if (k.startsWith(DNAT44_PREFIX)) out.set(k, v);
+    else out.set(k.replace(POD_IP, 'POD-IP'), JSON.parse(JSON.stringify(v).replace(POD_IP, 'POD-IP')) as Value);
+  }
   return out;
 }
 
