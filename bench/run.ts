@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchSuite, type Figure, machine } from './figure.js';
 
-const USAGE = 'usage: npm run bench -- [--scope NAME] [--json FILE] [--quick]\n  --scope NAME  run the suites whose name starts with NAME (default: every suite)\n  --json FILE   also write { machine, figures } to FILE\n  --quick       short runs, for a smoke test (figures for the record only)\n';
+const USAGE = 'usage: npm run bench -- [--scope NAME] [--json FILE] [--quick]\n  --scope NAME  run the suites whose name starts with NAME (default: every suite)\n  --json FILE   also write { machine, figures, failed } to FILE\n  --quick       short runs, for a smoke test (figures for the record only)\n';
 
 /** A bad command line: the usage, and exit status 2 (before any suite ran). */
 function usageError(message: string): never {
@@ -59,13 +59,23 @@ for (const file of files) {
 }
 if (suites.length === 0) usageError(`no suite named ${values.only ?? `${values.scope ?? ''}…`} (suites: ${names.join(', ')})`);
 const figures: Record<string, Figure> = {};
+/** Suites that produced no figures, and why. */
+const failed: { suite: string; reason: string }[] = [];
 for (const suite of suites) {
   if (values.only === undefined) process.stderr.write(`suite ${suite.name}...\n`);
-  // Several suites: each in its own process, so none runs in the heap, threads or JIT state an
-  // earlier one left behind (a 10⁶-key suite leaves a heap that slows every later GC).
-  const result = suites.length === 1 ? await suite.run({ quick: values.quick ?? false }) : await inChild(suite.name);
-  Object.assign(figures, result);
-  printTable(result);
+  try {
+    // Several suites: each in its own process, so none runs in the heap, threads or JIT state an
+    // earlier one left behind (a 10⁶-key suite leaves a heap that slows every later GC).
+    const result = suites.length === 1 ? await suite.run({ quick: values.quick ?? false }) : await inChild(suite.name);
+    Object.assign(figures, result);
+    printTable(result);
+  } catch (err) {
+    // One failing suite (`cluster` without etcd) must not lose the figures of the others.
+    const reason = err instanceof Error ? err.message : String(err);
+    failed.push({ suite: suite.name, reason });
+    // A child's failure is reported by its parent, from the JSON it writes.
+    if (values.only === undefined) process.stderr.write(`bench: suite ${suite.name} failed: ${reason}\n`);
+  }
 }
 
 async function inChild(name: string): Promise<Record<string, Figure>> {
@@ -75,12 +85,16 @@ async function inChild(name: string): Promise<Record<string, Figure>> {
     const args = [fileURLToPath(import.meta.url), '--only', name, '--json', out, ...(values.quick ? ['--quick'] : [])];
     // The child's table goes to /dev/null: this process prints the merged one.
     const child = spawn(process.execPath, [...process.execArgv, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const code = await new Promise<number | null>((resolve, reject) => {
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
       child.once('error', reject);
-      child.once('exit', resolve);
+      child.once('exit', (c, s) => resolve([c, s]));
     });
-    if (code !== 0) throw new Error(`bench suite ${name} failed (exit code ${code})`);
-    return (JSON.parse(await readFile(out, 'utf8')) as { figures: Record<string, Figure> }).figures;
+    const written = await readFile(out, 'utf8').then(
+      (text) => JSON.parse(text) as { figures: Record<string, Figure>; failed: { reason: string }[] },
+      () => null,
+    );
+    if (code === 0 && written !== null) return written.figures;
+    throw new Error(written?.failed[0]?.reason ?? (signal === null ? `exit code ${code}` : `killed by ${signal}`));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -103,7 +117,12 @@ function printTable(result: Record<string, Figure>): void {
 
 if (values.json) {
   // JSON has no Infinity: a crossover never reached is written as the string "Infinity".
-  const json = JSON.stringify({ machine: machine(), figures }, (_key, v: unknown) => (v === Infinity ? 'Infinity' : v), 2);
+  const json = JSON.stringify({ machine: machine(), figures, failed }, (_key, v: unknown) => (v === Infinity ? 'Infinity' : v), 2);
   await writeFile(values.json, json + '\n');
   if (values.only === undefined) process.stderr.write(`wrote ${values.json}\n`);
+}
+if (failed.length > 0) {
+  if (values.only === undefined) process.stderr.write(`bench: ${failed.length} suite(s) failed: ${failed.map((f) => f.suite).join(', ')}\n`);
+  // Exit now: a suite that failed in this process may have left handles open.
+  process.exit(1);
 }

@@ -34,8 +34,8 @@ test('B1: npm run bench -- --scope ops-metrics --quick --json FILE writes the ma
 });
 
 /** Runs the runner with `args`; its exit code and output. */
-async function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -56,4 +56,21 @@ test('B1: a bad command line prints the usage and exits 2 before any suite runs 
   t.is(help.code, 0);
   t.regex(help.stdout, /^usage: npm run bench/);
   t.regex((await runBench(['--scope', 'no-such-suite'])).stderr, /suites: .*ops-metrics/);
+});
+
+test('B1: a suite that fails is reported by name and reason, the later suites still run, --json keeps their figures and lists the failure, and the exit status is 1', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bench-runner-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = join(dir, 'figures.json');
+  // `cluster` sorts first and cannot start without etcd; `commit` comes after it.
+  const r = await runBench(['--scope', 'c', '--quick', '--json', out], { ...process.env, ETCD_BIN: join(dir, 'no-etcd') });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^bench: suite cluster failed: .*cannot start etcd/m);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+  t.regex(r.stdout, /commit\.latency\.p50/, 'the later suite ran');
+  const json = JSON.parse(await readFile(out, 'utf8')) as { figures: Record<string, unknown>; failed: { suite: string; reason: string }[] };
+  t.truthy(json.figures['commit.latency.p50']);
+  t.is(json.failed.length, 1);
+  t.is(json.failed[0]?.suite, 'cluster');
+  t.regex(json.failed[0]?.reason ?? '', /cannot start etcd/);
 });
