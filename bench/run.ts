@@ -1,7 +1,7 @@
 // npm run bench -- [--scope NAME] [--json FILE] [--quick]
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,11 +39,13 @@ if (values.help) {
 if (values.scope === '') usageError('--scope needs a suite name (or leave it out to run every suite)');
 // Checked now: a path that cannot be written would lose the figures after every suite ran.
 if (values.json !== undefined) {
+  if (values.json === '') usageError('--json needs a file name');
   try {
     await access(dirname(values.json), constants.W_OK);
   } catch {
     usageError(`--json: cannot write into ${dirname(values.json)}`);
   }
+  if ((await stat(values.json).catch(() => null))?.isDirectory() === true) usageError(`--json: ${values.json} is a directory`);
 }
 
 const suitesDir = join(dirname(fileURLToPath(import.meta.url)), 'suites');
@@ -115,7 +117,7 @@ function printTable(result: Record<string, Figure>): void {
   }
 }
 
-if (values.json) {
+if (values.json !== undefined) {
   // JSON has no Infinity: a crossover never reached is written as the string "Infinity".
   const json = JSON.stringify({ machine: machine(), figures, failed }, (_key, v: unknown) => (v === Infinity ? 'Infinity' : v), 2);
   await writeFile(values.json, json + '\n');

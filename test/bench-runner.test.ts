@@ -45,7 +45,7 @@ async function runBench(args: string[], env: NodeJS.ProcessEnv = process.env): P
 }
 
 test('B1: a bad command line prints the usage and exits 2 before any suite runs (no stack trace); --help exits 0', async (t) => {
-  for (const args of [['--nope'], ['--scope'], ['--quick=yes'], ['stray'], ['--scope', ''], ['--scope', 'no-such-suite'], ['--scope', 'ops-metrics', '--json', '/no/such/dir/x.json']]) {
+  for (const args of [['--nope'], ['--scope'], ['--quick=yes'], ['stray'], ['--scope', ''], ['--scope', 'no-such-suite'], ['--scope', 'ops-metrics', '--json', '/no/such/dir/x.json'], ['--scope', 'ops-metrics', '--json='], ['--scope', 'ops-metrics', '--json', tmpdir()]]) {
     const r = await runBench(args);
     t.is(r.code, 2, args.join(' '));
     t.regex(r.stderr, /^bench: .*\nusage: npm run bench/s, args.join(' '));
