@@ -8,7 +8,7 @@ export class ServeUsageError extends EngineError {
 }
 
 export interface ServeArgs {
-  /** Remote DB endpoint(s), comma separated; null = no DB watcher. */
+  /** Remote DB endpoint(s), comma separated (http(s)://HOST:PORT or HOST:PORT); null = no DB watcher. */
   readonly etcd: string | null;
   readonly host: string;
   readonly port: number;
@@ -52,12 +52,16 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
     };
     switch (name) {
       case '--etcd':
-        etcd = value();
-        for (const endpoint of etcd.split(',')) {
-          if (!/^https?:\/\/[^\s/]+/.test(endpoint) && !/^[^\s/:]+:\d+$/.test(endpoint)) {
-            throw new ServeUsageError(`--etcd expects URL(s) like http://127.0.0.1:2379, received ${JSON.stringify(endpoint)}`);
-          }
-        }
+        etcd = value()
+          .split(',')
+          .map((endpoint) => {
+            if (!isEtcdEndpoint(endpoint)) {
+              throw new ServeUsageError(`--etcd expects URL(s) like http://127.0.0.1:2379 or 127.0.0.1:2379 (http or https, a port 1-65535, no path), received ${JSON.stringify(endpoint)}`);
+            }
+            // The etcd client hands HOST:PORT on to gRPC as it is: no trailing slash.
+            return endpoint.replace(/\/$/, '');
+          })
+          .join(',');
         break;
       case '--http':
         http = value();
@@ -84,6 +88,21 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
   }
   const { host, port } = parseHostPort(http);
   return { etcd, host, port, localDb, token, logLevel, help };
+}
+
+/** http(s)://HOST:PORT or HOST:PORT (a trailing '/' allowed), with a port 1-65535 written out, nothing else. */
+function isEtcdEndpoint(endpoint: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+  } catch {
+    return false;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return false;
+  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return false;
+  // The port written out at the end (URL drops a scheme's default port: http://host:80), and no
+  // empty query or fragment either, which URL does not show.
+  return /:\d+\/?$/.test(endpoint) && (url.port === '' || Number(url.port) >= 1);
 }
 
 function parseHostPort(s: string): { host: string; port: number } {
