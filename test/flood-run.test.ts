@@ -255,3 +255,38 @@ test('F2 F3: a run whose loop aborts (a healing resync that fails, SPEC C14) rep
   t.regex(formatReport(r), /aborted\s+ERR_HEALING_FAILED/);
   t.true((r.errorsByCode['ERR_EVENT_LOOP_ABORTING'] ?? 0) > 0, 'later events failed with the loop aborting');
 });
+
+test('F2 F3: an aborted signal ends the flood early: the run still heals, checks and reports, marked interrupted', async (t) => {
+  const stop = new AbortController();
+  const r = await runFlood({
+    events: 1_000_000,
+    dataplane: 'inline',
+    seed: 4,
+    signal: stop.signal,
+    onProgress: (p) => {
+      if (p.done >= 200) stop.abort();
+    },
+  });
+  t.true(r.interrupted);
+  t.true(r.events > 200 && r.events < 1_000_000, `${r.events} events`);
+  t.like(r, { divergence: 0, modelDivergence: 0, unfinished: 0, ok: true });
+  t.regex(formatReport(r), /interrupted/);
+  t.false((await runFlood({ events: 50, dataplane: 'inline' })).interrupted);
+  await t.throwsAsync(runFlood({ signal: 'stop' as unknown as AbortSignal }), { instanceOf: TypeError, message: /signal/ });
+});
+
+test('F2: the CLI interrupted once (SIGINT) ends the flood and prints the report, exit 130', async (t) => {
+  const child = execFile(process.execPath, [CLI, '--events', '100000000', '--dataplane', 'inline', '--no-progress', '--json'], { timeout: 60_000 });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: string) => (stdout += d));
+  child.stderr?.on('data', (d: string) => (stderr += d));
+  // Interrupted once the flood runs (a second or so after the stack is up).
+  const timer = setTimeout(() => child.kill('SIGINT'), 2500);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  t.is(code, 130, stderr);
+  const report = JSON.parse(stdout) as FloodReport;
+  t.like(report, { interrupted: true, divergence: 0, unfinished: 0 });
+  t.regex(stderr, /interrupted by SIGINT/);
+});

@@ -18,22 +18,30 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const display = command.progress ? progressDisplay(process.stderr) : undefined;
-  // Interrupted: no report (the run is cut short), but the terminal gets its cursor back.
+  // Interrupted once: the flood ends, and the heal, the checks and the report still come. Twice:
+  // at once, no report (the terminal still gets its cursor back).
+  const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      if (!stop.signal.aborted) {
+        process.stderr.write(`\nflood: interrupted by ${signal}, ending the flood (again to quit at once)\n`);
+        stop.abort();
+        return;
+      }
       display?.stop();
-      process.stderr.write(`flood: interrupted by ${signal}, no report\n`);
+      process.stderr.write(`flood: interrupted again by ${signal}, no report\n`);
       process.exit(130);
     });
   }
   let report;
   try {
-    report = await runFlood({ ...command.options, ...(display === undefined ? {} : { onProgress: (p) => display.update(p) }) });
+    report = await runFlood({ ...command.options, signal: stop.signal, ...(display === undefined ? {} : { onProgress: (p) => display.update(p) }) });
   } finally {
     display?.stop();
   }
   if (command.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else process.stdout.write(`${formatReport(report)}\n`);
+  if (report.interrupted) return 130;
   return report.ok ? 0 : 1;
 }
 

@@ -35,6 +35,8 @@ export interface FloodReport {
   readonly duplicateDone: number;
   /** The run stopped early because no event finished for `stallTimeoutMs`. */
   readonly stalled: boolean;
+  /** The flood was ended early by its abort signal (the CLI: SIGINT/SIGTERM); the heal and the checks still ran. */
+  readonly interrupted: boolean;
   /** The error the controller reported when its loop aborted (SPEC C9/C14), or null. */
   readonly aborted: { readonly code: string; readonly message: string } | null;
   readonly keys: { readonly desired: number; readonly dataplane: number };
@@ -50,7 +52,7 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 export function formatReport(r: FloodReport): string {
   const lines = [
     `flood (${r.mode} handlers, seed ${r.seed}${r.faults > 0 ? `, faults ${r.faults}` : ''}${r.restarts > 0 ? `, ${r.restarts} restart(s)` : ''})`,
-    `  events          ${fmt(r.events)} in ${fmt(r.durationMs)} ms = ${fmt(r.eventsPerSec)} events/s`,
+    `  events          ${fmt(r.events)} in ${fmt(r.durationMs)} ms = ${fmt(r.eventsPerSec)} events/s${r.interrupted ? ' (interrupted)' : ''}`,
     `  kv operations   ${fmt(r.kvOps)} = ${fmt(r.kvOpsPerSec)} ops/s`,
     `  latency (µs)    p50 ${fmt(r.latencyUs.p50)}  p90 ${fmt(r.latencyUs.p90)}  p99 ${fmt(r.latencyUs.p99)}  max ${fmt(r.latencyUs.max)}`,
     `  errors          ${fmt(r.errors)}${Object.keys(r.errorsByCode).length > 0 ? ` (${Object.entries(r.errorsByCode).map(([c, n]) => `${c} ${n}`).join(', ')})` : ''}`,

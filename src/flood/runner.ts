@@ -36,6 +36,8 @@ export interface RunFloodOptions extends FloodOptions {
   readonly stack?: FloodStackFactory;
   /** Called about four times a second. */
   readonly onProgress?: (progress: FloodProgress) => void;
+  /** Ends the flood early when aborted: the run still drains, heals, checks and reports (`interrupted`). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -59,8 +61,17 @@ function isQueueFull(err: unknown): boolean {
   return err instanceof EngineError && err.code === 'ERR_EVENT_QUEUE_FULL';
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function errorSummary(err: Error | null): FloodReport['aborted'] {
@@ -84,13 +95,14 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
 /** Runs a flood and returns its report (it never throws for a failed run: `ok` says). */
 export async function runFlood(options: RunFloodOptions = {}): Promise<FloodReport> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, received ${options === null ? 'null' : typeof options}`);
-  const { stack: stackFactory, onProgress, ...floodOptions } = options;
+  const { stack: stackFactory, onProgress, signal, ...floodOptions } = options;
   const o = resolveFloodOptions(floodOptions);
   const factory = stackFactory ?? createFloodStack;
   if (typeof factory !== 'function') throw new TypeError(`stack must be a function, received ${typeof factory}`);
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new TypeError(`onProgress must be a function, received ${typeof onProgress}`);
   }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, received ${typeof signal}`);
   const counters = new CommitCounters();
   // The first error the controller reports (SPEC C9/C14: what aborted the loop, or a missed startup resync).
   let fatal: Error | null = null;
@@ -111,7 +123,7 @@ export async function runFlood(options: RunFloodOptions = {}): Promise<FloodRepo
   });
   let report: FloodReport;
   try {
-    report = await new FloodRun(o, stack, counters, onProgress, () => fatal).run();
+    report = await new FloodRun(o, stack, counters, onProgress, () => fatal, signal).run();
   } catch (err) {
     await closeWithin(stack, o.stallTimeoutMs);
     throw err;
@@ -142,6 +154,7 @@ class FloodRun {
   readonly #tracker = new EventTracker();
   readonly #generator: FloodGenerator;
   readonly #fatal: () => Error | null;
+  readonly #signal: AbortSignal | undefined;
   #seq = 0;
   #queueFullWaits = 0;
   #stalled = false;
@@ -152,9 +165,17 @@ class FloodRun {
   /** (time, done) samples for the recent throughput. */
   readonly #window = new RingBuffer<[number, number]>(16);
 
-  constructor(o: ResolvedFloodOptions, stack: FloodStack, counters: CommitCounters, onProgress: ((p: FloodProgress) => void) | undefined, fatal: () => Error | null) {
+  constructor(
+    o: ResolvedFloodOptions,
+    stack: FloodStack,
+    counters: CommitCounters,
+    onProgress: ((p: FloodProgress) => void) | undefined,
+    fatal: () => Error | null,
+    signal: AbortSignal | undefined,
+  ) {
     this.#o = o;
     this.#fatal = fatal;
+    this.#signal = signal;
     this.#stack = stack;
     this.#counters = counters;
     this.#onProgress = onProgress;
@@ -210,7 +231,7 @@ class FloodRun {
     };
     for (let i = 0; i < o.events; i++) {
       let now = performance.now();
-      if (now >= deadline || this.#stalled) break;
+      if (now >= deadline || this.#stalled || this.#interrupted) break;
       while (restartDue(i, now)) {
         await this.#restart();
         now = performance.now();
@@ -219,17 +240,22 @@ class FloodRun {
         const due = this.#start + (i * 1000) / o.rate;
         if (due >= deadline) {
           // The event due at or after the deadline is not generated: the run ends at --duration.
-          await sleep(deadline - now);
+          await sleep(deadline - now, this.#signal);
           break;
         }
-        if (due - now >= 1) await sleep(due - now);
+        if (due - now >= 1) await sleep(due - now, this.#signal);
+        if (this.#interrupted) break;
       }
       const event = o.resyncEvery > 0 && i > 0 && i % o.resyncEvery === 0 ? this.#generator.resync(this.#seq) : this.#generator.next(this.#seq);
       const accepted = this.#tryPush(event);
       if (!accepted) await this.#push(event);
     }
     // Restarts whose time came while the flood waited for room in the queue, past the deadline.
-    while (this.#restarts < o.restarts && !this.#stalled) await this.#restart();
+    while (this.#restarts < o.restarts && !this.#stalled && !this.#interrupted) await this.#restart();
+  }
+
+  get #interrupted(): boolean {
+    return this.#signal?.aborted === true;
   }
 
   async #restart(): Promise<void> {
@@ -359,6 +385,7 @@ class FloodRun {
       unfinished,
       duplicateDone: t.duplicateDone,
       stalled: this.#stalled,
+      interrupted: this.#interrupted,
       aborted,
       keys: { desired: desired.size, dataplane: dataplane.size },
       generated: Object.fromEntries(this.#generator.counts),
