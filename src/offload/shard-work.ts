@@ -3,7 +3,7 @@ import { Packr } from 'msgpackr';
 import type { Value } from '../api/values.js';
 import { EngineError } from '../api/errors.js';
 import type { BinapiRequest } from '../scheduler/binapi-client.js';
-import { type CreatePlan, type Descriptor, dependenciesOf as checkedDependencies, readClosure, shapeOf } from '../scheduler/descriptor.js';
+import { type CreatePlan, type Descriptor, dependenciesOf as checkedDependencies, descriptorThrew, readClosure, shapeOf } from '../scheduler/descriptor.js';
 import type { MetadataAllocator } from '../scheduler/metadata-store.js';
 import { deepEqual } from '../scheduler/value-equality.js';
 import { ShardView } from './shard-bytes.js';
@@ -325,7 +325,7 @@ export function diffShard(
       // Unchanged: work only if the dataplane drops it with a dependency this sync takes off.
       const key = watched === null ? null : desired.key(i);
       const d = key === null ? undefined : watchedKind(key);
-      const named = d === undefined || key === null ? undefined : d.dependenciesOfKey?.(key);
+      const named = d === undefined || key === null ? undefined : keyDependencies(d, key);
       if (key === null || d === undefined || (named !== undefined && !gone.has(key) && !named.some((k) => gone.has(k)))) {
         i++;
         j++;
@@ -359,10 +359,20 @@ export function diffShard(
       // value that only comes to depend on a gone key is updated after it, in a later wave.
       const affected = watch !== undefined && dependsOnAny(d, key, old, gone);
       const cascade = affected || (watch !== undefined && gone.has(key));
-      if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
-      // One that comes to depend on a key that does not come back: its old value goes, the new one is held back.
-      const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
-      if (cascade || orphaned || !d.update || (d.needsRecreate?.(key, old, norm) ?? false)) {
+      let recreate: boolean;
+      let method = 'equivalent';
+      try {
+        if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
+        // One that comes to depend on a key that does not come back: its old value goes, the new one is held back.
+        const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
+        method = 'needsRecreate';
+        recreate = cascade || orphaned || !d.update || (d.needsRecreate?.(key, old, norm) ?? false);
+      } catch (err) {
+        // A user descriptor's slip fails its key, left as applied (as the scheduler's planner does).
+        failures.push([key, 'ERR_DESCRIPTOR', descriptorThrew(d, method, key, err).message]);
+        continue;
+      }
+      if (recreate) {
         remove(d, key, old, aj, affected);
         create(d, key, norm, di, true, deps);
       } else {
@@ -398,6 +408,29 @@ export interface GoneScan {
    * stays as applied; once a dependency goes, it goes for good). Null without.
    */
   readonly kept: Array<readonly [string, readonly string[], readonly string[], boolean]> | null;
+}
+
+/** `needsRecreate`; false when it throws (`diffShard` fails the key, left as applied). */
+function recreates(d: Descriptor, key: string, old: Value, now: Value): boolean {
+  try {
+    return d.needsRecreate?.(key, old, now) ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `dependenciesOfKey`, or undefined (the value is decoded and asked) when it throws or returns no
+ * list: a slip of this shortcut costs a decode, not the key.
+ */
+function keyDependencies(d: Descriptor, key: string): readonly string[] | undefined {
+  if (!d.dependenciesOfKey) return undefined;
+  try {
+    const named = d.dependenciesOfKey(key) as unknown;
+    return Array.isArray(named) ? (named as readonly string[]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The value's dependencies; none when the descriptor throws. */
@@ -483,9 +516,15 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       const old = validOr(d, key, had);
       // An invalid desired value leaves the applied one in place.
       const now = v ? v.norm : old;
-      const same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
+      // A descriptor that throws comparing them: `diffShard` fails the key and leaves it as applied.
+      let same: boolean;
+      try {
+        same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
+      } catch {
+        same = true;
+      }
       if (!same) changed(d, key, dependenciesOf(d, key, now));
-      if (!same && (!d.update || (d.needsRecreate?.(key, old, now) ?? false))) {
+      if (!same && (!d.update || recreates(d, key, old, now))) {
         out.gone.push(key);
         out.coming.push([key, dependenciesOf(d, key, now)]);
       } else if (out.kept !== null) {
