@@ -147,3 +147,22 @@ test('S5: a closed pool fails the pooled keys with OffloadClosedError (typed); t
   for (const e of errors) t.true(e.error instanceof OffloadClosedError, e.error.message);
   t.is(st.s.getStatus('config/vpp/v2/vrf-table/id/5/protocol/IPV4')?.state, 'configured');
 });
+
+test('S5: a closed pool fails the pooled deletes with OffloadClosedError; the inline ops of the plan still run', async (t) => {
+  const st = await schedStack(t, { offload: { inlineThreshold: 100 } });
+  const vrf6 = 'config/vpp/v2/vrf-table/id/6/protocol/IPV4';
+  t.is((await st.s.commit(routes(0, 300), {})).error, null);
+  await st.pool?.inner.close();
+  const change = new Map<string, Value | null>([...[...routes(0, 300).keys()].map((k): [string, null] => [k, null]), [vrf6, { id: 6, protocol: 'IPV4' }]]);
+  const r = await st.s.commit(change, {});
+  if (!st.pool?.workers) {
+    t.is(r.error, null);
+    return;
+  }
+  const errors = r.error?.kvErrors ?? [];
+  t.is(errors.length, 300);
+  for (const e of errors) t.true(e.error instanceof OffloadClosedError, `${e.key}: ${e.error.message}`);
+  t.is(st.s.getStatus(vrf6)?.state, 'configured');
+  t.true((await st.sim.snapshot()).tables.some((x) => x.table_id === 6 && !x.is_ip6));
+  t.is((await st.sim.snapshot()).routes.filter((x) => x.prefix.startsWith('10.')).length, 300, 'the pooled deletes were not sent');
+});

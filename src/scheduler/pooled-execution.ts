@@ -90,7 +90,10 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     for (let i = 0; i < n; i++) finish(i, null, true);
   };
 
-  /** One pooled wave; false when it could not run (closing, pool closed): every op left failed. */
+  /**
+   * One pooled wave; false when the scheduler is closing: every op left failed. A pool that cannot
+   * run the wave (closed) fails the wave's ops only: nothing inline waits for them.
+   */
   const runPooled = async (idx: readonly number[]): Promise<boolean> => {
     if (idx.length === 0) return true;
     const wave: PoolOp[] = [];
@@ -112,6 +115,10 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
       r = await o.closed.guard(o.pool.executeWave(wave, [...md], o.metadata.highest()));
     } catch (err) {
       const e = toError(err);
+      if (!o.closed.closed) {
+        for (const i of idx) finish(i, e, false);
+        return true;
+      }
       for (let i = 0; i < n; i++) finish(i, e, false);
       return false;
     }
