@@ -4,10 +4,12 @@ import { dnat44Descriptor, dnat44Key } from '../src/descriptors/index.js';
 import { StateSnapshot, type OffloadOptions } from '../src/offload/index.js';
 import { Scheduler } from '../src/scheduler/index.js';
 import { InlineDataplane } from '../src/flood/inline-dataplane.js';
+import { BIG_PREFIX, BOUND_PREFIX } from './fixtures/offload-bigint-descriptors.js';
 import { CRASH_PREFIX, descriptors } from './fixtures/offload-crash-descriptors.js';
 import { startOffloadStack } from './helpers/offload-stack.js';
 
 const descriptorsModule = new URL('./fixtures/offload-crash-descriptors.js', import.meta.url).href;
+const bigModule = new URL('./fixtures/offload-bigint-descriptors.js', import.meta.url).href;
 
 const MODES: ReadonlyArray<readonly [string, Omit<OffloadOptions, 'connector'>]> = [
   ['inline', { workers: false }],
@@ -39,6 +41,29 @@ for (const [mode, options] of MODES) {
     const ops = entries.map(([key, value]) => ({ op: 'create' as const, key, value }));
     const w = await s.pool.executeWave(ops);
     t.deepEqual(waveCodes(ops, w.errors), [`${CRASH_PREFIX}big:ERR_INVALID_MESSAGE`]);
+  });
+
+  test(`S5 C19: a normalized value msgpack cannot carry does not fail its shard: synced as inline, create, update and delete (${mode})`, async (t) => {
+    const s = await startOffloadStack({ inlineThreshold: 0, descriptorsModule: bigModule, threads: 1, ...options });
+    t.teardown(() => s.close());
+    const sync = { mode: options.workers ? ('pool' as const) : ('inline' as const) };
+    const pings = async (): Promise<number> => (await s.sim.counters()).messages['control_ping'] ?? 0;
+    // Ten of a kind the workers encode, three of a thread-bound one (encoded on the main thread).
+    const entries = (huge: string, n: number): Array<[string, Record<string, unknown>]> => [
+      ...Array.from({ length: 10 }, (_, i): [string, Record<string, unknown>] => [`${BIG_PREFIX}k${i}`, { huge: `k${i}` === huge, n }]),
+      ...Array.from({ length: 3 }, (_, i): [string, Record<string, unknown>] => [`${BOUND_PREFIX}k${i}`, { huge: `k${i}` === huge, n }]),
+    ];
+    let before = await pings();
+    const first = await s.pool.sync(StateSnapshot.fromEntries(entries('k7', 1), 1), StateSnapshot.empty(1), sync);
+    t.deepEqual(codes(first.errors), []);
+    t.is((await pings()) - before, 13, 'every create was sent');
+    before = await pings();
+    const second = await s.pool.sync(StateSnapshot.fromEntries(entries('k3', 2), 1), first.applied, sync);
+    t.deepEqual(codes(second.errors), []);
+    t.is((await pings()) - before, 13, 'every update was sent');
+    const third = await s.pool.sync(StateSnapshot.empty(1), second.applied, sync);
+    t.deepEqual(codes(third.errors), []);
+    t.is(new Map(third.applied.entries()).size, 0);
   });
 
   test(`S2: dependencies() that are not a list of keys make that value invalid (ERR_INVALID_VALUE); the others are applied (${mode})`, async (t) => {

@@ -97,6 +97,7 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
   const out = diffShard(new ShardView(t.desired), new ShardView(t.applied), kinds, { gone: new Set(t.gone), deleted: new Set(t.deleted), cyclic: new Set(t.cyclic) }, new Set(t.known), new Map(t.madeWith));
   const waves: Array<Uint8Array | null> = [];
   const pre: Array<PreEncoded | null> = [];
+  const at: Array<Pick<PreEncoded, 'ops' | 'pos'> | null> = [];
   const counts: number[] = [];
   const mainOnly: boolean[] = [];
   const recreated: Array<readonly string[]> = [];
@@ -118,10 +119,22 @@ async function diff(t: DiffTask): Promise<DiffTaskResult> {
         frames = null;
       }
     }
-    waves.push(seg && !frames ? toShared(packSegment(seg)) : null);
+    let bytes: Uint8Array | null = null;
+    let where: Pick<PreEncoded, 'ops' | 'pos'> | null = null;
+    if (seg && !frames) {
+      try {
+        bytes = toShared(packSegment(seg));
+      } catch {
+        // A normalized value msgpack cannot carry (a user descriptor's BigInt): the segment goes by
+        // its ops' positions in the shards instead, rebuilt where it is encoded, as inline.
+        where = { ops: Uint8Array.from(seg.op), pos: Int32Array.from(seg.pos ?? []) };
+      }
+    }
+    waves.push(bytes);
+    at.push(where);
     pre.push(frames);
   }
-  return { waves, pre, counts, mainOnly, recreated, failures: out.failures, dropped: out.dropped, unlinked: out.unlinked, orphans: out.orphans, compared: out.compared };
+  return { waves, pre, at, counts, mainOnly, recreated, failures: out.failures, dropped: out.dropped, unlinked: out.unlinked, orphans: out.orphans, compared: out.compared };
 }
 
 /** The Main stage's frames of one segment, with what settling them needs. */

@@ -355,18 +355,22 @@ class OffloadEngine {
         for (let w = 0; w < r.value.counts.length; w++) {
           const bytes = r.value.waves[w] ?? null;
           const pre = r.value.pre[w] ?? null;
-          if (bytes === null && pre === null) continue;
+          const where = pre ?? r.value.at[w] ?? null;
+          if (bytes === null && where === null) continue;
           ops += r.value.counts[w] as number;
-          const at = pre ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: pre.ops, pos: pre.pos } : null;
+          const at = where ? { desired: desired.shards[s] as Uint8Array, applied: applied.shards[s] as Uint8Array, ops: where.ops, pos: where.pos } : null;
+          const mainOnly = r.value.mainOnly[w] === true;
+          // Encoded here from its positions (it could not be packed): its ops with their values.
+          const seg = mainOnly && bytes === null && at ? segmentAt(...views(), at.ops, at.pos, this.kinds) : null;
           (byWave[w] as SegmentRef[]).push({
             wave: w,
             bytes,
-            seg: null,
+            seg,
             pre,
             at,
-            views: pre ? views : null,
+            views: at ? views : null,
             count: r.value.counts[w] as number,
-            mainOnly: r.value.mainOnly[w] === true,
+            mainOnly,
             recreated: r.value.recreated[w] ?? NO_KEYS,
           });
         }

@@ -47,6 +47,11 @@ export interface DiffTaskResult {
   /** Per wave, with `preEncode`: its frames (then `waves` holds null there) or null. */
   readonly pre: Array<PreEncoded | null>;
   readonly counts: number[];
+  /**
+   * Per wave: where its ops sit in the shards when its segment could not be packed (a normalized
+   * value msgpack cannot carry; `waves` holds null there): its tasks rebuild the ops (`segmentAt`), as for pre-encoded ones. Else null.
+   */
+  readonly at: Array<Pick<OpsAt, 'ops' | 'pos'> | null>;
   /** Per wave: its segment has ops of a thread-bound kind (packed, not pre-encoded: the main thread encodes it). */
   readonly mainOnly: boolean[];
   /** Per wave: the keys of its creates that follow a delete of the same key (re-creates). */
