@@ -199,6 +199,9 @@ class OffloadEngine {
    */
   #allocHigh = ALLOC_START - 1;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Tasks handed to piscina and not settled (at most `threads`, see `#run`), and the tasks waiting for one to settle. */
+  #inFlight = 0;
+  readonly #slotWaiters: Array<() => void> = [];
   closed = false;
   #closing: Promise<void> | null = null;
 
@@ -1014,15 +1017,26 @@ class OffloadEngine {
     }
   }
 
-  #run(task: OffloadTask): Promise<unknown> {
+  async #run(task: OffloadTask): Promise<unknown> {
     const piscina = this.#piscina as Piscina;
+    // At most one task per thread in piscina: each starts as it is handed over, so its taskTimeout
+    // counts its running time, not a wait in piscina's queue behind the other shards' tasks.
+    if (this.#inFlight < this.o.threads) this.#inFlight++;
+    else await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     const limit = this.o.taskTimeout;
-    if (limit === 0) return piscina.run(task);
-    // Past the limit piscina terminates the task's thread (and starts another) and rejects.
-    return piscina.run(task, { signal: AbortSignal.timeout(limit) }).catch((err: unknown) => {
+    try {
+      if (limit === 0) return await piscina.run(task);
+      // Past the limit piscina terminates the task's thread (and starts another) and rejects.
+      return await piscina.run(task, { signal: AbortSignal.timeout(limit) });
+    } catch (err) {
       if (err instanceof Error && err.name === 'AbortError') throw new Error(`worker task ran longer than taskTimeout (${limit} ms)`, { cause: err });
       throw err;
-    });
+    } finally {
+      // The slot passes to the next task waiting, in order; none: it is free.
+      const next = this.#slotWaiters.shift();
+      if (next) next();
+      else this.#inFlight--;
+    }
   }
 
   close(): Promise<void> {
