@@ -21,6 +21,18 @@ test('C19 N1 V1: Engine.start and startDefaultStack refuse options that are not 
   await t.throwsAsync(startDefaultStack({ eventLoop: {} } as unknown as DefaultStackOptions), { instanceOf: TypeError, message: /^options\.eventLoop must have a pushEvent\(\) method/ });
 });
 
+test.serial('C19 R1: bad orchestrator options, or a scheduler handed to Engine.start, are refused before any thread starts', async (t) => {
+  const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort' || r === 'Timeout').length;
+  const before = ports();
+  await t.throwsAsync(startDefaultStack({ orchestrator: { ackTimeout: -1 } }), { instanceOf: RangeError, message: /ackTimeout/ });
+  await t.throwsAsync(Engine.start({ handlers: [], stack: { orchestrator: { acceptTimeout: -1 } } }), { instanceOf: RangeError, message: /acceptTimeout/ });
+  const scheduler = { commit: async () => ({ seqNum: 1, error: null }), getRecordedTransaction: () => undefined };
+  await t.throwsAsync(Engine.start({ handlers: [], scheduler } as unknown as EngineOptions), { instanceOf: TypeError, message: /options\.scheduler/ });
+  await t.throwsAsync(Engine.start({ handlers: [], createScheduler: async () => ({ scheduler }) } as unknown as EngineOptions), { instanceOf: TypeError, message: /options\.createScheduler/ });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(ports(), before, 'no thread, port or timer left behind');
+});
+
 test('S2: an OffloadPool descriptorsModule that cannot be imported is a TypeError naming the option', async (t) => {
   const sim = await startNativeSim();
   t.teardown(() => sim.close());

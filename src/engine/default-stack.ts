@@ -86,6 +86,8 @@ export function schedulerPoolThreshold(cores: number = availableParallelism()): 
 /** Starts the simulated VPP, connects to it and builds the scheduler over it. */
 export async function startDefaultStack(options: DefaultStackOptions = {}): Promise<DefaultStack> {
   checkStackOptions(options);
+  // Built first: its options are checked before any thread starts (it starts nothing itself).
+  const orchestrator = new ResyncOrchestrator(options.orchestrator);
   const sim = await startNativeSim(options.sim);
   let connector: VppConnector;
   try {
@@ -116,7 +118,6 @@ export async function startDefaultStack(options: DefaultStackOptions = {}): Prom
     await settle(sim.close());
     throw err;
   }
-  const orchestrator = new ResyncOrchestrator(options.orchestrator);
   let eventLoop = options.eventLoop ?? null;
 
   // Registration order is resync order: first make sure the dataplane answers, then re-align it.

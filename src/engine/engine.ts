@@ -26,6 +26,11 @@ export class Engine {
       throw new TypeError(`options must be an object with at least { handlers }, received ${options === null ? 'null' : typeof options}`);
     }
     const { stack: stackOptions, ...controllerOptions } = options;
+    // The engine's controller commits to the stack it builds: one of the caller's would leave that
+    // stack unused and never closed.
+    for (const name of ['scheduler', 'createScheduler'] as const) {
+      if (name in options) throw new TypeError(`options.${name} is not an Engine option (the engine builds its own stack; use new Controller() to commit elsewhere)`);
+    }
     if (stackOptions !== undefined && (typeof stackOptions !== 'object' || stackOptions === null || Array.isArray(stackOptions))) {
       throw new TypeError(`options.stack must be an object, received ${stackOptions === null ? 'null' : typeof stackOptions}`);
     }
