@@ -517,6 +517,11 @@ export class DataplaneState {
   }
 
   /** Members of a bridge domain, ordered by sw_if_index (as a scan of the interfaces would give). */
+  /** The sw_if_index of the bridge domain's BVI, if it has one. */
+  bviOf(bd_id: number): number | undefined {
+    return this.#bvi.get(bd_id)?.sw_if_index;
+  }
+
   members(bd_id: number): SimInterface[] {
     const set = this.#bdMembers.get(bd_id);
     return set ? [...set].sort((a, b) => a.sw_if_index - b.sw_if_index) : [];

@@ -95,7 +95,8 @@ export const REQUEST_HANDLERS: Readonly<Record<string, RequestHandler>> = Object
       const p = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fields) : asFields(v, `paths[${i}]`);
       const nhText = str(p, 'nh', '');
       const nh = nhText === '' ? '' : ipAddress(p, 'nh').ip;
-      paths.push(sharedPath(u32(p, 'sw_if_index', NO_INTERFACE), nh, u32(p, 'weight', 1), u32(p, 'preference', 0)));
+      // VPP takes a weight of 0 as 1 (fib_api_path_decode).
+      paths.push(sharedPath(u32(p, 'sw_if_index', NO_INTERFACE), nh, u32(p, 'weight', 1) || 1, u32(p, 'preference', 0)));
     }
     return void s.addDelRoute(is_add, { table_id: u32(r, 'table_id', 0), is_ip6: prefix.v6, prefix: prefix.key, paths }, is_multipath);
   },
@@ -255,6 +256,7 @@ export const DUMP_HANDLERS: Readonly<Record<string, DumpHandler>> = Object.freez
         flood: bd.flood,
         forward: bd.forward,
         learn: bd.learn,
+        bvi_sw_if_index: s.bviOf(bd.bd_id) ?? NO_INTERFACE,
         sw_if_details: s.members(bd.bd_id).map((i) => ({ sw_if_index: i.sw_if_index })),
       });
     }

@@ -212,3 +212,22 @@ test('S2: an interface moved from one bridge domain to another in one commit end
     t.deepEqual(sb.interfaces.map((i) => i.name).sort(), ['m1', 'm3']);
   }
 });
+
+test('S4 N3: a full resync repairs a bridge domain whose BVI was changed on the dataplane (the dump says which port is the BVI)', async (t) => {
+  const { connector, s } = await realStack(t);
+  const want = new Map<string, Record<string, unknown>>([
+    [interfaceKey('b1'), loop('b1')],
+    [interfaceKey('b2'), loop('b2')],
+    [bridgeDomainKey('bd1'), { name: 'bd1', interfaces: [{ name: 'b1', bridgedVirtualInterface: true }, { name: 'b2' }] }],
+  ]);
+  t.is((await s.commit(want, { resync: 'full' })).error, null);
+  const swOf = async (tag: string) => ((await connector.dump('sw_interface_dump', {})).find((d) => d['tag'] === tag)?.['sw_if_index'] as number);
+  const bd = (await connector.dump('bridge_domain_dump', {}))[0]?.['bd_id'] as number;
+  // Someone makes b1 a plain port behind our back.
+  t.is((await connector.request('sw_interface_set_l2_bridge', { rx_sw_if_index: await swOf('b1'), bd_id: bd, enable: true, port_type: 0 }))['retval'], 0);
+  const r = await s.commit(want, { resync: 'full' });
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed.map((o) => `${o.op} ${o.key}`), [`update ${bridgeDomainKey('bd1')}`]);
+  await inSync(t, s);
+  const details = (await connector.dump('bridge_domain_dump', {}))[0];
+  t.is(details?.['bvi_sw_if_index'], await swOf('b1'));
+});

@@ -1,6 +1,6 @@
 // VRF tables, routes and ARP entries through Scheduler -> VppConnector -> native-sim.
 import test from 'ava';
-import { arpKey, interfaceKey, routeKey, vrfTableKey } from '../src/descriptors/index.js';
+import { arpKey, interfaceKey, routeDescriptor, routeKey, vrfTableDescriptor, vrfTableKey } from '../src/descriptors/index.js';
 import { inSync, realStack } from './helpers/scheduler-real-stack.js';
 
 const loop = (name: string, extra: Record<string, unknown> = {}) => ({ name, type: 'SOFTWARE_LOOPBACK', enabled: true, ipAddresses: [], vrf: 0, ...extra });
@@ -121,4 +121,22 @@ test('S2: ARP entries depend on their interface; VRF labels round-trip', async (
   const r2 = await s.commit(new Map([[arpKey('e1', '10.0.0.5'), { ...arp, physAddress: '02:00:00:00:00:06' }]]), {});
   t.is(r2.error, null);
   await inSync(t, s);
+});
+
+test('S2 S4: a route weight of 0 is VPP\'s 1 (protobuf leaves 0 out; VPP stores 1), so a resync does not update it again', async (t) => {
+  const route = { vrfId: 0, dstNetwork: '10.9.0.0/16', nextHopAddr: '10.0.0.9' };
+  const key = routeKey(route);
+  t.is((routeDescriptor.validate(key, { ...route, weight: 0 }) as { weight: number }).weight, 1);
+  const { sim, s } = await realStack(t);
+  t.is((await s.commit(new Map([[key, { ...route, weight: 0 }]]), {})).error, null);
+  const r = await s.commit(new Map([[key, { ...route, weight: 0 }]]), { resync: 'full' });
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed, []);
+  await inSync(t, s);
+  const snap = (await sim.snapshot()) as unknown as { routes: Array<{ paths: Array<{ weight: number }> }> };
+  t.is(snap.routes[0]?.paths[0]?.weight, 1, 'the dataplane stores a weight of 0 as 1, as VPP does');
+});
+
+test('S2: a VRF label longer than a VPP table name (63 bytes) is invalid, not cut short on the dataplane', (t) => {
+  t.throws(() => vrfTableDescriptor.validate(vrfTableKey(5, 'IPV4'), { id: 5, protocol: 'IPV4', label: 'x'.repeat(64) }), { message: /label.*63 bytes/ });
+  t.notThrows(() => vrfTableDescriptor.validate(vrfTableKey(5, 'IPV4'), { id: 5, protocol: 'IPV4', label: 'x'.repeat(63) }));
 });

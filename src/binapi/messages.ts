@@ -122,6 +122,8 @@ export interface Details {
     flood: boolean;
     forward: boolean;
     learn: boolean;
+    /** The member that is the bridge domain's BVI; ~0 when none. */
+    bvi_sw_if_index: number;
     sw_if_details: Array<{ sw_if_index: number }>;
   };
 }

@@ -73,7 +73,7 @@ export const DETAILS_FIELDS: Readonly<Record<string, readonly string[]>> = Objec
   acl_details: ['acl_index', 'tag', 'r'],
   acl_interface_list_details: ['sw_if_index', 'n_input', 'acls'],
   nat44_static_mapping_details: ['tag', 'external_ip_address', 'external_port', 'protocol', 'locals'],
-  bridge_domain_details: ['bd_id', 'bd_tag', 'flood', 'forward', 'learn', 'sw_if_details'],
+  bridge_domain_details: ['bd_id', 'bd_tag', 'flood', 'forward', 'learn', 'bvi_sw_if_index', 'sw_if_details'],
 });
 
 const NESTED: ReadonlyArray<readonly string[]> = [

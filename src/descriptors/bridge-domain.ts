@@ -133,8 +133,8 @@ export const bridgeDomainDescriptor: Descriptor = {
         const ifKey = ctx.metadata.keyOf(INTERFACE_PREFIX, m.sw_if_index);
         if (!ifKey) continue;
         const name = ifKey.slice(INTERFACE_PREFIX.length);
-        // The details carry no port type: a BVI is known from what we configured.
-        const bvi = hint?.interfaces?.find((i) => i.name === name)?.bridgedVirtualInterface ?? false;
+        // The details name the BVI (a dataplane without the field: what we configured).
+        const bvi = typeof d.bvi_sw_if_index === 'number' ? d.bvi_sw_if_index === m.sw_if_index : (hint?.interfaces?.find((i) => i.name === name)?.bridgedVirtualInterface ?? false);
         interfaces.push({ name, bridgedVirtualInterface: bvi });
       }
       interfaces.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

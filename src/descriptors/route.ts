@@ -85,7 +85,8 @@ export const routeDescriptor: Descriptor = {
       if (nh !== zeroAddr(dst)) out.nextHopAddr = nh;
     }
     if (f.has('outgoingInterface') && f.raw('outgoingInterface') !== '') out.outgoingInterface = f.name('outgoingInterface');
-    out.weight = f.uint('weight', 1, 255);
+    // VPP stores a weight of 0 as 1 (and protobuf leaves 0 out): the same value, read back as 1.
+    out.weight = f.uint('weight', 1, 255) || 1;
     out.preference = f.uint('preference', 0, 255);
     const canonical = routeKey(out as unknown as RouteValue);
     if (canonical !== key) throw new InvalidValueError(key, `the key does not match the value (expected ${canonical})`);

@@ -46,6 +46,13 @@ export class FieldReader {
     return v;
   }
 
+  /** Free text the dataplane keeps in a 64-byte field (NUL included). */
+  text(field: string): string {
+    const v = this.string(field);
+    if (Buffer.byteLength(v) > MAX_NAME_BYTES) this.fail(field, `a text of at most ${MAX_NAME_BYTES} bytes`, `a text of ${Buffer.byteLength(v)} bytes`);
+    return v;
+  }
+
   bool(field: string, dflt: boolean): boolean {
     const v = this.#v[field] ?? dflt;
     if (typeof v !== 'boolean') this.fail(field, 'a boolean', v);

@@ -36,7 +36,8 @@ export const vrfTableDescriptor: Descriptor = {
     const protocol = f.oneOf<IpProtocol>('protocol', ['IPV4', 'IPV6'], m[2] as IpProtocol);
     if (vrfTableKey(id, protocol) !== key) throw new InvalidValueError(key, `id/protocol do not match the key (expected ${vrfTableKey(id, protocol)})`);
     const out: Record<string, unknown> = { id, protocol };
-    if (f.has('label') && f.string('label') !== '') out.label = f.string('label');
+    // VPP keeps a table name of 64 bytes, NUL included: a longer label would read back cut short.
+    if (f.has('label') && f.string('label') !== '') out.label = f.text('label');
     return out;
   },
 
