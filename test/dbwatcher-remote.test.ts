@@ -104,6 +104,23 @@ test('D1: watched Kubernetes changes become KubeStateChange events (add, update,
   t.deepEqual(loop.events.map((e) => e.getName()), ['Database Resync', ...Array(3).fill('Kubernetes State Change')]);
 });
 
+test('D5: a deleted key is forgotten by the revision tracking (pod churn does not grow memory); a key written again is still pushed', async (t) => {
+  const root = freshRoot();
+  const loop = new RecordingLoop();
+  const w = new DbWatcher(watcherOptions(loop, root));
+  await w.start();
+  t.teardown(() => w.close());
+  const keys = Array.from({ length: 50 }, (_, i) => kubeStateEtcdKey('pod', podKey(`churn-${i}`, 'prod'), root));
+  const txn = (ops: object[]) => client.kv.txn({ compare: [], success: ops as never, failure: [] });
+  await txn(keys.map((k) => ({ request_put: { key: Buffer.from(k), value: Buffer.from('{"name":"x","namespace":"prod"}') } })));
+  await txn(keys.map((k) => ({ request_delete_range: { key: Buffer.from(k) } })));
+  await loop.waitFor('100 kube changes', () => loop.of(KubeStateChange).length === 100);
+  t.is(w.stats.revisionsTracked, 0, 'only live keys are tracked');
+  await put(keys[0]!, { name: 'churn-0', namespace: 'prod' });
+  await loop.waitFor('the key written again', () => loop.of(KubeStateChange).length === 101);
+  t.is(w.stats.revisionsTracked, 1);
+});
+
 test('D1: external config changes become ExternalConfigChange from source db; one etcd txn is one change', async (t) => {
   const root = freshRoot();
   const loop = new RecordingLoop();

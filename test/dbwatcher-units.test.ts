@@ -18,7 +18,7 @@ import {
 } from '../src/dbwatcher/index.js';
 import { EventPusher } from '../src/dbwatcher/event-pusher.js';
 import { KeyRouter, parseDbValue } from '../src/dbwatcher/key-router.js';
-import { silentLogger } from '../src/dbwatcher/options.js';
+import { resolveDbWatcherOptions, silentLogger } from '../src/dbwatcher/options.js';
 import { RevisionTracker } from '../src/dbwatcher/revision-tracker.js';
 import { RecordingLoop } from './helpers/dbwatcher-recorder.js';
 
@@ -31,7 +31,11 @@ const badOptions: Array<[string, unknown, typeof TypeError | typeof RangeError, 
   ['etcd missing', { eventLoop: loop }, TypeError, /options\.etcd must be an object/],
   ['hosts empty', { ...base, etcd: { hosts: [] } }, TypeError, /options\.etcd\.hosts .*received an array/],
   ['hosts not strings', { ...base, etcd: { hosts: [1] } }, TypeError, /options\.etcd\.hosts/],
-  ['dialTimeout NaN', { ...base, etcd: { hosts: 'x', dialTimeout: Number.NaN } }, TypeError, /options\.etcd\.dialTimeout .*finite/],
+  ['a host with a path', { ...base, etcd: { hosts: 'http://127.0.0.1:2379/v3' } }, RangeError, /options\.etcd\.hosts: "http:\/\/127\.0\.0\.1:2379\/v3" is not an etcd endpoint/],
+  ['a host without a port', { ...base, etcd: { hosts: ['127.0.0.1:2379', 'etcd-1'] } }, RangeError, /options\.etcd\.hosts: "etcd-1" is not/],
+  ['a host with a bad port', { ...base, etcd: { hosts: 'http://127.0.0.1:99999' } }, RangeError, /options\.etcd\.hosts/],
+  ['a host of another scheme', { ...base, etcd: { hosts: 'ftp://127.0.0.1:2379' } }, RangeError, /options\.etcd\.hosts/],
+  ['dialTimeout NaN', { ...base, etcd: { hosts: '127.0.0.1:2379', dialTimeout: Number.NaN } }, TypeError, /options\.etcd\.dialTimeout .*finite/],
   ['root without slashes', { ...base, root: 'vnf-agent' }, RangeError, /options\.root must start and end with "\/"; received "vnf-agent"/],
   ['nodeLabel with slash', { ...base, nodeLabel: 'a/b' }, RangeError, /options\.nodeLabel must not contain/],
   ['resources not strings', { ...base, resources: ['pod', 3] }, TypeError, /options\.resources/],
@@ -39,7 +43,7 @@ const badOptions: Array<[string, unknown, typeof TypeError | typeof RangeError, 
   ['zero probing interval', { ...base, remoteDBProbingInterval: 0 }, RangeError, /options\.remoteDBProbingInterval must be >= 1; received 0/],
   ['probing over the longest timer', { ...base, remoteDBProbingInterval: 2 ** 31 }, RangeError, /options\.remoteDBProbingInterval must be <= 2147483647 .*received 2147483648/],
   ['delayLocalResync over the longest timer', { ...base, delayLocalResync: 2 ** 31 }, RangeError, /options\.delayLocalResync must be <= 2147483647/],
-  ['requestTimeout over the longest timer', { ...base, etcd: { hosts: 'x', requestTimeout: 1e12 } }, RangeError, /options\.etcd\.requestTimeout must be <= 2147483647/],
+  ['requestTimeout over the longest timer', { ...base, etcd: { hosts: '127.0.0.1:2379', requestTimeout: 1e12 } }, RangeError, /options\.etcd\.requestTimeout must be <= 2147483647/],
   ['probing as string', { ...base, remoteDBProbingInterval: '3s' }, TypeError, /options\.remoteDBProbingInterval .*the string "3s"/],
   ['max probing below probing', { ...base, remoteDBProbingInterval: 100, maxProbingInterval: 50 }, RangeError, /options\.maxProbingInterval must be >= 100/],
   ['empty localDbPath', { ...base, localDbPath: '' }, TypeError, /options\.localDbPath must be a non-empty string/],
@@ -57,6 +61,11 @@ test('D1: options: valid options construct a watcher in state connecting', (t) =
   const w = new DbWatcher({ ...base, root: '/x/', nodeLabel: 'n', resources: ['pod'], delayLocalResync: 0 });
   t.is(w.state, 'connecting');
   t.false(w.hasLocalMirror);
+});
+
+test('D1: options: etcd hosts are checked endpoints; a trailing slash, which gRPC cannot dial, is dropped', (t) => {
+  const hosts = resolveDbWatcherOptions({ ...base, etcd: { hosts: ['http://127.0.0.1:2379/', 'https://[::1]:2379', '10.0.0.1:2379'] } }).hosts;
+  t.deepEqual(hosts, ['http://127.0.0.1:2379', 'https://[::1]:2379', '10.0.0.1:2379']);
 });
 
 test('D1 D3: errors: each error class has its stable code, name and message', (t) => {

@@ -1,4 +1,5 @@
 import { EngineError } from '../api/errors.js';
+import { etcdEndpoint } from '../dbwatcher/options.js';
 
 /** A command line `serve` cannot run with; the message says what was wrong. */
 export class ServeUsageError extends EngineError {
@@ -55,11 +56,11 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
         etcd = value()
           .split(',')
           .map((endpoint) => {
-            if (!isEtcdEndpoint(endpoint)) {
+            const checked = etcdEndpoint(endpoint);
+            if (checked === undefined) {
               throw new ServeUsageError(`--etcd expects URL(s) like http://127.0.0.1:2379 or 127.0.0.1:2379 (http or https, a port 1-65535, no path), received ${JSON.stringify(endpoint)}`);
             }
-            // The etcd client hands HOST:PORT on to gRPC as it is: no trailing slash.
-            return endpoint.replace(/\/$/, '');
+            return checked;
           })
           .join(',');
         break;
@@ -88,21 +89,6 @@ export function parseServeArgs(argv: readonly string[], env: Readonly<Record<str
   }
   const { host, port } = parseHostPort(http);
   return { etcd, host, port, localDb, token, logLevel, help };
-}
-
-/** http(s)://HOST:PORT or HOST:PORT (a trailing '/' allowed), with a port 1-65535 written out, nothing else. */
-function isEtcdEndpoint(endpoint: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-  } catch {
-    return false;
-  }
-  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return false;
-  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return false;
-  // The port written out at the end (URL drops a scheme's default port: http://host:80), and no
-  // empty query or fragment either, which URL does not show.
-  return /:\d+\/?$/.test(endpoint) && (url.port === '' || Number(url.port) >= 1);
 }
 
 function parseHostPort(s: string): { host: string; port: number } {

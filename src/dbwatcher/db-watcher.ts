@@ -36,6 +36,8 @@ export interface DbWatcherStats {
   readonly snapshotRevision: number;
   /** Writes the local mirror could not make (lmdb refused the key or value): logged, the rest kept. */
   readonly mirrorWriteErrors: number;
+  /** Keys whose last revision is remembered (SPEC D5): the live keys seen, deleted ones forgotten. */
+  readonly revisionsTracked: number;
 }
 
 /** Keys per snapshot range request (halved for a page too large for one gRPC message). */
@@ -195,6 +197,7 @@ class DbWatcherEngine {
       pushRetries: this.#pusher.retries,
       pushBacklog: this.#pusher.backlog,
       snapshotRevision: this.#revisions.snapshotRevision,
+      revisionsTracked: this.#revisions.size,
       mirrorWriteErrors: this.#mirror?.writeErrors ?? 0,
     };
   }
@@ -536,6 +539,7 @@ class DbWatcherEngine {
       } else {
         this.#validAgain(etcdKey);
         this.#mirror?.delete(etcdKey, revision);
+        this.#revisions.forget(etcdKey);
       }
       if (route.kind === 'config') {
         // Keys written by one etcd transaction share a revision: they travel as one change.

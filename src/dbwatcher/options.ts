@@ -163,6 +163,13 @@ export function resolveDbWatcherOptions(options: unknown): ResolvedDbWatcherOpti
   if (!Array.isArray(hosts) || hosts.length === 0 || hosts.some((h) => typeof h !== 'string' || h.length === 0)) {
     throw new TypeError(`options.etcd.hosts must be a URL string or a non-empty array of them; received ${describe(rawHosts)}`);
   }
+  const endpoints = (hosts as string[]).map((h) => {
+    const endpoint = etcdEndpoint(h);
+    if (endpoint === undefined) {
+      throw new RangeError(`options.etcd.hosts: ${JSON.stringify(h)} is not an etcd endpoint (http(s)://HOST:PORT or HOST:PORT, a port 1-65535, no path)`);
+    }
+    return endpoint;
+  });
   const root = o['root'] === undefined ? DEFAULT_ROOT : nonEmptyString('root', o['root']);
   if (!root.startsWith('/') || !root.endsWith('/')) {
     throw new RangeError(`options.root must start and end with "/"; received ${JSON.stringify(root)}`);
@@ -195,7 +202,7 @@ export function resolveDbWatcherOptions(options: unknown): ResolvedDbWatcherOpti
   const probing = duration('remoteDBProbingInterval', o['remoteDBProbingInterval'], 3000, 1);
   const resolved: ResolvedDbWatcherOptions = {
     eventLoop: loop as EventLoop,
-    hosts: Object.freeze([...(hosts as string[])]),
+    hosts: Object.freeze(endpoints),
     dialTimeout: duration('etcd.dialTimeout', etcd['dialTimeout'], 2000, 1),
     requestTimeout: duration('etcd.requestTimeout', etcd['requestTimeout'], 10_000, 1),
     localDbPath,
@@ -212,4 +219,24 @@ export function resolveDbWatcherOptions(options: unknown): ResolvedDbWatcherOpti
     logger,
   };
   return Object.freeze(resolved);
+}
+
+/**
+ * An etcd client endpoint as the client can dial it: `http(s)://HOST:PORT` or `HOST:PORT`, a port
+ * 1-65535, no credentials, path or query; a trailing slash dropped (the client hands HOST:PORT on
+ * to gRPC as it is, and `HOST:PORT/` never connects). Undefined when it is none.
+ */
+export function etcdEndpoint(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+  } catch {
+    return undefined;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') return undefined;
+  if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') return undefined;
+  // The port written out at the end (URL drops a scheme's default port: http://host:80), and no
+  // empty query or fragment either, which URL does not show.
+  if (!/:\d+\/?$/.test(endpoint) || (url.port !== '' && Number(url.port) < 1)) return undefined;
+  return endpoint.replace(/\/$/, '');
 }

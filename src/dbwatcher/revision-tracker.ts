@@ -18,6 +18,20 @@ export class RevisionTracker {
     this.#perKey = perKey;
   }
 
+  /** Keys whose last revision is remembered. */
+  get size(): number {
+    return this.#perKey.size;
+  }
+
+  /**
+   * Forgets a deleted key: a write after the delete has a higher revision anyway, and a watch never
+   * replays what it delivered (a new watch follows a new snapshot). Without it every key ever
+   * deleted (pod names carry random suffixes) would stay until the next snapshot.
+   */
+  forget(key: string): void {
+    this.#perKey.delete(key);
+  }
+
   /** True (and remembered) when the change is newer than everything seen for that key. */
   accept(key: string, revision: number): boolean {
     if (revision <= this.#snapshot || revision <= (this.#perKey.get(key) ?? 0)) return false;
