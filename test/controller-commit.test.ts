@@ -149,3 +149,23 @@ test('C19: a commit that never settles fails with CommitTimeoutError when commit
   t.is(await b.settled, null);
   await h.controller.close();
 });
+
+test('C11: a resync whose only failed key now comes purely from external config schedules no healing', async (t) => {
+  const h = harness(['A'], { config: { delayAfterErrorHealing: 20 } });
+  let first = true;
+  h.handlers[0]!.onResync = (_e, _k, _c, txn) => {
+    if (first) txn.put('k', { from: 'handler' });
+    first = false;
+  };
+  await h.controller.start();
+  h.controller.pushEvent(new DBResync());
+  await new Promise((r) => setTimeout(r, 10));
+  // The handler no longer produces k; only the DB's external config has it, and it fails.
+  h.scheduler.failKeys.add('k');
+  const second = tracked(new DBResync({ externalConfig: new Map([['k', { from: 'ext' }]]) }));
+  h.controller.pushEvent(second);
+  t.not(await second.settled, null);
+  await new Promise((r) => setTimeout(r, 100));
+  t.false(h.controller.getEventHistory().map((r) => r.name).includes('Healing Resync'));
+  await h.controller.close();
+});

@@ -154,3 +154,35 @@ test('C4: a valid DBResync behind a malformed one still opens the gate after the
   t.deepEqual(h.status.reports.map((r) => r.state), ['ok']);
   await h.controller.close();
 });
+
+test('C4 C2: events held before the first DBResync never fill the queue against the DBResync that releases them', async (t) => {
+  const h = harness(['A'], { config: { eventQueueSize: 2, startupResyncDeadline: 60_000 } });
+  await h.controller.start();
+  const early = [tracked(pod('k1')), tracked(pod('k2'))];
+  for (const ev of early) h.controller.pushEvent(ev);
+  await new Promise((r) => setTimeout(r, 20)); // both held by the gate
+  t.throws(() => h.controller.pushEvent(pod('k3')), { code: 'ERR_EVENT_QUEUE_FULL' }, 'other events are still bounded');
+  const resync = tracked(new DBResync());
+  t.notThrows(() => h.controller.pushEvent(resync));
+  t.throws(() => h.controller.pushEvent(new DBResync()), { code: 'ERR_EVENT_QUEUE_FULL' }, 'one DBResync on its way is enough');
+  t.is(await resync.settled, null);
+  t.deepEqual(await Promise.all(early.map((e) => e.settled)), [null, null]);
+  t.false(h.controller.isAborting);
+  await h.controller.close();
+});
+
+test('C4: an event pushed from the done() of a malformed DBResync is held by the startup gate like any other', async (t) => {
+  const h = harness(['A'], { config: { startupResyncDeadline: 60_000 } });
+  await h.controller.start();
+  const bad = new DBResync();
+  (bad as unknown as { kubeState: unknown }).kubeState = 'not a map';
+  const follow = tracked(pod('k'));
+  bad.done = () => h.controller.pushEvent(follow);
+  h.controller.pushEvent(bad);
+  await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(h.calls, [], 'no handler ran before a DBResync was processed');
+  t.is(follow.doneCount, 0);
+  h.controller.pushEvent(new DBResync());
+  t.is(await follow.settled, null);
+  await h.controller.close();
+});

@@ -256,7 +256,10 @@ export class ControllerEngine {
       if (isDBResync) this.#startupPending++;
       return;
     }
-    if (this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
+    // Held events count against the capacity, but never against the first DBResync on its way: it
+    // is the one event that releases them (they would lock it out, and the loop abort at the deadline).
+    const opensGate = isDBResync && !this.#startupDone && this.#startupPending === 0;
+    if (!opensGate && this.#queue.length + this.#held.length >= capacity) throw new EventQueueFullError(capacity);
     this.#queue.push(event);
     if (isDBResync) this.#startupPending++;
     if (!this.#busy) this.#scheduleDrain();
@@ -579,13 +582,20 @@ export class ControllerEngine {
 
   /** The next event to process; its follow-up origin goes to `#nextFollowUpTo`. */
   #nextEvent(): Event | undefined {
-    const followUp = this.#followUps.shift();
-    if (followUp !== undefined) {
+    const gateOpen = this.#startupDone || this.#aborting;
+    for (;;) {
+      const followUp = this.#followUps.shift();
+      if (followUp === undefined) break;
+      // The startup gate holds follow-ups too (pushed from a done() before any DBResync was processed).
+      if (!gateOpen && !(followUp.event instanceof DBResync) && followUp.event !== this.#shutdownEvent) {
+        this.#held.push(followUp.event);
+        continue;
+      }
       this.#nextFollowUpTo = followUp.followUpTo;
       return followUp.event;
     }
     this.#nextFollowUpTo = null;
-    if (this.#startupDone || this.#aborting) return this.#held.shift() ?? this.#queue.shift();
+    if (gateOpen) return this.#held.shift() ?? this.#queue.shift();
     // Startup gate: hold everything but the first DBResync (and our own Shutdown).
     for (;;) {
       const event = this.#queue.shift();
@@ -981,7 +991,9 @@ export class ControllerEngine {
     run.txnError = txnError;
     if (txnError !== null) {
       run.wasErr = txnError;
-      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn)) run.needsHealing = true;
+      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn, run.isUpdate || run.method === EventMethodType.DownstreamResync)) {
+        run.needsHealing = true;
+      }
     }
     // SPEC C12: the internal config keeps the handlers' own values.
     if (run.isUpdate) {
@@ -1212,11 +1224,15 @@ export class ControllerEngine {
     return options;
   }
 
-  /** SPEC C11: failures of keys that came purely from external config need no healing. */
-  #onlyExternalFailed(err: Error, txn: EventTransaction): boolean {
+  /**
+   * SPEC C11: failures of keys that came purely from external config need no healing. `keepsInternal`:
+   * the handlers' earlier values stay desired (an update, a downstream resync); a full or upstream
+   * resync replaces them with its transaction's.
+   */
+  #onlyExternalFailed(err: Error, txn: EventTransaction, keepsInternal: boolean): boolean {
     if (!(err instanceof TransactionError) || err.txnInitError !== null || err.kvErrors.length === 0) return false;
     for (const kv of err.kvErrors) {
-      if (txn.has(kv.key) || this.#internal.has(kv.key)) return false;
+      if (txn.has(kv.key) || (keepsInternal && this.#internal.has(kv.key))) return false;
     }
     return true;
   }
