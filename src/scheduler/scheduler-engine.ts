@@ -86,7 +86,10 @@ export class SchedulerEngine {
   readonly #history: TxnHistory;
   readonly #o: ResolvedSchedulerOptions;
   readonly #removed = new Set<string>();
-  /** Keys a re-read (#refreshDirty) found on the dataplane while the store had none applied (see #withAppeared). */
+  /**
+   * Keys a re-read (#refreshDirty) found on the dataplane after a failed operation (see
+   * #withAppeared): what waits for them may have been skipped with that operation.
+   */
   #appeared: string[] = [];
   /** Keys a descriptor registered after their commit took over (see registerDescriptor): the next commit plans them. */
   #revived: string[] = [];
@@ -381,6 +384,7 @@ export class SchedulerEngine {
    * `keys` plus what waits for the keys a re-read just found on the dataplane (S3): a dependency
    * whose create failed but was made after all is fixed by an update or nothing, never by a create,
    * and only a create makes the planner look at its dependents — they would stay pending for ever.
+   * So would the creates skipped because the dependency's update (or re-create) failed.
    */
   #withAppeared(keys: readonly string[], tx: TxnContext): readonly string[] {
     if (this.#appeared.length === 0) return keys;
@@ -821,9 +825,13 @@ export class SchedulerEngine {
       const d = this.registry.forKey(k);
       rec.dirty = false;
       clearError(rec);
-      if (!got || !d?.retrieve) continue; // cannot be re-read: assume the failed operation changed nothing
+      if (!got || !d?.retrieve) {
+        // Cannot be re-read: assume the failed operation changed nothing.
+        if (rec.applied !== undefined) this.#appeared.push(k);
+        continue;
+      }
       const it = got.values.get(k);
-      if (rec.applied === undefined && it !== undefined) this.#appeared.push(k);
+      if (it !== undefined) this.#appeared.push(k);
       this.#store.set(k, rec, rec.desired, it?.value);
       if (it?.metadata !== undefined) this.#md.set(k, it.metadata);
       else if (!it) this.#md.delete(k);
