@@ -1,9 +1,10 @@
 // Regressions from a fourth review of the scheduler: each failed before its fix.
 import test from 'ava';
 import { interfaceKey, routeKey } from '../src/descriptors/index.js';
+import { Scheduler, type Descriptor } from '../src/scheduler/index.js';
 import type { Value } from '../src/api/values.js';
 import { fakeScheduler, kv, T } from './helpers/scheduler-setup.js';
-import { thing } from './helpers/scheduler-fake-dataplane.js';
+import { FakeDataplane, thing, thingDescriptor } from './helpers/scheduler-fake-dataplane.js';
 import { realStack } from './helpers/scheduler-real-stack.js';
 
 /** Resolves when `cond` holds, checking after each macrotask (bounded). */
@@ -77,4 +78,68 @@ test('S3 S4: a full resync whose retries cannot repair an interface reports it w
   t.deepEqual(r.error?.kvErrors.map((e) => e.key), [interfaceKey('tap0')]);
   t.is(s.getStatus(routeKey(route))?.state, 'pending');
   t.false((await s.dump('', 'sb')).has(routeKey(route)));
+});
+
+/** The thing descriptor without `retrieve`, its `x` sent by a configure wave after the create. */
+function unreadable(): Descriptor {
+  return {
+    ...thingDescriptor(),
+    name: 'unreadable',
+    retrieve: undefined,
+    configure: (key, v, md) => [{ name: 'thing_set', fields: { id: md.get(key), x: (v as { x: number }).x } }],
+  };
+}
+
+test('S2 S5: a kind without retrieve whose configure wave fails: the next commit re-creates the object', async (t) => {
+  const dp = new FakeDataplane();
+  const s = new Scheduler({ connector: dp, descriptors: [unreadable()] });
+  t.teardown(() => s.close());
+  dp.failNext('thing_set');
+  t.truthy((await s.commit(kv({ a: thing(1) }), {})).error); // thing_add went through, thing_set failed
+  t.is(s.getStatus(T('a'))?.state, 'failed');
+  t.is((await s.dump('', 'cached')).has(T('a')), true, 'the object made is applied');
+  const again = await s.commit(kv({ a: thing(1) }), {});
+  t.is(again.error, null, again.error?.message);
+  t.deepEqual(s.getRecordedTransaction(again.seqNum)?.executed.map((e) => `${e.op} ${e.key} ${e.note ?? ''}`), [`delete ${T('a')} recreate`, `create ${T('a')} recreate`]);
+  t.is(s.getStatus(T('a'))?.state, 'configured');
+  t.is(dp.things.size, 1);
+  t.is(dp.byName('a')?.x, 1);
+  t.is((await s.commit(kv({ a: thing(1) }), {})).error, null);
+  t.is(dp.things.size, 1, 'configured: nothing more is sent');
+});
+
+test('S2 S5: a kind without retrieve whose configure wave fails: deleting the key deletes the object', async (t) => {
+  const dp = new FakeDataplane();
+  const s = new Scheduler({ connector: dp, descriptors: [unreadable()] });
+  t.teardown(() => s.close());
+  dp.failNext('thing_set');
+  t.truthy((await s.commit(kv({ a: thing(1) }), {})).error);
+  t.truthy(dp.byName('a'));
+  t.is((await s.commit(kv({ a: null }), {})).error, null);
+  t.is(dp.byName('a'), undefined);
+  t.is(s.getStatus(T('a'))?.state, 'removed');
+});
+
+test('S2 S5: a kind without retrieve whose configure wave fails in a revert commit: the revert deletes the object', async (t) => {
+  const dp = new FakeDataplane();
+  const s = new Scheduler({ connector: dp, descriptors: [unreadable()] });
+  t.teardown(() => s.close());
+  dp.failNext('thing_set');
+  const r = await s.commit(kv({ a: thing(1) }), { revert: true });
+  t.deepEqual(r.error?.kvErrors.map((e) => e.key), [T('a')]);
+  t.is(dp.things.size, 0);
+  t.is(s.getStatus(T('a'))?.state, 'removed');
+  t.is((await s.dump('', 'cached')).size, 0);
+});
+
+test('S2 S4: a kind without retrieve whose configure wave failed is re-created by a full resync', async (t) => {
+  const dp = new FakeDataplane();
+  const s = new Scheduler({ connector: dp, descriptors: [unreadable()] });
+  t.teardown(() => s.close());
+  dp.failNext('thing_set');
+  t.truthy((await s.commit(kv({ a: thing(1) }), {})).error);
+  t.is((await s.commit(kv({ a: thing(1) }), { resync: 'full' })).error, null);
+  t.is(s.getStatus(T('a'))?.state, 'configured');
+  t.is(dp.things.size, 1);
+  t.is(dp.byName('a')?.x, 1);
 });

@@ -21,6 +21,8 @@ export interface OpOutcome {
   readonly index: number;
   readonly error: Error | null;
   readonly skipped: boolean;
+  /** A create that failed after its create wave went through (in its configure wave): the object exists. */
+  readonly halfMade: boolean;
 }
 
 export interface ExecuteOptions {
@@ -76,8 +78,9 @@ export async function execute(ops: readonly PlannedOp[], o: ExecuteOptions): Pro
   for (let i = 0; i < n; i++) if ((ops[i] as PlannedOp).op === 'delete') deletedMeta[i] = o.metadata.get((ops[i] as PlannedOp).key);
 
   // One outcome object, refilled per op: onOutcome reads it before it returns (no garbage per op).
-  const outcome: { index: number; error: Error | null; skipped: boolean } = { index: 0, error: null, skipped: false };
+  const outcome: { index: number; error: Error | null; skipped: boolean; halfMade: boolean } = { index: 0, error: null, skipped: false, halfMade: false };
   const finish = (i: number, error: Error | null, skipped: boolean, next: number[]): void => {
+    outcome.halfMade = error !== null && stage[i] === Stage.Configure;
     stage[i] = Stage.Done;
     const op = ops[i] as PlannedOp;
     // A re-create in the same wave may already have set the new metadata: only forget the old one.

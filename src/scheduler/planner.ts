@@ -19,6 +19,8 @@ export interface PlanInput {
   /** Keys whose desired or applied value depends on `key`. */
   dependents(key: string): Iterable<string> | undefined;
   descriptor(key: string): Descriptor | undefined;
+  /** Keys whose object exists but was left half made (a configure that failed on a kind without `retrieve`): re-created. */
+  readonly halfMade?: ReadonlySet<string>;
 }
 
 export type PlannedOpKind = 'create' | 'update' | 'delete';
@@ -111,6 +113,7 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
   let forcedRecreate: Set<string> | undefined;
   const consider: string[] = [];
   const considered = new Set<string>();
+  const halfMade = input.halfMade !== undefined && input.halfMade.size > 0 ? input.halfMade : undefined;
   const addConsider = (k: string): void => {
     if (!considered.has(k)) {
       considered.add(k);
@@ -151,7 +154,7 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
       if (!v?.applied) continue;
       if (!v.want || !d) scheduleDelete(key, undefined);
       else if (!failed?.has(key)) {
-        const c = compare(d, key, v.applied, v.want);
+        const c = halfMade?.has(key) ? Change.Recreate : compare(d, key, v.applied, v.want);
         if (c === Change.Recreate) scheduleDelete(key, 'recreate');
         else if (typeof c === 'object') (failed ??= new Map()).set(key, c);
       }
@@ -159,7 +162,7 @@ export function* planSteps(changed: Iterable<string>, input: PlanInput): Generat
     if (forcedDelete) for (const key of forcedDelete) scheduleDelete(key, 'dependency missing');
     if (forcedRecreate) for (const key of forcedRecreate) scheduleDelete(key, 'recreate');
 
-    const result = yield* planCreates(ops, deleted, consider, considered, input, noteStale, failed);
+    const result = yield* planCreates(ops, deleted, consider, considered, input, noteStale, failed, halfMade);
     failed = result.failed;
     if (result.unsatisfied.length === 0 && result.recreate.length === 0) {
       return { ops: result.ops, pending: result.pending, stale: stale ? [...stale] : NO_STALE, failed: failed ? [...failed.values()] : NO_FAILED };
@@ -183,6 +186,7 @@ function* planCreates(
   input: PlanInput,
   noteStale: (key: string) => void,
   failed: Map<string, KeyError> | undefined,
+  halfMade: ReadonlySet<string> | undefined,
 ): Generator<void, { ops: PlannedOp[]; pending: string[]; unsatisfied: string[]; recreate: string[]; failed: Map<string, KeyError> | undefined }, void> {
   const ops = deletes.slice();
   // A re-created key is created only after its delete succeeded: never two copies on the dataplane.
@@ -242,7 +246,7 @@ function* planCreates(
     let r: number;
     if (exists(key)) {
       const applied = v.applied as Value;
-      let c = !ok ? Change.None : failed?.has(key) ? Change.Failed : compare(d, key, applied, want);
+      let c = !ok ? Change.None : failed?.has(key) ? Change.Failed : halfMade?.has(key) ? Change.Recreate : compare(d, key, applied, want);
       if (typeof c === 'object') {
         (failed ??= new Map()).set(key, c);
         c = Change.Failed;

@@ -81,10 +81,10 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
   if (!pooled) return execute(ops, o);
   const n = ops.length;
   const done = new Uint8Array(n);
-  const finish = (i: number, error: Error | null, skipped: boolean): void => {
+  const finish = (i: number, error: Error | null, skipped: boolean, halfMade = false): void => {
     if (done[i] !== Done.No) return;
     done[i] = error ? Done.Failed : skipped ? Done.Skipped : Done.Ok;
-    o.onOutcome(ops[i] as PlannedOp, { index: i, error, skipped });
+    o.onOutcome(ops[i] as PlannedOp, { index: i, error, skipped, halfMade });
   };
   const skipRest = (): void => {
     for (let i = 0; i < n; i++) finish(i, null, true);
@@ -139,7 +139,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
     if (adopt) {
       const back = adopt;
       const sub = back.map((i) => ({ ...(ops[i] as PlannedOp), after: NO_AFTER }));
-      await execute(sub, { ...o, stopOnError: false, onOutcome: (_op, out) => finish(back[out.index] as number, out.error, out.skipped) });
+      await execute(sub, { ...o, stopOnError: false, onOutcome: (_op, out) => finish(back[out.index] as number, out.error, out.skipped, out.halfMade) });
     }
     return true;
   };
@@ -159,7 +159,7 @@ export async function executeWithPool(ops: readonly PlannedOp[], o: PooledExecut
       const op = ops[i] as PlannedOp;
       return { ...op, after: op.after.map((a) => at[a] as number) };
     });
-    await execute(sub, { ...o, onOutcome: (_op, out) => finish(inline[out.index] as number, out.error, out.skipped) });
+    await execute(sub, { ...o, onOutcome: (_op, out) => finish(inline[out.index] as number, out.error, out.skipped, out.halfMade) });
   }
 
   // 3. Pooled creates/updates, a wave at a time: those whose prerequisites all succeeded.

@@ -91,6 +91,11 @@ export class SchedulerEngine {
    * #withAppeared): what waits for them may have been skipped with that operation.
    */
   #appeared: string[] = [];
+  /**
+   * Keys of kinds without `retrieve` whose create went through but whose configure wave failed:
+   * the object is applied, in a state nobody can read back, and the next plan re-creates it.
+   */
+  readonly #halfMade = new Set<string>();
   /** Keys a descriptor registered after their commit took over (see registerDescriptor): the next commit plans them. */
   #revived: string[] = [];
   /**
@@ -123,6 +128,7 @@ export class SchedulerEngine {
       view: (key: string): PlanKeyView | undefined => store.get(key),
       dependents: (key) => store.dependents(key),
       descriptor: (key) => registry.forKey(key),
+      halfMade: this.#halfMade,
     };
   }
 
@@ -478,6 +484,7 @@ export class SchedulerEngine {
 
   #execute(p: Plan, tx: TxnContext, stopOnError: boolean, recs: readonly RecordedOp[]): Promise<void> {
     const store = this.#store;
+    const halfMade = this.#halfMade;
     const pool = this.#o.pool;
     // Small plans (every event's commit) go straight to the executor: no pool bookkeeping on that path.
     const run =
@@ -500,12 +507,18 @@ export class SchedulerEngine {
           // An invalid value keeps its InvalidValueError (its status); the op's error is in kvErrors.
           if (rec.state !== StateCode.Invalid && rec.state !== StateCode.Unimplemented) rec.error = outcome.error;
           rec.dirty = true;
+          if (outcome.halfMade && !this.registry.forKey(op.key)?.retrieve) {
+            // No re-read will find the object its create made: applied, so that it is deleted or re-created.
+            store.set(op.key, rec, rec.desired, op.value);
+            this.#halfMade.add(rec.key);
+          }
           tx.kvErrors.push({ key: op.key, error: outcome.error });
           tx.executed.push({ ...(recs[outcome.index] as RecordedOp), error: outcome.error });
           return;
         }
         clearError(rec);
         rec.dirty = false;
+        if (halfMade.size !== 0) halfMade.delete(op.key);
         store.set(op.key, rec, rec.desired, op.op === 'delete' ? undefined : op.value);
         tx.executed.push(recs[outcome.index] as RecordedOp);
       },
@@ -604,7 +617,7 @@ export class SchedulerEngine {
       const rec = this.#store.get(k);
       const want = rec ? wanted(rec) : undefined;
       const d = this.registry.forKey(k);
-      if (!rec || rec.dirty || want === undefined || rec.applied === undefined || !d) {
+      if (!rec || rec.dirty || want === undefined || rec.applied === undefined || !d || (this.#halfMade.size !== 0 && this.#halfMade.has(k))) {
         out.push(k);
         continue;
       }
