@@ -143,3 +143,45 @@ test('S2 S4: a kind without retrieve whose configure wave failed is re-created b
   t.is(dp.things.size, 1);
   t.is(dp.byName('a')?.x, 1);
 });
+
+/** A second thing-like kind under `u/`, registered after its keys were committed. */
+function late(): Descriptor {
+  return { ...thingDescriptor(), name: 'u', keyPrefix: 'u/', validate: (k, v) => ({ name: k.slice(2), x: v.x }), dependencies: () => [] };
+}
+
+test('S2: keys taken over by registerDescriptor are planned by a later commit when the next one fails to start', async (t) => {
+  const dp = new FakeDataplane();
+  const s = new Scheduler({ connector: dp, descriptors: [thingDescriptor()] });
+  t.teardown(() => s.close());
+  await s.commit(new Map([['u/a', { x: 1 }]]), {}); // unimplemented for now
+  dp.failNext('thing_add');
+  await s.commit(kv({ x: thing(1) }), {}); // x is dirty: its next commit re-reads it
+  s.registerDescriptor(late());
+  dp.failNext('thing_dump');
+  t.truthy((await s.commit(kv({ x: thing(1) }), {})).error?.txnInitError); // fails to start
+  t.is((await s.commit(kv({ y: thing(1) }), {})).error, null);
+  t.is(s.getStatus('u/a')?.state, 'configured');
+  t.truthy(dp.byName('a'));
+});
+
+test('S2 S5: keys taken over by registerDescriptor are planned by a later commit when a revert commit stops on a key it cannot compare', async (t) => {
+  const dp = new FakeDataplane();
+  const touchy: Descriptor = {
+    ...thingDescriptor(),
+    equivalent: (_k, a, b) => {
+      if ((b as { x: number }).x === 99) throw new Error('cannot compare');
+      return JSON.stringify(a) === JSON.stringify(b);
+    },
+  };
+  const s = new Scheduler({ connector: dp, descriptors: [touchy] });
+  t.teardown(() => s.close());
+  await s.commit(new Map([['u/a', { x: 1 }]]), {});
+  t.is((await s.commit(kv({ x: thing(1) }), {})).error, null);
+  s.registerDescriptor(late());
+  const r = await s.commit(kv({ x: thing(99) }), { revert: true });
+  t.truthy(r.error);
+  t.deepEqual(s.getRecordedTransaction(r.seqNum)?.executed, [], 'nothing sent');
+  t.is((await s.commit(kv({ y: thing(1) }), {})).error, null);
+  t.is(s.getStatus('u/a')?.state, 'configured');
+  t.truthy(dp.byName('a'));
+});

@@ -324,6 +324,9 @@ export class SchedulerEngine {
       this.#settle(tx.touched);
       return this.#finish(seqNum, start, resync, options, tx, null, 'commit');
     }
+    // Planned: the keys a new descriptor took over are this transaction's now (until here, a commit
+    // that fails to start or sends nothing leaves them to the next one).
+    if (this.#revived.length > 0) this.#revived = [];
     await this.#runPlan(p, tx, !!options.revert, undefined);
     if (tx.failed) await this.#refreshInvalid(tx);
     if (prior && tx.failed) {
@@ -586,7 +589,6 @@ export class SchedulerEngine {
   /** Adds the keys a newly registered descriptor took over to the transaction's keys (they are planned with it). */
   #takeRevived(tx: TxnContext): void {
     for (const k of this.#revived) if (this.#store.get(k)) tx.touched.add(k);
-    this.#revived = [];
   }
 
   #restore(prior: Map<string, PriorDesired | undefined>): void {
