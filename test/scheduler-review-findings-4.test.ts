@@ -185,3 +185,16 @@ test('S2 S5: keys taken over by registerDescriptor are planned by a later commit
   t.is(s.getStatus('u/a')?.state, 'configured');
   t.truthy(dp.byName('a'));
 });
+
+test('S3 S6: after a commit failed to start, a key only waiting for a dependency is pending, not failed, once its retry succeeded', async (t) => {
+  const { dp, s } = fakeScheduler();
+  t.teardown(() => s.close());
+  dp.failNext('thing_add');
+  await s.commit(kv({ x: thing(1) }), {});
+  dp.failNext('thing_dump');
+  const r = await s.commit(kv({ x: thing(1), a: thing(1, 'p') }), { retry: { delay: 10, maxAttempts: 2, expBackoff: false } });
+  t.truthy(r.error?.txnInitError);
+  t.true(await waitFor(() => s.getTransactionHistory().some((x) => x.origin === 'retry')));
+  t.is(s.getStatus(T('x'))?.state, 'configured');
+  t.deepEqual(s.getStatus(T('a')), { state: 'pending', details: [`waiting for ${T('p')}`] });
+});

@@ -783,6 +783,12 @@ export class SchedulerEngine {
     let initError: Error | null = null;
     try {
       await this.#refreshDirty(keys);
+      // The keys are planned again: what failed them before (a commit that failed to start) is past;
+      // one that only waits for a dependency gets no op, and would keep that error (S3).
+      for (const k of keys) {
+        const rec = this.#store.get(k);
+        if (rec) clearError(rec);
+      }
       await this.#runPlan(await this.#plan(keys, tx), tx, false, 'retry');
       if (tx.failed) await this.#refreshInvalid(tx);
     } catch (err) {
