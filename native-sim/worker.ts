@@ -173,16 +173,16 @@ function onFrame(frame: Uint8Array): void {
     engine.protocolError();
     return;
   }
+  // A request other than a dump's closing ping reuses its context: a dump marked truncated on it
+  // that no ping ended (a producer's raw dump) is over.
+  if (truncatedDumps.size > 0) forgetTruncated(msg);
   const out = engine.handle(msg);
   if (out === null) return;
   const latency = engine.latencyMs;
   for (let m of out) {
     const context = (m as { context?: unknown }).context as number;
     // A dump whose details did not fit ends with an error: its reader must not take it as complete.
-    // Any other reply on that context means it came round again without a ping: the mark is stale.
-    if (m['_msgname'] === 'control_ping_reply') {
-      if (truncatedDumps.delete(context)) m = { ...m, retval: VppRetval.UNSPECIFIED };
-    } else if (truncatedDumps.size > 0 && !isDetails(m)) truncatedDumps.delete(context);
+    if (m['_msgname'] === 'control_ping_reply' && truncatedDumps.delete(context)) m = { ...m, retval: VppRetval.UNSPECIFIED };
     const bytes = encoder.encode(m);
     if (bytes.length > replies.maxPayloadBytes) {
       // A reply larger than the ring can never be delivered: counted; a request then times out.
@@ -195,9 +195,10 @@ function onFrame(frame: Uint8Array): void {
   }
 }
 
-function isDetails(m: OutMessage): boolean {
-  const name = m['_msgname'];
-  return typeof name === 'string' && name.endsWith('_details');
+function forgetTruncated(msg: unknown): void {
+  if (typeof msg !== 'object' || msg === null) return;
+  const { _msgname: name, context } = msg as { _msgname?: unknown; context?: unknown };
+  if (name !== 'control_ping' && typeof context === 'number') truncatedDumps.delete(context);
 }
 
 function onCorrupt(): void {
@@ -358,6 +359,9 @@ function answerPosted(posted: unknown): void {
       return;
     }
   }
+  // A request other than a dump's closing ping reuses its context: a dump marked truncated on it
+  // that no ping ended (a producer's raw dump) is over.
+  if (truncatedDumps.size > 0) forgetTruncated(msg);
   const out = engine.handle(msg);
   if (out === null) return;
   const now = performance.now();

@@ -86,11 +86,24 @@ test('N1 N5: a dump too large for the ring that no control_ping ended does not f
   send({ _msgname: 'sw_interface_dump' });
   await c.ping();
   t.true((await sim.counters()).protocolErrors > 0);
-  // The producer's context comes round again (a later request reuses it), then a dump that fits.
+  // The producer's context comes round again with a dump that fits: complete.
   await c.request('delete_loopback', { sw_if_index: big });
+  send({ _msgname: 'sw_interface_dump' });
+  send({ _msgname: 'control_ping' });
+  t.is((await next('control_ping_reply'))['retval'], 0, 'the later dump is complete');
+  // Again, with another request on the context in between.
+  const big2 = (await c.request('create_loopback', { tag: 'y'.repeat(1985) }))['sw_if_index'] as number;
+  send({ _msgname: 'sw_interface_dump' });
+  await c.ping();
+  await c.request('delete_loopback', { sw_if_index: big2 });
   send({ _msgname: 'create_loopback' });
   t.is((await next('create_loopback_reply'))['retval'], 0);
   send({ _msgname: 'sw_interface_dump' });
   send({ _msgname: 'control_ping' });
-  t.is((await next('control_ping_reply'))['retval'], 0, 'the later dump is complete');
+  t.is((await next('control_ping_reply'))['retval'], 0, 'that dump is complete too');
+  // A dump too large for the ring, ended by its ping, still fails.
+  await c.request('create_loopback', { tag: 'z'.repeat(1985) });
+  send({ _msgname: 'sw_interface_dump' });
+  send({ _msgname: 'control_ping' });
+  t.is((await next('control_ping_reply'))['retval'], -1);
 });

@@ -156,6 +156,7 @@ test('C7 C8: a peer selector the handler cannot read admits nothing; operators i
   t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 1, value: ['db'] }] }), notDb);
   t.deepEqual(sources({ matchExpression: [{ key: 'role', value: ['db'] }] }), ['10.1.0.3/32']);
   t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'Exists' }] }), ['10.1.0.3/32', '10.1.0.4/32']);
+  t.deepEqual(sources({ matchExpression: [{ key: 'role', operator: 'EXISTS', value: null }] }), ['10.1.0.3/32', '10.1.0.4/32'], 'null is an absent list');
   t.deepEqual(sources({}), all);
   t.deepEqual(sources({ matchLabel: { role: 'db' } }), ['10.1.0.3/32']);
   t.deepEqual(sources({ matchLabel: { role: 7 } }), []);
@@ -166,8 +167,14 @@ test('C7 C8: a policy whose own pod selector cannot be read isolates every pod o
   const state = new Map<string, Value>();
   drive(handlers, pod('db', { app: 'db' }), state);
   drive(handlers, pod('api', { app: 'api' }), state);
-  const value = { ...policyValue('shop', 'p', {}, [{ fromCidrs: ['192.0.2.0/24'] }]), pods: { matchExpression: [{ key: 'app', operator: 'NOPE', value: ['db'] }] } };
+  drive(handlers, pol('db-only', policyValue('shop', 'db-only', { app: 'db' }, [{ fromCidrs: ['198.51.100.0/24'] }])), state);
+  const permits = (acl: string) => ((state.get(acl)?.['rules'] ?? []) as Array<{ action: string; ipRule: { ip: { sourceNetwork: string } } }>).filter((r) => r.action === 'PERMIT').map((r) => r.ipRule.ip.sourceNetwork);
+  t.deepEqual(permits(ACL_DB), ['198.51.100.0/24']);
+  const value = { ...policyValue('shop', 'p', {}, [{ fromCidrs: ['0.0.0.0/0'] }]), pods: { matchExpression: [{ key: 'app', operator: 'NOPE', value: ['db'] }] } };
   t.is(drive(handlers, pol('p', value), state).error, null);
   t.true(state.has(ACL_DB));
-  t.true(state.has('config/vpp.acls/v2/acl/acl-shop.api'));
+  t.true(state.has('config/vpp.acls/v2/acl/acl-shop.api'), 'every pod of the namespace is isolated');
+  // Its rules admit no one: a pod another policy restricts gains no source.
+  t.deepEqual(permits(ACL_DB), ['198.51.100.0/24']);
+  t.deepEqual(permits('config/vpp.acls/v2/acl/acl-shop.api'), []);
 });

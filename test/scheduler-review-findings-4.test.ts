@@ -198,3 +198,16 @@ test('S3 S6: after a commit failed to start, a key only waiting for a dependency
   t.is(s.getStatus(T('x'))?.state, 'configured');
   t.deepEqual(s.getStatus(T('a')), { state: 'pending', details: [`waiting for ${T('p')}`] });
 });
+
+test('S6: a retry that fails to start keeps its keys: the next attempt retries them, and they are created once the dataplane answers', async (t) => {
+  const { dp, s } = fakeScheduler();
+  t.teardown(() => s.close());
+  await s.commit(kv({ p: thing(1) }), {});
+  dp.failNext('thing_set');
+  await s.commit(kv({ p: thing(2) }), {}); // p's update fails: p is re-read before it is planned again
+  dp.failNext('thing_dump', 2); // that re-read fails in the commit and in its first retry
+  const r = await s.commit(kv({ c: thing(1, 'p') }), { retry: { delay: 20, maxAttempts: 5, expBackoff: false } });
+  t.truthy(r.error?.txnInitError);
+  t.true(await waitFor(() => s.getStatus(T('c'))?.state === 'configured'), JSON.stringify(s.getStatus(T('c'))));
+  t.truthy(dp.byName('c'));
+});

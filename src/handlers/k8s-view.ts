@@ -123,7 +123,7 @@ const OPERATORS: ReadonlyMap<unknown, Operator> = new Map<unknown, Operator>([
 const EVERY_POD: SelectorView = { labels: new Map(), expressions: [] };
 
 function stringList(v: unknown): string[] | undefined {
-  if (v === undefined) return [];
+  if (v === undefined || v === null) return [];
   return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : undefined;
 }
 
@@ -270,8 +270,11 @@ export function policyView(value: Value): PolicyView {
     ingress.push({ from, ports });
   }
   const type = value['policyType'];
-  // A pod selector that cannot be read isolates every pod of the namespace: admits less, never more.
-  return { ...id, podSelector: selector(value['pods']) ?? EVERY_POD, isolatesIngress: type !== 'EGRESS', ingress };
+  // A pod selector that cannot be read isolates every pod of the namespace, and its rules admit no
+  // one (policies add up: they would open pods other policies restrict): admits less, never more.
+  const podSelector = selector(value['pods']);
+  if (podSelector === undefined) return { ...id, podSelector: EVERY_POD, isolatesIngress: type !== 'EGRESS', ingress: [] };
+  return { ...id, podSelector, isolatesIngress: type !== 'EGRESS', ingress };
 }
 
 /** Whether the selector matches the pod's labels (an empty selector selects every pod). */

@@ -783,17 +783,23 @@ export class SchedulerEngine {
     let initError: Error | null = null;
     try {
       await this.#refreshDirty(keys);
+      const plan = await this.#plan(keys, tx);
       // The keys are planned again: what failed them before (a commit that failed to start) is past;
       // one that only waits for a dependency gets no op, and would keep that error (S3).
       for (const k of keys) {
         const rec = this.#store.get(k);
         if (rec) clearError(rec);
       }
-      await this.#runPlan(await this.#plan(keys, tx), tx, false, 'retry');
+      await this.#runPlan(plan, tx, false, 'retry');
       if (tx.failed) await this.#refreshInvalid(tx);
     } catch (err) {
       initError = err instanceof Error ? err : new Error(String(err));
       tx.failed = true;
+      // Still failing (a re-read cleared an error before the plan threw): the next attempt takes them.
+      for (const k of keys) {
+        const rec = this.#store.get(k);
+        if (rec && rec.error === undefined) rec.error = initError;
+      }
     }
     const again = !tx.failed ? [] : initError ? keys : [...new Set(tx.kvErrors.map((e) => e.key))].filter((k) => this.#retriable(k));
     this.#settle(tx.touched);
