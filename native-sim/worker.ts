@@ -173,8 +173,6 @@ function onFrame(frame: Uint8Array): void {
     engine.protocolError();
     return;
   }
-  // A request other than a dump's closing ping reuses its context: a dump marked truncated on it
-  // that no ping ended (a producer's raw dump) is over.
   if (truncatedDumps.size > 0) forgetTruncated(msg);
   const out = engine.handle(msg);
   if (out === null) return;
@@ -195,6 +193,10 @@ function onFrame(frame: Uint8Array): void {
   }
 }
 
+/**
+ * A request other than a dump's closing ping reuses its context: a dump marked truncated on it
+ * that no ping ended (a producer's raw dump) is over.
+ */
 function forgetTruncated(msg: unknown): void {
   if (typeof msg !== 'object' || msg === null) return;
   const { _msgname: name, context } = msg as { _msgname?: unknown; context?: unknown };
@@ -359,9 +361,6 @@ function answerPosted(posted: unknown): void {
       return;
     }
   }
-  // A request other than a dump's closing ping reuses its context: a dump marked truncated on it
-  // that no ping ended (a producer's raw dump) is over.
-  if (truncatedDumps.size > 0) forgetTruncated(msg);
   const out = engine.handle(msg);
   if (out === null) return;
   const now = performance.now();

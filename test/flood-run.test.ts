@@ -128,20 +128,21 @@ test('F1: with --rate the run ends at --duration: no event is generated after it
   t.true(r.ok);
 });
 
-test('F3: events that never finish are reported as unfinished, the run is not ok, and it does not hang', async (t) => {
-  let pushed = 0;
-  const stuck = async (): Promise<FloodStack> => ({
-    controller: {
-      start: async () => {},
-      pushEvent: () => void pushed++,
-      close: async () => {},
-    },
+/** A flood stack double whose controller hands every event to `pushEvent`; the rest does nothing. */
+function stackDouble(pushEvent: FloodStack['controller']['pushEvent']): () => Promise<FloodStack> {
+  return async () => ({
+    controller: { start: async () => {}, pushEvent, close: async () => {} },
     dump: async () => new Map(),
     setFaults: async () => {},
     restart: async () => {},
     stats: async () => ({}),
     close: async () => {},
   });
+}
+
+test('F3: events that never finish are reported as unfinished, the run is not ok, and it does not hang', async (t) => {
+  let pushed = 0;
+  const stuck = stackDouble(() => void pushed++);
   const r = await runFlood({ events: 20, stack: stuck, stallTimeoutMs: 150 });
   t.true(r.stalled);
   t.is(r.unfinished, pushed);
@@ -151,21 +152,10 @@ test('F3: events that never finish are reported as unfinished, the run is not ok
 
 test('F3: a queue held full by events that are not the flood\'s does not hang the run: it stalls after the stall timeout', async (t) => {
   let n = 0;
-  const held = async (): Promise<FloodStack> => ({
-    controller: {
-      start: async () => {},
-      // The first event finishes; then the queue is full for ever of events that are not the run's.
-      pushEvent(ev) {
-        if (n++ === 0) return void setImmediate(() => ev.done(null));
-        throw new EventQueueFullError(1);
-      },
-      close: async () => {},
-    },
-    dump: async () => new Map(),
-    setFaults: async () => {},
-    restart: async () => {},
-    stats: async () => ({}),
-    close: async () => {},
+  // The first event finishes; then the queue is full for ever of events that are not the run's.
+  const held = stackDouble((ev) => {
+    if (n++ === 0) return void setImmediate(() => ev.done(null));
+    throw new EventQueueFullError(1);
   });
   const run = runFlood({ events: 10, stack: held, stallTimeoutMs: 200, handlers: 1 });
   const r = await Promise.race([run, new Promise<string>((res) => setTimeout(() => res('no report after 10 s'), 10_000).unref())]);

@@ -1,5 +1,5 @@
 // Regressions from a fourth review of the scheduler: each failed before its fix.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { interfaceKey, routeKey } from '../src/descriptors/index.js';
 import { Scheduler, type Descriptor } from '../src/scheduler/index.js';
 import type { Value } from '../src/api/values.js';
@@ -43,7 +43,11 @@ test('S3: without retry options, a create skipped because its dependency\'s upda
   t.truthy(dp.byName('c'));
 });
 
-test('S3 S4 S6: a full resync whose retry repairs an interface\'s address creates the route through it before it reports success', async (t) => {
+/**
+ * A real stack with interface tap0 (no address yet), and the dataplane refusing every address add:
+ * `values` gives tap0 an address and a route through it.
+ */
+async function tapAddressFailing(t: ExecutionContext) {
   const { sim, s } = await realStack(t);
   const tap = (ips: string[]) => ({ name: 'tap0', type: 'TAP', enabled: true, ipAddresses: ips, vrf: 0 });
   t.is((await s.commit(new Map([[interfaceKey('tap0'), tap([])]]), {})).error, null);
@@ -53,6 +57,11 @@ test('S3 S4 S6: a full resync whose retry repairs an interface\'s address create
     [interfaceKey('tap0'), tap(['10.1.0.2/24'])],
     [routeKey(route), route],
   ]);
+  return { sim, s, route, values };
+}
+
+test('S3 S4 S6: a full resync whose retry repairs an interface\'s address creates the route through it before it reports success', async (t) => {
+  const { sim, s, route, values } = await tapAddressFailing(t);
   const done = s.commit(values, { resync: 'full', retry: { delay: 50, maxAttempts: 6, expBackoff: false } });
   // The first attempt has failed once the interface waits for its retry: then the dataplane heals.
   t.true(await waitFor(() => s.getStatus(interfaceKey('tap0'))?.state === 'retrying'));
@@ -65,15 +74,7 @@ test('S3 S4 S6: a full resync whose retry repairs an interface\'s address create
 });
 
 test('S3 S4: a full resync whose retries cannot repair an interface reports it while the route through it stays pending', async (t) => {
-  const { sim, s } = await realStack(t);
-  const tap = (ips: string[]) => ({ name: 'tap0', type: 'TAP', enabled: true, ipAddresses: ips, vrf: 0 });
-  t.is((await s.commit(new Map([[interfaceKey('tap0'), tap([])]]), {})).error, null);
-  const route = { vrfId: 0, dstNetwork: '10.2.0.0/16', outgoingInterface: 'tap0', nextHopAddr: '10.1.0.1' };
-  await sim.setFaults({ errorRate: 1, messages: ['sw_interface_add_del_address'] });
-  const values = new Map<string, Value>([
-    [interfaceKey('tap0'), tap(['10.1.0.2/24'])],
-    [routeKey(route), route],
-  ]);
+  const { s, route, values } = await tapAddressFailing(t);
   const r = await s.commit(values, { resync: 'full', retry: { delay: 5, maxAttempts: 2, expBackoff: false } });
   t.deepEqual(r.error?.kvErrors.map((e) => e.key), [interfaceKey('tap0')]);
   t.is(s.getStatus(routeKey(route))?.state, 'pending');

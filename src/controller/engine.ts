@@ -988,12 +988,12 @@ export class ControllerEngine {
       }
     }
     const txn = run.txn as EventTransaction;
+    // A full or upstream resync replaces the internal config with its transaction's values.
+    const replacesInternal = !run.isUpdate && run.method !== EventMethodType.DownstreamResync;
     run.txnError = txnError;
     if (txnError !== null) {
       run.wasErr = txnError;
-      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn, run.isUpdate || run.method === EventMethodType.DownstreamResync)) {
-        run.needsHealing = true;
-      }
+      if (!run.withRevert && run.withHealing && !this.#onlyExternalFailed(txnError, txn, !replacesInternal)) run.needsHealing = true;
     }
     // SPEC C12: the internal config keeps the handlers' own values.
     if (run.isUpdate) {
@@ -1003,7 +1003,7 @@ export class ControllerEngine {
           else this.#internal.set(key, value);
         }
       }
-    } else if (run.method !== EventMethodType.DownstreamResync) {
+    } else if (replacesInternal) {
       const internal = new Map<string, Value>();
       for (const [key, value] of txn.values) if (value !== null) internal.set(key, value);
       this.#internal = internal;

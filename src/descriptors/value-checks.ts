@@ -42,14 +42,17 @@ export class FieldReader {
     const v = this.string(field, dflt);
     if (v === '' || v.includes('/')) this.fail(field, 'a non-empty name without "/"', v);
     // Names travel as VPP tags: 64 bytes with the terminating NUL.
-    if (Buffer.byteLength(v) > MAX_NAME_BYTES) this.fail(field, `a name of at most ${MAX_NAME_BYTES} bytes`, `a name of ${Buffer.byteLength(v)} bytes`);
-    return v;
+    return this.#fits(field, 'name', v);
   }
 
   /** Free text the dataplane keeps in a 64-byte field (NUL included). */
   text(field: string): string {
-    const v = this.string(field);
-    if (Buffer.byteLength(v) > MAX_NAME_BYTES) this.fail(field, `a text of at most ${MAX_NAME_BYTES} bytes`, `a text of ${Buffer.byteLength(v)} bytes`);
+    return this.#fits(field, 'text', this.string(field));
+  }
+
+  #fits(field: string, what: string, v: string): string {
+    const bytes = Buffer.byteLength(v);
+    if (bytes > MAX_NAME_BYTES) this.fail(field, `a ${what} of at most ${MAX_NAME_BYTES} bytes`, `a ${what} of ${bytes} bytes`);
     return v;
   }
 

@@ -109,7 +109,8 @@ function labels(v: unknown, out = new Map<string, string>()): Map<string, string
   return out;
 }
 
-type Operator = SelectorView['expressions'][number]['operator'];
+type Expression = SelectorView['expressions'][number];
+type Operator = Expression['operator'];
 
 /** Operators as Contiv's model names them, as Kubernetes spells them, and as protobuf numbers them. */
 const OPERATORS: ReadonlyMap<unknown, Operator> = new Map<unknown, Operator>([
@@ -140,7 +141,7 @@ function selector(v: unknown): SelectorView | undefined {
   // The list form of Contiv's model, or a record as Kubernetes writes `matchLabels`.
   const pairs = isObj(given) ? Object.entries(given).map(([key, value]) => ({ key, value })) : given;
   if (!Array.isArray(exprs) || !Array.isArray(pairs)) return undefined;
-  const expressions: Array<SelectorView['expressions'][number]> = [];
+  const expressions: Expression[] = [];
   for (const e of exprs) {
     if (!isObj(e) || typeof e['key'] !== 'string') return undefined;
     const operator = OPERATORS.get(e['operator'] ?? 'IN');
@@ -150,8 +151,9 @@ function selector(v: unknown): SelectorView | undefined {
   }
   const labels = new Map<string, string>();
   for (const l of pairs) {
-    const value = l?.['value'] ?? '';
-    if (!isObj(l) || typeof l['key'] !== 'string' || typeof value !== 'string') return undefined;
+    if (!isObj(l)) return undefined;
+    const value = l['value'] ?? '';
+    if (typeof l['key'] !== 'string' || typeof value !== 'string') return undefined;
     labels.set(l['key'], value);
   }
   return { labels, expressions };

@@ -359,17 +359,19 @@ export function diffShard(
       // value that only comes to depend on a gone key is updated after it, in a later wave.
       const affected = watch !== undefined && dependsOnAny(d, key, old, gone);
       const cascade = affected || (watch !== undefined && gone.has(key));
-      let recreate: boolean;
-      let method = 'equivalent';
-      try {
-        if (!cascade && (d.equivalent ? d.equivalent(key, old, norm) : deepEqual(old, norm))) continue;
-        // One that comes to depend on a key that does not come back: its old value goes, the new one is held back.
-        const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
-        method = 'needsRecreate';
-        recreate = cascade || orphaned || !d.update || (d.needsRecreate?.(key, old, norm) ?? false);
-      } catch (err) {
-        // A user descriptor's slip fails its key, left as applied (as the scheduler's planner does).
-        failures.push([key, 'ERR_DESCRIPTOR', descriptorThrew(d, method, key, err).message]);
+      // A user descriptor's slip (a comparison that throws) fails its key, left as applied (as the
+      // scheduler's planner does).
+      const same = cascade ? false : equivalentOr(d, key, old, norm);
+      if (same === true) continue;
+      if (same instanceof Error) {
+        failures.push([key, 'ERR_DESCRIPTOR', same.message]);
+        continue;
+      }
+      // One that comes to depend on a key that does not come back: its old value goes, the new one is held back.
+      const orphaned = watch !== undefined && deleted.size > 0 && dependsOnAny(d, key, norm, deleted);
+      const recreate = cascade || orphaned || !d.update || recreatesOr(d, key, old, norm);
+      if (recreate instanceof Error) {
+        failures.push([key, 'ERR_DESCRIPTOR', recreate.message]);
         continue;
       }
       if (recreate) {
@@ -410,12 +412,21 @@ export interface GoneScan {
   readonly kept: Array<readonly [string, readonly string[], readonly string[], boolean]> | null;
 }
 
-/** `needsRecreate`; false when it throws (`diffShard` fails the key, left as applied). */
-function recreates(d: Descriptor, key: string, old: Value, now: Value): boolean {
+/** Whether a user descriptor takes `old` and `now` as equal (`equivalent`, else deep equality); what it threw instead. */
+function equivalentOr(d: Descriptor, key: string, old: Value, now: Value): boolean | Error {
+  try {
+    return d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now);
+  } catch (err) {
+    return descriptorThrew(d, 'equivalent', key, err);
+  }
+}
+
+/** Whether a user descriptor re-creates rather than updates (`needsRecreate`); what it threw instead. */
+function recreatesOr(d: Descriptor, key: string, old: Value, now: Value): boolean | Error {
   try {
     return d.needsRecreate?.(key, old, now) ?? false;
-  } catch {
-    return false;
+  } catch (err) {
+    return descriptorThrew(d, 'needsRecreate', key, err);
   }
 }
 
@@ -517,14 +528,9 @@ export function scanGone(desired: ShardView, applied: ShardView, kinds: KindTabl
       // An invalid desired value leaves the applied one in place.
       const now = v ? v.norm : old;
       // A descriptor that throws comparing them: `diffShard` fails the key and leaves it as applied.
-      let same: boolean;
-      try {
-        same = !v || (d.equivalent ? d.equivalent(key, old, now) : deepEqual(old, now));
-      } catch {
-        same = true;
-      }
+      const same = !v || equivalentOr(d, key, old, now) !== false;
       if (!same) changed(d, key, dependenciesOf(d, key, now));
-      if (!same && (!d.update || recreates(d, key, old, now))) {
+      if (!same && (!d.update || recreatesOr(d, key, old, now) === true)) {
         out.gone.push(key);
         out.coming.push([key, dependenciesOf(d, key, now)]);
       } else if (out.kept !== null) {
